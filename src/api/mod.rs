@@ -1,0 +1,145 @@
+//! The HTTP surface: actix handlers, their request and response types, and the
+//! OpenAPI document collected from the registered services.
+
+pub mod health;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::{App, HttpRequest, HttpResponse, web};
+use utoipa::OpenApi;
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa_actix_web::{AppExt, service_config::ServiceConfig};
+
+use crate::error::{self, ApiError, Problem};
+use crate::startup::AppState;
+
+/// The largest JSON body the API reads.
+pub const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "sourceledger",
+        description = "Source transparency and citation ledger: every source behind an article, in an append-only, publicly verifiable log."
+    ),
+    components(schemas(Problem))
+)]
+struct BaseDoc;
+
+/// Registers every documented endpoint.
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz).service(health::readyz);
+}
+
+/// The OpenAPI document, exactly as the server publishes it at `/openapi.json`.
+pub fn openapi() -> OpenApiDoc {
+    App::new()
+        .into_utoipa_app()
+        .openapi(BaseDoc::openapi())
+        .configure(routes)
+        .split_for_parts()
+        .1
+}
+
+/// The whole application for one worker.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(BaseDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    let known = web::Data::new(KnownRoutes::from_doc(&doc));
+    let doc_json = web::Data::new(doc.to_json().unwrap_or_default());
+    app.app_data(state)
+        .app_data(known)
+        .app_data(doc_json)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(JSON_BODY_LIMIT)
+                .error_handler(error::json_error),
+        )
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .route("/openapi.json", web::get().to(openapi_json))
+        .default_service(web::to(no_route))
+        .wrap(actix_web::middleware::from_fn(
+            crate::telemetry::log_request,
+        ))
+}
+
+async fn openapi_json(doc: web::Data<String>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.get_ref().clone())
+}
+
+/// The paths the API serves and the methods each takes, read from the OpenAPI
+/// document, so that a wrong method gets 405 rather than 404.
+struct KnownRoutes(Vec<(ResourceDef, Vec<Method>)>);
+
+impl KnownRoutes {
+    fn from_doc(doc: &OpenApiDoc) -> Self {
+        let mut routes: Vec<(ResourceDef, Vec<Method>)> = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    (Method::GET, item.get.is_some()),
+                    (Method::POST, item.post.is_some()),
+                    (Method::PUT, item.put.is_some()),
+                    (Method::PATCH, item.patch.is_some()),
+                    (Method::DELETE, item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, present)| present.then_some(m))
+                .collect();
+                (ResourceDef::new(path.as_str()), methods)
+            })
+            .collect();
+        routes.push((ResourceDef::new("/openapi.json"), vec![Method::GET]));
+        Self(routes)
+    }
+
+    fn methods_for(&self, path: &str) -> Option<&[Method]> {
+        self.0
+            .iter()
+            .find(|(def, _)| def.is_match(path))
+            .map(|(_, methods)| methods.as_slice())
+    }
+}
+
+async fn no_route(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpResponse {
+    use actix_web::ResponseError;
+    match known.methods_for(req.path()) {
+        Some(methods) => {
+            let allow = methods
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut response = ApiError::new(
+                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{} is not allowed here; allowed: {allow}", req.method()),
+            )
+            .error_response();
+            if let Ok(value) = header::HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            response
+        }
+        None => ApiError::not_found(format!("no such resource: {}", req.path())).error_response(),
+    }
+}

@@ -1,0 +1,187 @@
+//! Typed settings from environment variables, each with a working default.
+
+use std::path::PathBuf;
+
+const DEFAULT_DATA_DIR: &str = "./data";
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+const DEFAULT_ORIGIN: &str = "sourceledger.localhost/ledger";
+const SQLITE_FILE_NAME: &str = "sourceledger.db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}: {problem}")]
+    Invalid { name: &'static str, problem: String },
+}
+
+/// Where the data lives: an embedded SQLite file or a PostgreSQL server.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses a database URL: `postgres://` or `postgresql://` selects PostgreSQL;
+    /// `sqlite://PATH`, `sqlite:PATH` or a plain path selects SQLite.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err("a sqlite URL needs a file path".into());
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if url.contains("://") {
+            return Err(
+                "only postgres:// and sqlite:// URLs (or a file path) are supported".into(),
+            );
+        }
+        Ok(Self::Sqlite(PathBuf::from(url)))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    // A PostgreSQL URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            Self::Postgres(_) => f.write_str("postgres://…"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database: DatabaseUrl,
+    pub bind: String,
+    /// The log's origin line, also the name of its signing key.
+    pub origin: String,
+    pub db_pool_size: u32,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let data_dir = PathBuf::from(
+            get("SOURCELEDGER_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()),
+        );
+        let database = match get("SOURCELEDGER_DATABASE_URL").or_else(|| get("DATABASE_URL")) {
+            Some(url) => DatabaseUrl::parse(&url).map_err(|problem| ConfigError::Invalid {
+                name: "SOURCELEDGER_DATABASE_URL",
+                problem,
+            })?,
+            None => DatabaseUrl::Sqlite(data_dir.join(SQLITE_FILE_NAME)),
+        };
+        let bind = get("SOURCELEDGER_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let origin = get("SOURCELEDGER_ORIGIN").unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
+        validate_origin(&origin)?;
+        let db_pool_size = match get("SOURCELEDGER_DB_POOL_SIZE") {
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "SOURCELEDGER_DB_POOL_SIZE",
+                    problem: "must be a whole number from 1 to 256".into(),
+                })?,
+            None => 10,
+        };
+        Ok(Self {
+            data_dir,
+            database,
+            bind,
+            origin,
+            db_pool_size,
+        })
+    }
+}
+
+/// The origin is a schema-less URL and doubles as the signed-note key name,
+/// which must be non-empty and free of spaces and pluses.
+fn validate_origin(origin: &str) -> Result<(), ConfigError> {
+    let invalid = |problem: &str| ConfigError::Invalid {
+        name: "SOURCELEDGER_ORIGIN",
+        problem: problem.to_owned(),
+    };
+    if origin.contains("://") {
+        return Err(invalid(
+            "must be a schema-less URL, such as example.com/ledger",
+        ));
+    }
+    if !signed_note::is_key_name_valid(origin) {
+        return Err(invalid(
+            "must be non-empty and contain no spaces, pluses or control characters",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults_work_with_an_empty_environment() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+        assert_eq!(
+            s.database,
+            DatabaseUrl::Sqlite(PathBuf::from("./data/sourceledger.db"))
+        );
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.origin, "sourceledger.localhost/ledger");
+    }
+
+    #[test]
+    fn database_url_selects_the_backend() {
+        let s = settings(&[("DATABASE_URL", "postgres://u:secret@h/db")]).expect("pg");
+        assert_eq!(s.database.backend_name(), "postgres");
+        assert!(!format!("{s:?}").contains("secret"));
+        let s = settings(&[
+            ("SOURCELEDGER_DATABASE_URL", "sqlite:///tmp/x.db"),
+            ("DATABASE_URL", "postgres://ignored"),
+        ])
+        .expect("sqlite");
+        assert_eq!(s.database, DatabaseUrl::Sqlite(PathBuf::from("/tmp/x.db")));
+        assert!(settings(&[("DATABASE_URL", "mysql://x")]).is_err());
+    }
+
+    #[test]
+    fn origin_must_be_a_valid_key_name() {
+        assert!(settings(&[("SOURCELEDGER_ORIGIN", "https://example.com")]).is_err());
+        assert!(settings(&[("SOURCELEDGER_ORIGIN", "a b")]).is_err());
+        assert!(settings(&[("SOURCELEDGER_ORIGIN", "a+b")]).is_err());
+        assert!(settings(&[("SOURCELEDGER_ORIGIN", "news.example/ledger")]).is_ok());
+    }
+}

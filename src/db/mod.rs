@@ -1,0 +1,175 @@
+//! The database: one connection type over SQLite and PostgreSQL, a pool, the
+//! embedded per-backend migrations, and a way to run blocking diesel work off the
+//! async executor.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::DatabaseUrl;
+use crate::error::ApiError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a SQLite writer waits for the write lock before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot open the database: {0}")]
+    Connect(String),
+    #[error("cannot run the migrations: {0}")]
+    Migrate(String),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Applies the per-connection settings SQLite needs: WAL so readers never block
+/// the writer, a busy timeout so writers queue instead of failing, foreign keys on.
+#[derive(Debug)]
+struct ConnectionSetup;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(conn) = conn {
+            conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+                 PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;"
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// The pool, and which backend it talks to.
+#[derive(Clone)]
+pub struct Db {
+    pool: DbPool,
+    backend: &'static str,
+}
+
+impl Db {
+    /// Opens a pool on `url` (creating a SQLite file and its folder when absent) and
+    /// runs the pending migrations.
+    pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
+        let connection_url = match url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|source| DbError::DataDir {
+                        path: parent.display().to_string(),
+                        source,
+                    })?;
+                }
+                path.display().to_string()
+            }
+            DatabaseUrl::Postgres(url) => url.clone(),
+        };
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(Duration::from_secs(10))
+            .connection_customizer(Box::new(ConnectionSetup))
+            .build(ConnectionManager::<DbConnection>::new(connection_url))
+            // r2d2's message names the failure, never the URL it was given.
+            .map_err(|e| DbError::Connect(e.to_string()))?;
+        let db = Self {
+            pool,
+            backend: url.backend_name(),
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    pub fn get(
+        &self,
+    ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<DbConnection>>, ApiError> {
+        Ok(self.pool.get()?)
+    }
+
+    fn migrate(&self) -> Result<(), DbError> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| DbError::Connect(e.to_string()))?;
+        let applied = match &mut *conn {
+            // Holding the write lock throughout, so that servers starting together
+            // on one file migrate one after the other.
+            DbConnection::Sqlite(c) => c.immediate_transaction(|c| {
+                c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len())
+            }),
+            DbConnection::Postgres(c) => {
+                // Several servers may start at once on one database: let one migrate.
+                c.batch_execute("SELECT pg_advisory_lock(7262817)")
+                    .map_err(|e| DbError::Migrate(e.to_string()))?;
+                let result = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.len());
+                c.batch_execute("SELECT pg_advisory_unlock(7262817)")
+                    .map_err(|e| DbError::Migrate(e.to_string()))?;
+                result
+            }
+        }
+        .map_err(|e| DbError::Migrate(e.to_string()))?;
+        if applied > 0 {
+            tracing::info!(
+                applied,
+                backend = self.backend,
+                "database migrations applied"
+            );
+        }
+        Ok(())
+    }
+
+    /// True when the database answers and no migration is pending.
+    pub fn is_ready(&self) -> bool {
+        let Ok(mut conn) = self.pool.get() else {
+            return false;
+        };
+        match &mut *conn {
+            DbConnection::Sqlite(c) => {
+                matches!(c.has_pending_migration(SQLITE_MIGRATIONS), Ok(false))
+            }
+            DbConnection::Postgres(c) => {
+                matches!(c.has_pending_migration(POSTGRES_MIGRATIONS), Ok(false))
+            }
+        }
+    }
+
+    /// Runs blocking database work on the blocking thread pool, with a pooled
+    /// connection.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+}

@@ -1,0 +1,10 @@
+//! sourceledger: a source transparency and citation ledger for newsrooms.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod secrets;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,246 @@
+//! The data dir and the secrets made on first start: the ledger's Ed25519 signing
+//! key and the JWT signing secret. Files are created with mode 0600, atomically,
+//! so several processes starting on one data dir agree on one set of keys. No
+//! secret is ever logged or printed; the types here do not implement `Debug`.
+
+use std::fs::{self, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use rand::RngCore;
+
+pub const LEDGER_KEY_FILE: &str = "ledger.key";
+pub const JWT_SECRET_FILE: &str = "jwt.secret";
+pub const BOOTSTRAP_ADMIN_KEY_FILE: &str = "bootstrap-admin.key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid {what}")]
+    Malformed { path: PathBuf, what: &'static str },
+    #[error(
+        "{path} signs for origin {key_origin:?} but SOURCELEDGER_ORIGIN is {origin:?}; a log keeps its origin for life"
+    )]
+    OriginMismatch {
+        path: PathBuf,
+        key_origin: String,
+        origin: String,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SecretsError + '_ {
+    move |source| SecretsError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The ledger signing key, as a signed-note signer key
+/// (`PRIVATE+KEY+<name>+<id>+<base64(0x01 || seed)>`).
+pub struct LedgerKey {
+    signer: signed_note::StandardSigner,
+    verifier_key: String,
+}
+
+impl LedgerKey {
+    /// Parses a signed-note Ed25519 signer key.
+    pub fn from_signer_key(skey: &str) -> Option<Self> {
+        let skey = skey.trim();
+        let signer = signed_note::StandardSigner::new(skey).ok()?;
+        // Names hold no '+', but base64 may: split from the left.
+        let (name, id_and_key) = skey.strip_prefix("PRIVATE+KEY+")?.split_once('+')?;
+        let (_, key64) = id_and_key.split_once('+')?;
+        let key = BASE64.decode(key64).ok()?;
+        let seed: [u8; 32] = key.get(1..)?.try_into().ok()?;
+        let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key();
+        Some(Self {
+            verifier_key: signed_note::new_ed25519_verifier_key(name, &public),
+            signer,
+        })
+    }
+
+    pub fn generate(origin: &str) -> String {
+        signed_note::generate_key(&mut rand::rngs::OsRng, origin).0
+    }
+
+    pub fn signer(&self) -> &signed_note::StandardSigner {
+        &self.signer
+    }
+
+    /// The public verifier key, `<name>+<hex id>+<base64(0x01 || public key)>`.
+    pub fn verifier_key(&self) -> &str {
+        &self.verifier_key
+    }
+
+    pub fn name(&self) -> &str {
+        use signed_note::Signer;
+        self.signer.name()
+    }
+}
+
+/// What the server signs with.
+pub struct Secrets {
+    pub ledger_key: LedgerKey,
+    pub jwt_secret: Vec<u8>,
+}
+
+/// Creates the data dir (mode 0700) when absent.
+pub fn ensure_data_dir(data_dir: &Path) -> Result<(), SecretsError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir)
+        .map_err(io_error(data_dir))
+}
+
+/// Loads the secrets from the data dir, creating any that are missing.
+pub fn load_or_create(data_dir: &Path, origin: &str) -> Result<Secrets, SecretsError> {
+    ensure_data_dir(data_dir)?;
+
+    let key_path = data_dir.join(LEDGER_KEY_FILE);
+    let skey = read_or_create(&key_path, || LedgerKey::generate(origin))?;
+    let ledger_key = LedgerKey::from_signer_key(&skey).ok_or_else(|| SecretsError::Malformed {
+        path: key_path.clone(),
+        what: "signed-note Ed25519 signer key",
+    })?;
+    if ledger_key.name() != origin {
+        return Err(SecretsError::OriginMismatch {
+            path: key_path,
+            key_origin: ledger_key.name().to_owned(),
+            origin: origin.to_owned(),
+        });
+    }
+
+    let jwt_path = data_dir.join(JWT_SECRET_FILE);
+    let jwt_text = read_or_create(&jwt_path, || {
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        BASE64.encode(secret)
+    })?;
+    let jwt_secret = BASE64
+        .decode(jwt_text.trim())
+        .ok()
+        .filter(|s| s.len() >= 32)
+        .ok_or(SecretsError::Malformed {
+            path: jwt_path,
+            what: "base64 secret of at least 32 bytes",
+        })?;
+
+    Ok(Secrets {
+        ledger_key,
+        jwt_secret,
+    })
+}
+
+/// Reads `path`, or creates it with what `make` returns. Creation writes a private
+/// temporary file and links it into place, so a reader never sees a half-written
+/// file and, when two processes race, both end up reading the one that won.
+fn read_or_create(path: &Path, make: impl FnOnce() -> String) -> Result<String, SecretsError> {
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            warn_if_readable_by_others(path);
+            return Ok(text);
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(io_error(path)(e)),
+    }
+    write_new_private_file(path, &make())?;
+    tracing::info!(path = %path.display(), "created secret file");
+    fs::read_to_string(path).map_err(io_error(path))
+}
+
+/// Writes `contents` to a new file at `path` with mode 0600; if `path` appeared in
+/// the meantime, keeps the existing file and returns Ok.
+pub fn write_new_private_file(path: &Path, contents: &str) -> Result<(), SecretsError> {
+    write_private(path, contents, |tmp, path| match fs::hard_link(tmp, path) {
+        Err(e) if e.kind() != ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    })
+}
+
+/// Replaces `path` with `contents`, mode 0600, atomically.
+pub fn replace_private_file(path: &Path, contents: &str) -> Result<(), SecretsError> {
+    write_private(path, contents, |tmp, path| fs::rename(tmp, path))
+}
+
+/// Writes a private temporary file beside `path`, then lets `place` move it into place.
+fn write_private(
+    path: &Path,
+    contents: &str,
+    place: impl FnOnce(&Path, &Path) -> std::io::Result<()>,
+) -> Result<(), SecretsError> {
+    let mut nonce = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let tmp = path.with_extension(format!("tmp-{}", hex::encode(nonce)));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(contents.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        place(&tmp, path)
+    })();
+    let _ = fs::remove_file(&tmp);
+    result.map_err(io_error(path))
+}
+
+fn warn_if_readable_by_others(path: &Path) {
+    if let Ok(meta) = fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(path = %path.display(), "secret file is readable by group or others; chmod 600 it");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_start_creates_private_files_and_a_restart_keeps_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let first = load_or_create(&data, "news.example/log").expect("create");
+        for name in [LEDGER_KEY_FILE, JWT_SECRET_FILE] {
+            let mode = fs::metadata(data.join(name))
+                .expect("file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+        let again = load_or_create(&data, "news.example/log").expect("load");
+        assert_eq!(
+            first.ledger_key.verifier_key(),
+            again.ledger_key.verifier_key()
+        );
+        assert_eq!(first.jwt_secret, again.jwt_secret);
+        assert!(
+            first
+                .ledger_key
+                .verifier_key()
+                .starts_with("news.example/log+")
+        );
+    }
+
+    #[test]
+    fn a_key_for_another_origin_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        load_or_create(dir.path(), "a.example/log").expect("create");
+        let err = load_or_create(dir.path(), "b.example/log")
+            .err()
+            .expect("mismatch");
+        assert!(matches!(err, SecretsError::OriginMismatch { .. }));
+        let text = err.to_string();
+        assert!(!text.contains("PRIVATE"), "{text}");
+    }
+}

@@ -1,0 +1,241 @@
+use std::path::{Path, PathBuf};
+
+use actix_http::Request;
+use actix_service::boxed::{self, RcService};
+use actix_service::{Service, ServiceExt};
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::{test, web};
+use diesel::prelude::*;
+use serde_json::Value;
+use sourceledger::config::{DatabaseUrl, Settings};
+use sourceledger::startup::AppState;
+
+pub const POSTGRES_URL_VAR: &str = "SOURCELEDGER_TEST_POSTGRES_URL";
+
+/// Runs each named `async fn name(backend: Backend)` as two tests,
+/// `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::sqlite()).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(backend) = $crate::helpers::Backend::postgres() {
+                    super::$name(backend).await
+                }
+            }
+        }
+    )*};
+}
+
+/// A fresh database on one backend, dropped with the value.
+pub enum Backend {
+    Sqlite,
+    Postgres(PostgresDb),
+}
+
+impl Backend {
+    pub fn sqlite() -> Self {
+        Backend::Sqlite
+    }
+
+    /// A new, empty PostgreSQL database, or `None` (saying so) when the tests have
+    /// no server to use.
+    pub fn postgres() -> Option<Self> {
+        match std::env::var(POSTGRES_URL_VAR) {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(PostgresDb::create(&url))),
+            _ => {
+                eprintln!("SKIPPED: PostgreSQL test, {POSTGRES_URL_VAR} is not set");
+                None
+            }
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// A database of its own for one test, on the server named by the test URL.
+pub struct PostgresDb {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PostgresDb {
+    fn create(admin_url: &str) -> Self {
+        let name = format!("sl_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(admin_url).expect("connect to the test PostgreSQL");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create test database");
+        let base = match admin_url.rfind('/') {
+            Some(i) if admin_url[..i].ends_with(|c: char| c != '/') => &admin_url[..i],
+            _ => admin_url,
+        };
+        let url = format!("{base}/{name}");
+        PostgresDb {
+            admin_url: admin_url.to_owned(),
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for PostgresDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+pub type App = RcService<Request, ServiceResponse<BoxBody>, actix_web::Error>;
+
+/// One running application over a fresh data dir and database.
+pub struct TestApp {
+    pub app: App,
+    pub state: web::Data<AppState>,
+    pub data_dir: PathBuf,
+    // Dropped last: the database and the files outlive the app that uses them.
+    _backend: Backend,
+    _dir: tempfile::TempDir,
+}
+
+pub fn settings_for(backend: &Backend, data_dir: &Path) -> Settings {
+    let database = match backend {
+        Backend::Sqlite => DatabaseUrl::Sqlite(data_dir.join("sourceledger.db")),
+        Backend::Postgres(db) => DatabaseUrl::Postgres(db.url.clone()),
+    };
+    Settings {
+        data_dir: data_dir.to_owned(),
+        database,
+        bind: "127.0.0.1:0".into(),
+        origin: "test.sourceledger.example/ledger".into(),
+        db_pool_size: 8,
+    }
+}
+
+pub async fn start(settings: Settings) -> (App, web::Data<AppState>) {
+    let state = web::Data::new(
+        web::block(move || AppState::prepare(settings))
+            .await
+            .expect("blocking")
+            .expect("prepare the app"),
+    );
+    let service = test::init_service(sourceledger::api::app(state.clone())).await;
+    let app = boxed::rc_service(service.map(|res: ServiceResponse<_>| res.map_into_boxed_body()));
+    (app, state)
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().join("data");
+        let (app, state) = start(settings_for(&backend, &data_dir)).await;
+        TestApp {
+            app,
+            state,
+            data_dir,
+            _backend: backend,
+            _dir: dir,
+        }
+    }
+
+    /// A second application over the same data dir and database, as a second
+    /// server process would be.
+    pub async fn another_instance(&self) -> (App, web::Data<AppState>) {
+        start(self.state.settings.clone()).await
+    }
+
+    pub async fn call(&self, req: test::TestRequest) -> Reply {
+        call(&self.app, req).await
+    }
+
+    pub async fn get(&self, uri: &str) -> Reply {
+        self.call(test::TestRequest::get().uri(uri)).await
+    }
+
+    pub fn bootstrap_key(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("bootstrap-admin.key"))
+            .expect("bootstrap key file")
+            .trim()
+            .to_owned()
+    }
+}
+
+pub async fn call(app: &App, req: test::TestRequest) -> Reply {
+    let response = match app.call(req.to_request()).await {
+        Ok(response) => response.into_parts().1,
+        Err(error) => error.error_response(),
+    };
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = actix_web::body::to_bytes(response.into_body())
+        .await
+        .unwrap_or_default();
+    Reply {
+        status,
+        headers,
+        body: body.to_vec(),
+    }
+}
+
+/// What came back: status, headers and the whole body.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json response with this status and code; returns the body.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text());
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
+        let body = self.json();
+        assert_eq!(body["status"], status);
+        assert_eq!(body["code"], code, "body: {body}");
+        assert_eq!(body["type"], format!("urn:sourceledger:problem:{code}"));
+        assert!(
+            body["title"].is_string() && body["detail"].is_string(),
+            "{body}"
+        );
+        body
+    }
+}

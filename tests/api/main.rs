@@ -1,0 +1,11 @@
+//! The one integration-test binary: each test starts the real application on a
+//! fresh database, on SQLite always and on PostgreSQL when
+//! `SOURCELEDGER_TEST_POSTGRES_URL` is set.
+
+mod helpers;
+
+mod cli;
+mod errors;
+mod health;
+mod openapi;
+mod startup;

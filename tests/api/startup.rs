@@ -83,9 +83,7 @@ async fn futures_join_all<F: std::future::Future + 'static>(
 where
     F::Output: 'static,
 {
-    let handles: Vec<_> = futures
-        .map(|f| actix_web::rt::spawn(f))
-        .collect();
+    let handles: Vec<_> = futures.map(|f| actix_web::rt::spawn(f)).collect();
     let mut out = Vec::new();
     for h in handles {
         out.push(h.await.expect("task"));

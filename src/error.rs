@@ -209,3 +209,19 @@ pub fn query_error(
 pub fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
     ApiError::bad_request("invalid_path", error.to_string()).into()
 }
+
+impl From<crate::ledger::LedgerError> for ApiError {
+    fn from(error: crate::ledger::LedgerError) -> Self {
+        use crate::ledger::LedgerError as E;
+        match error {
+            E::LeafTooLarge(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "record_too_large",
+                error.to_string(),
+            ),
+            E::Db(e) => e.into(),
+            E::OutOfRange(detail) => Self::bad_request("out_of_range", detail),
+            other => Self::internal(other),
+        }
+    }
+}

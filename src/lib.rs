@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod ledger;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;

@@ -8,6 +8,7 @@ use actix_web::{HttpServer, web};
 
 use crate::api;
 use crate::auth::keys;
+use crate::auth::token::TokenKeys;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::secrets::{self, Secrets};
@@ -32,6 +33,7 @@ pub struct AppState {
     pub db: Db,
     pub settings: Settings,
     pub secrets: Arc<Secrets>,
+    pub tokens: TokenKeys,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
         drop(conn);
         Ok(Self {
             db,
+            tokens: TokenKeys::new(&secrets.jwt_secret, &settings.origin),
             settings,
             secrets: Arc::new(secrets),
         })

@@ -1,7 +1,9 @@
 //! The HTTP surface: actix handlers, their request and response types, and the
 //! OpenAPI document collected from the registered services.
 
+pub mod auth;
 pub mod health;
+pub mod ledger;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -23,13 +25,42 @@ pub const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
         title = "sourceledger",
         description = "Source transparency and citation ledger: every source behind an article, in an append-only, publicly verifiable log."
     ),
-    components(schemas(Problem))
+    components(schemas(Problem)),
+    modifiers(&BearerAuth)
 )]
 struct BaseDoc;
 
+/// Declares the `bearer` security scheme: a JWT from `POST /v1/auth/token`.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut OpenApiDoc) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
 /// Registers every documented endpoint.
 fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz).service(health::readyz);
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(auth::token)
+        .service(ledger::checkpoint)
+        .service(ledger::checkpoints)
+        .service(ledger::key)
+        .service(ledger::inclusion_proof)
+        .service(ledger::consistency_proof)
+        .service(ledger::entries)
+        .service(ledger::entry);
 }
 
 /// The OpenAPI document, exactly as the server publishes it at `/openapi.json`.

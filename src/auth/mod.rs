@@ -1,6 +1,11 @@
-//! Who is calling: API keys, roles, and (later) the JWTs they exchange for.
+//! Who is calling: API keys, roles, the JWTs they are exchanged for, and the
+//! extractor that checks them on every request.
 
+mod caller;
 pub mod keys;
+pub mod token;
+
+pub use caller::Caller;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

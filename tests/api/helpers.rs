@@ -239,3 +239,23 @@ impl Reply {
         body
     }
 }
+
+/// Appends `count` test entries in one transaction; returns what was written.
+pub fn append_entries(
+    state: &AppState,
+    count: usize,
+    tag: &str,
+) -> Vec<sourceledger::ledger::Appended> {
+    use sourceledger::ledger::Sequencer;
+    let mut conn = state.db.get().expect("conn");
+    conn.transaction::<_, sourceledger::ledger::LedgerError, _>(|conn| {
+        let mut seq = Sequencer::lock(conn)?;
+        (0..count)
+            .map(|i| {
+                let record = serde_json::json!({"test": tag, "n": i});
+                seq.append(conn, "test.entry", "test:helper", &record)
+            })
+            .collect()
+    })
+    .expect("append")
+}

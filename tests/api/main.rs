@@ -7,5 +7,7 @@ mod helpers;
 mod cli;
 mod errors;
 mod health;
+mod ledger_reference;
+mod ledger_vectors;
 mod openapi;
 mod startup;

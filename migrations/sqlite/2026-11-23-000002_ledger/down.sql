@@ -1,0 +1,4 @@
+DROP TABLE ledger_checkpoints;
+DROP TABLE ledger_hashes;
+DROP TABLE ledger_entries;
+DROP TABLE ledger_head;

@@ -1,0 +1,375 @@
+//! The ledger endpoints of SPEC "The ledger".
+
+use actix_web::{HttpResponse, get, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::ledger::{self, Hash, store};
+use crate::startup::AppState;
+
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 1000;
+
+fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::invalid_field(
+            "limit",
+            format!("must be from 1 to {MAX_PAGE}"),
+        )),
+    }
+}
+
+fn hex_list(hashes: &[Hash]) -> Vec<String> {
+    hashes.iter().map(ledger::hex_hash).collect()
+}
+
+/// The latest signed checkpoint, signing one first if the log has grown.
+fn latest(
+    state: &AppState,
+    conn: &mut crate::db::DbConnection,
+) -> Result<store::CheckpointRow, ApiError> {
+    Ok(store::latest_checkpoint(
+        conn,
+        state.secrets.ledger_key.signer(),
+        &state.settings.origin,
+    )?)
+}
+
+/// The latest signed checkpoint (C2SP tlog-checkpoint in a signed note). One
+/// fetched after a write has returned covers that write.
+#[utoipa::path(
+    tag = "ledger",
+    responses((status = 200, content_type = "text/plain", body = String, description = "signed note"))
+)]
+#[get("/v1/ledger/checkpoint")]
+pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let st = state.clone();
+    let row = state.db.run(move |conn| latest(&st, conn)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(row.note))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointsQuery {
+    /// Only checkpoints of a larger size than this (the `next` of the previous page).
+    after: Option<u64>,
+    /// Page size, 1 to 1000 (default 100).
+    limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CheckpointItem {
+    size: u64,
+    /// Lowercase hex.
+    root_hash: String,
+    /// The signed note text.
+    note: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CheckpointList {
+    /// Oldest first.
+    checkpoints: Vec<CheckpointItem>,
+    /// Pass as `after` for the next page; null on the last page.
+    next: Option<u64>,
+}
+
+/// Every signed checkpoint, oldest first.
+#[utoipa::path(
+    tag = "ledger",
+    params(CheckpointsQuery),
+    responses(
+        (status = 200, body = CheckpointList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/ledger/checkpoints")]
+pub async fn checkpoints(
+    state: web::Data<AppState>,
+    query: web::Query<CheckpointsQuery>,
+) -> Result<web::Json<CheckpointList>, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let after = query.after;
+    let rows = state
+        .db
+        .run(move |conn| Ok(store::checkpoints(conn, after, limit)?))
+        .await?;
+    let checkpoints: Vec<CheckpointItem> = rows
+        .into_iter()
+        .map(|row| CheckpointItem {
+            size: u64::try_from(row.size).unwrap_or_default(),
+            root_hash: hex::encode(row.root_hash),
+            note: row.note,
+        })
+        .collect();
+    let next = (checkpoints.len() == limit as usize)
+        .then(|| checkpoints.last().map(|c| c.size))
+        .flatten();
+    Ok(web::Json(CheckpointList { checkpoints, next }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerKey {
+    origin: String,
+    /// Signed-note verifier key: `<name>+<hex key id>+<base64(0x01 || public key)>`.
+    vkey: String,
+    algorithm: &'static str,
+}
+
+/// The publisher's public key, as a signed-note verifier key.
+#[utoipa::path(tag = "ledger", responses((status = 200, body = LedgerKey)))]
+#[get("/v1/ledger/key")]
+pub async fn key(state: web::Data<AppState>) -> web::Json<LedgerKey> {
+    web::Json(LedgerKey {
+        origin: state.settings.origin.clone(),
+        vkey: state.secrets.ledger_key.verifier_key().to_owned(),
+        algorithm: "ed25519",
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    /// The entry's index.
+    index: u64,
+    /// The tree size to prove against (default: the latest checkpoint's).
+    tree_size: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InclusionProof {
+    index: u64,
+    tree_size: u64,
+    leaf_hash: String,
+    root_hash: String,
+    /// RFC 9162 order: the leaf's sibling first.
+    proof: Vec<String>,
+}
+
+/// Proves that entry `index` is in the tree of `tree_size` entries.
+#[utoipa::path(
+    tag = "ledger",
+    params(InclusionQuery),
+    responses(
+        (status = 200, body = InclusionProof),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/ledger/proof/inclusion")]
+pub async fn inclusion_proof(
+    state: web::Data<AppState>,
+    query: web::Query<InclusionQuery>,
+) -> Result<web::Json<InclusionProof>, ApiError> {
+    let InclusionQuery { index, tree_size } = query.into_inner();
+    let st = state.clone();
+    let proof = state
+        .db
+        .run(move |conn| {
+            let tree_size = match tree_size {
+                Some(size) => {
+                    check_size("tree_size", size, conn)?;
+                    size
+                }
+                None => u64::try_from(latest(&st, conn)?.size).unwrap_or_default(),
+            };
+            if index >= tree_size {
+                return Err(ApiError::invalid_field(
+                    "index",
+                    format!("must be less than the tree size {tree_size}"),
+                ));
+            }
+            let row =
+                store::entry(conn, index)?.ok_or_else(|| ApiError::not_found("no such entry"))?;
+            Ok(InclusionProof {
+                index,
+                tree_size,
+                leaf_hash: hex::encode(row.leaf_hash),
+                root_hash: ledger::hex_hash(&store::root(conn, tree_size)?),
+                proof: hex_list(&store::prove_inclusion(conn, index, tree_size)?),
+            })
+        })
+        .await?;
+    Ok(web::Json(proof))
+}
+
+/// Refuses a tree size past the log's end.
+fn check_size(field: &str, size: u64, conn: &mut crate::db::DbConnection) -> Result<(), ApiError> {
+    let current = store::size(conn)?;
+    if size > current {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("the log has only {current} entries"),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    /// The older tree size, at least 1.
+    first: u64,
+    /// The newer tree size (default: the latest checkpoint's).
+    second: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConsistencyProof {
+    first: u64,
+    second: u64,
+    first_root: String,
+    second_root: String,
+    /// RFC 9162 order.
+    proof: Vec<String>,
+}
+
+/// Proves that the tree of `first` entries is a prefix of the tree of `second`.
+#[utoipa::path(
+    tag = "ledger",
+    params(ConsistencyQuery),
+    responses(
+        (status = 200, body = ConsistencyProof),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/ledger/proof/consistency")]
+pub async fn consistency_proof(
+    state: web::Data<AppState>,
+    query: web::Query<ConsistencyQuery>,
+) -> Result<web::Json<ConsistencyProof>, ApiError> {
+    let ConsistencyQuery { first, second } = query.into_inner();
+    let st = state.clone();
+    let proof = state
+        .db
+        .run(move |conn| {
+            let second = match second {
+                Some(size) => {
+                    check_size("second", size, conn)?;
+                    size
+                }
+                None => u64::try_from(latest(&st, conn)?.size).unwrap_or_default(),
+            };
+            if first == 0 || first > second {
+                return Err(ApiError::invalid_field(
+                    "first",
+                    format!("must be from 1 to second ({second})"),
+                ));
+            }
+            Ok(ConsistencyProof {
+                first,
+                second,
+                first_root: ledger::hex_hash(&store::root(conn, first)?),
+                second_root: ledger::hex_hash(&store::root(conn, second)?),
+                proof: hex_list(&store::prove_consistency(conn, first, second)?),
+            })
+        })
+        .await?;
+    Ok(web::Json(proof))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Entry {
+    index: u64,
+    at: String,
+    kind: String,
+    actor: String,
+    /// The exact leaf text: hash `0x00 || leaf` to get `leaf_hash`.
+    leaf: String,
+    leaf_hash: String,
+}
+
+impl From<store::EntryRow> for Entry {
+    fn from(row: store::EntryRow) -> Self {
+        Entry {
+            index: u64::try_from(row.idx).unwrap_or_default(),
+            at: row.at,
+            kind: row.kind,
+            actor: row.actor,
+            leaf: row.leaf,
+            leaf_hash: hex::encode(row.leaf_hash),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EntriesQuery {
+    /// The first index (default 0).
+    start: Option<u64>,
+    /// Page size, 1 to 1000 (default 100).
+    limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EntryList {
+    entries: Vec<Entry>,
+    /// Pass as `start` for the next page; null on the last page.
+    next: Option<u64>,
+}
+
+/// Ledger entries in index order (subscribers and staff).
+#[utoipa::path(
+    tag = "ledger",
+    params(EntriesQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = EntryList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/ledger/entries")]
+pub async fn entries(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<EntriesQuery>,
+) -> Result<web::Json<EntryList>, ApiError> {
+    caller.require_reader()?;
+    let limit = page_limit(query.limit)?;
+    let start = query.start.unwrap_or(0);
+    let rows = state
+        .db
+        .run(move |conn| Ok(store::entries(conn, start, limit)?))
+        .await?;
+    let entries: Vec<Entry> = rows.into_iter().map(Entry::from).collect();
+    let next = (entries.len() == limit as usize)
+        .then(|| entries.last().map(|e| e.index + 1))
+        .flatten();
+    Ok(web::Json(EntryList { entries, next }))
+}
+
+/// One ledger entry (subscribers and staff).
+#[utoipa::path(
+    tag = "ledger",
+    params(("index" = u64, Path, description = "the entry's index")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Entry),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/ledger/entries/{index}")]
+pub async fn entry(
+    state: web::Data<AppState>,
+    caller: Caller,
+    index: web::Path<u64>,
+) -> Result<web::Json<Entry>, ApiError> {
+    caller.require_reader()?;
+    let index = index.into_inner();
+    let row = state
+        .db
+        .run(move |conn| Ok(store::entry(conn, index)?))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no entry {index}")))?;
+    Ok(web::Json(row.into()))
+}

@@ -1,0 +1,134 @@
+//! The extractor that turns a request's bearer token into a [`Caller`].
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use diesel::prelude::*;
+
+use super::Role;
+use super::token::Subject;
+use crate::db::schema::api_keys;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// An authenticated caller: a role and the name the ledger records as its actor.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub role: Role,
+    pub name: String,
+    pub subject: Subject,
+}
+
+impl Caller {
+    /// `role:name`, as ledger entries record who did a thing.
+    pub fn actor(&self) -> String {
+        format!("{}:{}", self.role, self.name)
+    }
+
+    /// Refuses with 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "the {} role may not do this",
+                self.role
+            )))
+        }
+    }
+
+    /// Subscribers and staff: what a reader of the ledger may read.
+    pub fn require_reader(&self) -> Result<(), ApiError> {
+        self.require(&[
+            Role::Subscriber,
+            Role::Journalist,
+            Role::Editor,
+            Role::Auditor,
+            Role::Admin,
+        ])
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("an Authorization: Bearer token is required"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("the Authorization header is malformed"))?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
+        ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+    })?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::unauthorized(
+            "the Authorization header must be `Bearer <token>`",
+        ));
+    }
+    Ok(token.trim().to_owned())
+}
+
+async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
+    let token = bearer_token(&req)?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal("no application state"))?
+        .clone();
+    // The reason a token fails is not the caller's business beyond "invalid".
+    let claims = state
+        .tokens
+        .check(&token)
+        .map_err(|_| ApiError::unauthorized("the token is invalid or expired"))?;
+    let subject = claims
+        .subject()
+        .ok_or_else(|| ApiError::unauthorized("the token is invalid or expired"))?;
+    let live = {
+        let subject = subject.clone();
+        let role = claims.role;
+        state
+            .db
+            .run(move |conn| subject_is_live(conn, &subject, role))
+            .await?
+    };
+    if !live {
+        return Err(ApiError::unauthorized(
+            "the token's key or subscription is no longer valid",
+        ));
+    }
+    Ok(Caller {
+        role: claims.role,
+        name: claims.name,
+        subject,
+    })
+}
+
+/// A token works only while what it was minted for is live: the API key not
+/// revoked (and still of that role).
+fn subject_is_live(
+    conn: &mut crate::db::DbConnection,
+    subject: &Subject,
+    role: Role,
+) -> Result<bool, ApiError> {
+    match subject {
+        Subject::ApiKey(id) => {
+            let row: Option<(String, Option<String>)> = api_keys::table
+                .find(id)
+                .select((api_keys::role, api_keys::revoked_at))
+                .first(conn)
+                .optional()?;
+            Ok(matches!(row, Some((r, None)) if r == role.as_str()))
+        }
+        // Subscriber tokens come with the subscribers table; until then none is live.
+        Subject::Subscriber(_) => Ok(false),
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(authenticate(req.clone()))
+    }
+}

@@ -1,0 +1,129 @@
+//! Leaf encoding: the RFC 8785 (JCS) canonical JSON of
+//! `{"v":1,"kind":…,"at":…,"actor":…,"record":{…}}`.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::LedgerError;
+
+pub const LEAF_VERSION: u32 = 1;
+pub const MAX_LEAF_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Leaf {
+    pub v: u32,
+    pub kind: String,
+    pub at: String,
+    pub actor: String,
+    pub record: Value,
+}
+
+impl Leaf {
+    /// Parses a leaf's text, as a verifier reads it.
+    pub fn parse(text: &str) -> Result<Self, LedgerError> {
+        let leaf: Leaf =
+            serde_json::from_str(text).map_err(|e| LedgerError::MalformedLeaf(e.to_string()))?;
+        if leaf.v != LEAF_VERSION {
+            return Err(LedgerError::MalformedLeaf(format!(
+                "unknown version {}",
+                leaf.v
+            )));
+        }
+        if !leaf.record.is_object() {
+            return Err(LedgerError::MalformedLeaf("record is not an object".into()));
+        }
+        Ok(leaf)
+    }
+}
+
+/// The canonical text of a leaf; refuses records that are not JSON objects and
+/// leaves over 64 KiB.
+pub fn encode(kind: &str, at: &str, actor: &str, record: &Value) -> Result<String, LedgerError> {
+    if !record.is_object() {
+        return Err(LedgerError::MalformedLeaf("record is not an object".into()));
+    }
+    let leaf = serde_json::json!({
+        "v": LEAF_VERSION,
+        "kind": kind,
+        "at": at,
+        "actor": actor,
+        "record": record,
+    });
+    let text = serde_json_canonicalizer::to_string(&leaf)
+        .map_err(|e| LedgerError::MalformedLeaf(e.to_string()))?;
+    if text.len() > MAX_LEAF_BYTES {
+        return Err(LedgerError::LeafTooLarge(text.len()));
+    }
+    Ok(text)
+}
+
+/// RFC 3339, UTC, microseconds: `2026-11-23T20:01:47.123456Z`.
+pub fn format_at(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub fn parse_at(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The current time truncated to microseconds, never before `floor`.
+pub fn next_at(floor: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let now = Utc::now();
+    let now = now
+        .with_timezone(&Utc)
+        .checked_sub_signed(chrono::TimeDelta::nanoseconds(i64::from(
+            now.timestamp_subsec_nanos() % 1000,
+        )))
+        .unwrap_or(now);
+    match floor {
+        Some(floor) if floor > now => floor,
+        _ => now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaves_are_canonical() {
+        let record = serde_json::json!({"z": 1, "a": "é\u{2028}", "m": [true, null]});
+        let text = encode(
+            "source.recorded",
+            "2026-01-01T00:00:00.000000Z",
+            "journalist:ana",
+            &record,
+        )
+        .expect("encode");
+        assert_eq!(
+            text,
+            "{\"actor\":\"journalist:ana\",\"at\":\"2026-01-01T00:00:00.000000Z\",\"kind\":\"source.recorded\",\"record\":{\"a\":\"é\u{2028}\",\"m\":[true,null],\"z\":1},\"v\":1}"
+        );
+        assert_eq!(Leaf::parse(&text).expect("parse").record, record);
+    }
+
+    #[test]
+    fn oversized_and_non_object_records_are_refused() {
+        let big = serde_json::json!({"x": "a".repeat(MAX_LEAF_BYTES)});
+        assert!(matches!(
+            encode("k", "t", "a", &big),
+            Err(LedgerError::LeafTooLarge(_))
+        ));
+        assert!(encode("k", "t", "a", &serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn time_never_goes_back_and_has_microseconds() {
+        let future = Utc::now() + chrono::TimeDelta::hours(1);
+        assert_eq!(next_at(Some(future)), future);
+        let now = next_at(None);
+        assert_eq!(now.timestamp_subsec_nanos() % 1000, 0);
+        let text = format_at(now);
+        assert_eq!(text.len(), "2026-01-01T00:00:00.000000Z".len(), "{text}");
+        assert_eq!(parse_at(&text), Some(now));
+    }
+}

@@ -1,0 +1,326 @@
+//! The log in the database: entries, the tree's stored hashes (sumdb/tlog's
+//! stored-hash index, so a proof or a root reads O(log n) rows and start-up never
+//! rebuilds anything), the head row that serialises writers, and every signed
+//! checkpoint.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+use tlog_tiles::tlog::{self, HASH_SIZE, Hash, HashReader};
+
+use super::{LedgerError, checkpoint, leaf};
+use crate::db::DbConnection;
+use crate::db::schema::{ledger_checkpoints, ledger_entries, ledger_hashes, ledger_head};
+
+/// What one append wrote.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub index: u64,
+    pub at: String,
+    pub leaf: String,
+    pub leaf_hash: Hash,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ledger_entries)]
+pub struct EntryRow {
+    pub idx: i64,
+    pub at: String,
+    pub kind: String,
+    pub actor: String,
+    pub leaf: String,
+    pub leaf_hash: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ledger_checkpoints)]
+pub struct CheckpointRow {
+    pub size: i64,
+    pub root_hash: Vec<u8>,
+    pub note: String,
+    pub signed_at: String,
+}
+
+fn to_i64(n: u64) -> Result<i64, LedgerError> {
+    i64::try_from(n).map_err(|_| LedgerError::OutOfRange(format!("{n} is too large")))
+}
+
+fn to_u64(n: i64) -> Result<u64, LedgerError> {
+    u64::try_from(n).map_err(|_| LedgerError::Corrupt(format!("negative number {n} in the ledger")))
+}
+
+/// Appends entries within the caller's transaction. [`Sequencer::lock`] takes the
+/// log's write lock (the head row) until that transaction ends, so concurrent
+/// writers, in this process or others on the same database, queue and each
+/// entry gets the next index with no gap and no fork.
+pub struct Sequencer {
+    size: u64,
+    last_at: Option<DateTime<Utc>>,
+    // Hashes this transaction wrote, so a batch does not read back its own rows.
+    written: HashMap<u64, Hash>,
+}
+
+impl Sequencer {
+    /// Locks the head. Call it first in the transaction: on SQLite the write
+    /// makes this the writer before any read, on PostgreSQL it locks the row.
+    pub fn lock(conn: &mut DbConnection) -> Result<Self, LedgerError> {
+        let locked = diesel::update(ledger_head::table.find(1))
+            .set(ledger_head::size.eq(ledger_head::size))
+            .execute(conn)?;
+        if locked != 1 {
+            return Err(LedgerError::Corrupt(
+                "the ledger head row is missing".into(),
+            ));
+        }
+        let (size, last_at): (i64, String) = ledger_head::table
+            .find(1)
+            .select((ledger_head::size, ledger_head::last_at))
+            .first(conn)?;
+        Ok(Self {
+            size: to_u64(size)?,
+            last_at: leaf::parse_at(&last_at),
+            written: HashMap::new(),
+        })
+    }
+
+    /// The size of the log including what this transaction appended.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends one entry for `record`; returns its index and leaf.
+    pub fn append(
+        &mut self,
+        conn: &mut DbConnection,
+        kind: &str,
+        actor: &str,
+        record: &Value,
+    ) -> Result<Appended, LedgerError> {
+        let at = leaf::next_at(self.last_at);
+        let at_text = leaf::format_at(at);
+        let leaf_text = leaf::encode(kind, &at_text, actor, record)?;
+        let n = self.size;
+        let hashes = {
+            let reader = StoredHashes::with_overlay(conn, &self.written);
+            tlog::stored_hashes(n, leaf_text.as_bytes(), &reader)
+                .map_err(|e| LedgerError::Tree(e.to_string()))?
+        };
+        let leaf_hash = *hashes
+            .first()
+            .ok_or_else(|| LedgerError::Tree("no hashes to store".into()))?;
+        let index = to_i64(n)?;
+
+        diesel::insert_into(ledger_entries::table)
+            .values(&EntryRow {
+                idx: index,
+                at: at_text.clone(),
+                kind: kind.to_owned(),
+                actor: actor.to_owned(),
+                leaf: leaf_text.clone(),
+                leaf_hash: leaf_hash.0.to_vec(),
+            })
+            .execute(conn)?;
+        let first = tlog::stored_hash_index(0, n);
+        for (offset, hash) in (0u64..).zip(&hashes) {
+            diesel::insert_into(ledger_hashes::table)
+                .values((
+                    ledger_hashes::id.eq(to_i64(first + offset)?),
+                    ledger_hashes::hash.eq(hash.0.to_vec()),
+                ))
+                .execute(conn)?;
+            self.written.insert(first + offset, *hash);
+        }
+        diesel::update(ledger_head::table.find(1))
+            .set((
+                ledger_head::size.eq(index + 1),
+                ledger_head::last_at.eq(&at_text),
+            ))
+            .execute(conn)?;
+
+        self.size = n + 1;
+        self.last_at = Some(at);
+        Ok(Appended {
+            index: n,
+            at: at_text,
+            leaf: leaf_text,
+            leaf_hash,
+        })
+    }
+}
+
+/// Reads stored hashes for the tlog functions.
+struct StoredHashes<'c, 'o> {
+    conn: RefCell<&'c mut DbConnection>,
+    overlay: Option<&'o HashMap<u64, Hash>>,
+}
+
+impl<'c> StoredHashes<'c, 'static> {
+    fn new(conn: &'c mut DbConnection) -> Self {
+        Self {
+            conn: RefCell::new(conn),
+            overlay: None,
+        }
+    }
+}
+
+impl<'c, 'o> StoredHashes<'c, 'o> {
+    fn with_overlay(conn: &'c mut DbConnection, overlay: &'o HashMap<u64, Hash>) -> Self {
+        Self {
+            conn: RefCell::new(conn),
+            overlay: Some(overlay),
+        }
+    }
+}
+
+impl HashReader for StoredHashes<'_, '_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog::Error> {
+        let mut found: HashMap<u64, Hash> = HashMap::with_capacity(indexes.len());
+        let mut missing = Vec::new();
+        for &i in indexes {
+            match self.overlay.and_then(|o| o.get(&i)) {
+                Some(h) => {
+                    found.insert(i, *h);
+                }
+                None => missing.push(i64::try_from(i).map_err(|_| tlog::Error::IndexesNotInTree)?),
+            }
+        }
+        if !missing.is_empty() {
+            let mut conn = self.conn.borrow_mut();
+            let rows: Vec<(i64, Vec<u8>)> = ledger_hashes::table
+                .filter(ledger_hashes::id.eq_any(&missing))
+                .select((ledger_hashes::id, ledger_hashes::hash))
+                .load(&mut **conn)
+                .map_err(|e| tlog::Error::InvalidInput(format!("reading stored hashes: {e}")))?;
+            for (id, bytes) in rows {
+                let hash = <[u8; HASH_SIZE]>::try_from(bytes.as_slice())
+                    .map_err(|_| tlog::Error::MalformedHash)?;
+                found.insert(id as u64, Hash(hash));
+            }
+        }
+        indexes
+            .iter()
+            .map(|i| found.get(i).copied().ok_or(tlog::Error::IndexesNotInTree))
+            .collect()
+    }
+}
+
+/// The number of entries committed so far.
+pub fn size(conn: &mut DbConnection) -> Result<u64, LedgerError> {
+    let size: i64 = ledger_head::table
+        .find(1)
+        .select(ledger_head::size)
+        .first(conn)?;
+    to_u64(size)
+}
+
+/// The root of the tree of the first `size` entries.
+pub fn root(conn: &mut DbConnection, size: u64) -> Result<Hash, LedgerError> {
+    tlog::tree_hash(size, &StoredHashes::new(conn)).map_err(|e| LedgerError::Tree(e.to_string()))
+}
+
+/// The inclusion proof of entry `index` in the tree of `size` entries, RFC 9162
+/// order. The caller checks `index < size <= size(conn)`.
+pub fn prove_inclusion(
+    conn: &mut DbConnection,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, LedgerError> {
+    tlog::prove_record(size, index, &StoredHashes::new(conn))
+        .map_err(|e| LedgerError::Tree(e.to_string()))
+}
+
+/// The consistency proof from the tree of `first` entries to that of `second`.
+/// The caller checks `0 < first <= second <= size(conn)`.
+pub fn prove_consistency(
+    conn: &mut DbConnection,
+    first: u64,
+    second: u64,
+) -> Result<Vec<Hash>, LedgerError> {
+    tlog::prove_tree(second, first, &StoredHashes::new(conn))
+        .map_err(|e| LedgerError::Tree(e.to_string()))
+}
+
+pub fn entry(conn: &mut DbConnection, index: u64) -> Result<Option<EntryRow>, LedgerError> {
+    Ok(ledger_entries::table
+        .find(to_i64(index)?)
+        .select(EntryRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Up to `limit` entries from `start`, in index order.
+pub fn entries(
+    conn: &mut DbConnection,
+    start: u64,
+    limit: u32,
+) -> Result<Vec<EntryRow>, LedgerError> {
+    Ok(ledger_entries::table
+        .filter(ledger_entries::idx.ge(to_i64(start)?))
+        .order(ledger_entries::idx.asc())
+        .limit(i64::from(limit))
+        .select(EntryRow::as_select())
+        .load(conn)?)
+}
+
+/// The latest signed checkpoint, signing a new one first when the log has grown
+/// since the last: one signature per growth, never one per read.
+pub fn latest_checkpoint(
+    conn: &mut DbConnection,
+    signer: &dyn signed_note::Signer,
+    origin: &str,
+) -> Result<CheckpointRow, LedgerError> {
+    let size = size(conn)?;
+    let latest = ledger_checkpoints::table
+        .order(ledger_checkpoints::size.desc())
+        .select(CheckpointRow::as_select())
+        .first(conn)
+        .optional()?;
+    if let Some(latest) = latest
+        && to_u64(latest.size)? >= size
+    {
+        return Ok(latest);
+    }
+    let root = root(conn, size)?;
+    let row = CheckpointRow {
+        size: to_i64(size)?,
+        root_hash: root.0.to_vec(),
+        note: checkpoint::sign(signer, origin, size, root)?,
+        signed_at: leaf::format_at(Utc::now()),
+    };
+    match diesel::insert_into(ledger_checkpoints::table)
+        .values(&row)
+        .execute(conn)
+    {
+        Ok(_) => Ok(row),
+        // Another reader signed this size first; Ed25519 is deterministic, so
+        // its note is the same text.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(ledger_checkpoints::table
+            .find(row.size)
+            .select(CheckpointRow::as_select())
+            .first(conn)?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Signed checkpoints with size greater than `after`, oldest first.
+pub fn checkpoints(
+    conn: &mut DbConnection,
+    after: Option<u64>,
+    limit: u32,
+) -> Result<Vec<CheckpointRow>, LedgerError> {
+    let mut query = ledger_checkpoints::table
+        .order(ledger_checkpoints::size.asc())
+        .limit(i64::from(limit))
+        .select(CheckpointRow::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(ledger_checkpoints::size.gt(to_i64(after)?));
+    }
+    Ok(query.load(conn)?)
+}

@@ -259,3 +259,55 @@ pub fn append_entries(
     })
     .expect("append")
 }
+
+impl TestApp {
+    /// A bearer token for the bootstrap admin key.
+    pub async fn admin_token(&self) -> String {
+        let key = self.bootstrap_key();
+        self.token_for(&key).await
+    }
+
+    /// Exchanges an API key for a bearer token.
+    pub async fn token_for(&self, api_key: &str) -> String {
+        let reply = self
+            .call(
+                test::TestRequest::post()
+                    .uri("/v1/auth/token")
+                    .set_json(serde_json::json!({"api_key": api_key})),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.json()["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    pub async fn get_as(&self, uri: &str, token: &str) -> Reply {
+        self.call(
+            test::TestRequest::get()
+                .uri(uri)
+                .insert_header(("Authorization", format!("Bearer {token}"))),
+        )
+        .await
+    }
+
+    /// Makes an API key directly, as `sourceledger keys create` does.
+    pub fn make_key(
+        &self,
+        role: sourceledger::auth::Role,
+        name: &str,
+    ) -> sourceledger::auth::keys::NewKey {
+        let mut conn = self.state.db.get().expect("conn");
+        sourceledger::auth::keys::create(&mut conn, role, name).expect("create key")
+    }
+}
+
+pub fn hex_list(value: &Value) -> Vec<Vec<u8>> {
+    value
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|h| hex::decode(h.as_str().expect("hex string")).expect("hex"))
+        .collect()
+}

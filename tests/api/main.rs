@@ -7,6 +7,8 @@ mod helpers;
 mod cli;
 mod errors;
 mod health;
+mod ledger_api;
+mod ledger_concurrency;
 mod ledger_reference;
 mod ledger_vectors;
 mod openapi;

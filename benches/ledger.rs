@@ -122,7 +122,10 @@ fn main() {
     let a = args();
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = a.dir.clone().unwrap_or_else(|| tmp.path().join("batched"));
-    println!("ledger benchmark: {} entries in batches of {}, then {} one per transaction", a.entries, a.batch, a.singles);
+    println!(
+        "ledger benchmark: {} entries in batches of {}, then {} one per transaction",
+        a.entries, a.batch, a.singles
+    );
 
     let state = AppState::prepare(settings(&dir)).expect("prepare");
     let mut conn = state.db.get().expect("conn");
@@ -131,7 +134,12 @@ fn main() {
     let mut size = store::size(&mut conn).expect("size");
     let mut last = (Instant::now(), size);
     while size < a.entries {
-        let target = milestones.iter().copied().find(|m| *m > size).unwrap_or(a.entries).min(a.entries);
+        let target = milestones
+            .iter()
+            .copied()
+            .find(|m| *m > size)
+            .unwrap_or(a.entries)
+            .min(a.entries);
         let count = a.batch.min(target - size);
         append(&mut conn, count, size);
         size += count;
@@ -155,8 +163,12 @@ fn main() {
     let state = AppState::prepare(settings(&dir)).expect("prepare");
     let prepared = t.elapsed();
     let mut conn = state.db.get().expect("conn");
-    let checkpoint = store::latest_checkpoint(&mut conn, state.secrets.ledger_key.signer(), &state.settings.origin)
-        .expect("checkpoint");
+    let checkpoint = store::latest_checkpoint(
+        &mut conn,
+        state.secrets.ledger_key.signer(),
+        &state.settings.origin,
+    )
+    .expect("checkpoint");
     println!(
         "start-up on {} entries: prepare {:.1} ms, + first checkpoint {:.1} ms",
         checkpoint.size,
@@ -165,8 +177,14 @@ fn main() {
     );
     let file = dir.join("sourceledger.db");
     let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0)
-        + std::fs::metadata(dir.join("sourceledger.db-wal")).map(|m| m.len()).unwrap_or(0);
-    println!("database size: {:.1} MiB ({:.0} bytes/entry)", bytes as f64 / 1048576.0, bytes as f64 / checkpoint.size.max(1) as f64);
+        + std::fs::metadata(dir.join("sourceledger.db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+    println!(
+        "database size: {:.1} MiB ({:.0} bytes/entry)",
+        bytes as f64 / 1048576.0,
+        bytes as f64 / checkpoint.size.max(1) as f64
+    );
     drop(conn);
     drop(state);
 

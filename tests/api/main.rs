@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod errors;
 mod health;
+mod interop_go;
 mod ledger_api;
 mod ledger_concurrency;
 mod ledger_reference;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use diesel::Connection;
 use sourceledger::config::{DatabaseUrl, Settings};
 use sourceledger::db::DbConnection;
+use sourceledger::ledger::store::HashCache;
 use sourceledger::ledger::{LedgerError, Sequencer, store};
 use sourceledger::startup::AppState;
 
@@ -90,7 +91,7 @@ fn median(runs: usize, mut f: impl FnMut(usize)) -> Duration {
     times[runs / 2]
 }
 
-fn proofs(conn: &mut DbConnection, size: u64) {
+fn proofs(conn: &mut DbConnection, cache: &HashCache, size: u64) {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move |m: u64| {
         x ^= x << 13;
@@ -101,13 +102,13 @@ fn proofs(conn: &mut DbConnection, size: u64) {
     let indexes: Vec<u64> = (0..501).map(|_| next(size)).collect();
     let firsts: Vec<u64> = (0..501).map(|_| 1 + next(size)).collect();
     let inclusion = median(501, |i| {
-        store::prove_inclusion(conn, indexes[i], size).expect("prove");
+        store::prove_inclusion(conn, cache, indexes[i], size).expect("prove");
     });
     let consistency = median(501, |i| {
-        store::prove_consistency(conn, firsts[i], size).expect("prove");
+        store::prove_consistency(conn, cache, firsts[i], size).expect("prove");
     });
     let root = median(101, |_| {
-        store::root(conn, size).expect("root");
+        store::root(conn, cache, size).expect("root");
     });
     println!(
         "size {size:>8}: inclusion proof {:>6.1} µs, consistency proof {:>6.1} µs, root {:>6.1} µs (medians), RSS {} KiB",
@@ -151,7 +152,7 @@ fn main() {
                 size - last.1,
                 started.elapsed().as_secs_f64()
             );
-            proofs(&mut conn, size);
+            proofs(&mut conn, &state.hash_cache, size);
             last = (Instant::now(), size);
         }
     }
@@ -165,6 +166,7 @@ fn main() {
     let mut conn = state.db.get().expect("conn");
     let checkpoint = store::latest_checkpoint(
         &mut conn,
+        &state.hash_cache,
         state.secrets.ledger_key.signer(),
         &state.settings.origin,
     )
@@ -208,6 +210,6 @@ fn main() {
                 last = (Instant::now(), i + 1);
             }
         }
-        proofs(&mut conn, a.singles);
+        proofs(&mut conn, &state.hash_cache, a.singles);
     }
 }

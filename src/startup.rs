@@ -11,6 +11,7 @@ use crate::auth::keys;
 use crate::auth::token::TokenKeys;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::ledger::store::HashCache;
 use crate::secrets::{self, Secrets};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,12 +29,17 @@ pub enum StartupError {
     },
 }
 
+/// About 4 MiB of upper-level tree hashes.
+const HASH_CACHE_ENTRIES: usize = 1 << 16;
+
 /// Everything a request handler may need, shared by all workers.
 pub struct AppState {
     pub db: Db,
     pub settings: Settings,
     pub secrets: Arc<Secrets>,
     pub tokens: TokenKeys,
+    /// Upper tree levels, shared by this process's proof and root readers.
+    pub hash_cache: HashCache,
 }
 
 impl AppState {
@@ -51,6 +57,7 @@ impl AppState {
         Ok(Self {
             db,
             tokens: TokenKeys::new(&secrets.jwt_secret, &settings.origin),
+            hash_cache: HashCache::new(HASH_CACHE_ENTRIES),
             settings,
             secrets: Arc::new(secrets),
         })

@@ -34,6 +34,7 @@ fn latest(
 ) -> Result<store::CheckpointRow, ApiError> {
     Ok(store::latest_checkpoint(
         conn,
+        &state.hash_cache,
         state.secrets.ledger_key.signer(),
         &state.settings.origin,
     )?)
@@ -191,8 +192,13 @@ pub async fn inclusion_proof(
                 index,
                 tree_size,
                 leaf_hash: hex::encode(row.leaf_hash),
-                root_hash: ledger::hex_hash(&store::root(conn, tree_size)?),
-                proof: hex_list(&store::prove_inclusion(conn, index, tree_size)?),
+                root_hash: ledger::hex_hash(&store::root(conn, &st.hash_cache, tree_size)?),
+                proof: hex_list(&store::prove_inclusion(
+                    conn,
+                    &st.hash_cache,
+                    index,
+                    tree_size,
+                )?),
             })
         })
         .await?;
@@ -265,9 +271,14 @@ pub async fn consistency_proof(
             Ok(ConsistencyProof {
                 first,
                 second,
-                first_root: ledger::hex_hash(&store::root(conn, first)?),
-                second_root: ledger::hex_hash(&store::root(conn, second)?),
-                proof: hex_list(&store::prove_consistency(conn, first, second)?),
+                first_root: ledger::hex_hash(&store::root(conn, &st.hash_cache, first)?),
+                second_root: ledger::hex_hash(&store::root(conn, &st.hash_cache, second)?),
+                proof: hex_list(&store::prove_consistency(
+                    conn,
+                    &st.hash_cache,
+                    first,
+                    second,
+                )?),
             })
         })
         .await?;

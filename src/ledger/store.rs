@@ -5,8 +5,10 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+use diesel::connection::TransactionManager;
 use diesel::prelude::*;
 use serde_json::Value;
 use tlog_tiles::tlog::{self, HASH_SIZE, Hash, HashReader};
@@ -151,26 +153,76 @@ impl Sequencer {
     }
 }
 
-/// Reads stored hashes for the tlog functions.
-struct StoredHashes<'c, 'o> {
-    conn: RefCell<&'c mut DbConnection>,
-    overlay: Option<&'o HashMap<u64, Hash>>,
+/// Stored hashes of the upper tree levels, shared by a process's readers. A stored
+/// hash never changes once committed, so the cache needs no invalidation; only
+/// hashes read outside any transaction (hence committed) enter it. Bounded: when
+/// full it starts over, so memory stays flat however long the log grows.
+pub struct HashCache {
+    map: Mutex<HashMap<u64, Hash>>,
+    capacity: usize,
 }
 
-impl<'c> StoredHashes<'c, 'static> {
-    fn new(conn: &'c mut DbConnection) -> Self {
+/// Subtrees of at least 2^6 leaves: a proof's upper levels, a small share of rows.
+const CACHE_MIN_LEVEL: u8 = 6;
+
+impl HashCache {
+    pub fn new(capacity: usize) -> Self {
         Self {
-            conn: RefCell::new(conn),
-            overlay: None,
+            map: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    /// A cache that holds nothing.
+    pub fn disabled() -> Self {
+        Self::new(0)
+    }
+
+    fn get(&self, index: u64) -> Option<Hash> {
+        self.map.lock().ok()?.get(&index).copied()
+    }
+
+    fn remember(&self, index: u64, hash: Hash) {
+        if self.capacity == 0 || tlog::split_stored_hash_index(index).0 < CACHE_MIN_LEVEL {
+            return;
+        }
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= self.capacity {
+                map.clear();
+            }
+            map.insert(index, hash);
         }
     }
 }
 
+/// Reads stored hashes for the tlog functions.
+struct StoredHashes<'c, 'o> {
+    conn: RefCell<&'c mut DbConnection>,
+    overlay: Option<&'o HashMap<u64, Hash>>,
+    cache: Option<&'o HashCache>,
+}
+
 impl<'c, 'o> StoredHashes<'c, 'o> {
+    /// A reader of committed hashes, through `cache` unless inside a transaction,
+    /// whose own writes might yet roll back.
+    fn new(conn: &'c mut DbConnection, cache: &'o HashCache) -> Self {
+        let in_transaction = !matches!(
+            <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+                .transaction_depth(),
+            Ok(None)
+        );
+        Self {
+            conn: RefCell::new(conn),
+            overlay: None,
+            cache: (!in_transaction).then_some(cache),
+        }
+    }
+
     fn with_overlay(conn: &'c mut DbConnection, overlay: &'o HashMap<u64, Hash>) -> Self {
         Self {
             conn: RefCell::new(conn),
             overlay: Some(overlay),
+            cache: None,
         }
     }
 }
@@ -180,9 +232,13 @@ impl HashReader for StoredHashes<'_, '_> {
         let mut found: HashMap<u64, Hash> = HashMap::with_capacity(indexes.len());
         let mut missing = Vec::new();
         for &i in indexes {
-            match self.overlay.and_then(|o| o.get(&i)) {
+            let known = self
+                .overlay
+                .and_then(|o| o.get(&i).copied())
+                .or_else(|| self.cache.and_then(|c| c.get(i)));
+            match known {
                 Some(h) => {
-                    found.insert(i, *h);
+                    found.insert(i, h);
                 }
                 None => missing.push(i64::try_from(i).map_err(|_| tlog::Error::IndexesNotInTree)?),
             }
@@ -197,6 +253,9 @@ impl HashReader for StoredHashes<'_, '_> {
             for (id, bytes) in rows {
                 let hash = <[u8; HASH_SIZE]>::try_from(bytes.as_slice())
                     .map_err(|_| tlog::Error::MalformedHash)?;
+                if let Some(cache) = self.cache {
+                    cache.remember(id as u64, Hash(hash));
+                }
                 found.insert(id as u64, Hash(hash));
             }
         }
@@ -217,18 +276,20 @@ pub fn size(conn: &mut DbConnection) -> Result<u64, LedgerError> {
 }
 
 /// The root of the tree of the first `size` entries.
-pub fn root(conn: &mut DbConnection, size: u64) -> Result<Hash, LedgerError> {
-    tlog::tree_hash(size, &StoredHashes::new(conn)).map_err(|e| LedgerError::Tree(e.to_string()))
+pub fn root(conn: &mut DbConnection, cache: &HashCache, size: u64) -> Result<Hash, LedgerError> {
+    tlog::tree_hash(size, &StoredHashes::new(conn, cache))
+        .map_err(|e| LedgerError::Tree(e.to_string()))
 }
 
 /// The inclusion proof of entry `index` in the tree of `size` entries, RFC 9162
 /// order. The caller checks `index < size <= size(conn)`.
 pub fn prove_inclusion(
     conn: &mut DbConnection,
+    cache: &HashCache,
     index: u64,
     size: u64,
 ) -> Result<Vec<Hash>, LedgerError> {
-    tlog::prove_record(size, index, &StoredHashes::new(conn))
+    tlog::prove_record(size, index, &StoredHashes::new(conn, cache))
         .map_err(|e| LedgerError::Tree(e.to_string()))
 }
 
@@ -236,10 +297,11 @@ pub fn prove_inclusion(
 /// The caller checks `0 < first <= second <= size(conn)`.
 pub fn prove_consistency(
     conn: &mut DbConnection,
+    cache: &HashCache,
     first: u64,
     second: u64,
 ) -> Result<Vec<Hash>, LedgerError> {
-    tlog::prove_tree(second, first, &StoredHashes::new(conn))
+    tlog::prove_tree(second, first, &StoredHashes::new(conn, cache))
         .map_err(|e| LedgerError::Tree(e.to_string()))
 }
 
@@ -269,6 +331,7 @@ pub fn entries(
 /// since the last: one signature per growth, never one per read.
 pub fn latest_checkpoint(
     conn: &mut DbConnection,
+    cache: &HashCache,
     signer: &dyn signed_note::Signer,
     origin: &str,
 ) -> Result<CheckpointRow, LedgerError> {
@@ -283,7 +346,7 @@ pub fn latest_checkpoint(
     {
         return Ok(latest);
     }
-    let root = root(conn, size)?;
+    let root = root(conn, cache, size)?;
     let row = CheckpointRow {
         size: to_i64(size)?,
         root_hash: root.0.to_vec(),

@@ -270,3 +270,54 @@ async fn timestamps_never_go_back(backend: Backend) {
     assert_eq!(after[0].at, future_text);
     assert!(after[1].at >= after[0].at);
 }
+
+on_both_backends!(a_rolled_back_append_leaves_no_trace);
+
+async fn a_rolled_back_append_leaves_no_trace(backend: Backend) {
+    use sourceledger::ledger::proof::TreeBuilder;
+    use sourceledger::ledger::{LedgerError, Sequencer, store};
+    let app = TestApp::spawn(backend).await;
+    {
+        let mut conn = app.state.db.get().expect("conn");
+        let result = conn.transaction::<(), LedgerError, _>(|conn| {
+            let mut seq = Sequencer::lock(conn)?;
+            for i in 0..130 {
+                seq.append(conn, "test.doomed", "test:x", &serde_json::json!({"i": i}))?;
+            }
+            // Read the doomed tree inside the transaction, through the shared cache.
+            store::root(conn, &app.state.hash_cache, 130)?;
+            store::prove_inclusion(conn, &app.state.hash_cache, 3, 130)?;
+            Err(LedgerError::OutOfRange("roll back".into()))
+        });
+        assert!(result.is_err());
+        assert_eq!(store::size(&mut conn).expect("size"), 0);
+    }
+    let kept = append_entries(&app.state, 130, "kept");
+    let mut builder = TreeBuilder::new();
+    for a in &kept {
+        builder.push(a.leaf_hash);
+    }
+    let mut conn = app.state.db.get().expect("conn");
+    // Twice: the second pass reads the upper levels from the cache.
+    for _ in 0..2 {
+        let root = store::root(&mut conn, &app.state.hash_cache, 130).expect("root");
+        assert_eq!(root, builder.root());
+        for index in [0u64, 3, 64, 129] {
+            let proof: Vec<Vec<u8>> =
+                store::prove_inclusion(&mut conn, &app.state.hash_cache, index, 130)
+                    .expect("prove")
+                    .iter()
+                    .map(|h| h.0.to_vec())
+                    .collect();
+            verify_inclusion(
+                index,
+                130,
+                &kept[index as usize].leaf_hash.0,
+                &root.0,
+                &proof,
+            )
+            .expect("verifies");
+        }
+    }
+    assert_eq!(checkpoint(&app).await.root, builder.root());
+}

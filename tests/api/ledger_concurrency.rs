@@ -100,6 +100,7 @@ async fn concurrent_writers_make_one_gapless_log(backend: Backend) {
 
     let note = store::latest_checkpoint(
         &mut conn,
+        &app.state.hash_cache,
         app.state.secrets.ledger_key.signer(),
         &app.state.settings.origin,
     )
@@ -116,11 +117,12 @@ async fn concurrent_writers_make_one_gapless_log(backend: Backend) {
         "the signed root is the root of the leaves"
     );
     for index in 0..n as u64 {
-        let proof: Vec<Vec<u8>> = store::prove_inclusion(&mut conn, index, opened.size)
-            .expect("prove")
-            .iter()
-            .map(|h| h.0.to_vec())
-            .collect();
+        let proof: Vec<Vec<u8>> =
+            store::prove_inclusion(&mut conn, &app.state.hash_cache, index, opened.size)
+                .expect("prove")
+                .iter()
+                .map(|h| h.0.to_vec())
+                .collect();
         verify_inclusion(
             index,
             opened.size,

@@ -91,32 +91,43 @@ fn median(runs: usize, mut f: impl FnMut(usize)) -> Duration {
     times[runs / 2]
 }
 
-fn proofs(conn: &mut DbConnection, cache: &HashCache, size: u64) {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+/// Median proof and root times at `size`: first on a cold cache (a fresh
+/// process's first requests), then warm (after 5,000 other proofs, as a running
+/// server would be).
+fn proofs(conn: &mut DbConnection, size: u64) {
+    let cache = HashCache::new(1 << 18);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ size;
     let mut next = move |m: u64| {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         x % m
     };
-    let indexes: Vec<u64> = (0..501).map(|_| next(size)).collect();
-    let firsts: Vec<u64> = (0..501).map(|_| 1 + next(size)).collect();
-    let inclusion = median(501, |i| {
-        store::prove_inclusion(conn, cache, indexes[i], size).expect("prove");
-    });
-    let consistency = median(501, |i| {
-        store::prove_consistency(conn, cache, firsts[i], size).expect("prove");
-    });
-    let root = median(101, |_| {
-        store::root(conn, cache, size).expect("root");
-    });
-    println!(
-        "size {size:>8}: inclusion proof {:>6.1} µs, consistency proof {:>6.1} µs, root {:>6.1} µs (medians), RSS {} KiB",
-        inclusion.as_secs_f64() * 1e6,
-        consistency.as_secs_f64() * 1e6,
-        root.as_secs_f64() * 1e6,
-        rss_kib()
-    );
+    for phase in ["cold", "warm"] {
+        if phase == "warm" {
+            for _ in 0..5000 {
+                store::prove_inclusion(conn, &cache, next(size), size).expect("prove");
+            }
+        }
+        let indexes: Vec<u64> = (0..501).map(|_| next(size)).collect();
+        let firsts: Vec<u64> = (0..501).map(|_| 1 + next(size)).collect();
+        let inclusion = median(501, |i| {
+            store::prove_inclusion(conn, &cache, indexes[i], size).expect("prove");
+        });
+        let consistency = median(501, |i| {
+            store::prove_consistency(conn, &cache, firsts[i], size).expect("prove");
+        });
+        let root = median(101, |_| {
+            store::root(conn, &cache, size).expect("root");
+        });
+        println!(
+            "size {size:>8}, {phase} cache: inclusion proof {:>6.1} µs, consistency proof {:>6.1} µs, root {:>6.1} µs (medians), RSS {} KiB",
+            inclusion.as_secs_f64() * 1e6,
+            consistency.as_secs_f64() * 1e6,
+            root.as_secs_f64() * 1e6,
+            rss_kib()
+        );
+    }
 }
 
 fn main() {
@@ -152,7 +163,7 @@ fn main() {
                 size - last.1,
                 started.elapsed().as_secs_f64()
             );
-            proofs(&mut conn, &state.hash_cache, size);
+            proofs(&mut conn, size);
             last = (Instant::now(), size);
         }
     }
@@ -210,6 +221,6 @@ fn main() {
                 last = (Instant::now(), i + 1);
             }
         }
-        proofs(&mut conn, &state.hash_cache, a.singles);
+        proofs(&mut conn, a.singles);
     }
 }

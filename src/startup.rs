@@ -29,8 +29,9 @@ pub enum StartupError {
     },
 }
 
-/// About 4 MiB of upper-level tree hashes.
-const HASH_CACHE_ENTRIES: usize = 1 << 16;
+/// At most about 12 MiB of upper-level tree hashes: all of them for a log of up
+/// to 8M entries.
+const HASH_CACHE_ENTRIES: usize = 1 << 18;
 
 /// Everything a request handler may need, shared by all workers.
 pub struct AppState {

@@ -162,7 +162,7 @@ pub struct HashCache {
     capacity: usize,
 }
 
-/// Subtrees of at least 2^6 leaves: a proof's upper levels, a small share of rows.
+/// Subtrees of at least 2^6 leaves: a proof's upper levels, 1/32 of the rows.
 const CACHE_MIN_LEVEL: u8 = 6;
 
 impl HashCache {

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod ledger;
+pub mod newsroom;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;

@@ -1,9 +1,15 @@
 //! The HTTP surface: actix handlers, their request and response types, and the
 //! OpenAPI document collected from the registered services.
 
+pub mod articles;
 pub mod auth;
+pub mod citations;
 pub mod health;
+pub mod keys;
 pub mod ledger;
+pub mod source_list;
+pub mod sources;
+pub mod subscribers;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -60,7 +66,26 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(ledger::inclusion_proof)
         .service(ledger::consistency_proof)
         .service(ledger::entries)
-        .service(ledger::entry);
+        .service(ledger::entry)
+        .service(keys::create)
+        .service(keys::list)
+        .service(keys::revoke)
+        .service(subscribers::create)
+        .service(subscribers::remove)
+        .service(subscribers::token)
+        .service(articles::create)
+        .service(articles::list)
+        .service(articles::get)
+        .service(articles::publish)
+        .service(articles::retract)
+        .service(source_list::source_list)
+        .service(sources::create)
+        .service(sources::revise)
+        .service(sources::get)
+        .service(sources::versions)
+        .service(citations::attach)
+        .service(citations::verify)
+        .service(citations::retract);
 }
 
 /// The OpenAPI document, exactly as the server publishes it at `/openapi.json`.

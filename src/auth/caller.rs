@@ -40,13 +40,59 @@ impl Caller {
 
     /// Subscribers and staff: what a reader of the ledger may read.
     pub fn require_reader(&self) -> Result<(), ApiError> {
-        self.require(&[
-            Role::Subscriber,
-            Role::Journalist,
-            Role::Editor,
-            Role::Auditor,
-            Role::Admin,
-        ])
+        self.require(&READERS)
+    }
+
+    pub fn is_reader(&self) -> bool {
+        READERS.contains(&self.role)
+    }
+
+    /// Staff see drafts and everything else subscribers cannot.
+    pub fn is_staff(&self) -> bool {
+        STAFF.contains(&self.role)
+    }
+}
+
+/// Journalists, editors, auditors and admins.
+pub const STAFF: [Role; 4] = [Role::Journalist, Role::Editor, Role::Auditor, Role::Admin];
+/// Subscribers and staff.
+pub const READERS: [Role; 5] = [
+    Role::Subscriber,
+    Role::Journalist,
+    Role::Editor,
+    Role::Auditor,
+    Role::Admin,
+];
+/// Who records sources and attaches citations.
+pub const WRITERS: [Role; 3] = [Role::Journalist, Role::Editor, Role::Admin];
+/// Who publishes, retracts and verifies.
+pub const EDITORS: [Role; 2] = [Role::Editor, Role::Admin];
+
+/// A caller who may be anonymous: no Authorization header is `None`, a bad one
+/// is still a 401.
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequest for MaybeCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            if req.headers().get(header::AUTHORIZATION).is_none() {
+                return Ok(MaybeCaller(None));
+            }
+            authenticate(req).await.map(|c| MaybeCaller(Some(c)))
+        })
+    }
+}
+
+impl Caller {
+    /// The API key or subscriber id behind the token.
+    pub fn subject_id(&self) -> &str {
+        match &self.subject {
+            Subject::ApiKey(id) | Subject::Subscriber(id) => id,
+        }
     }
 }
 
@@ -104,7 +150,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
 }
 
 /// A token works only while what it was minted for is live: the API key not
-/// revoked (and still of that role).
+/// revoked (and still of that role), the subscriber not deleted.
 fn subject_is_live(
     conn: &mut crate::db::DbConnection,
     subject: &Subject,
@@ -119,8 +165,9 @@ fn subject_is_live(
                 .optional()?;
             Ok(matches!(row, Some((r, None)) if r == role.as_str()))
         }
-        // Subscriber tokens come with the subscribers table; until then none is live.
-        Subject::Subscriber(_) => Ok(false),
+        Subject::Subscriber(id) => {
+            Ok(role == Role::Subscriber && crate::newsroom::subscribers::find(conn, id)?.is_some())
+        }
     }
 }
 

@@ -5,7 +5,7 @@ mod caller;
 pub mod keys;
 pub mod token;
 
-pub use caller::Caller;
+pub use caller::{Caller, EDITORS, MaybeCaller, READERS, STAFF, WRITERS};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

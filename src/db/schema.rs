@@ -46,3 +46,74 @@ diesel::table! {
         signed_at -> Text,
     }
 }
+
+diesel::table! {
+    subscribers (id) {
+        id -> Text,
+        external_id -> Text,
+        email -> Nullable<Text>,
+        tier -> Text,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
+    articles (slug) {
+        slug -> Text,
+        title -> Text,
+        url -> Text,
+        language -> Text,
+        authors -> Text,
+        status -> Text,
+        created_at -> Text,
+        updated_at -> Text,
+        ledger_index -> BigInt,
+    }
+}
+
+diesel::table! {
+    sources (id, version) {
+        id -> Text,
+        version -> BigInt,
+        url -> Text,
+        title -> Text,
+        publisher -> Text,
+        kind -> Text,
+        language -> Text,
+        published_at -> Nullable<Text>,
+        accessed_at -> Nullable<Text>,
+        snapshot_sha256 -> Nullable<Text>,
+        archive_url -> Nullable<Text>,
+        doi -> Nullable<Text>,
+        record_sha256 -> Text,
+        ledger_index -> BigInt,
+        recorded_at -> Text,
+        recorded_by -> Text,
+    }
+}
+
+diesel::table! {
+    citations (id) {
+        id -> Text,
+        article_slug -> Text,
+        source_id -> Text,
+        source_version -> BigInt,
+        claim -> Text,
+        quote -> Nullable<Text>,
+        locator -> Text,
+        note -> Nullable<Text>,
+        status -> Text,
+        attached_by -> Text,
+        attached_by_key -> Text,
+        attached_at -> Text,
+        verified_by -> Nullable<Text>,
+        verified_at -> Nullable<Text>,
+        retracted_by -> Nullable<Text>,
+        retracted_at -> Nullable<Text>,
+        retraction_reason -> Nullable<Text>,
+        ledger_index -> BigInt,
+    }
+}
+
+diesel::joinable!(citations -> articles (article_slug));
+diesel::allow_tables_to_appear_in_same_query!(articles, citations, sources, subscribers);

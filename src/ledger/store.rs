@@ -153,6 +153,20 @@ impl Sequencer {
     }
 }
 
+/// Runs `work` in one database transaction that appends to the log: the log's
+/// write lock is taken by its first statement, and the records `work` writes
+/// commit together with their entries, or not at all.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection, &mut Sequencer) -> Result<T, E>,
+    E: From<LedgerError> + From<diesel::result::Error>,
+{
+    conn.transaction(|conn| {
+        let mut sequencer = Sequencer::lock(conn)?;
+        work(conn, &mut sequencer)
+    })
+}
+
 /// Stored hashes of the upper tree levels, shared by a process's readers. A stored
 /// hash never changes once committed, so the cache needs no invalidation; only
 /// hashes read outside any transaction (hence committed) enter it. Bounded: when
@@ -369,6 +383,36 @@ pub fn latest_checkpoint(
             .first(conn)?),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The oldest signed checkpoint of at least `min_size` entries (signing the
+/// latest first when none is that large yet). Proofs built against it stay the
+/// same while the log grows, so a response built on them can be cached.
+pub fn checkpoint_covering(
+    conn: &mut DbConnection,
+    cache: &HashCache,
+    signer: &dyn signed_note::Signer,
+    origin: &str,
+    min_size: u64,
+) -> Result<CheckpointRow, LedgerError> {
+    let found = ledger_checkpoints::table
+        .filter(ledger_checkpoints::size.ge(to_i64(min_size)?))
+        .order(ledger_checkpoints::size.asc())
+        .select(CheckpointRow::as_select())
+        .first(conn)
+        .optional()?;
+    match found {
+        Some(row) => Ok(row),
+        None => latest_checkpoint(conn, cache, signer, origin),
+    }
+}
+
+/// The entries at `indexes`, in any order.
+pub fn entries_at(conn: &mut DbConnection, indexes: &[i64]) -> Result<Vec<EntryRow>, LedgerError> {
+    Ok(ledger_entries::table
+        .filter(ledger_entries::idx.eq_any(indexes))
+        .select(EntryRow::as_select())
+        .load(conn)?)
 }
 
 /// Signed checkpoints with size greater than `after`, oldest first.

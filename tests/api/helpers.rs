@@ -311,3 +311,50 @@ pub fn hex_list(value: &Value) -> Vec<Vec<u8>> {
         .map(|h| hex::decode(h.as_str().expect("hex string")).expect("hex"))
         .collect()
 }
+
+impl TestApp {
+    fn with_token(req: test::TestRequest, token: Option<&str>) -> test::TestRequest {
+        match token {
+            Some(t) => req.insert_header(("Authorization", format!("Bearer {t}"))),
+            None => req,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let req = match method {
+            "GET" => test::TestRequest::get(),
+            "POST" => test::TestRequest::post(),
+            "PATCH" => test::TestRequest::patch(),
+            "DELETE" => test::TestRequest::delete(),
+            other => panic!("method {other}"),
+        }
+        .uri(uri);
+        let req = match body {
+            Some(body) => req.set_json(body),
+            None => req,
+        };
+        self.call(Self::with_token(req, token)).await
+    }
+
+    pub async fn post_as(&self, uri: &str, token: &str, body: Value) -> Reply {
+        self.send("POST", uri, Some(token), Some(body)).await
+    }
+
+    /// A token for a new API key of `role`.
+    pub async fn token_of(&self, role: sourceledger::auth::Role) -> String {
+        let key = self.make_key(role, &format!("{role} tester"));
+        self.token_for(&key.secret).await
+    }
+
+    /// The number of ledger entries.
+    pub fn ledger_size(&self) -> u64 {
+        let mut conn = self.state.db.get().expect("conn");
+        sourceledger::ledger::store::size(&mut conn).expect("size")
+    }
+}

@@ -13,5 +13,6 @@ mod ledger_api;
 mod ledger_concurrency;
 mod ledger_reference;
 mod ledger_vectors;
+mod newsroom;
 mod openapi;
 mod startup;

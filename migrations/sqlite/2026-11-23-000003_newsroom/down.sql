@@ -1,0 +1,4 @@
+DROP TABLE citations;
+DROP TABLE sources;
+DROP TABLE articles;
+DROP TABLE subscribers;

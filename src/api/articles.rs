@@ -1,0 +1,221 @@
+//! Articles: create (journalists, editors), publish and retract (editors), read.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Caller, EDITORS, MaybeCaller, WRITERS};
+use crate::error::{ApiError, Problem};
+use crate::ledger::write_transaction;
+use crate::newsroom::articles::{self, Article, ArticleStatus, NewArticle};
+use crate::newsroom::page_limit;
+use crate::startup::AppState;
+
+/// Creates a draft article (journalist, editor, admin).
+#[utoipa::path(
+    tag = "articles",
+    request_body = NewArticle,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Article),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "the slug is taken"),
+    )
+)]
+#[post("/v1/articles")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewArticle>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&WRITERS)?;
+    let actor = caller.actor();
+    let row = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn, seq| articles::create(conn, seq, &actor, &body))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(row.to_api()))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ArticlesQuery {
+    /// The `next` of the previous page (a slug).
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ArticleList {
+    articles: Vec<Article>,
+    next: Option<String>,
+}
+
+/// Lists articles by slug: published and retracted ones for everyone, drafts too for staff.
+#[utoipa::path(
+    tag = "articles",
+    params(ArticlesQuery),
+    responses(
+        (status = 200, body = ArticleList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/articles")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    query: web::Query<ArticlesQuery>,
+) -> Result<web::Json<ArticleList>, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let after = query.after.clone();
+    let staff = caller.0.as_ref().is_some_and(Caller::is_staff);
+    let rows = state
+        .db
+        .run(move |conn| articles::list(conn, after.as_deref(), limit, staff))
+        .await?;
+    let next = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|r| r.slug.clone()))
+        .flatten();
+    Ok(web::Json(ArticleList {
+        articles: rows.iter().map(|r| r.to_api()).collect(),
+        next,
+    }))
+}
+
+/// Loads an article the caller may see: drafts are for staff only.
+pub(crate) async fn visible_article(
+    state: &AppState,
+    caller: &MaybeCaller,
+    slug: String,
+) -> Result<articles::ArticleRow, ApiError> {
+    let row = {
+        let slug = slug.clone();
+        state.db.run(move |conn| articles::get(conn, &slug)).await?
+    };
+    if !row.is_public() && !caller.0.as_ref().is_some_and(Caller::is_staff) {
+        return Err(ApiError::not_found(format!("no article {slug:?}")));
+    }
+    Ok(row)
+}
+
+/// One article (drafts for staff only).
+#[utoipa::path(
+    tag = "articles",
+    params(("slug" = String, Path)),
+    responses(
+        (status = 200, body = Article),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/articles/{slug}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    slug: web::Path<String>,
+) -> Result<web::Json<Article>, ApiError> {
+    Ok(web::Json(
+        visible_article(&state, &caller, slug.into_inner())
+            .await?
+            .to_api(),
+    ))
+}
+
+async fn change_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: String,
+    to: ArticleStatus,
+    reason: Option<String>,
+) -> Result<web::Json<Article>, ApiError> {
+    caller.require(&EDITORS)?;
+    let actor = caller.actor();
+    let row = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn, seq| {
+                articles::change_status(conn, seq, &actor, &slug, to, reason.as_deref())
+            })
+        })
+        .await?;
+    Ok(web::Json(row.to_api()))
+}
+
+/// Publishes a draft (editor, admin).
+#[utoipa::path(
+    tag = "articles",
+    params(("slug" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Article),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "not a draft"),
+    )
+)]
+#[post("/v1/articles/{slug}/publish")]
+pub async fn publish(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+) -> Result<web::Json<Article>, ApiError> {
+    change_status(
+        state,
+        caller,
+        slug.into_inner(),
+        ArticleStatus::Published,
+        None,
+    )
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retraction {
+    pub reason: String,
+}
+
+/// Retracts a published article; the body `{"reason"}` is optional (editor, admin).
+#[utoipa::path(
+    tag = "articles",
+    params(("slug" = String, Path)),
+    request_body(content = Option<Retraction>),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Article),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "not published"),
+    )
+)]
+#[post("/v1/articles/{slug}/retract")]
+pub async fn retract(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> Result<web::Json<Article>, ApiError> {
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let parsed: Retraction = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+        Some(parsed.reason)
+    };
+    change_status(
+        state,
+        caller,
+        slug.into_inner(),
+        ArticleStatus::Retracted,
+        reason,
+    )
+    .await
+}

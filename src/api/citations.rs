@@ -1,0 +1,160 @@
+//! Citations: attach one or a batch (all or nothing), verify, retract.
+
+use actix_web::{HttpResponse, post, web};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::auth::{Caller, EDITORS, WRITERS};
+use crate::error::{ApiError, Problem};
+use crate::ledger::write_transaction;
+use crate::newsroom::citations::{self, Citation, MAX_BATCH, NewCitation};
+use crate::startup::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CitationBatch {
+    /// 1 to 1000 citations, attached all or nothing.
+    pub citations: Vec<NewCitation>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CitationList {
+    pub citations: Vec<Citation>,
+}
+
+/// Reads one citation or `{"citations": [...]}`; the bool says which.
+fn parse_body(body: Value) -> Result<(Vec<NewCitation>, bool), ApiError> {
+    let is_batch = body.get("citations").is_some();
+    if is_batch {
+        if body["citations"]
+            .as_array()
+            .is_some_and(|a| a.len() > MAX_BATCH)
+        {
+            return Err(ApiError::invalid_field(
+                "citations",
+                format!("must hold 1 to {MAX_BATCH} citations"),
+            ));
+        }
+        let batch: CitationBatch = serde_json::from_value(body)
+            .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+        Ok((batch.citations, true))
+    } else {
+        let one: NewCitation = serde_json::from_value(body)
+            .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+        Ok((vec![one], false))
+    }
+}
+
+/// Attaches one citation, or a batch of up to 1000 all or nothing, to an article
+/// (journalist, editor, admin). Each cites one source version (default: the latest).
+#[utoipa::path(
+    tag = "citations",
+    params(("slug" = String, Path)),
+    request_body(content = CitationBatch, description = "one NewCitation, or {\"citations\": [NewCitation, ...]}"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = CitationList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "no such article"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "the article is retracted"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "no such source version"),
+    )
+)]
+#[post("/v1/articles/{slug}/citations")]
+pub async fn attach(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&WRITERS)?;
+    let (batch, is_batch) = parse_body(body.into_inner())?;
+    let slug = slug.into_inner();
+    let rows = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn, seq| {
+                citations::attach(conn, seq, &caller, &slug, &batch, is_batch)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(CitationList {
+        citations: rows.iter().map(|r| r.to_api()).collect(),
+    }))
+}
+
+/// Marks an attached citation verified (editor, admin).
+#[utoipa::path(
+    tag = "citations",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Citation),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "not in the attached state"),
+    )
+)]
+#[post("/v1/citations/{id}/verify")]
+pub async fn verify(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<Citation>, ApiError> {
+    caller.require(&EDITORS)?;
+    let id = id.into_inner();
+    let row = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn, seq| citations::verify(conn, seq, &caller, &id))
+        })
+        .await?;
+    Ok(web::Json(row.to_api()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CitationRetraction {
+    /// Why the citation no longer stands.
+    pub reason: String,
+}
+
+/// Retracts a citation with a reason (journalists their own; editors, admins any).
+#[utoipa::path(
+    tag = "citations",
+    params(("id" = String, Path)),
+    request_body = CitationRetraction,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Citation),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "retracted already"),
+    )
+)]
+#[post("/v1/citations/{id}/retract")]
+pub async fn retract(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<CitationRetraction>,
+) -> Result<web::Json<Citation>, ApiError> {
+    caller.require(&WRITERS)?;
+    let id = id.into_inner();
+    let reason = body.into_inner().reason;
+    let row = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn, seq| {
+                citations::retract(conn, seq, &caller, &id, &reason)
+            })
+        })
+        .await?;
+    Ok(web::Json(row.to_api()))
+}

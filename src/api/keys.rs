@@ -1,0 +1,188 @@
+//! API keys, managed by admins.
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::keys::{self, ApiKeyRow};
+use crate::auth::{Caller, Role};
+use crate::db::schema::api_keys;
+use crate::error::{ApiError, Problem};
+use crate::newsroom::page_limit;
+use crate::startup::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    /// journalist, editor, auditor, integration or admin.
+    role: Role,
+    name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedKey {
+    id: String,
+    name: String,
+    role: String,
+    /// The key itself: shown in this response only.
+    key: String,
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KeyInfo {
+    id: String,
+    name: String,
+    role: String,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
+impl From<ApiKeyRow> for KeyInfo {
+    fn from(row: ApiKeyRow) -> Self {
+        KeyInfo {
+            id: row.id,
+            name: row.name,
+            role: row.role,
+            created_at: row.created_at,
+            revoked_at: row.revoked_at,
+        }
+    }
+}
+
+/// Creates an API key (admin).
+#[utoipa::path(
+    tag = "keys",
+    request_body = NewKey,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = CreatedKey),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/keys")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewKey>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let NewKey { role, name } = body.into_inner();
+    let key = state
+        .db
+        .run(move |conn| keys::create(conn, role, &name))
+        .await?;
+    tracing::info!(id = %key.row.id, role = %key.row.role, by = %caller.actor(), "API key created");
+    Ok(HttpResponse::Created().json(CreatedKey {
+        id: key.row.id,
+        name: key.row.name,
+        role: key.row.role,
+        key: key.secret,
+        created_at: key.row.created_at,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct KeysQuery {
+    /// The `next` of the previous page.
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KeyList {
+    keys: Vec<KeyInfo>,
+    next: Option<String>,
+}
+
+/// Lists API keys, revoked ones included (admin).
+#[utoipa::path(
+    tag = "keys",
+    params(KeysQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = KeyList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/keys")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<KeysQuery>,
+) -> Result<web::Json<KeyList>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let limit = page_limit(query.limit)?;
+    let after = query.after.clone();
+    let rows: Vec<ApiKeyRow> = state
+        .db
+        .run(move |conn| {
+            let mut q = api_keys::table
+                .order(api_keys::id.asc())
+                .limit(i64::from(limit))
+                .select(ApiKeyRow::as_select())
+                .into_boxed();
+            if let Some(after) = after {
+                q = q.filter(api_keys::id.gt(after));
+            }
+            Ok(q.load(conn)?)
+        })
+        .await?;
+    let next = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|r| r.id.clone()))
+        .flatten();
+    Ok(web::Json(KeyList {
+        keys: rows.into_iter().map(KeyInfo::from).collect(),
+        next,
+    }))
+}
+
+/// Revokes an API key (admin); its tokens stop working at once.
+#[utoipa::path(
+    tag = "keys",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = KeyInfo),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/keys/{id}")]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<KeyInfo>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let id = id.into_inner();
+    let row = state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let now = keys::now_text();
+                diesel::update(
+                    api_keys::table
+                        .find(&id)
+                        .filter(api_keys::revoked_at.is_null()),
+                )
+                .set(api_keys::revoked_at.eq(Some(now)))
+                .execute(conn)?;
+                api_keys::table
+                    .find(&id)
+                    .select(ApiKeyRow::as_select())
+                    .first(conn)
+                    .optional()?
+                    .ok_or_else(|| ApiError::not_found(format!("no API key {id:?}")))
+            })
+        })
+        .await?;
+    tracing::info!(id = %row.id, by = %caller.actor(), "API key revoked");
+    Ok(web::Json(row.into()))
+}

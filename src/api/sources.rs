@@ -1,0 +1,135 @@
+//! Sources: record (journalists, editors), revise into a new version, read.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::{Caller, WRITERS};
+use crate::error::{ApiError, Problem};
+use crate::ledger::write_transaction;
+use crate::newsroom::sources::{self, NewSource, SourcePatch, SourceVersion};
+use crate::startup::AppState;
+
+/// Records a new source, version 1 (journalist, editor, admin).
+#[utoipa::path(
+    tag = "sources",
+    request_body = NewSource,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = SourceVersion),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/sources")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewSource>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&WRITERS)?;
+    let actor = caller.actor();
+    let version = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn, seq| sources::create(conn, seq, &actor, &body))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(version))
+}
+
+/// Records version n+1 of a source: the fields given replace version n's,
+/// `null` clears an optional field (journalist, editor, admin).
+#[utoipa::path(
+    tag = "sources",
+    params(("id" = String, Path)),
+    request_body = SourcePatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SourceVersion),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "the patch changes nothing"),
+    )
+)]
+#[patch("/v1/sources/{id}")]
+pub async fn revise(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<SourcePatch>,
+) -> Result<web::Json<SourceVersion>, ApiError> {
+    caller.require(&WRITERS)?;
+    let actor = caller.actor();
+    let id = id.into_inner();
+    let version = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn, seq| {
+                sources::revise(conn, seq, &actor, &id, &body)
+            })
+        })
+        .await?;
+    Ok(web::Json(version))
+}
+
+/// The latest version of a source (subscribers and staff).
+#[utoipa::path(
+    tag = "sources",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SourceVersion),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/sources/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<SourceVersion>, ApiError> {
+    caller.require_reader()?;
+    let id = id.into_inner();
+    Ok(web::Json(
+        state.db.run(move |conn| sources::latest(conn, &id)).await?,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SourceVersions {
+    /// Oldest first.
+    versions: Vec<SourceVersion>,
+}
+
+/// Every version of a source, oldest first (subscribers and staff).
+#[utoipa::path(
+    tag = "sources",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SourceVersions),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/sources/{id}/versions")]
+pub async fn versions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<SourceVersions>, ApiError> {
+    caller.require_reader()?;
+    let id = id.into_inner();
+    let versions = state
+        .db
+        .run(move |conn| sources::versions(conn, &id))
+        .await?;
+    Ok(web::Json(SourceVersions { versions }))
+}

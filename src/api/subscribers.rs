@@ -1,0 +1,117 @@
+//! Subscribers, managed by the newsletter platform.
+
+use crate::api::auth::TokenResponse;
+use crate::auth::token::{Claims, Subject};
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, Problem};
+use crate::newsroom::subscribers::{self, NewSubscriber, Subscriber};
+use crate::startup::AppState;
+use actix_web::{HttpResponse, delete, post, web};
+
+/// Lifetime of a subscriber token: 30 days.
+pub const SUBSCRIBER_TOKEN_SECS: i64 = 30 * 24 * 3600;
+
+const MANAGERS: [Role; 2] = [Role::Integration, Role::Admin];
+
+/// Creates a subscriber, or returns the one with this `external_id` (integration, admin).
+#[utoipa::path(
+    tag = "subscribers",
+    request_body = NewSubscriber,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Subscriber, description = "created"),
+        (status = 200, body = Subscriber, description = "already existed"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/subscribers")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewSubscriber>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&MANAGERS)?;
+    let (row, created) = state
+        .db
+        .run(move |conn| subscribers::create(conn, &body))
+        .await?;
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response.json(row.to_api()))
+}
+
+/// Deletes a subscriber and its personal data; its tokens stop working at once.
+#[utoipa::path(
+    tag = "subscribers",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 204),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/subscribers/{id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&MANAGERS)?;
+    let id = id.into_inner();
+    state
+        .db
+        .run(move |conn| subscribers::delete(conn, &id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mints a subscriber token, valid 30 days (integration, admin).
+#[utoipa::path(
+    tag = "subscribers",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/subscribers/{id}/token")]
+pub async fn token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<TokenResponse>, ApiError> {
+    caller.require(&MANAGERS)?;
+    let id = id.into_inner();
+    let row = {
+        let id = id.clone();
+        state
+            .db
+            .run(move |conn| subscribers::find(conn, &id))
+            .await?
+    }
+    .ok_or_else(|| ApiError::not_found(format!("no subscriber {id:?}")))?;
+    // The token names the subscriber by id only: no personal data in tokens or the ledger.
+    let claims = Claims::new(
+        state.tokens.issuer(),
+        &Subject::Subscriber(row.id.clone()),
+        Role::Subscriber,
+        &row.id,
+        SUBSCRIBER_TOKEN_SECS,
+    );
+    let access_token = state.tokens.mint(&claims).map_err(ApiError::internal)?;
+    Ok(web::Json(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: SUBSCRIBER_TOKEN_SECS,
+    }))
+}

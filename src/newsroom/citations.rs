@@ -1,0 +1,295 @@
+//! Citations: an article's claim backed by one source version. States:
+//! attached, verified (by an editor), retracted (with a reason). Each state is
+//! a ledger entry; the row holds the current one.
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use super::articles::{self, ArticleStatus};
+use super::{fields, ledger_index, sources};
+use crate::auth::{Caller, Role};
+use crate::db::DbConnection;
+use crate::db::schema::citations;
+use crate::error::ApiError;
+use crate::ledger::Sequencer;
+
+pub const MAX_BATCH: usize = 1000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCitation {
+    pub source_id: String,
+    /// The version cited (default: the latest).
+    pub source_version: Option<i64>,
+    /// The article's words that the source supports.
+    pub claim: String,
+    /// The source's words.
+    pub quote: Option<String>,
+    /// Where in the article, e.g. "paragraph 4".
+    pub locator: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = citations)]
+pub struct CitationRow {
+    pub id: String,
+    pub article_slug: String,
+    pub source_id: String,
+    pub source_version: i64,
+    pub claim: String,
+    pub quote: Option<String>,
+    pub locator: String,
+    pub note: Option<String>,
+    pub status: String,
+    pub attached_by: String,
+    pub attached_by_key: String,
+    pub attached_at: String,
+    pub verified_by: Option<String>,
+    pub verified_at: Option<String>,
+    pub retracted_by: Option<String>,
+    pub retracted_at: Option<String>,
+    pub retraction_reason: Option<String>,
+    pub ledger_index: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Citation {
+    pub id: String,
+    pub article: String,
+    pub source_id: String,
+    pub source_version: i64,
+    pub claim: String,
+    pub quote: Option<String>,
+    pub locator: String,
+    pub note: Option<String>,
+    /// attached, verified or retracted.
+    pub status: String,
+    pub attached_by: String,
+    pub attached_at: String,
+    pub verified_by: Option<String>,
+    pub verified_at: Option<String>,
+    pub retracted_by: Option<String>,
+    pub retracted_at: Option<String>,
+    pub retraction_reason: Option<String>,
+    /// The ledger entry that recorded the current state.
+    pub ledger_index: i64,
+}
+
+impl CitationRow {
+    /// What the ledger records of the current state.
+    pub fn record(&self) -> Value {
+        json!({
+            "id": self.id,
+            "article": self.article_slug,
+            "source_id": self.source_id,
+            "source_version": self.source_version,
+            "claim": self.claim,
+            "quote": self.quote,
+            "locator": self.locator,
+            "note": self.note,
+            "status": self.status,
+            "reason": self.retraction_reason,
+        })
+    }
+
+    pub fn to_api(&self) -> Citation {
+        Citation {
+            id: self.id.clone(),
+            article: self.article_slug.clone(),
+            source_id: self.source_id.clone(),
+            source_version: self.source_version,
+            claim: self.claim.clone(),
+            quote: self.quote.clone(),
+            locator: self.locator.clone(),
+            note: self.note.clone(),
+            status: self.status.clone(),
+            attached_by: self.attached_by.clone(),
+            attached_at: self.attached_at.clone(),
+            verified_by: self.verified_by.clone(),
+            verified_at: self.verified_at.clone(),
+            retracted_by: self.retracted_by.clone(),
+            retracted_at: self.retracted_at.clone(),
+            retraction_reason: self.retraction_reason.clone(),
+            ledger_index: self.ledger_index,
+        }
+    }
+}
+
+/// Attaches `batch` to the article, all or nothing: the first bad item refuses
+/// the whole batch, naming it (`citations[i].field`).
+pub fn attach(
+    conn: &mut DbConnection,
+    seq: &mut Sequencer,
+    caller: &Caller,
+    slug: &str,
+    batch: &[NewCitation],
+    name_items: bool,
+) -> Result<Vec<CitationRow>, ApiError> {
+    if batch.is_empty() || batch.len() > MAX_BATCH {
+        return Err(ApiError::invalid_field(
+            "citations",
+            format!("must hold 1 to {MAX_BATCH} citations"),
+        ));
+    }
+    let article = articles::get(conn, slug)?;
+    if article.status == ArticleStatus::Retracted.as_str() {
+        return Err(ApiError::conflict(
+            "article_retracted",
+            "the article is retracted: nothing more can be cited",
+        ));
+    }
+    let actor = caller.actor();
+    let mut out = Vec::with_capacity(batch.len());
+    for (i, new) in batch.iter().enumerate() {
+        let field = |name: &str| {
+            if name_items {
+                format!("citations[{i}].{name}")
+            } else {
+                name.to_owned()
+            }
+        };
+        let source = match new.source_version {
+            Some(v) => sources::version(conn, &new.source_id, v)?,
+            None => sources::latest(conn, &new.source_id).ok(),
+        }
+        .ok_or_else(|| {
+            ApiError::new(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_source",
+                format!(
+                    "{}: no source {:?} at that version",
+                    field("source_id"),
+                    new.source_id
+                ),
+            )
+        })?;
+        let mut row = CitationRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            article_slug: article.slug.clone(),
+            source_id: source.id,
+            source_version: source.version,
+            claim: fields::text(&field("claim"), &new.claim, 5000, true)?,
+            quote: fields::optional(new.quote.as_deref(), |q| {
+                fields::text(&field("quote"), q, 10_000, true)
+            })?,
+            locator: fields::line(&field("locator"), &new.locator, 300)?,
+            note: fields::optional(new.note.as_deref(), |n| {
+                fields::text(&field("note"), n, 5000, true)
+            })?,
+            status: "attached".to_owned(),
+            attached_by: actor.clone(),
+            attached_by_key: caller.subject_id().to_owned(),
+            attached_at: String::new(),
+            verified_by: None,
+            verified_at: None,
+            retracted_by: None,
+            retracted_at: None,
+            retraction_reason: None,
+            ledger_index: 0,
+        };
+        let appended = seq.append(conn, "citation.attached", &actor, &row.record())?;
+        row.attached_at = appended.at.clone();
+        row.ledger_index = ledger_index(&appended);
+        diesel::insert_into(citations::table)
+            .values(&row)
+            .execute(conn)?;
+        out.push(row);
+    }
+    Ok(out)
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<CitationRow, ApiError> {
+    citations::table
+        .find(id)
+        .select(CitationRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found(format!("no citation {id:?}")))
+}
+
+/// An editor marks an attached citation verified.
+pub fn verify(
+    conn: &mut DbConnection,
+    seq: &mut Sequencer,
+    caller: &Caller,
+    id: &str,
+) -> Result<CitationRow, ApiError> {
+    let mut row = get(conn, id)?;
+    if row.status != "attached" {
+        return Err(ApiError::conflict(
+            "invalid_transition",
+            format!(
+                "the citation is {}; only an attached citation can be verified",
+                row.status
+            ),
+        ));
+    }
+    let actor = caller.actor();
+    row.status = "verified".to_owned();
+    let appended = seq.append(conn, "citation.verified", &actor, &row.record())?;
+    row.verified_by = Some(actor);
+    row.verified_at = Some(appended.at.clone());
+    row.ledger_index = ledger_index(&appended);
+    diesel::update(citations::table.find(&row.id))
+        .set((
+            citations::status.eq(&row.status),
+            citations::verified_by.eq(&row.verified_by),
+            citations::verified_at.eq(&row.verified_at),
+            citations::ledger_index.eq(row.ledger_index),
+        ))
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// Retracts a citation with a reason: journalists their own, editors and
+/// admins any.
+pub fn retract(
+    conn: &mut DbConnection,
+    seq: &mut Sequencer,
+    caller: &Caller,
+    id: &str,
+    reason: &str,
+) -> Result<CitationRow, ApiError> {
+    let reason = fields::text("reason", reason, 2000, true)?;
+    let mut row = get(conn, id)?;
+    if caller.role == Role::Journalist && row.attached_by_key != caller.subject_id().to_owned() {
+        return Err(ApiError::forbidden(
+            "journalists may retract only the citations they attached",
+        ));
+    }
+    if row.status == "retracted" {
+        return Err(ApiError::conflict(
+            "invalid_transition",
+            "the citation is retracted already",
+        ));
+    }
+    let actor = caller.actor();
+    row.status = "retracted".to_owned();
+    row.retraction_reason = Some(reason);
+    let appended = seq.append(conn, "citation.retracted", &actor, &row.record())?;
+    row.retracted_by = Some(actor);
+    row.retracted_at = Some(appended.at.clone());
+    row.ledger_index = ledger_index(&appended);
+    diesel::update(citations::table.find(&row.id))
+        .set((
+            citations::status.eq(&row.status),
+            citations::retracted_by.eq(&row.retracted_by),
+            citations::retracted_at.eq(&row.retracted_at),
+            citations::retraction_reason.eq(&row.retraction_reason),
+            citations::ledger_index.eq(row.ledger_index),
+        ))
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// Every citation of an article, in the order they were attached.
+pub fn of_article(conn: &mut DbConnection, slug: &str) -> Result<Vec<CitationRow>, ApiError> {
+    Ok(citations::table
+        .filter(citations::article_slug.eq(slug))
+        .order((citations::attached_at.asc(), citations::id.asc()))
+        .select(CitationRow::as_select())
+        .load(conn)?)
+}

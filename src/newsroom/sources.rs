@@ -1,0 +1,337 @@
+//! Sources: a stable id and a version that grows on every change. Old versions
+//! stay readable; each version is a ledger entry whose record hashes to its
+//! `record_sha256`.
+
+use diesel::prelude::*;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use super::{fields, ledger_index, record_sha256};
+use crate::db::DbConnection;
+use crate::db::schema::sources;
+use crate::error::ApiError;
+use crate::ledger::Sequencer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    OfficialStatement,
+    NewsReport,
+    Document,
+    Dataset,
+    SocialMedia,
+    Interview,
+    Academic,
+    Other,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OfficialStatement => "official_statement",
+            Self::NewsReport => "news_report",
+            Self::Document => "document",
+            Self::Dataset => "dataset",
+            Self::SocialMedia => "social_media",
+            Self::Interview => "interview",
+            Self::Academic => "academic",
+            Self::Other => "other",
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSource {
+    /// Absolute http or https, at most 2048 characters.
+    pub url: String,
+    pub title: String,
+    pub publisher: String,
+    pub kind: SourceKind,
+    /// BCP 47.
+    pub language: String,
+    /// A date (2026-11-23) or an RFC 3339 time.
+    pub published_at: Option<String>,
+    /// A date or an RFC 3339 time.
+    pub accessed_at: Option<String>,
+    /// Hex SHA-256 of the archived copy's bytes.
+    pub snapshot_sha256: Option<String>,
+    pub archive_url: Option<String>,
+    pub doi: Option<String>,
+}
+
+/// Absent: keep; `null`: clear; a value: set.
+fn patch_field<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A change to a source: the fields present replace the latest version's; `null`
+/// clears an optional field. The result is version n+1.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourcePatch {
+    pub url: Option<String>,
+    pub title: Option<String>,
+    pub publisher: Option<String>,
+    pub kind: Option<SourceKind>,
+    pub language: Option<String>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub published_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub accessed_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub snapshot_sha256: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub archive_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub doi: Option<Option<String>>,
+}
+
+/// One version of a source, as stored and as the API shows it.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, ToSchema)]
+#[diesel(table_name = sources)]
+pub struct SourceVersion {
+    pub id: String,
+    pub version: i64,
+    pub url: String,
+    pub title: String,
+    pub publisher: String,
+    pub kind: String,
+    pub language: String,
+    pub published_at: Option<String>,
+    pub accessed_at: Option<String>,
+    pub snapshot_sha256: Option<String>,
+    pub archive_url: Option<String>,
+    pub doi: Option<String>,
+    /// Hex SHA-256 of `record`'s canonical JSON (RFC 8785).
+    pub record_sha256: String,
+    /// The ledger entry that recorded this version.
+    pub ledger_index: i64,
+    pub recorded_at: String,
+    /// The actor that recorded it.
+    pub recorded_by: String,
+}
+
+impl SourceVersion {
+    /// What the ledger records of this version.
+    pub fn record(&self) -> Value {
+        json!({
+            "id": self.id,
+            "version": self.version,
+            "url": self.url,
+            "title": self.title,
+            "publisher": self.publisher,
+            "kind": self.kind,
+            "language": self.language,
+            "published_at": self.published_at,
+            "accessed_at": self.accessed_at,
+            "snapshot_sha256": self.snapshot_sha256,
+            "archive_url": self.archive_url,
+            "doi": self.doi,
+        })
+    }
+}
+
+/// The validated fields of a version, before it is recorded.
+struct Fields {
+    url: String,
+    title: String,
+    publisher: String,
+    kind: String,
+    language: String,
+    published_at: Option<String>,
+    accessed_at: Option<String>,
+    snapshot_sha256: Option<String>,
+    archive_url: Option<String>,
+    doi: Option<String>,
+}
+
+fn validate_new(new: &NewSource) -> Result<Fields, ApiError> {
+    Ok(Fields {
+        url: fields::http_url("url", &new.url)?,
+        title: fields::line("title", &new.title, 500)?,
+        publisher: fields::line("publisher", &new.publisher, 300)?,
+        kind: new.kind.as_str().to_owned(),
+        language: fields::language("language", &new.language)?,
+        published_at: fields::optional(new.published_at.as_deref(), |v| {
+            fields::date_or_time("published_at", v)
+        })?,
+        accessed_at: fields::optional(new.accessed_at.as_deref(), |v| {
+            fields::date_or_time("accessed_at", v)
+        })?,
+        snapshot_sha256: fields::optional(new.snapshot_sha256.as_deref(), |v| {
+            fields::sha256_hex("snapshot_sha256", v)
+        })?,
+        archive_url: fields::optional(new.archive_url.as_deref(), |v| {
+            fields::http_url("archive_url", v)
+        })?,
+        doi: fields::optional(new.doi.as_deref(), |v| fields::doi("doi", v))?,
+    })
+}
+
+fn record_version(
+    conn: &mut DbConnection,
+    seq: &mut Sequencer,
+    actor: &str,
+    id: String,
+    version: i64,
+    f: Fields,
+) -> Result<SourceVersion, ApiError> {
+    let mut row = SourceVersion {
+        id,
+        version,
+        url: f.url,
+        title: f.title,
+        publisher: f.publisher,
+        kind: f.kind,
+        language: f.language,
+        published_at: f.published_at,
+        accessed_at: f.accessed_at,
+        snapshot_sha256: f.snapshot_sha256,
+        archive_url: f.archive_url,
+        doi: f.doi,
+        record_sha256: String::new(),
+        ledger_index: 0,
+        recorded_at: String::new(),
+        recorded_by: actor.to_owned(),
+    };
+    let record = row.record();
+    row.record_sha256 = record_sha256(&record);
+    let kind = if version == 1 {
+        "source.recorded"
+    } else {
+        "source.revised"
+    };
+    let appended = seq.append(conn, kind, actor, &record)?;
+    row.ledger_index = ledger_index(&appended);
+    row.recorded_at = appended.at.clone();
+    diesel::insert_into(sources::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    seq: &mut Sequencer,
+    actor: &str,
+    new: &NewSource,
+) -> Result<SourceVersion, ApiError> {
+    let fields = validate_new(new)?;
+    record_version(
+        conn,
+        seq,
+        actor,
+        uuid::Uuid::new_v4().to_string(),
+        1,
+        fields,
+    )
+}
+
+/// Records version n+1 of source `id` with `patch` applied to version n.
+pub fn revise(
+    conn: &mut DbConnection,
+    seq: &mut Sequencer,
+    actor: &str,
+    id: &str,
+    patch: &SourcePatch,
+) -> Result<SourceVersion, ApiError> {
+    let latest = latest(conn, id)?;
+    let pick = |new: &Option<Option<String>>, old: &Option<String>| match new {
+        None => old.clone(),
+        Some(value) => value.clone(),
+    };
+    let merged = NewSource {
+        url: patch.url.clone().unwrap_or_else(|| latest.url.clone()),
+        title: patch.title.clone().unwrap_or_else(|| latest.title.clone()),
+        publisher: patch
+            .publisher
+            .clone()
+            .unwrap_or_else(|| latest.publisher.clone()),
+        kind: patch.kind.unwrap_or(SourceKind::Other),
+        language: patch
+            .language
+            .clone()
+            .unwrap_or_else(|| latest.language.clone()),
+        published_at: pick(&patch.published_at, &latest.published_at),
+        accessed_at: pick(&patch.accessed_at, &latest.accessed_at),
+        snapshot_sha256: pick(&patch.snapshot_sha256, &latest.snapshot_sha256),
+        archive_url: pick(&patch.archive_url, &latest.archive_url),
+        doi: pick(&patch.doi, &latest.doi),
+    };
+    let mut fields = validate_new(&merged)?;
+    if patch.kind.is_none() {
+        fields.kind = latest.kind.clone();
+    }
+    let unchanged = fields.url == latest.url
+        && fields.title == latest.title
+        && fields.publisher == latest.publisher
+        && fields.kind == latest.kind
+        && fields.language == latest.language
+        && fields.published_at == latest.published_at
+        && fields.accessed_at == latest.accessed_at
+        && fields.snapshot_sha256 == latest.snapshot_sha256
+        && fields.archive_url == latest.archive_url
+        && fields.doi == latest.doi;
+    if unchanged {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "no_change",
+            "the patch changes nothing: no new version was made",
+        ));
+    }
+    record_version(
+        conn,
+        seq,
+        actor,
+        latest.id.clone(),
+        latest.version + 1,
+        fields,
+    )
+}
+
+/// The latest version of source `id`, or a 404.
+pub fn latest(conn: &mut DbConnection, id: &str) -> Result<SourceVersion, ApiError> {
+    sources::table
+        .filter(sources::id.eq(id))
+        .order(sources::version.desc())
+        .select(SourceVersion::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found(format!("no source {id:?}")))
+}
+
+pub fn version(
+    conn: &mut DbConnection,
+    id: &str,
+    version: i64,
+) -> Result<Option<SourceVersion>, ApiError> {
+    Ok(sources::table
+        .find((id, version))
+        .select(SourceVersion::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Every version of source `id`, oldest first, or a 404.
+pub fn versions(conn: &mut DbConnection, id: &str) -> Result<Vec<SourceVersion>, ApiError> {
+    let rows: Vec<SourceVersion> = sources::table
+        .filter(sources::id.eq(id))
+        .order(sources::version.asc())
+        .select(SourceVersion::as_select())
+        .load(conn)?;
+    if rows.is_empty() {
+        return Err(ApiError::not_found(format!("no source {id:?}")));
+    }
+    Ok(rows)
+}

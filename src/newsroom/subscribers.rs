@@ -1,0 +1,137 @@
+//! Newsletter subscribers. Their data is personal: it never enters the ledger,
+//! and deleting a subscriber removes the row (and so every token minted for it).
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::fields;
+use crate::db::DbConnection;
+use crate::db::schema::subscribers;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    Free,
+    Member,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Free => "free",
+            Tier::Member => "member",
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubscriber {
+    /// The newsletter platform's id for this reader; creating twice is harmless.
+    pub external_id: String,
+    pub email: Option<String>,
+    pub tier: Tier,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = subscribers)]
+pub struct SubscriberRow {
+    pub id: String,
+    pub external_id: String,
+    pub email: Option<String>,
+    pub tier: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Subscriber {
+    pub id: String,
+    pub external_id: String,
+    pub tier: String,
+    /// Always `active`: a deleted subscriber no longer exists.
+    pub status: &'static str,
+}
+
+impl SubscriberRow {
+    pub fn to_api(&self) -> Subscriber {
+        Subscriber {
+            id: self.id.clone(),
+            external_id: self.external_id.clone(),
+            tier: self.tier.clone(),
+            status: "active",
+        }
+    }
+}
+
+fn email(value: &str) -> Result<String, ApiError> {
+    let ok = value.len() <= 254
+        && value.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        return Err(ApiError::invalid_field("email", "must be an email address"));
+    }
+    Ok(value.to_owned())
+}
+
+/// Creates the subscriber, or returns the existing one with this `external_id`
+/// (with its tier and email brought up to date). The bool is true when new.
+pub fn create(
+    conn: &mut DbConnection,
+    new: &NewSubscriber,
+) -> Result<(SubscriberRow, bool), ApiError> {
+    let external_id = fields::line("external_id", &new.external_id, 200)?;
+    let email = fields::optional(new.email.as_deref(), email)?;
+    conn.transaction(|conn| {
+        let existing = subscribers::table
+            .filter(subscribers::external_id.eq(&external_id))
+            .select(SubscriberRow::as_select())
+            .first(conn)
+            .optional()?;
+        if let Some(mut row) = existing {
+            row.tier = new.tier.as_str().to_owned();
+            row.email = email;
+            diesel::update(subscribers::table.find(&row.id))
+                .set((
+                    subscribers::tier.eq(&row.tier),
+                    subscribers::email.eq(&row.email),
+                ))
+                .execute(conn)?;
+            return Ok((row, false));
+        }
+        let row = SubscriberRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            external_id,
+            email,
+            tier: new.tier.as_str().to_owned(),
+            created_at: crate::auth::keys::now_text(),
+        };
+        diesel::insert_into(subscribers::table)
+            .values(&row)
+            .execute(conn)?;
+        Ok((row, true))
+    })
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SubscriberRow>, ApiError> {
+    Ok(subscribers::table
+        .find(id)
+        .select(SubscriberRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Removes the subscriber; its tokens stop working at once.
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    let removed = diesel::delete(subscribers::table.find(id)).execute(conn)?;
+    if removed == 0 {
+        return Err(ApiError::not_found(format!("no subscriber {id:?}")));
+    }
+    Ok(())
+}

@@ -178,7 +178,7 @@ pub async fn publish(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retraction {
-    pub reason: String,
+    pub reason: Option<String>,
 }
 
 /// Retracts a published article; the body `{"reason"}` is optional (editor, admin).
@@ -208,7 +208,7 @@ pub async fn retract(
     } else {
         let parsed: Retraction = serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
-        Some(parsed.reason)
+        parsed.reason
     };
     change_status(
         state,

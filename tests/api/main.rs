@@ -15,4 +15,6 @@ mod ledger_reference;
 mod ledger_vectors;
 mod newsroom;
 mod openapi;
+mod permissions;
 mod startup;
+mod validation;

@@ -9,8 +9,23 @@ use serde::Deserialize;
 use sourceledger::ledger::checkpoint;
 use sourceledger::ledger::proof::{verify_consistency, verify_inclusion};
 
-fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata")
+/// `../shared/testdata` beside the checkout (as CI lays it out), or
+/// `SOURCELEDGER_TESTDATA`. Missing, the tests say they were skipped, except
+/// under CI (`CI` set), where they must run.
+fn testdata() -> Option<PathBuf> {
+    let dir = std::env::var_os("SOURCELEDGER_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI needs the test vectors at {}",
+        dir.display()
+    );
+    eprintln!("SKIPPED: no test vectors at {}", dir.display());
+    None
 }
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -66,8 +81,9 @@ fn read<T: serde::de::DeserializeOwned>(path: &Path) -> T {
 
 #[test]
 fn every_inclusion_vector() {
+    let Some(testdata) = testdata() else { return };
     let mut files = Vec::new();
-    json_files(&testdata().join("merkle/inclusion"), &mut files);
+    json_files(&testdata.join("merkle/inclusion"), &mut files);
     assert!(files.len() > 80, "found only {} vectors", files.len());
     let (mut accepted, mut refused) = (0, 0);
     for path in &files {
@@ -103,8 +119,9 @@ fn every_inclusion_vector() {
 
 #[test]
 fn every_consistency_vector() {
+    let Some(testdata) = testdata() else { return };
     let mut files = Vec::new();
-    json_files(&testdata().join("merkle/consistency"), &mut files);
+    json_files(&testdata.join("merkle/consistency"), &mut files);
     assert!(files.len() > 80, "found only {} vectors", files.len());
     let (mut accepted, mut refused) = (0, 0);
     for path in &files {
@@ -139,7 +156,8 @@ fn every_consistency_vector() {
 
 #[test]
 fn the_signed_note_example_verifies_and_no_altered_byte_does() {
-    let dir = testdata().join("signed-note");
+    let Some(testdata) = testdata() else { return };
+    let dir = testdata.join("signed-note");
     let note = std::fs::read(dir.join("example.note")).expect("note");
     let vkey = std::fs::read_to_string(dir.join("example.vkey")).expect("vkey");
     let verifier = || signed_note::StandardVerifier::new(vkey.trim()).expect("vkey parses");

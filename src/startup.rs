@@ -7,6 +7,7 @@ use actix_web::dev::Server;
 use actix_web::{HttpServer, web};
 
 use crate::api;
+use crate::api::source_list::ListCache;
 use crate::auth::keys;
 use crate::auth::token::TokenKeys;
 use crate::config::Settings;
@@ -33,6 +34,9 @@ pub enum StartupError {
 /// to 8M entries.
 const HASH_CACHE_ENTRIES: usize = 1 << 18;
 
+/// Verified source lists kept built (a few hundred KiB each at the most).
+const SOURCE_LIST_CACHE_ENTRIES: usize = 256;
+
 /// Everything a request handler may need, shared by all workers.
 pub struct AppState {
     pub db: Db,
@@ -41,6 +45,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// Upper tree levels, shared by this process's proof and root readers.
     pub hash_cache: HashCache,
+    /// Built verified source lists, by ETag.
+    pub source_lists: ListCache,
 }
 
 impl AppState {
@@ -59,6 +65,7 @@ impl AppState {
             db,
             tokens: TokenKeys::new(&secrets.jwt_secret, &settings.origin),
             hash_cache: HashCache::new(HASH_CACHE_ENTRIES),
+            source_lists: ListCache::new(SOURCE_LIST_CACHE_ENTRIES),
             settings,
             secrets: Arc::new(secrets),
         })

@@ -3,6 +3,9 @@
 //! comes with its ledger leaf and an inclusion proof to one signed checkpoint.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use actix_web::web::Bytes;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -10,13 +13,12 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::api::articles::visible_article;
 use crate::auth::MaybeCaller;
 use crate::db::DbConnection;
 use crate::db::schema::{citations, sources};
 use crate::error::{ApiError, Problem};
 use crate::ledger::store;
-use crate::newsroom::articles::{Article, ArticleRow};
+use crate::newsroom::articles::{self, Article, ArticleRow};
 use crate::newsroom::citations::{Citation, CitationRow};
 use crate::newsroom::sources::SourceVersion;
 use crate::startup::AppState;
@@ -129,11 +131,63 @@ fn not_modified(if_none_match: Option<&str>, tag: &str) -> bool {
     if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
 }
 
-/// What the database work decided, built into a response on the async side.
+/// What the database work decided, made into a response on the async side.
 enum Outcome {
     NotModified(String),
-    Teaser(String, SourceTeaser),
-    Full(String, VerifiedSourceList),
+    Body(String, Bytes),
+}
+
+/// A serialised list, its ETag, and whether anonymous readers may see it.
+#[derive(Clone)]
+struct Built {
+    tag: String,
+    body: Bytes,
+    public: bool,
+}
+
+/// Built source lists. By ETag: the tag names every ledger entry a list shows
+/// and the checkpoint it proves them to, which never change, so such an entry
+/// never goes stale. By log size: nothing a list shows changes without the log
+/// growing. Each map starts over when full.
+pub struct ListCache {
+    by_tag: Mutex<HashMap<String, Bytes>>,
+    by_head: Mutex<HashMap<String, Built>>,
+    capacity: usize,
+}
+
+fn bounded_insert<V>(map: &Mutex<HashMap<String, V>>, capacity: usize, key: String, value: V) {
+    if let Ok(mut map) = map.lock() {
+        if map.len() >= capacity {
+            map.clear();
+        }
+        map.insert(key, value);
+    }
+}
+
+impl ListCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            by_tag: Mutex::new(HashMap::new()),
+            by_head: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    fn by_tag(&self, tag: &str) -> Option<Bytes> {
+        self.by_tag.lock().ok()?.get(tag).cloned()
+    }
+
+    fn remember_tag(&self, tag: &str, body: Bytes) {
+        bounded_insert(&self.by_tag, self.capacity, tag.to_owned(), body);
+    }
+
+    fn by_head(&self, key: &str) -> Option<Built> {
+        self.by_head.lock().ok()?.get(key).cloned()
+    }
+
+    fn remember_head(&self, key: String, built: Built) {
+        bounded_insert(&self.by_head, self.capacity, key, built);
+    }
 }
 
 fn teaser(article: &ArticleRow, rows: &[(CitationRow, SourceVersion)]) -> SourceTeaser {
@@ -170,6 +224,92 @@ fn teaser(article: &ArticleRow, rows: &[(CitationRow, SourceVersion)]) -> Source
         sources,
         retracted_count: rows.iter().filter(|(c, _)| c.status == "retracted").count(),
     }
+}
+
+/// Builds the list of `slug` for one tier, through the cache of built lists.
+fn build(
+    conn: &mut DbConnection,
+    st: &AppState,
+    slug: &str,
+    full: bool,
+) -> Result<Built, ApiError> {
+    let article = articles::get(conn, slug)?;
+    let public = article.is_public();
+    let rows = load_citations(conn, &article.slug)?;
+    let mut facts: Vec<String> = vec![article.slug.clone(), article.ledger_index.to_string()];
+    for (c, s) in &rows {
+        facts.push(format!("{}:{}:{}", c.id, c.ledger_index, s.ledger_index));
+    }
+    if !full {
+        facts.push("teaser".into());
+        let tag = etag(&facts);
+        let body = serde_json::to_vec(&teaser(&article, &rows)).map_err(ApiError::internal)?;
+        return Ok(Built {
+            tag,
+            body: Bytes::from(body),
+            public,
+        });
+    }
+    let mut indexes: Vec<i64> = vec![article.ledger_index];
+    for (c, s) in &rows {
+        indexes.push(c.ledger_index);
+        indexes.push(s.ledger_index);
+    }
+    indexes.sort_unstable();
+    indexes.dedup();
+    let min_size = indexes.last().map_or(0, |i| (*i as u64) + 1);
+    let checkpoint = store::checkpoint_covering(
+        conn,
+        &st.hash_cache,
+        st.secrets.ledger_key.signer(),
+        &st.settings.origin,
+        min_size,
+    )?;
+    facts.push(format!("full:{}", checkpoint.size));
+    let tag = etag(&facts);
+    if let Some(body) = st.source_lists.by_tag(&tag) {
+        return Ok(Built { tag, body, public });
+    }
+    let size = u64::try_from(checkpoint.size).map_err(ApiError::internal)?;
+    let proofs = prove(conn, st, &indexes, size)?;
+    let proof_of = |i: i64| {
+        proofs
+            .get(&i)
+            .cloned()
+            .ok_or_else(|| ApiError::internal(format!("no ledger entry {i}")))
+    };
+    let article_proof = proof_of(article.ledger_index)?;
+    let mut live = Vec::new();
+    let mut retracted = Vec::new();
+    for (c, s) in rows {
+        let item = ProvenCitation {
+            proof: CitationProofs {
+                citation: proof_of(c.ledger_index)?,
+                source: proof_of(s.ledger_index)?,
+            },
+            citation: c.to_api(),
+            source: s,
+        };
+        if item.citation.status == "retracted" {
+            retracted.push(item);
+        } else {
+            live.push(item);
+        }
+    }
+    let body = VerifiedSourceList {
+        article: ProvenArticle {
+            article: article.to_api(),
+            proof: article_proof,
+        },
+        checkpoint: checkpoint.note,
+        tree_size: size,
+        locked: false,
+        citations: live,
+        retracted,
+    };
+    let body = Bytes::from(serde_json::to_vec(&body).map_err(ApiError::internal)?);
+    st.source_lists.remember_tag(&tag, body.clone());
+    Ok(Built { tag, body, public })
 }
 
 /// Builds the proofs of `indexes` to the tree of `size` entries.
@@ -219,8 +359,9 @@ pub async fn source_list(
     caller: MaybeCaller,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let article = visible_article(&state, &caller, slug.into_inner()).await?;
     let full = caller.0.as_ref().is_some_and(|c| c.is_reader());
+    let staff = caller.0.as_ref().is_some_and(|c| c.is_staff());
+    let slug = slug.into_inner();
     let st = state.clone();
     let if_none_match = req
         .headers()
@@ -230,92 +371,35 @@ pub async fn source_list(
     let outcome = state
         .db
         .run(move |conn| {
-            let rows = load_citations(conn, &article.slug)?;
-            let mut facts: Vec<String> =
-                vec![article.slug.clone(), article.ledger_index.to_string()];
-            for (c, s) in &rows {
-                facts.push(format!("{}:{}:{}", c.id, c.ledger_index, s.ledger_index));
-            }
-            if !full {
-                facts.push("teaser".into());
-                let tag = etag(&facts);
-                if not_modified(if_none_match.as_deref(), &tag) {
-                    return Ok(Outcome::NotModified(tag));
+            // Every change to what a list shows appends to the log: while the
+            // log's size is unchanged, the list built at that size stands.
+            let key = format!("{slug}\n{full}\n{}", store::size(conn)?);
+            let built = match st.source_lists.by_head(&key) {
+                Some(built) => built,
+                None => {
+                    let built = build(conn, &st, &slug, full)?;
+                    st.source_lists.remember_head(key, built.clone());
+                    built
                 }
-                return Ok(Outcome::Teaser(tag, teaser(&article, &rows)));
-            }
-            let mut indexes: Vec<i64> = vec![article.ledger_index];
-            for (c, s) in &rows {
-                indexes.push(c.ledger_index);
-                indexes.push(s.ledger_index);
-            }
-            indexes.sort_unstable();
-            indexes.dedup();
-            let min_size = indexes.last().map_or(0, |i| (*i as u64) + 1);
-            let checkpoint = store::checkpoint_covering(
-                conn,
-                &st.hash_cache,
-                st.secrets.ledger_key.signer(),
-                &st.settings.origin,
-                min_size,
-            )?;
-            facts.push(format!("full:{}", checkpoint.size));
-            let tag = etag(&facts);
-            if not_modified(if_none_match.as_deref(), &tag) {
-                return Ok(Outcome::NotModified(tag));
-            }
-            let size = u64::try_from(checkpoint.size).map_err(ApiError::internal)?;
-            let proofs = prove(conn, &st, &indexes, size)?;
-            let proof_of = |i: i64| {
-                proofs
-                    .get(&i)
-                    .cloned()
-                    .ok_or_else(|| ApiError::internal(format!("no ledger entry {i}")))
             };
-            let article_proof = proof_of(article.ledger_index)?;
-            let mut live = Vec::new();
-            let mut retracted = Vec::new();
-            for (c, s) in rows {
-                let item = ProvenCitation {
-                    proof: CitationProofs {
-                        citation: proof_of(c.ledger_index)?,
-                        source: proof_of(s.ledger_index)?,
-                    },
-                    citation: c.to_api(),
-                    source: s,
-                };
-                if item.citation.status == "retracted" {
-                    retracted.push(item);
-                } else {
-                    live.push(item);
-                }
+            if !built.public && !staff {
+                return Err(ApiError::not_found(format!("no article {slug:?}")));
             }
-            let body = VerifiedSourceList {
-                article: ProvenArticle {
-                    article: article.to_api(),
-                    proof: article_proof,
-                },
-                checkpoint: checkpoint.note,
-                tree_size: size,
-                locked: false,
-                citations: live,
-                retracted,
-            };
-            Ok(Outcome::Full(tag, body))
+            if not_modified(if_none_match.as_deref(), &built.tag) {
+                return Ok(Outcome::NotModified(built.tag));
+            }
+            Ok(Outcome::Body(built.tag, built.body))
         })
         .await?;
     Ok(match outcome {
         Outcome::NotModified(tag) => HttpResponse::NotModified()
             .insert_header((header::ETAG, tag))
             .finish(),
-        Outcome::Teaser(tag, body) => HttpResponse::Ok()
-            .insert_header((header::ETAG, tag))
-            .insert_header((header::VARY, "Authorization"))
-            .json(body),
-        Outcome::Full(tag, body) => HttpResponse::Ok()
+        Outcome::Body(tag, body) => HttpResponse::Ok()
             .insert_header((header::ETAG, tag))
             .insert_header((header::VARY, "Authorization"))
             .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-            .json(body),
+            .content_type("application/json")
+            .body(body),
     })
 }

@@ -87,6 +87,9 @@ impl Db {
         let pool = Pool::builder()
             .max_size(pool_size)
             .connection_timeout(Duration::from_secs(10))
+            // A broken connection shows as a query error, answered 503; a ping
+            // before every use would cost a round trip per request.
+            .test_on_check_out(false)
             .connection_customizer(Box::new(ConnectionSetup))
             .build(ConnectionManager::<DbConnection>::new(connection_url))
             // r2d2's message names the failure, never the URL it was given.

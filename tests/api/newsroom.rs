@@ -477,3 +477,75 @@ async fn every_write_appends_exactly_its_entries(backend: Backend) {
     );
     assert_eq!(app.ledger_size(), before + 3 + 25 + 4);
 }
+
+on_both_backends!(the_list_follows_every_change);
+
+/// Built lists are cached; every change still shows at once, in both tiers.
+async fn the_list_follows_every_change(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let j = app.token_of(Role::Journalist).await;
+    let editor = app.token_of(Role::Editor).await;
+    let auditor = app.token_of(Role::Auditor).await;
+    app.post_as("/v1/articles", &j, json!({"slug": "live", "title": "L", "url": "https://n.example/l", "language": "en", "authors": ["A"]}))
+        .await;
+    let src = app
+        .post_as("/v1/sources", &j, source(1, "en", "document"))
+        .await
+        .json();
+    let cited = app
+        .post_as(
+            "/v1/articles/live/citations",
+            &j,
+            json!({"citations": [
+            {"source_id": src["id"], "claim": "one", "locator": "p1"},
+            {"source_id": src["id"], "claim": "two", "locator": "p2"}]}),
+        )
+        .await
+        .json();
+    app.get("/v1/articles/live/sources")
+        .await
+        .assert_problem(404, "not_found");
+    let first = app.get_as("/v1/articles/live/sources", &auditor).await;
+    assert_eq!(first.json()["citations"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        app.get_as("/v1/articles/live/sources", &auditor)
+            .await
+            .header("etag"),
+        first.header("etag")
+    );
+
+    app.post_as("/v1/articles/live/publish", &editor, json!({}))
+        .await;
+    let teaser = app.get("/v1/articles/live/sources").await.json();
+    assert_eq!(teaser["source_count"], 1);
+    let cid = cited["citations"][0]["id"].as_str().expect("id");
+    app.post_as(&format!("/v1/citations/{cid}/verify"), &editor, json!({}))
+        .await;
+    let after = app.get_as("/v1/articles/live/sources", &auditor).await;
+    assert_ne!(after.header("etag"), first.header("etag"));
+    assert_eq!(after.json()["citations"][0]["status"], "verified");
+    assert_eq!(after.json()["article"]["status"], "published");
+    for c in cited["citations"].as_array().expect("citations") {
+        let id = c["id"].as_str().expect("id");
+        app.post_as(
+            &format!("/v1/citations/{id}/retract"),
+            &editor,
+            json!({"reason": "gone"}),
+        )
+        .await;
+    }
+    let teaser = app.get("/v1/articles/live/sources").await.json();
+    assert_eq!(
+        (
+            teaser["source_count"].as_u64(),
+            teaser["retracted_count"].as_u64()
+        ),
+        (Some(0), Some(2))
+    );
+    let full = app
+        .get_as("/v1/articles/live/sources", &auditor)
+        .await
+        .json();
+    assert_eq!(full["citations"], json!([]));
+    assert_eq!(full["retracted"].as_array().map(Vec::len), Some(2));
+}

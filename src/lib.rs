@@ -1,6 +1,7 @@
 //! sourceledger: a source transparency and citation ledger for newsrooms.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;

@@ -2,6 +2,7 @@
 //! OpenAPI document collected from the registered services.
 
 pub mod articles;
+pub mod audit;
 pub mod auth;
 pub mod citations;
 pub mod health;
@@ -85,7 +86,10 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(sources::versions)
         .service(citations::attach)
         .service(citations::verify)
-        .service(citations::retract);
+        .service(citations::retract)
+        .service(audit::events)
+        .service(audit::export)
+        .service(audit::verify_ledger);
 }
 
 /// The OpenAPI document, exactly as the server publishes it at `/openapi.json`.

@@ -28,6 +28,8 @@ diesel::table! {
         actor -> Text,
         leaf -> Text,
         leaf_hash -> Binary,
+        article -> Nullable<Text>,
+        source -> Nullable<Text>,
     }
 }
 

@@ -11,7 +11,7 @@ pub mod leaf;
 pub mod proof;
 pub mod store;
 
-pub use store::{Appended, Sequencer, write_transaction};
+pub use store::{About, Appended, Sequencer, write_transaction};
 pub use tlog_tiles::tlog::{Hash, record_hash as leaf_hash};
 
 #[derive(Debug, thiserror::Error)]

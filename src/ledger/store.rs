@@ -35,6 +35,16 @@ pub struct EntryRow {
     pub actor: String,
     pub leaf: String,
     pub leaf_hash: Vec<u8>,
+    pub article: Option<String>,
+    pub source: Option<String>,
+}
+
+/// What an entry is about, for auditors' searches: the article and the source
+/// it concerns, where there are any. Not part of the leaf.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct About<'a> {
+    pub article: Option<&'a str>,
+    pub source: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -93,13 +103,25 @@ impl Sequencer {
         self.size
     }
 
-    /// Appends one entry for `record`; returns its index and leaf.
+    /// Appends one entry for `record`, about nothing in particular.
     pub fn append(
         &mut self,
         conn: &mut DbConnection,
         kind: &str,
         actor: &str,
         record: &Value,
+    ) -> Result<Appended, LedgerError> {
+        self.append_about(conn, kind, actor, record, About::default())
+    }
+
+    /// Appends one entry for `record`; returns its index and leaf.
+    pub fn append_about(
+        &mut self,
+        conn: &mut DbConnection,
+        kind: &str,
+        actor: &str,
+        record: &Value,
+        about: About<'_>,
     ) -> Result<Appended, LedgerError> {
         let at = leaf::next_at(self.last_at);
         let at_text = leaf::format_at(at);
@@ -123,6 +145,8 @@ impl Sequencer {
                 actor: actor.to_owned(),
                 leaf: leaf_text.clone(),
                 leaf_hash: leaf_hash.0.to_vec(),
+                article: about.article.map(str::to_owned),
+                source: about.source.map(str::to_owned),
             })
             .execute(conn)?;
         let first = tlog::stored_hash_index(0, n);

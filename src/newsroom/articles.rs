@@ -9,7 +9,7 @@ use super::{fields, ledger_index};
 use crate::db::DbConnection;
 use crate::db::schema::articles;
 use crate::error::ApiError;
-use crate::ledger::Sequencer;
+use crate::ledger::{About, Sequencer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -164,7 +164,11 @@ pub fn create(
         updated_at: String::new(),
         ledger_index: 0,
     };
-    let appended = seq.append(conn, "article.created", actor, &row.record())?;
+    let about = About {
+        article: Some(&row.slug),
+        source: None,
+    };
+    let appended = seq.append_about(conn, "article.created", actor, &row.record(), about)?;
     row.created_at = appended.at.clone();
     row.updated_at = appended.at.clone();
     row.ledger_index = ledger_index(&appended);
@@ -211,7 +215,11 @@ pub fn change_status(
     if let Some(reason) = &reason {
         record["reason"] = json!(reason);
     }
-    let appended = seq.append(conn, kind, actor, &record)?;
+    let about = About {
+        article: Some(slug),
+        source: None,
+    };
+    let appended = seq.append_about(conn, kind, actor, &record, about)?;
     row.updated_at = appended.at.clone();
     row.ledger_index = ledger_index(&appended);
     diesel::update(articles::table.find(&row.slug))

@@ -13,7 +13,7 @@ use crate::auth::{Caller, Role};
 use crate::db::DbConnection;
 use crate::db::schema::citations;
 use crate::error::ApiError;
-use crate::ledger::Sequencer;
+use crate::ledger::{About, Sequencer};
 
 pub const MAX_BATCH: usize = 1000;
 
@@ -93,6 +93,14 @@ impl CitationRow {
             "status": self.status,
             "reason": self.retraction_reason,
         })
+    }
+
+    /// The article and source this citation's entries concern.
+    pub fn about(&self) -> About<'_> {
+        About {
+            article: Some(&self.article_slug),
+            source: Some(&self.source_id),
+        }
     }
 
     pub fn to_api(&self) -> Citation {
@@ -190,7 +198,13 @@ pub fn attach(
             retraction_reason: None,
             ledger_index: 0,
         };
-        let appended = seq.append(conn, "citation.attached", &actor, &row.record())?;
+        let appended = seq.append_about(
+            conn,
+            "citation.attached",
+            &actor,
+            &row.record(),
+            row.about(),
+        )?;
         row.attached_at = appended.at.clone();
         row.ledger_index = ledger_index(&appended);
         diesel::insert_into(citations::table)
@@ -229,7 +243,13 @@ pub fn verify(
     }
     let actor = caller.actor();
     row.status = "verified".to_owned();
-    let appended = seq.append(conn, "citation.verified", &actor, &row.record())?;
+    let appended = seq.append_about(
+        conn,
+        "citation.verified",
+        &actor,
+        &row.record(),
+        row.about(),
+    )?;
     row.verified_by = Some(actor);
     row.verified_at = Some(appended.at.clone());
     row.ledger_index = ledger_index(&appended);
@@ -269,7 +289,13 @@ pub fn retract(
     let actor = caller.actor();
     row.status = "retracted".to_owned();
     row.retraction_reason = Some(reason);
-    let appended = seq.append(conn, "citation.retracted", &actor, &row.record())?;
+    let appended = seq.append_about(
+        conn,
+        "citation.retracted",
+        &actor,
+        &row.record(),
+        row.about(),
+    )?;
     row.retracted_by = Some(actor);
     row.retracted_at = Some(appended.at.clone());
     row.ledger_index = ledger_index(&appended);

@@ -11,7 +11,7 @@ use super::{fields, ledger_index, record_sha256};
 use crate::db::DbConnection;
 use crate::db::schema::sources;
 use crate::error::ApiError;
-use crate::ledger::Sequencer;
+use crate::ledger::{About, Sequencer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -212,7 +212,11 @@ fn record_version(
     } else {
         "source.revised"
     };
-    let appended = seq.append(conn, kind, actor, &record)?;
+    let about = About {
+        article: None,
+        source: Some(&row.id),
+    };
+    let appended = seq.append_about(conn, kind, actor, &record, about)?;
     row.ledger_index = ledger_index(&appended);
     row.recorded_at = appended.at.clone();
     diesel::insert_into(sources::table)

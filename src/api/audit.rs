@@ -1,0 +1,322 @@
+//! Audit endpoints (auditor, admin): search, export, re-verification.
+
+use std::convert::Infallible;
+
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::audit::verify::{self, VerifyReport};
+use crate::audit::{self, EventFilter};
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, Problem};
+use crate::ledger::store::{self, EntryRow};
+use crate::newsroom::page_limit;
+use crate::startup::AppState;
+
+const AUDITORS: [Role; 2] = [Role::Auditor, Role::Admin];
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// e.g. `citation.retracted`.
+    kind: Option<String>,
+    /// `role:name`, as entries record it.
+    actor: Option<String>,
+    /// An article's slug.
+    article: Option<String>,
+    /// A source's id.
+    source: Option<String>,
+    /// At or after this RFC 3339 time.
+    from: Option<String>,
+    /// Before this RFC 3339 time.
+    to: Option<String>,
+    /// The `next` of the previous page.
+    cursor: Option<u64>,
+    limit: Option<u32>,
+    /// With each hit's inclusion proof to the latest checkpoint.
+    proof: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Event {
+    index: u64,
+    at: String,
+    kind: String,
+    actor: String,
+    article: Option<String>,
+    source: Option<String>,
+    leaf: String,
+    leaf_hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proof: Option<Vec<String>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventList {
+    events: Vec<Event>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next: Option<u64>,
+    /// With `proof=true`: the signed checkpoint the proofs lead to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tree_size: Option<u64>,
+}
+
+/// Searches the ledger by kind, actor, article, source and time.
+#[utoipa::path(
+    tag = "audit",
+    params(EventsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = EventList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/audit/events")]
+pub async fn events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<EventsQuery>,
+) -> Result<web::Json<EventList>, ApiError> {
+    caller.require(&AUDITORS)?;
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let filter = EventFilter {
+        kind: q.kind,
+        actor: q.actor,
+        article: q.article,
+        source: q.source,
+        from: q.from,
+        to: q.to,
+    }
+    .normalised()?;
+    let with_proof = q.proof.unwrap_or(false);
+    let cursor = q.cursor;
+    let st = state.clone();
+    let list = state
+        .db
+        .run(move |conn| {
+            let rows = audit::search(conn, &filter, cursor, limit)?;
+            let next = (rows.len() == limit as usize)
+                .then(|| rows.last().map(|r| r.idx as u64))
+                .flatten();
+            let checkpoint = if with_proof {
+                Some(store::latest_checkpoint(
+                    conn,
+                    &st.hash_cache,
+                    st.secrets.ledger_key.signer(),
+                    &st.settings.origin,
+                )?)
+            } else {
+                None
+            };
+            let mut events = Vec::with_capacity(rows.len());
+            for row in rows {
+                let index = row.idx as u64;
+                let proof = match &checkpoint {
+                    Some(cp) if (index as i64) < cp.size => Some(
+                        store::prove_inclusion(conn, &st.hash_cache, index, cp.size as u64)?
+                            .iter()
+                            .map(crate::ledger::hex_hash)
+                            .collect(),
+                    ),
+                    _ => None,
+                };
+                events.push(Event {
+                    index,
+                    at: row.at,
+                    kind: row.kind,
+                    actor: row.actor,
+                    article: row.article,
+                    source: row.source,
+                    leaf: row.leaf,
+                    leaf_hash: hex::encode(row.leaf_hash),
+                    proof,
+                });
+            }
+            Ok(EventList {
+                events,
+                next,
+                tree_size: checkpoint.as_ref().map(|c| c.size as u64),
+                checkpoint: checkpoint.map(|c| c.note),
+            })
+        })
+        .await?;
+    Ok(web::Json(list))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `ndjson` (default) or `csv`.
+    format: Option<String>,
+    /// At or after this RFC 3339 time.
+    from: Option<String>,
+    /// Before this RFC 3339 time.
+    to: Option<String>,
+    /// The first index (default 0).
+    start: Option<u64>,
+    /// The index to stop before (default: the end of the log).
+    end: Option<u64>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Ndjson,
+    Csv,
+}
+
+const EXPORT_PAGE: u32 = 1000;
+
+fn export_line(format: Format, row: EntryRow, out: &mut Vec<u8>) -> Result<(), ApiError> {
+    match format {
+        Format::Ndjson => {
+            let line = serde_json::json!({
+                "index": row.idx,
+                "at": row.at,
+                "kind": row.kind,
+                "actor": row.actor,
+                "leaf": row.leaf,
+                "leaf_hash": hex::encode(&row.leaf_hash),
+            });
+            serde_json::to_writer(&mut *out, &line).map_err(ApiError::internal)?;
+            out.push(b'\n');
+        }
+        Format::Csv => {
+            let mut writer = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut *out);
+            writer
+                .write_record([
+                    row.idx.to_string(),
+                    row.at,
+                    row.kind,
+                    row.actor,
+                    hex::encode(&row.leaf_hash),
+                    row.leaf,
+                ])
+                .map_err(ApiError::internal)?;
+            writer.flush().map_err(ApiError::internal)?;
+        }
+    }
+    Ok(())
+}
+
+/// The ledger as a stream, by index range and time, in NDJSON
+/// (`{"index", "at", "kind", "actor", "leaf", "leaf_hash"}` a line) or CSV
+/// (`index,at,kind,actor,leaf_hash,leaf`). Memory stays flat whatever the size.
+#[utoipa::path(
+    tag = "audit",
+    params(ExportQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "application/x-ndjson", body = String),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/audit/export")]
+pub async fn export(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&AUDITORS)?;
+    let q = query.into_inner();
+    let format = match q.format.as_deref() {
+        None | Some("ndjson") => Format::Ndjson,
+        Some("csv") => Format::Csv,
+        Some(_) => return Err(ApiError::invalid_field("format", "must be ndjson or csv")),
+    };
+    let filter = EventFilter {
+        from: q.from,
+        to: q.to,
+        ..EventFilter::default()
+    }
+    .normalised()?;
+    let start = q.start.unwrap_or(0);
+    let end = q.end.unwrap_or(u64::MAX);
+    if end < start {
+        return Err(ApiError::invalid_field("end", "must not be below start"));
+    }
+    // Check the database answers before promising a 200.
+    let db = state.db.clone();
+    let mut conn = web::block(move || db.get()).await??;
+
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut after = start.checked_sub(1);
+        if format == Format::Csv {
+            let _ = tx.blocking_send(Bytes::from_static(b"index,at,kind,actor,leaf_hash,leaf\n"));
+        }
+        loop {
+            let rows = match audit::search(&mut conn, &filter, after, EXPORT_PAGE) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::error!(error = %e, "export stopped");
+                    return;
+                }
+            };
+            let full_page = rows.len() == EXPORT_PAGE as usize;
+            let mut chunk = Vec::with_capacity(256 * rows.len());
+            let mut done = !full_page;
+            for row in rows {
+                let index = row.idx as u64;
+                if index >= end {
+                    done = true;
+                    break;
+                }
+                after = Some(index);
+                if export_line(format, row, &mut chunk).is_err() {
+                    return;
+                }
+            }
+            // A closed channel means the client went away.
+            if tx.blocking_send(Bytes::from(chunk)).is_err() || done {
+                return;
+            }
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, Infallible>(chunk), rx))
+    });
+    let content_type = match format {
+        Format::Ndjson => "application/x-ndjson",
+        Format::Csv => "text/csv; charset=utf-8",
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .streaming(body))
+}
+
+/// Re-reads every leaf and record, recomputes the tree, checks it against every
+/// signed checkpoint and reports each problem found.
+#[utoipa::path(
+    tag = "audit",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = VerifyReport),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/audit/verify")]
+pub async fn verify_ledger(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<web::Json<VerifyReport>, ApiError> {
+    caller.require(&AUDITORS)?;
+    let db = state.db.clone();
+    let vkey = state.secrets.ledger_key.verifier_key().to_owned();
+    let report = web::block(move || verify::run(&db, &vkey)).await??;
+    tracing::info!(ok = report.ok, tree_size = report.tree_size, problems = report.problems.len(), by = %caller.actor(), "ledger verified");
+    Ok(web::Json(report))
+}

@@ -1,0 +1,372 @@
+//! Audit search, export and server-side re-verification, including tampering
+//! with the database behind the server's back.
+
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use sourceledger::auth::Role;
+use sourceledger::ledger::checkpoint;
+use sourceledger::ledger::proof::verify_inclusion;
+
+use crate::helpers::{Backend, TestApp, hex_list};
+use crate::on_both_backends;
+
+on_both_backends!(search_and_export, verify_reports_each_kind_of_tampering);
+
+struct Newsroom {
+    auditor: String,
+    source_id: String,
+}
+
+/// An article with a source revised once and two citations, one verified, published.
+async fn newsroom(app: &TestApp) -> Newsroom {
+    let j = app.token_of(Role::Journalist).await;
+    let e = app.token_of(Role::Editor).await;
+    app.post_as("/v1/articles", &j, json!({"slug": "audited", "title": "A", "url": "https://n.example/a", "language": "en", "authors": ["A"]}))
+        .await;
+    let src = app
+        .post_as("/v1/sources", &j, json!({"url": "https://s.example/", "title": "S", "publisher": "P", "kind": "document", "language": "en"}))
+        .await
+        .json();
+    let source_id = src["id"].as_str().expect("id").to_owned();
+    app.send(
+        "PATCH",
+        &format!("/v1/sources/{source_id}"),
+        Some(&j),
+        Some(json!({"title": "S2"})),
+    )
+    .await;
+    let cited = app
+        .post_as(
+            "/v1/articles/audited/citations",
+            &j,
+            json!({"citations": [
+            {"source_id": source_id, "claim": "one", "locator": "p1"},
+            {"source_id": source_id, "claim": "two", "locator": "p2"}]}),
+        )
+        .await
+        .json();
+    let cid = cited["citations"][0]["id"].as_str().expect("id");
+    app.post_as(&format!("/v1/citations/{cid}/verify"), &e, json!({}))
+        .await;
+    app.post_as("/v1/articles/audited/publish", &e, json!({}))
+        .await;
+    app.get("/v1/ledger/checkpoint").await;
+    Newsroom {
+        auditor: app.token_of(Role::Auditor).await,
+        source_id,
+    }
+}
+
+fn indexes(list: &Value) -> Vec<u64> {
+    list["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["index"].as_u64().expect("index"))
+        .collect()
+}
+
+async fn search_and_export(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let n = newsroom(&app).await;
+    let a = &n.auditor;
+    // 0 article.created, 1 source.recorded, 2 source.revised, 3-4 citation.attached,
+    // 5 citation.verified, 6 article.published
+    assert_eq!(
+        indexes(
+            &app.get_as("/v1/audit/events?kind=citation.attached", a)
+                .await
+                .json()
+        ),
+        vec![3, 4]
+    );
+    assert_eq!(
+        indexes(
+            &app.get_as("/v1/audit/events?article=audited", a)
+                .await
+                .json()
+        ),
+        vec![0, 3, 4, 5, 6]
+    );
+    assert_eq!(
+        indexes(
+            &app.get_as(&format!("/v1/audit/events?source={}", n.source_id), a)
+                .await
+                .json()
+        ),
+        vec![1, 2, 3, 4, 5]
+    );
+    assert_eq!(
+        indexes(
+            &app.get_as("/v1/audit/events?actor=editor:editor%20tester", a)
+                .await
+                .json()
+        ),
+        vec![5, 6]
+    );
+    let page = app.get_as("/v1/audit/events?limit=2", a).await.json();
+    assert_eq!(
+        (indexes(&page), page["next"].as_u64()),
+        (vec![0, 1], Some(1))
+    );
+    let page = app
+        .get_as("/v1/audit/events?limit=2&cursor=1", a)
+        .await
+        .json();
+    assert_eq!(indexes(&page), vec![2, 3]);
+    let future = app
+        .get_as("/v1/audit/events?from=2999-01-01T00:00:00Z", a)
+        .await
+        .json();
+    assert_eq!(future["events"], json!([]));
+    let past = app
+        .get_as("/v1/audit/events?to=2000-01-01T00:00:00%2B01:00", a)
+        .await
+        .json();
+    assert_eq!(past["events"], json!([]));
+    assert_eq!(
+        indexes(
+            &app.get_as(
+                "/v1/audit/events?from=2000-01-01T00:00:00Z&kind=article.published",
+                a
+            )
+            .await
+            .json()
+        ),
+        vec![6]
+    );
+    app.get_as("/v1/audit/events?from=yesterday", a)
+        .await
+        .assert_problem(400, "invalid_field");
+    app.get_as("/v1/audit/events?cursor=-1", a)
+        .await
+        .assert_problem(400, "invalid_query");
+    app.get_as("/v1/audit/events", &app.token_of(Role::Journalist).await)
+        .await
+        .assert_problem(403, "forbidden");
+
+    // With proofs, each hit verifies against the checkpoint given.
+    let with = app
+        .get_as("/v1/audit/events?kind=citation.attached&proof=true", a)
+        .await
+        .json();
+    let vkey = app.state.secrets.ledger_key.verifier_key().to_owned();
+    let cp = checkpoint::open(with["checkpoint"].as_str().expect("note").as_bytes(), &vkey)
+        .expect("verifies");
+    for e in with["events"].as_array().expect("events") {
+        let leaf_hash = hex::decode(e["leaf_hash"].as_str().expect("hex")).expect("hex");
+        verify_inclusion(
+            e["index"].as_u64().expect("index"),
+            cp.size,
+            &leaf_hash,
+            &cp.root.0,
+            &hex_list(&e["proof"]),
+        )
+        .expect("proof");
+    }
+
+    // Export: every entry, as NDJSON and CSV, and ranges of it.
+    let admin = app.admin_token().await;
+    let entries = app.get_as("/v1/ledger/entries", &admin).await.json();
+    let ndjson = app.get_as("/v1/audit/export", a).await;
+    assert_eq!(ndjson.status, 200);
+    assert_eq!(ndjson.header("content-type"), Some("application/x-ndjson"));
+    let lines: Vec<Value> = ndjson
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 7);
+    for (line, entry) in lines
+        .iter()
+        .zip(entries["entries"].as_array().expect("entries"))
+    {
+        for key in ["index", "at", "kind", "actor", "leaf", "leaf_hash"] {
+            assert_eq!(line[key], entry[key], "{key}");
+        }
+    }
+    let csv = app
+        .get_as("/v1/audit/export?format=csv&start=3&end=5", a)
+        .await
+        .text();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("csv row")).collect();
+    assert_eq!(records.len(), 2);
+    assert_eq!(&records[0][0], "3");
+    assert_eq!(
+        &records[1][5],
+        entries["entries"][4]["leaf"].as_str().expect("leaf"),
+        "the leaf survives CSV quoting"
+    );
+    let none = app
+        .get_as("/v1/audit/export?from=2999-01-01T00:00:00Z", a)
+        .await;
+    assert_eq!(none.text(), "");
+    app.get_as("/v1/audit/export?format=xml", a)
+        .await
+        .assert_problem(400, "invalid_field");
+}
+
+/// Lifts the append-only guards, as someone with database access could.
+fn tamper(app: &TestApp, sql: &[&str]) {
+    let mut conn = app.state.db.get().expect("conn");
+    let lift: &[&str] = match &*conn {
+        sourceledger::db::DbConnection::Sqlite(_) => &[
+            "DROP TRIGGER IF EXISTS ledger_entries_append_only_update",
+            "DROP TRIGGER IF EXISTS ledger_entries_append_only_delete",
+            "DROP TRIGGER IF EXISTS ledger_hashes_append_only_update",
+            "DROP TRIGGER IF EXISTS ledger_checkpoints_append_only_update",
+        ],
+        sourceledger::db::DbConnection::Postgres(_) => &[
+            "ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_append_only",
+            "ALTER TABLE ledger_hashes DISABLE TRIGGER ledger_hashes_append_only",
+            "ALTER TABLE ledger_checkpoints DISABLE TRIGGER ledger_checkpoints_append_only",
+        ],
+    };
+    for statement in lift.iter().chain(sql) {
+        diesel::sql_query(*statement)
+            .execute(&mut *conn)
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+}
+
+async fn report(app: &TestApp, token: &str) -> Value {
+    let reply = app.post_as("/v1/audit/verify", token, json!({})).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply.json()
+}
+
+fn kinds(report: &Value) -> Vec<(String, Option<u64>)> {
+    report["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().expect("kind").to_owned(),
+                p["index"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+async fn verify_reports_each_kind_of_tampering(backend: Backend) {
+    let postgres = matches!(backend, Backend::Postgres(_));
+    drop(backend);
+    let fresh = || async {
+        let backend = if postgres {
+            Backend::postgres().expect("postgres")
+        } else {
+            Backend::sqlite()
+        };
+        let app = TestApp::spawn(backend).await;
+        let n = newsroom(&app).await;
+        (app, n)
+    };
+
+    let (app, n) = fresh().await;
+    let clean = report(&app, &n.auditor).await;
+    assert_eq!(clean["ok"], true, "{clean}");
+    assert_eq!(
+        (clean["tree_size"].as_u64(), clean["checked"].as_u64()),
+        (Some(7), Some(7))
+    );
+    assert_eq!(clean["problems"], json!([]));
+
+    // One byte of a leaf.
+    let (app, n) = fresh().await;
+    tamper(
+        &app,
+        &[
+            "UPDATE ledger_entries SET leaf = REPLACE(leaf, '\"claim\":\"two\"', '\"claim\":\"twO\"') WHERE idx = 4",
+        ],
+    );
+    let r = report(&app, &n.auditor).await;
+    assert_eq!(r["ok"], false);
+    assert!(
+        kinds(&r).contains(&("leaf_hash_mismatch".into(), Some(4))),
+        "{r}"
+    );
+
+    // A field of a record row.
+    let (app, n) = fresh().await;
+    tamper(
+        &app,
+        &["UPDATE sources SET title = 'Forged' WHERE version = 2"],
+    );
+    let r = report(&app, &n.auditor).await;
+    assert!(
+        kinds(&r).contains(&("record_mismatch".into(), Some(2))),
+        "{r}"
+    );
+
+    // A deleted entry.
+    let (app, n) = fresh().await;
+    tamper(&app, &["DELETE FROM ledger_entries WHERE idx = 3"]);
+    let r = report(&app, &n.auditor).await;
+    assert!(
+        kinds(&r).contains(&("missing_entry".into(), Some(3))),
+        "{r}"
+    );
+
+    // A checkpoint's signature.
+    let (app, n) = fresh().await;
+    let note: String = {
+        use sourceledger::db::schema::ledger_checkpoints;
+        let mut conn = app.state.db.get().expect("conn");
+        ledger_checkpoints::table
+            .filter(ledger_checkpoints::size.eq(7))
+            .select(ledger_checkpoints::note)
+            .first(&mut *conn)
+            .expect("checkpoint 7")
+    };
+    let sig_start = note.rfind(' ').expect("signature") + 1;
+    let mut forged = note.clone();
+    let flipped = if &note[sig_start + 8..sig_start + 9] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    forged.replace_range(sig_start + 8..sig_start + 9, flipped);
+    tamper(
+        &app,
+        &[&format!(
+            "UPDATE ledger_checkpoints SET note = '{forged}' WHERE size = 7"
+        )],
+    );
+    let r = report(&app, &n.auditor).await;
+    assert!(
+        kinds(&r).contains(&("checkpoint_signature".into(), Some(7))),
+        "{r}"
+    );
+
+    // A wrong interior hash (the node over leaves 0 and 1 is stored hash 2).
+    let (app, n) = fresh().await;
+    let zeros = if postgres {
+        "'\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea"
+    } else {
+        "zeroblob(32)"
+    };
+    tamper(
+        &app,
+        &[&format!(
+            "UPDATE ledger_hashes SET hash = {zeros} WHERE id = 2"
+        )],
+    );
+    let r = report(&app, &n.auditor).await;
+    assert!(
+        kinds(&r).contains(&("interior_hash_mismatch".into(), Some(1))),
+        "{r}"
+    );
+
+    // A row that lags behind its latest entry.
+    let (app, n) = fresh().await;
+    tamper(
+        &app,
+        &[
+            "UPDATE citations SET status = 'attached', verified_by = NULL, verified_at = NULL, ledger_index = 3 WHERE ledger_index = 5",
+        ],
+    );
+    let r = report(&app, &n.auditor).await;
+    assert!(kinds(&r).contains(&("record_stale".into(), Some(5))), "{r}");
+}

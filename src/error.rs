@@ -151,6 +151,10 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(_, info) if info.message().contains("database is locked") => {
                 Self::unavailable("the database is busy; try again")
             }
+            // PostgreSQL refuses NUL in text; whatever carried it came from the request.
+            Error::DatabaseError(_, info) if info.message().contains("invalid byte sequence") => {
+                Self::bad_request("invalid_text", "text must not contain NUL characters")
+            }
             _ => Self::internal(error),
         }
     }
@@ -223,5 +227,58 @@ impl From<crate::ledger::LedgerError> for ApiError {
             E::OutOfRange(detail) => Self::bad_request("out_of_range", detail),
             other => Self::internal(other),
         }
+    }
+}
+
+fn code_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        s if s.is_server_error() => "internal",
+        _ => "error",
+    }
+}
+
+/// A safety net: any error response that is not already problem+json (one that
+/// actix itself made, say) is replaced by one, with nothing of the original body.
+pub async fn problems_only<B: actix_web::body::MessageBody + 'static>(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<B>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::body::EitherBody;
+    use actix_web::dev::ServiceResponse;
+    let bare = |status: StatusCode| {
+        let detail = status.canonical_reason().unwrap_or("error").to_lowercase();
+        ApiError::new(status, code_for(status), detail)
+    };
+    match next.call(req).await {
+        Ok(res) => {
+            let status = res.status();
+            let is_problem = res
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+            if (status.is_client_error() || status.is_server_error()) && !is_problem {
+                let (request, original) = res.into_parts();
+                let mut replacement = bare(status).error_response();
+                for name in [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
+                    if let Some(value) = original.headers().get(&name) {
+                        replacement.headers_mut().insert(name, value.clone());
+                    }
+                }
+                return Ok(ServiceResponse::new(request, replacement)
+                    .map_body(|_, b| EitherBody::right(b)));
+            }
+            Ok(res.map_body(|_, b| EitherBody::left(b)))
+        }
+        Err(error) if error.as_error::<ApiError>().is_some() => Err(error),
+        Err(error) => Err(bare(error.as_response_error().status_code()).into()),
     }
 }

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::body::Body;
 use crate::auth::{Caller, EDITORS, MaybeCaller, WRITERS};
 use crate::error::{ApiError, Problem};
 use crate::ledger::write_transaction;
@@ -28,7 +29,7 @@ use crate::startup::AppState;
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<NewArticle>,
+    body: Body<NewArticle>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&WRITERS)?;
     let actor = caller.actor();

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::body::Body;
 use crate::auth::Role;
 use crate::auth::keys::{self, KEY_PREFIX};
 use crate::auth::token::{API_KEY_TOKEN_SECS, Claims, Subject};
@@ -41,7 +42,7 @@ pub struct TokenResponse {
 #[post("/v1/auth/token")]
 pub async fn token(
     state: web::Data<AppState>,
-    body: web::Json<TokenRequest>,
+    body: Body<TokenRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let invalid = || ApiError::unauthorized("the API key is invalid or revoked");
     let key = body.into_inner().api_key;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::api::body::Body;
 use crate::auth::{Caller, EDITORS, WRITERS};
 use crate::error::{ApiError, Problem};
 use crate::ledger::write_transaction;
@@ -68,7 +69,7 @@ pub async fn attach(
     state: web::Data<AppState>,
     caller: Caller,
     slug: web::Path<String>,
-    body: web::Json<Value>,
+    body: Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&WRITERS)?;
     let (batch, is_batch) = parse_body(body.into_inner())?;
@@ -143,7 +144,7 @@ pub async fn retract(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<CitationRetraction>,
+    body: Body<CitationRetraction>,
 ) -> Result<web::Json<Citation>, ApiError> {
     caller.require(&WRITERS)?;
     let id = id.into_inner();

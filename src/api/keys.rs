@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::body::Body;
 use crate::auth::keys::{self, ApiKeyRow};
 use crate::auth::{Caller, Role};
 use crate::db::schema::api_keys;
@@ -67,7 +68,7 @@ impl From<ApiKeyRow> for KeyInfo {
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<NewKey>,
+    body: Body<NewKey>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
     let NewKey { role, name } = body.into_inner();

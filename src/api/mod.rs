@@ -4,6 +4,7 @@
 pub mod articles;
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod citations;
 pub mod health;
 pub mod keys;
@@ -129,10 +130,12 @@ pub fn app(
                 .limit(JSON_BODY_LIMIT)
                 .error_handler(error::json_error),
         )
+        .app_data(web::PayloadConfig::default().limit(JSON_BODY_LIMIT))
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .route("/openapi.json", web::get().to(openapi_json))
         .default_service(web::to(no_route))
+        .wrap(actix_web::middleware::from_fn(error::problems_only))
         .wrap(actix_web::middleware::from_fn(
             crate::telemetry::log_request,
         ))

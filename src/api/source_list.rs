@@ -196,7 +196,7 @@ fn teaser(article: &ArticleRow, rows: &[(CitationRow, SourceVersion)]) -> Source
     let mut languages = BTreeMap::new();
     let mut sources = Vec::new();
     for (citation, source) in rows.iter().filter(|(c, _)| c.status != "retracted") {
-        if !seen.insert((citation.source_id.clone(), citation.source_version)) {
+        if !seen.insert(citation.source_id.clone()) {
             continue;
         }
         *kinds.entry(source.kind.clone()).or_insert(0) += 1;
@@ -394,6 +394,8 @@ pub async fn source_list(
     Ok(match outcome {
         Outcome::NotModified(tag) => HttpResponse::NotModified()
             .insert_header((header::ETAG, tag))
+            .insert_header((header::VARY, "Authorization"))
+            .insert_header((header::CACHE_CONTROL, "private, no-cache"))
             .finish(),
         Outcome::Body(tag, body) => HttpResponse::Ok()
             .insert_header((header::ETAG, tag))

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::api::body::Body;
 use crate::auth::{Caller, WRITERS};
 use crate::error::{ApiError, Problem};
 use crate::ledger::write_transaction;
@@ -26,7 +27,7 @@ use crate::startup::AppState;
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<NewSource>,
+    body: Body<NewSource>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&WRITERS)?;
     let actor = caller.actor();
@@ -60,7 +61,7 @@ pub async fn revise(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<SourcePatch>,
+    body: Body<SourcePatch>,
 ) -> Result<web::Json<SourceVersion>, ApiError> {
     caller.require(&WRITERS)?;
     let actor = caller.actor();

@@ -1,6 +1,7 @@
 //! Subscribers, managed by the newsletter platform.
 
 use crate::api::auth::TokenResponse;
+use crate::api::body::Body;
 use crate::auth::token::{Claims, Subject};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, Problem};
@@ -30,7 +31,7 @@ const MANAGERS: [Role; 2] = [Role::Integration, Role::Admin];
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<NewSubscriber>,
+    body: Body<NewSubscriber>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&MANAGERS)?;
     let (row, created) = state

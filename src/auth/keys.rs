@@ -89,10 +89,21 @@ pub fn create(conn: &mut DbConnection, role: Role, name: &str) -> Result<NewKey,
         ));
     }
     let (row, secret) = new_row(role, name);
-    diesel::insert_into(api_keys::table)
+    match diesel::insert_into(api_keys::table)
         .values(&row)
-        .execute(conn)?;
-    Ok(NewKey { row, secret })
+        .execute(conn)
+    {
+        Ok(_) => Ok(NewKey { row, secret }),
+        // Ledger entries name actors `role:name`: one live key per name and role.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(ApiError::conflict(
+            "name_taken",
+            format!("a live {role} key named {name:?} exists; revoke it first"),
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// While no API key exists, makes an admin key and writes it to

@@ -70,7 +70,8 @@ pub fn parse_at(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The current time truncated to microseconds, never before `floor`.
+/// The current time truncated to microseconds, always after `floor` (by a
+/// microsecond at least), so entries' times never decrease and order them.
 pub fn next_at(floor: Option<DateTime<Utc>>) -> DateTime<Utc> {
     let now = Utc::now();
     let now = now
@@ -80,7 +81,7 @@ pub fn next_at(floor: Option<DateTime<Utc>>) -> DateTime<Utc> {
         )))
         .unwrap_or(now);
     match floor {
-        Some(floor) if floor > now => floor,
+        Some(floor) if floor >= now => floor + chrono::TimeDelta::microseconds(1),
         _ => now,
     }
 }
@@ -119,7 +120,10 @@ mod tests {
     #[test]
     fn time_never_goes_back_and_has_microseconds() {
         let future = Utc::now() + chrono::TimeDelta::hours(1);
-        assert_eq!(next_at(Some(future)), future);
+        assert_eq!(
+            next_at(Some(future)),
+            future + chrono::TimeDelta::microseconds(1)
+        );
         let now = next_at(None);
         assert_eq!(now.timestamp_subsec_nanos() % 1000, 0);
         let text = format_at(now);

@@ -91,9 +91,17 @@ impl Sequencer {
             .find(1)
             .select((ledger_head::size, ledger_head::last_at))
             .first(conn)?;
+        let last_at = match leaf::parse_at(&last_at) {
+            None if size > 0 => {
+                return Err(LedgerError::Corrupt(format!(
+                    "the head's last time {last_at:?} is not a time"
+                )));
+            }
+            parsed => parsed,
+        };
         Ok(Self {
             size: to_u64(size)?,
-            last_at: leaf::parse_at(&last_at),
+            last_at,
             written: HashMap::new(),
         })
     }

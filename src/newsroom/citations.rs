@@ -275,7 +275,7 @@ pub fn retract(
 ) -> Result<CitationRow, ApiError> {
     let reason = fields::text("reason", reason, 2000, true)?;
     let mut row = get(conn, id)?;
-    if caller.role == Role::Journalist && row.attached_by_key != caller.subject_id() {
+    if caller.role == Role::Journalist && row.attached_by != caller.actor() {
         return Err(ApiError::forbidden(
             "journalists may retract only the citations they attached",
         ));

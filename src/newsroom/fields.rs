@@ -110,9 +110,13 @@ pub fn date_or_time(field: &str, value: &str) -> Result<String> {
     {
         return Ok(date.format("%Y-%m-%d").to_string());
     }
+    use chrono::Datelike;
     chrono::DateTime::parse_from_rfc3339(value)
-        .map(|t| crate::ledger::leaf::format_at(t.with_timezone(&chrono::Utc)))
-        .map_err(|_| {
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .filter(|t| (1..=9999).contains(&t.year()))
+        .map(crate::ledger::leaf::format_at)
+        .ok_or_else(|| {
             ApiError::invalid_field(field, "must be a date (2026-11-23) or an RFC 3339 time")
         })
 }
@@ -216,6 +220,7 @@ mod tests {
             "2026-11-23T09:00:00.000000Z"
         );
         assert!(date_or_time("d", "yesterday").is_err());
+        assert!(date_or_time("d", "+10000-01-01T00:00:00Z").is_err());
         assert!(text("t", "a\u{0}b", 10, true).is_err());
         assert!(text("t", "  ", 10, true).is_err());
         assert!(line("t", "a\nb", 10).is_err());

@@ -88,35 +88,54 @@ pub fn create(
 ) -> Result<(SubscriberRow, bool), ApiError> {
     let external_id = fields::line("external_id", &new.external_id, 200)?;
     let email = fields::optional(new.email.as_deref(), email)?;
-    conn.transaction(|conn| {
-        let existing = subscribers::table
+    // No transaction: a unique violation means another request made it first,
+    // and the update below then applies to that row.
+    let existing = |conn: &mut DbConnection| -> Result<Option<SubscriberRow>, ApiError> {
+        Ok(subscribers::table
             .filter(subscribers::external_id.eq(&external_id))
             .select(SubscriberRow::as_select())
             .first(conn)
-            .optional()?;
-        if let Some(mut row) = existing {
-            row.tier = new.tier.as_str().to_owned();
-            row.email = email;
-            diesel::update(subscribers::table.find(&row.id))
-                .set((
-                    subscribers::tier.eq(&row.tier),
-                    subscribers::email.eq(&row.email),
-                ))
-                .execute(conn)?;
-            return Ok((row, false));
-        }
-        let row = SubscriberRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            external_id,
-            email,
-            tier: new.tier.as_str().to_owned(),
-            created_at: crate::auth::keys::now_text(),
-        };
-        diesel::insert_into(subscribers::table)
-            .values(&row)
+            .optional()?)
+    };
+    let update = |conn: &mut DbConnection,
+                  mut row: SubscriberRow|
+     -> Result<(SubscriberRow, bool), ApiError> {
+        row.tier = new.tier.as_str().to_owned();
+        row.email = email.clone();
+        diesel::update(subscribers::table.find(&row.id))
+            .set((
+                subscribers::tier.eq(&row.tier),
+                subscribers::email.eq(&row.email),
+            ))
             .execute(conn)?;
-        Ok((row, true))
-    })
+        Ok((row, false))
+    };
+    if let Some(row) = existing(conn)? {
+        return update(conn, row);
+    }
+    let row = SubscriberRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        external_id: external_id.clone(),
+        email: email.clone(),
+        tier: new.tier.as_str().to_owned(),
+        created_at: crate::auth::keys::now_text(),
+    };
+    match diesel::insert_into(subscribers::table)
+        .values(&row)
+        .execute(conn)
+    {
+        Ok(_) => Ok((row, true)),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => {
+            let row = existing(conn)?.ok_or_else(|| {
+                ApiError::unavailable("the subscriber changed meanwhile; try again")
+            })?;
+            update(conn, row)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SubscriberRow>, ApiError> {

@@ -141,9 +141,12 @@ async fn search_and_export(backend: Backend) {
     app.get_as("/v1/audit/events?cursor=-1", a)
         .await
         .assert_problem(400, "invalid_query");
-    app.get_as("/v1/audit/events", &app.token_of(Role::Journalist).await)
-        .await
-        .assert_problem(403, "forbidden");
+    app.get_as(
+        "/v1/audit/events",
+        &app.token_named(Role::Journalist, "curious").await,
+    )
+    .await
+    .assert_problem(403, "forbidden");
 
     // With proofs, each hit verifies against the checkpoint given.
     let with = app

@@ -346,9 +346,14 @@ impl TestApp {
         self.send("POST", uri, Some(token), Some(body)).await
     }
 
-    /// A token for a new API key of `role`.
+    /// A token for a new API key of `role`, named `<role> tester`.
     pub async fn token_of(&self, role: sourceledger::auth::Role) -> String {
-        let key = self.make_key(role, &format!("{role} tester"));
+        self.token_named(role, &format!("{role} tester")).await
+    }
+
+    /// A token for a new API key of `role` and `name`.
+    pub async fn token_named(&self, role: sourceledger::auth::Role, name: &str) -> String {
+        let key = self.make_key(role, name);
         self.token_for(&key.secret).await
     }
 

@@ -224,7 +224,9 @@ async fn every_endpoint_for_every_role(backend: Backend) {
     }
 
     // Journalists retract only their own citations.
-    let other = app.token_of(Role::Journalist).await;
+    let other = app
+        .token_named(Role::Journalist, "another journalist")
+        .await;
     let fresh = app
         .post_as(
             "/v1/articles/matrix/citations",

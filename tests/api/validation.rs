@@ -400,3 +400,101 @@ async fn bad_input_is_refused_and_leaves_nothing_behind(backend: Backend) {
         .await
         .assert_problem(413, "payload_too_large");
 }
+
+on_both_backends!(hostile_bytes_and_races_get_4xx_never_5xx);
+
+async fn hostile_bytes_and_races_get_4xx_never_5xx(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let j = app.token_of(Role::Journalist).await;
+    let editor = app.token_of(Role::Editor).await;
+    let admin = app.admin_token().await;
+    app.post_as("/v1/articles", &j, article("nul")).await;
+    for (method, uri, token, body) in [
+        ("GET", "/v1/sources/x%00", &j, None),
+        ("GET", "/v1/articles/a%00", &j, None),
+        ("GET", "/v1/articles/a%00/sources", &j, None),
+        ("GET", "/v1/articles?after=%00", &j, None),
+        (
+            "POST",
+            "/v1/citations/x%00/verify",
+            &editor,
+            Some(json!({})),
+        ),
+        ("DELETE", "/v1/keys/x%00", &admin, None),
+        ("GET", "/v1/keys?after=%00", &admin, None),
+        (
+            "POST",
+            "/v1/articles/nul/citations",
+            &j,
+            Some(json!({"source_id": "a\u{0}", "source_version": 1, "claim": "c", "locator": "l"})),
+        ),
+        (
+            "POST",
+            "/v1/subscribers",
+            &admin,
+            Some(json!({"external_id": "a\u{0}", "tier": "free"})),
+        ),
+    ] {
+        let reply = app.send(method, uri, Some(token), body).await;
+        let status = reply.status.as_u16();
+        assert!(status < 500, "{method} {uri}: {status} {}", reply.text());
+        if status >= 400 {
+            assert_eq!(
+                reply.header("content-type"),
+                Some("application/problem+json"),
+                "{method} {uri}"
+            );
+        }
+    }
+
+    // A body too large for the article retraction, read raw: still problem+json.
+    let huge = format!("{{\"reason\": \"{}\"}}", "a".repeat(3 * 1024 * 1024));
+    let reply = app
+        .call(
+            actix_web::test::TestRequest::post()
+                .uri("/v1/articles/nul/retract")
+                .insert_header(("Authorization", format!("Bearer {editor}")))
+                .insert_header(("content-type", "application/json"))
+                .set_payload(huge),
+        )
+        .await;
+    reply.assert_problem(413, "payload_too_large");
+
+    // One live key per role and name: the ledger's actor names stay unambiguous.
+    app.post_as(
+        "/v1/keys",
+        &admin,
+        json!({"role": "editor", "name": "Desk"}),
+    )
+    .await;
+    app.post_as(
+        "/v1/keys",
+        &admin,
+        json!({"role": "editor", "name": "Desk"}),
+    )
+    .await
+    .assert_problem(409, "name_taken");
+
+    // Eight platforms creating the same subscriber at once: one creates, all agree.
+    let integration = app.token_of(Role::Integration).await;
+    let calls = (0..8).map(|_| {
+        app.post_as(
+            "/v1/subscribers",
+            &integration,
+            json!({"external_id": "same", "tier": "free"}),
+        )
+    });
+    let replies = futures_util::future::join_all(calls).await;
+    let created = replies.iter().filter(|r| r.status == 201).count();
+    assert!(
+        replies.iter().all(|r| r.status == 201 || r.status == 200),
+        "{:?}",
+        replies.iter().map(|r| r.text()).collect::<Vec<_>>()
+    );
+    assert_eq!(created, 1);
+    let ids: std::collections::HashSet<String> = replies
+        .iter()
+        .map(|r| r.json()["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1);
+}

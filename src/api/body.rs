@@ -1,0 +1,106 @@
+//! `Body<T>`: a JSON request body whose errors are problem+json naming the field
+//! at fault (`citations[3].claim`), with the size limit and media type checked.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
+
+use super::JSON_BODY_LIMIT;
+use crate::error::ApiError;
+
+pub struct Body<T>(pub T);
+
+impl<T> Body<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Body<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Deserialises `value`, naming the path of whatever does not fit.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(data_error)
+}
+
+fn data_error<E: std::fmt::Display>(error: serde_path_to_error::Error<E>) -> ApiError {
+    let path = error.path().to_string();
+    let message = error.inner().to_string();
+    if path == "." {
+        ApiError::bad_request("invalid_body", message)
+    } else {
+        ApiError::invalid_field(path, message)
+    }
+}
+
+/// Parses JSON bytes: malformed JSON is `malformed_json`, a value that does not
+/// fit is `invalid_field` naming where.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        if e.inner().is_syntax() || e.inner().is_eof() {
+            ApiError::bad_request("malformed_json", e.inner().to_string())
+        } else {
+            data_error(e)
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
+    Ok(value)
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+}
+
+/// Reads the whole body, refusing more than `JSON_BODY_LIMIT` bytes with a 413.
+pub async fn read_limited(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> Result<web::Bytes, ApiError> {
+    web::Bytes::from_request(req, payload)
+        .await
+        .map_err(|e| match e.as_error::<PayloadError>() {
+            Some(PayloadError::Overflow) => ApiError::payload_too_large(JSON_BODY_LIMIT),
+            _ => ApiError::bad_request("invalid_body", "the request body could not be read"),
+        })
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json(&req) {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "the body must be application/json",
+                ));
+            }
+            let bytes = read_limited(&req, &mut payload).await?;
+            parse(&bytes).map(Body)
+        })
+    }
+}

@@ -11,3 +11,4 @@ pub mod newsroom;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;
+pub mod verify;

@@ -28,6 +28,30 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Check a saved source list (offline) or a live server, trusting nothing but
+    /// the publisher's vkey. Exits 1 when a check fails, 2 when it cannot be made.
+    Verify {
+        /// The publisher's verifier key, or a file holding it.
+        #[arg(long)]
+        vkey: String,
+        /// A saved source list response, checked offline.
+        file: Option<std::path::PathBuf>,
+        /// The server's base URL, e.g. https://news.example.
+        #[arg(long, requires = "token", conflicts_with = "file")]
+        url: Option<String>,
+        /// A bearer token (a subscriber's or staff's).
+        #[arg(long, requires = "url")]
+        token: Option<String>,
+        /// Check this article's source list.
+        #[arg(long, requires = "url", conflicts_with = "all")]
+        article: Option<String>,
+        /// Re-hash every leaf of the log.
+        #[arg(long, requires = "url")]
+        all: bool,
+        /// Where to remember the last accepted checkpoint.
+        #[arg(long, requires = "url")]
+        state: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -52,6 +76,15 @@ fn main() -> ExitCode {
             command: KeysCommand::Create { role, name },
         } => create_key(&role, &name),
         Command::Openapi => print_openapi(),
+        Command::Verify {
+            vkey,
+            file,
+            url,
+            token,
+            article,
+            all,
+            state,
+        } => return verify(&vkey, file, url, token, article, all, state),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -93,6 +126,44 @@ fn create_key(role: &str, name: &str) -> Result<(), String> {
         key.row.role, key.row.name, key.row.id
     );
     Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn verify(
+    vkey: &str,
+    file: Option<std::path::PathBuf>,
+    url: Option<String>,
+    token: Option<String>,
+    article: Option<String>,
+    all: bool,
+    state: Option<std::path::PathBuf>,
+) -> ExitCode {
+    use sourceledger::verify::{self, Failure, Online};
+    let result = verify::read_vkey(vkey).and_then(|vkey| match (file, url, token) {
+        (Some(file), None, _) => verify::offline(&vkey, &file),
+        (None, Some(url), Some(token)) if article.is_some() || all => verify::online(&Online {
+            vkey,
+            url,
+            token,
+            article,
+            all,
+            state,
+        }),
+        _ => Err(Failure::Trouble(
+            "give a FILE, or --url and --token with --article SLUG or --all".into(),
+        )),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure @ Failure::Refused(_)) => {
+            eprintln!("sourceledger verify: {failure}");
+            ExitCode::from(1)
+        }
+        Err(failure) => {
+            eprintln!("sourceledger verify: {failure}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn print_openapi() -> Result<(), String> {

@@ -19,3 +19,4 @@ mod openapi;
 mod permissions;
 mod startup;
 mod validation;
+mod verify_cli;

@@ -1,0 +1,202 @@
+//! Checks a verified source list (the subscriber response of
+//! `GET /v1/articles/{slug}/sources`) with nothing but the publisher's vkey.
+
+use serde_json::Value;
+
+use crate::ledger::checkpoint::{self, VerifiedCheckpoint};
+use crate::ledger::leaf::Leaf;
+use crate::ledger::proof::verify_inclusion;
+
+/// The outcome: a line per fact checked, and the failures.
+#[derive(Debug, Default)]
+pub struct ListReport {
+    pub lines: Vec<String>,
+    pub failures: Vec<String>,
+    pub checkpoint: Option<VerifiedCheckpoint>,
+}
+
+impl ListReport {
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty() && self.checkpoint.is_some()
+    }
+}
+
+fn hex_list(value: &Value) -> Option<Vec<Vec<u8>>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|h| h.as_str().and_then(|s| hex::decode(s).ok()))
+        .collect()
+}
+
+/// Checks one proven leaf against the checkpoint; returns its parsed leaf.
+fn check_leaf(proven: &Value, cp: &VerifiedCheckpoint) -> Result<Leaf, String> {
+    let text = proven["leaf"].as_str().ok_or("no leaf text")?;
+    let index = proven["index"].as_u64().ok_or("no index")?;
+    let hash = crate::ledger::leaf_hash(text.as_bytes());
+    if proven["leaf_hash"].as_str() != Some(hex::encode(hash.0).as_str()) {
+        return Err(format!(
+            "entry {index}: the leaf does not hash to its leaf_hash"
+        ));
+    }
+    let proof = hex_list(&proven["proof"]).ok_or("the proof is not a list of hex hashes")?;
+    verify_inclusion(index, cp.size, &hash.0, &cp.root.0, &proof).map_err(|e| {
+        format!(
+            "entry {index}: inclusion proof to checkpoint {}: {e}",
+            cp.size
+        )
+    })?;
+    Leaf::parse(text).map_err(|e| format!("entry {index}: {e}"))
+}
+
+/// Every field the leaf records must be shown with the same value; `rename`
+/// maps record keys to the names the response uses.
+fn check_shown(
+    leaf: &Leaf,
+    shown: &Value,
+    rename: &[(&str, &str)],
+    skip: &[&str],
+) -> Result<(), String> {
+    let record = leaf
+        .record
+        .as_object()
+        .ok_or("the record is not an object")?;
+    for (key, value) in record {
+        if skip.contains(&key.as_str()) {
+            continue;
+        }
+        let name = rename
+            .iter()
+            .find(|(r, _)| r == key)
+            .map_or(key.as_str(), |(_, n)| n);
+        if &shown[name] != value {
+            return Err(format!(
+                "{name} shown as {} but the ledger records {value}",
+                shown[name]
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_citation(
+    item: &Value,
+    slug: &str,
+    retracted: bool,
+    cp: &VerifiedCheckpoint,
+) -> Result<String, String> {
+    let source = &item["source"];
+    let source_leaf =
+        check_leaf(&item["proof"]["source"], cp).map_err(|e| format!("source: {e}"))?;
+    if !source_leaf.kind.starts_with("source.") {
+        return Err(format!("the source proof is a {} entry", source_leaf.kind));
+    }
+    check_shown(&source_leaf, source, &[], &[]).map_err(|e| format!("source: {e}"))?;
+    if source["record_sha256"].as_str()
+        != Some(crate::newsroom::record_sha256(&source_leaf.record).as_str())
+    {
+        return Err("source: record_sha256 is not the hash of the recorded source".into());
+    }
+    let citation_leaf =
+        check_leaf(&item["proof"]["citation"], cp).map_err(|e| format!("citation: {e}"))?;
+    if !citation_leaf.kind.starts_with("citation.") {
+        return Err(format!(
+            "the citation proof is a {} entry",
+            citation_leaf.kind
+        ));
+    }
+    check_shown(
+        &citation_leaf,
+        item,
+        &[("reason", "retraction_reason")],
+        &[],
+    )
+    .map_err(|e| format!("citation: {e}"))?;
+    let r = &citation_leaf.record;
+    if r["article"] != slug
+        || r["source_id"] != source["id"]
+        || r["source_version"] != source["version"]
+    {
+        return Err("the citation records another article or source version".into());
+    }
+    if (r["status"] == "retracted") != retracted {
+        return Err(format!(
+            "a {} citation is listed {}",
+            r["status"],
+            if retracted { "as retracted" } else { "as live" }
+        ));
+    }
+    Ok(format!(
+        "{} [{}] {} — {} (v{}, entries {} and {})",
+        if retracted { "retracted" } else { "ok" },
+        r["status"].as_str().unwrap_or("?"),
+        source["title"].as_str().unwrap_or("?"),
+        source["url"].as_str().unwrap_or("?"),
+        source["version"],
+        item["proof"]["source"]["index"],
+        item["proof"]["citation"]["index"],
+    ))
+}
+
+/// Checks a saved or fetched verified source list against `vkey`.
+pub fn check(list: &Value, vkey: &str) -> ListReport {
+    let mut report = ListReport::default();
+    let Some(note) = list["checkpoint"].as_str() else {
+        report
+            .failures
+            .push("no checkpoint: is this a subscriber's source list?".into());
+        return report;
+    };
+    let cp = match checkpoint::open(note.as_bytes(), vkey) {
+        Ok(cp) => cp,
+        Err(e) => {
+            report.failures.push(format!("checkpoint: {e}"));
+            return report;
+        }
+    };
+    report.lines.push(format!(
+        "checkpoint {} signed by {} verifies",
+        cp.size, cp.origin
+    ));
+    if list
+        .get("tree_size")
+        .is_some_and(|s| s.as_u64() != Some(cp.size))
+    {
+        report
+            .failures
+            .push("tree_size is not the checkpoint's size".into());
+    }
+    let article = &list["article"];
+    let slug = article["slug"].as_str().unwrap_or_default().to_owned();
+    match check_leaf(&article["proof"], &cp)
+        .and_then(|leaf| check_shown(&leaf, article, &[], &["reason"]).map(|_| leaf))
+    {
+        Ok(leaf) if leaf.kind.starts_with("article.") => report
+            .lines
+            .push(format!("article {slug}: {} as recorded", article["status"])),
+        Ok(leaf) => report.failures.push(format!(
+            "article {slug}: the proof is a {} entry",
+            leaf.kind
+        )),
+        Err(e) => report.failures.push(format!("article {slug}: {e}")),
+    }
+    for (key, retracted) in [("citations", false), ("retracted", true)] {
+        for (i, item) in list[key]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            match check_citation(item, &slug, retracted, &cp) {
+                Ok(line) => report.lines.push(line),
+                Err(e) => report.failures.push(format!(
+                    "{key}[{i}] ({}): {e}",
+                    item["source"]["title"].as_str().unwrap_or("?")
+                )),
+            }
+        }
+    }
+    report.checkpoint = Some(cp);
+    report
+}

@@ -1,0 +1,347 @@
+//! `sourceledger verify`: checks what a server claims, trusting nothing but the
+//! publisher's vkey. It speaks only the HTTP contract and checks with the
+//! ledger's pure functions, so it works against any conforming server.
+
+pub mod list;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ledger::checkpoint::{self, VerifiedCheckpoint};
+use crate::ledger::leaf::Leaf;
+use crate::ledger::proof::{TreeBuilder, verify_consistency};
+
+/// Why a run failed: the claims did not hold (exit 1), or the run could not be
+/// made (exit 2).
+#[derive(Debug)]
+pub enum Failure {
+    Refused(String),
+    Trouble(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Refused(m) => write!(f, "REFUSED: {m}"),
+            Failure::Trouble(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+fn trouble(m: impl std::fmt::Display) -> Failure {
+    Failure::Trouble(m.to_string())
+}
+
+/// A vkey given as itself or as a file holding it.
+pub fn read_vkey(value: &str) -> Result<String, Failure> {
+    let path = Path::new(value);
+    let vkey = if path.is_file() {
+        std::fs::read_to_string(path).map_err(|e| trouble(format!("{value}: {e}")))?
+    } else {
+        value.to_owned()
+    };
+    let vkey = vkey.trim().to_owned();
+    signed_note::StandardVerifier::new(&vkey)
+        .map_err(|_| trouble("the vkey is not a signed-note Ed25519 verifier key"))?;
+    Ok(vkey)
+}
+
+fn print_report(report: &list::ListReport) {
+    for line in &report.lines {
+        println!("  {line}");
+    }
+    for failure in &report.failures {
+        println!("  FAILED {failure}");
+    }
+}
+
+/// Offline: a saved source list.
+pub fn offline(vkey: &str, file: &Path) -> Result<(), Failure> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| trouble(format!("{}: {e}", file.display())))?;
+    let list: Value = serde_json::from_str(&text)
+        .map_err(|e| trouble(format!("{}: not JSON: {e}", file.display())))?;
+    let report = list::check(&list, vkey);
+    println!("{}:", file.display());
+    print_report(&report);
+    if report.ok() {
+        println!("OK: every fact shown is in the log the publisher signed");
+        Ok(())
+    } else {
+        Err(Failure::Refused(format!(
+            "{} check(s) failed",
+            report.failures.len().max(1)
+        )))
+    }
+}
+
+/// What a verifier remembers between runs: the last checkpoint it accepted, per origin.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct State {
+    pub checkpoints: BTreeMap<String, Accepted>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Accepted {
+    pub size: u64,
+    pub root: String,
+    pub note: String,
+}
+
+impl State {
+    fn load(path: &Path) -> Result<State, Failure> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                serde_json::from_str(&text).map_err(|e| trouble(format!("{}: {e}", path.display())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+            Err(e) => Err(trouble(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    fn save(&self, path: &Path) -> Result<(), Failure> {
+        let text = serde_json::to_string_pretty(self).map_err(trouble)?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| trouble(format!("{}: {e}", path.display())))
+    }
+}
+
+pub struct Online {
+    pub vkey: String,
+    pub url: String,
+    pub token: String,
+    pub article: Option<String>,
+    pub all: bool,
+    pub state: Option<PathBuf>,
+}
+
+struct Client {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    fn get(&self, path: &str, auth: bool) -> Result<String, Failure> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.agent.get(&url);
+        if auth {
+            request = request.header("Authorization", &format!("Bearer {}", self.token));
+        }
+        let mut response = request
+            .call()
+            .map_err(|e| trouble(format!("GET {path}: {e}")))?;
+        response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_string()
+            .map_err(|e| trouble(format!("GET {path}: {e}")))
+    }
+
+    fn json(&self, path: &str, auth: bool) -> Result<Value, Failure> {
+        serde_json::from_str(&self.get(path, auth)?)
+            .map_err(|e| trouble(format!("GET {path}: not JSON: {e}")))
+    }
+}
+
+fn hashes(value: &Value) -> Result<Vec<Vec<u8>>, Failure> {
+    value
+        .as_array()
+        .ok_or_else(|| Failure::Refused("a proof is not a list".into()))?
+        .iter()
+        .map(|h| {
+            h.as_str()
+                .and_then(|s| hex::decode(s).ok())
+                .ok_or_else(|| Failure::Refused("a proof hash is not hex".into()))
+        })
+        .collect()
+}
+
+/// Requires a valid consistency proof from `old` to `new`, fetched from the server.
+fn require_consistency(
+    client: &Client,
+    old: (u64, &[u8]),
+    new: &VerifiedCheckpoint,
+) -> Result<(), Failure> {
+    let (old_size, old_root) = old;
+    if old_size == 0 || old_size == new.size {
+        if old_size == new.size && old_root != new.root.0.as_slice() {
+            return Err(Failure::Refused(format!(
+                "two different trees of size {old_size}: the log has been forked or rewritten"
+            )));
+        }
+        return Ok(());
+    }
+    if new.size < old_size {
+        return Err(Failure::Refused(format!(
+            "the log went back from {old_size} entries to {}: history was rolled back",
+            new.size
+        )));
+    }
+    let proof = client.json(
+        &format!(
+            "/v1/ledger/proof/consistency?first={old_size}&second={}",
+            new.size
+        ),
+        false,
+    )?;
+    verify_consistency(old_size, new.size, old_root, &new.root.0, &hashes(&proof["proof"])?).map_err(|e| {
+        Failure::Refused(format!(
+            "no valid consistency proof from {old_size} to {} ({e}): the log was rewritten or forked",
+            new.size
+        ))
+    })
+}
+
+/// Online: a live server, remembering the last accepted checkpoint.
+pub fn online(opts: &Online) -> Result<(), Failure> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(120)))
+        .build()
+        .into();
+    let client = Client {
+        base: opts.url.trim_end_matches('/').to_owned(),
+        token: opts.token.clone(),
+        agent,
+    };
+    let mut state = match &opts.state {
+        Some(path) => State::load(path)?,
+        None => State::default(),
+    };
+
+    // The source list first, so the checkpoint fetched after covers it.
+    let list = match &opts.article {
+        Some(slug) => Some(client.json(&format!("/v1/articles/{slug}/sources"), true)?),
+        None => None,
+    };
+
+    let note = client.get("/v1/ledger/checkpoint", false)?;
+    let latest = checkpoint::open(note.as_bytes(), &opts.vkey)
+        .map_err(|e| Failure::Refused(format!("the checkpoint: {e}")))?;
+    println!(
+        "checkpoint: {} entries, root {}",
+        latest.size,
+        hex::encode(latest.root.0)
+    );
+    if let Some(previous) = state.checkpoints.get(&latest.origin) {
+        let root =
+            hex::decode(&previous.root).map_err(|_| trouble("the state file's root is not hex"))?;
+        require_consistency(&client, (previous.size, &root), &latest)?;
+        println!(
+            "consistent with the checkpoint accepted before ({} entries)",
+            previous.size
+        );
+    } else {
+        println!(
+            "no checkpoint accepted before for {}: trusting this one from now on",
+            latest.origin
+        );
+    }
+
+    if let (Some(slug), Some(list)) = (&opts.article, &list) {
+        let report = list::check(list, &opts.vkey);
+        println!("article {slug}:");
+        print_report(&report);
+        let Some(cp) = report.checkpoint.as_ref().filter(|_| report.ok()) else {
+            return Err(Failure::Refused(format!(
+                "the source list of {slug} does not verify"
+            )));
+        };
+        // The list may be proven to an older checkpoint: it must be a prefix of the latest.
+        require_consistency(&client, (cp.size, cp.root.0.as_slice()), &latest)?;
+    }
+
+    if opts.all {
+        rehash_all(&client, &latest)?;
+    }
+
+    state.checkpoints.insert(
+        latest.origin.clone(),
+        Accepted {
+            size: latest.size,
+            root: hex::encode(latest.root.0),
+            note,
+        },
+    );
+    if let Some(path) = &opts.state {
+        state.save(path)?;
+    }
+    println!("OK");
+    Ok(())
+}
+
+/// Downloads every leaf up to the checkpoint, re-hashes it and recomputes the root.
+fn rehash_all(client: &Client, cp: &VerifiedCheckpoint) -> Result<(), Failure> {
+    const PAGE: u64 = 1000;
+    let started = Instant::now();
+    let mut builder = TreeBuilder::new();
+    let mut next: u64 = 0;
+    let mut stderr = std::io::stderr();
+    while next < cp.size {
+        let limit = PAGE.min(cp.size - next);
+        let page = client.json(
+            &format!("/v1/ledger/entries?start={next}&limit={limit}"),
+            true,
+        )?;
+        let entries = page["entries"]
+            .as_array()
+            .ok_or_else(|| trouble("entries: not a list"))?;
+        if entries.is_empty() {
+            return Err(Failure::Refused(format!(
+                "the server has no entry {next} below its checkpoint {}",
+                cp.size
+            )));
+        }
+        for entry in entries {
+            if entry["index"].as_u64() != Some(next) {
+                return Err(Failure::Refused(format!(
+                    "expected entry {next}, got {}",
+                    entry["index"]
+                )));
+            }
+            let leaf = entry["leaf"]
+                .as_str()
+                .ok_or_else(|| Failure::Refused(format!("entry {next} has no leaf")))?;
+            let hash = crate::ledger::leaf_hash(leaf.as_bytes());
+            if entry["leaf_hash"].as_str() != Some(hex::encode(hash.0).as_str()) {
+                return Err(Failure::Refused(format!(
+                    "entry {next}: the leaf does not hash to its leaf_hash"
+                )));
+            }
+            Leaf::parse(leaf).map_err(|e| Failure::Refused(format!("entry {next}: {e}")))?;
+            builder.push(hash);
+            next += 1;
+            if next == cp.size {
+                break;
+            }
+        }
+        let rate = next as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        let _ = write!(
+            stderr,
+            "\rre-hashed {next}/{} leaves ({:.0}%), {rate:.0} leaves/s   ",
+            cp.size,
+            100.0 * next as f64 / cp.size as f64
+        );
+    }
+    let _ = writeln!(stderr);
+    if builder.root() != cp.root {
+        return Err(Failure::Refused(format!(
+            "the {} leaves do not give the signed root",
+            cp.size
+        )));
+    }
+    println!(
+        "all {} leaves re-hashed; their root is the signed root ({:.1} s)",
+        cp.size,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

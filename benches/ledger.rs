@@ -71,7 +71,7 @@ fn append(conn: &mut DbConnection, count: u64, start: u64) {
                 "title": "A source of moderate length, as a newsroom would record it",
                 "kind": "news_report",
             });
-            seq.append(conn, "source.recorded", "journalist:bench", &record)?;
+            seq.append(conn, "bench.entry", "journalist:bench", &record)?;
         }
         Ok(())
     })

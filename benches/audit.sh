@@ -24,10 +24,18 @@ bytes=$(curl -sf -H "Authorization: Bearer $token" "$base/v1/audit/export?format
 e=$(date +%s%N)
 echo "export ndjson: $bytes bytes in $(( (e-s)/1000000 )) ms; server RSS ${before} KiB before, $(rss) KiB after"
 openssl speed -evp sha256 -seconds 3 2>/dev/null | tail -2
+# Writers while the verification runs: the slowest write's latency.
+( for _ in $(seq 1 20); do
+    curl -sf -o /dev/null -w '%{time_total}\n' -X POST $base/v1/sources -H "Authorization: Bearer $token" \
+      -H 'content-type: application/json' -d '{"url": "https://w.example/", "title": "W", "publisher": "P", "kind": "other", "language": "en"}'
+    sleep 0.1
+  done | sort -n | tail -1 | sed 's/^/slowest of 20 writes during the verification: /; s/$/ s/' ) &
+writers=$!
 s=$(date +%s%N)
 curl -sf -X POST $base/v1/audit/verify -H "Authorization: Bearer $token" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("audit/verify:", "ok" if r["ok"] else "NOT ok", r["checked"], "checked,", len(r["problems"]), "problems")'
 e=$(date +%s%N)
 echo "POST /v1/audit/verify: $(( (e-s)/1000000 )) ms, $(( size * 1000000000 / (e-s) )) leaves/s"
+wait $writers
 vkey=$(curl -sf $base/v1/ledger/key | python3 -c 'import json,sys; print(json.load(sys.stdin)["vkey"])')
 s=$(date +%s%N)
 /usr/bin/time -f "verify --all: max RSS %M KiB" $bin verify --vkey "$vkey" --url $base --token "$token" --all 2>&1 | grep -v '^re-hashed' | tr '\r' '\n' | grep -v '^re-hashed' | tail -3

@@ -19,6 +19,7 @@ use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 use crate::ledger::checkpoint;
 use crate::ledger::leaf::Leaf;
+use crate::ledger::proof::TreeBuilder;
 use crate::ledger::store::{self, CheckpointRow, EntryRow};
 use crate::newsroom::articles::ArticleRow;
 use crate::newsroom::citations::CitationRow;
@@ -65,42 +66,6 @@ impl Problems {
                 detail: format!("stopped listing after {MAX_PROBLEMS} problems"),
             });
         }
-    }
-}
-
-/// Computes the hashes sumdb/tlog stores for each record, leaf by leaf, as the
-/// tree grows: the leaf hash, then each interior hash the leaf completes.
-#[derive(Default)]
-struct StoredHashBuilder {
-    // Complete subtrees on the right edge, (size, hash), largest first.
-    stack: Vec<(u64, Hash)>,
-}
-
-impl StoredHashBuilder {
-    fn push(&mut self, leaf_hash: Hash) -> Vec<Hash> {
-        let mut out = vec![leaf_hash];
-        let mut node = (1u64, leaf_hash);
-        while let Some(&(size, left)) = self.stack.last() {
-            if size != node.0 {
-                break;
-            }
-            self.stack.pop();
-            node = (size * 2, tlog::node_hash(left, node.1));
-            out.push(node.1);
-        }
-        self.stack.push(node);
-        out
-    }
-
-    fn root(&self) -> Hash {
-        let mut nodes = self.stack.iter().rev();
-        let Some(&(_, mut root)) = nodes.next() else {
-            return tlog::EMPTY_HASH;
-        };
-        for &(_, left) in nodes {
-            root = tlog::node_hash(left, root);
-        }
-        root
     }
 }
 
@@ -198,7 +163,7 @@ pub fn run(db: &Db, vkey: &str) -> Result<VerifyReport, ApiError> {
     }
 
     // Every entry, in pages.
-    let mut builder = StoredHashBuilder::default();
+    let mut builder = TreeBuilder::new();
     let mut latest: HashMap<String, u64> = HashMap::new();
     let mut previous_at = String::new();
     let mut expected: u64 = 0;
@@ -252,7 +217,9 @@ pub fn run(db: &Db, vkey: &str) -> Result<VerifyReport, ApiError> {
                     "the leaf's bytes no longer hash to its stored leaf hash",
                 );
             }
-            for (offset, expected_hash) in (0i64..).zip(builder.push(leaf_hash)) {
+            let mut expected_hashes = vec![leaf_hash];
+            builder.push_with(leaf_hash, |h| expected_hashes.push(h));
+            for (offset, expected_hash) in (0i64..).zip(expected_hashes) {
                 let id = tlog::stored_hash_index(0, n) as i64 + offset;
                 match stored.get(&id) {
                     None => problems.add(

@@ -88,6 +88,12 @@ impl TreeBuilder {
     }
 
     pub fn push(&mut self, leaf_hash: Hash) {
+        self.push_with(leaf_hash, |_| {});
+    }
+
+    /// Pushes a leaf and hands `completed` each interior hash it completes,
+    /// lowest first: with the leaf hash, what sumdb/tlog stores for that record.
+    pub fn push_with(&mut self, leaf_hash: Hash, mut completed: impl FnMut(Hash)) {
         let mut node = (1u64, leaf_hash);
         while let Some(&(size, hash)) = self.stack.last() {
             if size != node.0 {
@@ -95,6 +101,7 @@ impl TreeBuilder {
             }
             self.stack.pop();
             node = (size * 2, tlog::node_hash(hash, node.1));
+            completed(node.1);
         }
         self.stack.push(node);
         self.size += 1;

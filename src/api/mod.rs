@@ -33,7 +33,7 @@ pub const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
         title = "sourceledger",
         description = "Source transparency and citation ledger: every source behind an article, in an append-only, publicly verifiable log."
     ),
-    components(schemas(Problem)),
+    components(schemas(Problem, source_list::SourceTeaser)),
     modifiers(&BearerAuth)
 )]
 struct BaseDoc;

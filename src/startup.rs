@@ -72,6 +72,29 @@ impl AppState {
     }
 }
 
+/// Loads the upper tree levels into the hash cache without delaying start-up.
+fn warm_in_background(state: web::Data<AppState>) {
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let warmed = state
+            .db
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| {
+                crate::ledger::store::warm_cache(&mut conn, &state.hash_cache)
+                    .map_err(|e| e.to_string())
+            });
+        match warmed {
+            Ok(count) => tracing::debug!(
+                count,
+                ms = started.elapsed().as_millis() as u64,
+                "tree hash cache warmed"
+            ),
+            Err(error) => tracing::warn!(%error, "could not warm the tree hash cache"),
+        }
+    });
+}
+
 /// A bound, ready-to-run HTTP server.
 pub struct Application {
     port: u16,
@@ -82,6 +105,7 @@ impl Application {
     pub fn build(settings: Settings) -> Result<Self, StartupError> {
         let addr = settings.bind.clone();
         let state = web::Data::new(AppState::prepare(settings)?);
+        warm_in_background(state.clone());
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
             source,

@@ -241,6 +241,34 @@ impl HashCache {
     }
 }
 
+/// Fills `cache` with the stored hashes of the upper tree levels, from the top
+/// down until it is full, so a fresh process's first proofs cost what later ones
+/// do. Meant for a background thread at start-up; returns how many it read.
+pub fn warm_cache(conn: &mut DbConnection, cache: &HashCache) -> Result<usize, LedgerError> {
+    let n = size(conn)?;
+    let mut wanted: Vec<i64> = Vec::new();
+    let mut level: u8 = 63;
+    while level >= CACHE_MIN_LEVEL {
+        let subtrees = n >> level;
+        // Half the room at most: hashes of later growth must fit too.
+        if wanted.len() as u64 + subtrees > cache.capacity as u64 / 2 {
+            break;
+        }
+        for k in 0..subtrees {
+            wanted.push(to_i64(tlog::stored_hash_index(level, k))?);
+        }
+        level -= 1;
+    }
+    let reader = StoredHashes::new(conn, cache);
+    for chunk in wanted.chunks(1000) {
+        let indexes: Vec<u64> = chunk.iter().map(|&i| i as u64).collect();
+        reader
+            .read_hashes(&indexes)
+            .map_err(|e| LedgerError::Tree(e.to_string()))?;
+    }
+    Ok(wanted.len())
+}
+
 /// Reads stored hashes for the tlog functions.
 struct StoredHashes<'c, 'o> {
     conn: RefCell<&'c mut DbConnection>,

@@ -323,3 +323,36 @@ async fn a_rolled_back_append_leaves_no_trace(backend: Backend) {
     }
     assert_eq!(checkpoint(&app).await.root, builder.root());
 }
+
+on_both_backends!(a_warmed_cache_gives_the_same_roots_and_proofs);
+
+async fn a_warmed_cache_gives_the_same_roots_and_proofs(backend: Backend) {
+    use sourceledger::ledger::store::{self, HashCache};
+    let app = TestApp::spawn(backend).await;
+    append_entries(&app.state, 1000, "warm");
+    let mut conn = app.state.db.get().expect("conn");
+    let warmed = HashCache::new(1 << 10);
+    let count = store::warm_cache(&mut conn, &warmed).expect("warm");
+    assert_eq!(
+        count,
+        1000 / 64 + 1000 / 128 + 1000 / 256 + 1000 / 512,
+        "every hash of 64 leaves or more"
+    );
+    let none = HashCache::disabled();
+    for size in [1u64, 64, 65, 500, 999, 1000] {
+        assert_eq!(
+            store::root(&mut conn, &warmed, size).expect("root"),
+            store::root(&mut conn, &none, size).expect("root")
+        );
+        for index in [0, size / 2, size - 1] {
+            assert_eq!(
+                store::prove_inclusion(&mut conn, &warmed, index, size).expect("prove"),
+                store::prove_inclusion(&mut conn, &none, index, size).expect("prove")
+            );
+        }
+        assert_eq!(
+            store::prove_consistency(&mut conn, &warmed, 1, size).expect("prove"),
+            store::prove_consistency(&mut conn, &none, 1, size).expect("prove")
+        );
+    }
+}

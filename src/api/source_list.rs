@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::auth::MaybeCaller;
+use crate::auth::MaybeUnconfirmed;
 use crate::db::DbConnection;
 use crate::db::schema::{citations, sources};
 use crate::error::{ApiError, Problem};
@@ -356,11 +356,9 @@ fn prove(
 pub async fn source_list(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: MaybeCaller,
+    caller: MaybeUnconfirmed,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let full = caller.0.as_ref().is_some_and(|c| c.is_reader());
-    let staff = caller.0.as_ref().is_some_and(|c| c.is_staff());
     let slug = slug.into_inner();
     let st = state.clone();
     let if_none_match = req
@@ -371,6 +369,10 @@ pub async fn source_list(
     let outcome = state
         .db
         .run(move |conn| {
+            // The token's key or subscriber is confirmed live in this same hop.
+            let caller = caller.0.map(|c| c.confirm(conn)).transpose()?;
+            let full = caller.as_ref().is_some_and(|c| c.is_reader());
+            let staff = caller.as_ref().is_some_and(|c| c.is_staff());
             // Every change to what a list shows appends to the log: while the
             // log's size is unchanged, the list built at that size stands.
             let key = format!("{slug}\n{full}\n{}", store::size(conn)?);

@@ -115,8 +115,26 @@ fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.trim().to_owned())
 }
 
-async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
-    let token = bearer_token(&req)?;
+/// A caller whose token is checked (signature, algorithm, claims) but not yet
+/// whether its key or subscriber is still live. [`Unconfirmed::confirm`] does
+/// that inside the handler's own database work, saving a round trip on hot paths.
+pub struct Unconfirmed(Caller);
+
+impl Unconfirmed {
+    /// Refuses with 401 unless the token's key is unrevoked or its subscriber exists.
+    pub fn confirm(self, conn: &mut crate::db::DbConnection) -> Result<Caller, ApiError> {
+        if subject_is_live(conn, &self.0.subject, self.0.role)? {
+            Ok(self.0)
+        } else {
+            Err(ApiError::unauthorized(
+                "the token's key or subscription is no longer valid",
+            ))
+        }
+    }
+}
+
+fn check_token(req: &HttpRequest) -> Result<(Unconfirmed, web::Data<AppState>), ApiError> {
+    let token = bearer_token(req)?;
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal("no application state"))?
@@ -129,24 +147,34 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
     let subject = claims
         .subject()
         .ok_or_else(|| ApiError::unauthorized("the token is invalid or expired"))?;
-    let live = {
-        let subject = subject.clone();
-        let role = claims.role;
-        state
-            .db
-            .run(move |conn| subject_is_live(conn, &subject, role))
-            .await?
-    };
-    if !live {
-        return Err(ApiError::unauthorized(
-            "the token's key or subscription is no longer valid",
-        ));
-    }
-    Ok(Caller {
+    let caller = Caller {
         role: claims.role,
         name: claims.name,
         subject,
-    })
+    };
+    Ok((Unconfirmed(caller), state))
+}
+
+async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
+    let (unconfirmed, state) = check_token(&req)?;
+    state.db.run(move |conn| unconfirmed.confirm(conn)).await
+}
+
+/// An optional caller left for the handler to confirm: no Authorization header
+/// is `None`; a bad token is still a 401 here.
+pub struct MaybeUnconfirmed(pub Option<Unconfirmed>);
+
+impl FromRequest for MaybeUnconfirmed {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(if req.headers().get(header::AUTHORIZATION).is_none() {
+            Ok(MaybeUnconfirmed(None))
+        } else {
+            check_token(req).map(|(u, _)| MaybeUnconfirmed(Some(u)))
+        })
+    }
 }
 
 /// A token works only while what it was minted for is live: the API key not

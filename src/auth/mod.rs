@@ -5,7 +5,9 @@ mod caller;
 pub mod keys;
 pub mod token;
 
-pub use caller::{Caller, EDITORS, MaybeCaller, READERS, STAFF, WRITERS};
+pub use caller::{
+    Caller, EDITORS, MaybeCaller, MaybeUnconfirmed, READERS, STAFF, Unconfirmed, WRITERS,
+};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -93,6 +93,11 @@ pub fn run(db: &Db, vkey: &str) -> Result<VerifyReport, ApiError> {
 
     // One consistent snapshot for the head, the last index and the checkpoints.
     let (size, max_index, checkpoints) = conn.transaction::<_, ApiError, _>(|conn| {
+        if let DbConnection::Postgres(_) = conn {
+            // READ COMMITTED would let each read see a newer log.
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(conn)?;
+        }
         let size = store::size(conn)?;
         let max_index: Option<i64> = ledger_entries::table
             .select(diesel::dsl::max(ledger_entries::idx))
@@ -119,6 +124,11 @@ pub fn run(db: &Db, vkey: &str) -> Result<VerifyReport, ApiError> {
     let mut roots_due: Vec<(u64, Hash)> = Vec::new();
     for row in &checkpoints {
         let Ok(row_size) = u64::try_from(row.size) else {
+            problems.add(
+                "checkpoint_mismatch",
+                None,
+                format!("a checkpoint row has size {}", row.size),
+            );
             continue;
         };
         match checkpoint::open(row.note.as_bytes(), vkey) {
@@ -295,7 +305,8 @@ pub fn run(db: &Db, vkey: &str) -> Result<VerifyReport, ApiError> {
 }
 
 /// Each record row against its latest ledger entry; removes the keys it saw.
-/// Rows changed after the check began (their entry is past `size`) are left out.
+/// A row whose entry is past `size` changed after the check began and is left
+/// out, unless its entry is past the log's end even now: then it was forged.
 fn check_records(
     conn: &mut DbConnection,
     size: u64,
@@ -303,6 +314,31 @@ fn check_records(
     problems: &mut Problems,
 ) -> Result<(), ApiError> {
     let size = i64::try_from(size).map_err(ApiError::internal)?;
+    let mut late: Vec<(String, i64)> = Vec::new();
+    // Rows past the checked part of the log: set aside, judged at the end.
+    let mut check = |conn: &mut DbConnection,
+                     latest: &mut HashMap<String, u64>,
+                     problems: &mut Problems,
+                     key: String,
+                     ledger_index: i64,
+                     record: Value,
+                     kind_prefix: &str|
+     -> Result<(), ApiError> {
+        if !(0..size).contains(&ledger_index) {
+            latest.remove(&key);
+            late.push((key, ledger_index));
+            return Ok(());
+        }
+        compare(
+            conn,
+            latest,
+            problems,
+            key,
+            ledger_index,
+            record,
+            kind_prefix,
+        )
+    };
     fn compare(
         conn: &mut DbConnection,
         latest: &mut HashMap<String, u64>,
@@ -365,7 +401,6 @@ fn check_records(
     loop {
         let rows: Vec<ArticleRow> = articles::table
             .filter(articles::slug.gt(&after))
-            .filter(articles::ledger_index.lt(size))
             .order(articles::slug.asc())
             .limit(PAGE)
             .select(ArticleRow::as_select())
@@ -373,7 +408,7 @@ fn check_records(
         let Some(last) = rows.last() else { break };
         after = last.slug.clone();
         for row in rows {
-            compare(
+            check(
                 conn,
                 latest,
                 problems,
@@ -392,7 +427,6 @@ fn check_records(
                     .gt(&after.0)
                     .or(sources::id.eq(&after.0).and(sources::version.gt(after.1))),
             )
-            .filter(sources::ledger_index.lt(size))
             .order((sources::id.asc(), sources::version.asc()))
             .limit(PAGE)
             .select(SourceVersion::as_select())
@@ -412,7 +446,7 @@ fn check_records(
                     ),
                 );
             }
-            compare(
+            check(
                 conn,
                 latest,
                 problems,
@@ -427,7 +461,6 @@ fn check_records(
     loop {
         let rows: Vec<CitationRow> = citations::table
             .filter(citations::id.gt(&after))
-            .filter(citations::ledger_index.lt(size))
             .order(citations::id.asc())
             .limit(PAGE)
             .select(CitationRow::as_select())
@@ -435,7 +468,7 @@ fn check_records(
         let Some(last) = rows.last() else { break };
         after = last.id.clone();
         for row in rows {
-            compare(
+            check(
                 conn,
                 latest,
                 problems,
@@ -444,6 +477,16 @@ fn check_records(
                 row.record(),
                 "citation.",
             )?;
+        }
+    }
+    let head_now = i64::try_from(store::size(conn)?).map_err(ApiError::internal)?;
+    for (key, index) in late {
+        if !(0..head_now).contains(&index) {
+            problems.add(
+                "record_without_entry",
+                u64::try_from(index).ok(),
+                format!("{key} points at entry {index}, which the log does not hold"),
+            );
         }
     }
     Ok(())

@@ -79,6 +79,28 @@ fn check_shown(
     Ok(())
 }
 
+/// Fields the response derives from the entry itself must match that entry.
+fn check_derived(
+    leaf: &Leaf,
+    proven: &Value,
+    shown: &Value,
+    fields: &[(&str, &str)],
+) -> Result<(), String> {
+    if shown["ledger_index"] != proven["index"] {
+        return Err("ledger_index is not the proven entry's index".into());
+    }
+    for (name, from) in fields {
+        let expected = if *from == "at" { &leaf.at } else { &leaf.actor };
+        if shown[*name].as_str() != Some(expected.as_str()) {
+            return Err(format!(
+                "{name} shown as {} but the entry says {expected:?}",
+                shown[*name]
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_citation(
     item: &Value,
     slug: &str,
@@ -92,6 +114,13 @@ fn check_citation(
         return Err(format!("the source proof is a {} entry", source_leaf.kind));
     }
     check_shown(&source_leaf, source, &[], &[]).map_err(|e| format!("source: {e}"))?;
+    check_derived(
+        &source_leaf,
+        &item["proof"]["source"],
+        source,
+        &[("recorded_at", "at"), ("recorded_by", "actor")],
+    )
+    .map_err(|e| format!("source: {e}"))?;
     if source["record_sha256"].as_str()
         != Some(crate::newsroom::record_sha256(&source_leaf.record).as_str())
     {
@@ -112,6 +141,14 @@ fn check_citation(
         &[],
     )
     .map_err(|e| format!("citation: {e}"))?;
+    // The proven entry is the citation's current state: who made it and when.
+    let made_by: &[(&str, &str)] = match citation_leaf.kind.as_str() {
+        "citation.verified" => &[("verified_by", "actor"), ("verified_at", "at")],
+        "citation.retracted" => &[("retracted_by", "actor"), ("retracted_at", "at")],
+        _ => &[("attached_by", "actor"), ("attached_at", "at")],
+    };
+    check_derived(&citation_leaf, &item["proof"]["citation"], item, made_by)
+        .map_err(|e| format!("citation: {e}"))?;
     let r = &citation_leaf.record;
     if r["article"] != slug
         || r["source_id"] != source["id"]
@@ -168,9 +205,12 @@ pub fn check(list: &Value, vkey: &str) -> ListReport {
     }
     let article = &list["article"];
     let slug = article["slug"].as_str().unwrap_or_default().to_owned();
-    match check_leaf(&article["proof"], &cp)
-        .and_then(|leaf| check_shown(&leaf, article, &[], &["reason"]).map(|_| leaf))
-    {
+    let article_checks = |leaf: Leaf| {
+        check_shown(&leaf, article, &[], &["reason"])?;
+        check_derived(&leaf, &article["proof"], article, &[("updated_at", "at")])?;
+        Ok(leaf)
+    };
+    match check_leaf(&article["proof"], &cp).and_then(article_checks) {
         Ok(leaf) if leaf.kind.starts_with("article.") => report
             .lines
             .push(format!("article {slug}: {} as recorded", article["status"])),
@@ -181,13 +221,11 @@ pub fn check(list: &Value, vkey: &str) -> ListReport {
         Err(e) => report.failures.push(format!("article {slug}: {e}")),
     }
     for (key, retracted) in [("citations", false), ("retracted", true)] {
-        for (i, item) in list[key]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
+        let Some(items) = list[key].as_array() else {
+            report.failures.push(format!("{key} is not a list"));
+            continue;
+        };
+        for (i, item) in items.iter().enumerate() {
             match check_citation(item, &slug, retracted, &cp) {
                 Ok(line) => report.lines.push(line),
                 Err(e) => report.failures.push(format!(

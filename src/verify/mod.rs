@@ -71,6 +71,9 @@ pub fn offline(vkey: &str, file: &Path) -> Result<(), Failure> {
     print_report(&report);
     if report.ok() {
         println!("OK: every fact shown is in the log the publisher signed");
+        println!(
+            "(offline, this cannot show that each fact is still the latest, nor that none was left out: check online with --state for the log's history)"
+        );
         Ok(())
     } else {
         Err(Failure::Refused(format!(

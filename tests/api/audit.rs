@@ -362,6 +362,21 @@ async fn verify_reports_each_kind_of_tampering(backend: Backend) {
         "{r}"
     );
 
+    // A row slipped in with no entry, pointing past the log's end.
+    let (app, n) = fresh().await;
+    tamper(
+        &app,
+        &[
+            "INSERT INTO sources (id, version, url, title, publisher, kind, language, record_sha256, ledger_index, recorded_at, recorded_by) \
+        SELECT id, 3, url, 'Forged', publisher, kind, language, record_sha256, 1000000000, recorded_at, recorded_by FROM sources WHERE version = 2",
+        ],
+    );
+    let r = report(&app, &n.auditor).await;
+    assert!(
+        kinds(&r).contains(&("record_without_entry".into(), Some(1_000_000_000))),
+        "{r}"
+    );
+
     // A row that lags behind its latest entry.
     let (app, n) = fresh().await;
     tamper(

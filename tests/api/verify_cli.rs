@@ -142,6 +142,40 @@ async fn offline_verification_of_a_saved_source_list() {
         Some(1)
     );
 
+    // Fields the server derives from entries must match them too.
+    for (path, value) in [
+        (
+            &["citations", "0", "attached_by"][..],
+            json!("editor:someone else"),
+        ),
+        (&["citations", "1", "ledger_index"][..], json!(0)),
+        (
+            &["citations", "0", "source", "recorded_at"][..],
+            json!("2020-01-01T00:00:00.000000Z"),
+        ),
+        (
+            &["article", "updated_at"][..],
+            json!("2020-01-01T00:00:00.000000Z"),
+        ),
+        (&["retracted"][..], json!({"not": "a list"})),
+    ] {
+        let mut changed = list.clone();
+        let mut at = &mut changed;
+        for key in path {
+            at = match key.parse::<usize>() {
+                Ok(i) => &mut at[i],
+                Err(_) => &mut at[*key],
+            };
+        }
+        *at = value;
+        let out = verify(&[
+            "--vkey",
+            vkey,
+            save("derived.json", &changed).to_str().expect("path"),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{path:?}: {}", text(&out));
+    }
+
     let (other, _) =
         signed_note::generate_key(&mut rand::rngs::OsRng, "test.sourceledger.example/ledger");
     let other_vkey = sourceledger::secrets::LedgerKey::from_signer_key(&other)

@@ -4,12 +4,12 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::page_limit;
 use crate::api::body::Body;
 use crate::auth::{Caller, EDITORS, MaybeCaller, WRITERS};
 use crate::error::{ApiError, Problem};
 use crate::ledger::write_transaction;
 use crate::newsroom::articles::{self, Article, ArticleStatus, NewArticle};
-use crate::newsroom::page_limit;
 use crate::startup::AppState;
 
 /// Creates a draft article (journalist, editor, admin).

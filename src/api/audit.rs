@@ -7,12 +7,12 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::page_limit;
 use crate::audit::verify::{self, VerifyReport};
 use crate::audit::{self, EventFilter};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, Problem};
 use crate::ledger::store::{self, EntryRow};
-use crate::newsroom::page_limit;
 use crate::startup::AppState;
 
 const AUDITORS: [Role; 2] = [Role::Auditor, Role::Admin];

@@ -5,12 +5,12 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::page_limit;
 use crate::api::body::Body;
 use crate::auth::keys::{self, ApiKeyRow};
 use crate::auth::{Caller, Role};
 use crate::db::schema::api_keys;
 use crate::error::{ApiError, Problem};
-use crate::newsroom::page_limit;
 use crate::startup::AppState;
 
 #[derive(Deserialize, ToSchema)]

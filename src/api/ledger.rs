@@ -4,24 +4,11 @@ use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::page_limit;
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::ledger::{self, Hash, store};
 use crate::startup::AppState;
-
-const DEFAULT_PAGE: u32 = 100;
-const MAX_PAGE: u32 = 1000;
-
-fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
-    match limit {
-        None => Ok(DEFAULT_PAGE),
-        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::invalid_field(
-            "limit",
-            format!("must be from 1 to {MAX_PAGE}"),
-        )),
-    }
-}
 
 fn hex_list(hashes: &[Hash]) -> Vec<String> {
     hashes.iter().map(ledger::hex_hash).collect()

@@ -24,6 +24,15 @@ use utoipa_actix_web::{AppExt, service_config::ServiceConfig};
 use crate::error::{self, ApiError, Problem};
 use crate::startup::AppState;
 
+/// A page of `limit` items: 1 to 1000, 100 when not given.
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(100),
+        Some(n @ 1..=1000) => Ok(n),
+        Some(_) => Err(ApiError::invalid_field("limit", "must be from 1 to 1000")),
+    }
+}
+
 /// The largest JSON body the API reads.
 pub const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
 

@@ -18,18 +18,6 @@ pub fn record_sha256(record: &Value) -> String {
     hex::encode(Sha256::digest(canonical))
 }
 
-/// A page of at most `limit` (1 to 1000, default 100) items.
-pub fn page_limit(limit: Option<u32>) -> Result<u32, crate::error::ApiError> {
-    match limit {
-        None => Ok(100),
-        Some(n @ 1..=1000) => Ok(n),
-        Some(_) => Err(crate::error::ApiError::invalid_field(
-            "limit",
-            "must be from 1 to 1000",
-        )),
-    }
-}
-
 pub fn ledger_index(appended: &crate::ledger::Appended) -> i64 {
     i64::try_from(appended.index).unwrap_or(i64::MAX)
 }

@@ -173,26 +173,6 @@ impl From<actix_web::error::BlockingError> for ApiError {
     }
 }
 
-/// Turns a JSON body the server cannot take into a problem: 413 for too large,
-/// 415 for the wrong media type, 400 naming what serde found wrong.
-pub fn json_error(error: actix_web::error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
-    use actix_web::error::JsonPayloadError as E;
-    let api = match &error {
-        E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => {
-            ApiError::payload_too_large(*limit)
-        }
-        E::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "the body must be application/json",
-        ),
-        E::Deserialize(e) if e.is_data() => ApiError::bad_request("invalid_body", e.to_string()),
-        E::Deserialize(e) => ApiError::bad_request("malformed_json", e.to_string()),
-        _ => ApiError::bad_request("invalid_body", "the request body could not be read"),
-    };
-    api.into()
-}
-
 impl ApiError {
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(

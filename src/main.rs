@@ -30,28 +30,31 @@ enum Command {
     Openapi,
     /// Check a saved source list (offline) or a live server, trusting nothing but
     /// the publisher's vkey. Exits 1 when a check fails, 2 when it cannot be made.
-    Verify {
-        /// The publisher's verifier key, or a file holding it.
-        #[arg(long)]
-        vkey: String,
-        /// A saved source list response, checked offline.
-        file: Option<std::path::PathBuf>,
-        /// The server's base URL, e.g. https://news.example.
-        #[arg(long, requires = "token", conflicts_with = "file")]
-        url: Option<String>,
-        /// A bearer token (a subscriber's or staff's).
-        #[arg(long, requires = "url")]
-        token: Option<String>,
-        /// Check this article's source list.
-        #[arg(long, requires = "url", conflicts_with = "all")]
-        article: Option<String>,
-        /// Re-hash every leaf of the log.
-        #[arg(long, requires = "url")]
-        all: bool,
-        /// Where to remember the last accepted checkpoint.
-        #[arg(long, requires = "url")]
-        state: Option<std::path::PathBuf>,
-    },
+    Verify(VerifyArgs),
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    /// The publisher's verifier key, or a file holding it.
+    #[arg(long)]
+    vkey: String,
+    /// A saved source list response, checked offline.
+    file: Option<std::path::PathBuf>,
+    /// The server's base URL, e.g. https://news.example.
+    #[arg(long, requires = "token", conflicts_with = "file")]
+    url: Option<String>,
+    /// A bearer token (a subscriber's or staff's).
+    #[arg(long, requires = "url")]
+    token: Option<String>,
+    /// Check this article's source list.
+    #[arg(long, requires = "url", conflicts_with = "all")]
+    article: Option<String>,
+    /// Re-hash every leaf of the log.
+    #[arg(long, requires = "url")]
+    all: bool,
+    /// Where to remember the last accepted checkpoint.
+    #[arg(long, requires = "url")]
+    state: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -76,15 +79,7 @@ fn main() -> ExitCode {
             command: KeysCommand::Create { role, name },
         } => create_key(&role, &name),
         Command::Openapi => print_openapi(),
-        Command::Verify {
-            vkey,
-            file,
-            url,
-            token,
-            article,
-            all,
-            state,
-        } => return verify(&vkey, file, url, token, article, all, state),
+        Command::Verify(args) => return verify(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -128,18 +123,18 @@ fn create_key(role: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn verify(
-    vkey: &str,
-    file: Option<std::path::PathBuf>,
-    url: Option<String>,
-    token: Option<String>,
-    article: Option<String>,
-    all: bool,
-    state: Option<std::path::PathBuf>,
-) -> ExitCode {
+fn verify(args: VerifyArgs) -> ExitCode {
+    let VerifyArgs {
+        vkey,
+        file,
+        url,
+        token,
+        article,
+        all,
+        state,
+    } = args;
     use sourceledger::verify::{self, Failure, Online};
-    let result = verify::read_vkey(vkey).and_then(|vkey| match (file, url, token) {
+    let result = verify::read_vkey(&vkey).and_then(|vkey| match (file, url, token) {
         (Some(file), None, _) => verify::offline(&vkey, &file),
         (None, Some(url), Some(token)) if article.is_some() || all => verify::online(&Online {
             vkey,

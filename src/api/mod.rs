@@ -134,11 +134,6 @@ pub fn app(
     app.app_data(state)
         .app_data(known)
         .app_data(doc_json)
-        .app_data(
-            web::JsonConfig::default()
-                .limit(JSON_BODY_LIMIT)
-                .error_handler(error::json_error),
-        )
         .app_data(web::PayloadConfig::default().limit(JSON_BODY_LIMIT))
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))

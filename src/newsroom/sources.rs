@@ -27,6 +27,21 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    const ALL: [SourceKind; 8] = [
+        Self::OfficialStatement,
+        Self::NewsReport,
+        Self::Document,
+        Self::Dataset,
+        Self::SocialMedia,
+        Self::Interview,
+        Self::Academic,
+        Self::Other,
+    ];
+
+    pub fn parse(text: &str) -> Option<SourceKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OfficialStatement => "official_statement",
@@ -262,7 +277,12 @@ pub fn revise(
             .publisher
             .clone()
             .unwrap_or_else(|| latest.publisher.clone()),
-        kind: patch.kind.unwrap_or(SourceKind::Other),
+        kind: patch
+            .kind
+            .or_else(|| SourceKind::parse(&latest.kind))
+            .ok_or_else(|| {
+                ApiError::internal(format!("source {} has an unknown kind", latest.id))
+            })?,
         language: patch
             .language
             .clone()
@@ -273,10 +293,7 @@ pub fn revise(
         archive_url: pick(&patch.archive_url, &latest.archive_url),
         doi: pick(&patch.doi, &latest.doi),
     };
-    let mut fields = validate_new(&merged)?;
-    if patch.kind.is_none() {
-        fields.kind = latest.kind.clone();
-    }
+    let fields = validate_new(&merged)?;
     let unchanged = fields.url == latest.url
         && fields.title == latest.title
         && fields.publisher == latest.publisher

@@ -191,7 +191,18 @@ fn write_private(
         place(&tmp, path)
     })();
     let _ = fs::remove_file(&tmp);
-    result.map_err(io_error(path))
+    result
+        .and_then(|()| sync_parent_dir(path))
+        .map_err(io_error(path))
+}
+
+/// Makes a new or renamed directory entry survive a power cut: the file's own
+/// `sync_all` covers its bytes, not the name that points at them.
+fn sync_parent_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => fs::File::open(dir)?.sync_all(),
+        None => fs::File::open(".")?.sync_all(),
+    }
 }
 
 fn warn_if_readable_by_others(path: &Path) {

@@ -41,24 +41,71 @@ pub enum DbError {
     },
 }
 
-/// Applies the per-connection settings SQLite needs: WAL so readers never block
-/// the writer, a busy timeout so writers queue instead of failing, foreign keys on.
+/// Applies the per-connection settings each backend needs.
+///
+/// SQLite: WAL so readers never block the writer, a busy timeout so writers
+/// queue instead of failing, foreign keys on, and `synchronous = FULL` so that
+/// every commit is synced to disk before it returns (under `NORMAL` a commit
+/// waits for the next WAL checkpoint, and a power cut loses acknowledged writes
+/// and entries that a served checkpoint already covers).
+///
+/// PostgreSQL: a commit is durable unless the server or this session turned
+/// `fsync` or `synchronous_commit` off; such a connection is refused.
 #[derive(Debug)]
 struct ConnectionSetup;
 
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        if let DbConnection::Sqlite(conn) = conn {
-            conn.batch_execute(&format!(
-                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
-                 PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;
-                 PRAGMA foreign_keys = ON;"
-            ))
-            .map_err(diesel::r2d2::Error::QueryError)?;
+        match conn {
+            DbConnection::Sqlite(conn) => conn
+                .batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = FULL;
+                     PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(diesel::r2d2::Error::QueryError),
+            DbConnection::Postgres(conn) => match postgres_durability(conn) {
+                Ok(None) => Ok(()),
+                Ok(Some(problem)) => Err(diesel::r2d2::Error::ConnectionError(
+                    diesel::ConnectionError::BadConnection(problem),
+                )),
+                Err(e) => Err(diesel::r2d2::Error::QueryError(e)),
+            },
         }
-        Ok(())
     }
+}
+
+#[derive(QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+fn pg_setting(conn: &mut PgConnection, name: &str) -> QueryResult<String> {
+    diesel::sql_query("SELECT current_setting($1) AS value")
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result::<Setting>(conn)
+        .map(|s| s.value)
+}
+
+/// Why a commit on this PostgreSQL connection would not be durable, if it would not.
+fn postgres_durability(conn: &mut PgConnection) -> QueryResult<Option<String>> {
+    if pg_setting(conn, "fsync")? != "on" {
+        return Ok(Some(
+            "PostgreSQL runs with fsync = off: acknowledged writes would not survive a crash; \
+             turn fsync on"
+                .into(),
+        ));
+    }
+    if pg_setting(conn, "synchronous_commit")? == "off" {
+        return Ok(Some(
+            "PostgreSQL runs with synchronous_commit = off: acknowledged writes would not \
+             survive a crash; set it to on (or local, remote_write, remote_apply)"
+                .into(),
+        ));
+    }
+    Ok(None)
 }
 
 /// The pool, and which backend it talks to.

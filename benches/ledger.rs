@@ -192,9 +192,9 @@ fn main() {
     let mut conn = state.db.get().expect("conn");
     let checkpoint = store::latest_checkpoint(
         &mut conn,
-        &state.hash_cache,
-        state.secrets.ledger_key.signer(),
-        &state.settings.origin,
+        state.ledger.hashes(),
+        state.ledger.key().signer(),
+        state.ledger.origin(),
     )
     .expect("checkpoint");
     println!(

@@ -10,5 +10,6 @@ pub mod ledger;
 pub mod newsroom;
 pub mod secrets;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod verify;

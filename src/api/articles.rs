@@ -6,11 +6,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::page_limit;
 use crate::api::body::Body;
-use crate::auth::{Caller, EDITORS, MaybeCaller, WRITERS};
+use crate::auth::{Allowed, Edit, MaybeCaller, Write};
 use crate::error::{ApiError, Problem};
 use crate::ledger::write_transaction;
 use crate::newsroom::articles::{self, Article, ArticleStatus, NewArticle};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Creates a draft article (journalist, editor, admin).
 #[utoipa::path(
@@ -28,15 +28,17 @@ use crate::startup::AppState;
 #[post("/v1/articles")]
 pub async fn create(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<Write>,
     body: Body<NewArticle>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&WRITERS)?;
+    let article = body.read().await?;
     let actor = caller.actor();
     let row = state
         .db
         .run(move |conn| {
-            write_transaction(conn, |conn, seq| articles::create(conn, seq, &actor, &body))
+            write_transaction(conn, |conn, seq| {
+                articles::create(conn, seq, &actor, &article)
+            })
         })
         .await?;
     Ok(HttpResponse::Created().json(row.to_api()))
@@ -74,7 +76,7 @@ pub async fn list(
 ) -> Result<web::Json<ArticleList>, ApiError> {
     let limit = page_limit(query.limit)?;
     let after = query.after.clone();
-    let staff = caller.0.as_ref().is_some_and(Caller::is_staff);
+    let staff = caller.is_staff();
     let rows = state
         .db
         .run(move |conn| articles::list(conn, after.as_deref(), limit, staff))
@@ -86,22 +88,6 @@ pub async fn list(
         articles: rows.iter().map(|r| r.to_api()).collect(),
         next,
     }))
-}
-
-/// Loads an article the caller may see: drafts are for staff only.
-pub(crate) async fn visible_article(
-    state: &AppState,
-    caller: &MaybeCaller,
-    slug: String,
-) -> Result<articles::ArticleRow, ApiError> {
-    let row = {
-        let slug = slug.clone();
-        state.db.run(move |conn| articles::get(conn, &slug)).await?
-    };
-    if !row.is_public() && !caller.0.as_ref().is_some_and(Caller::is_staff) {
-        return Err(ApiError::not_found(format!("no article {slug:?}")));
-    }
-    Ok(row)
 }
 
 /// One article (drafts for staff only).
@@ -120,21 +106,22 @@ pub async fn get(
     caller: MaybeCaller,
     slug: web::Path<String>,
 ) -> Result<web::Json<Article>, ApiError> {
-    Ok(web::Json(
-        visible_article(&state, &caller, slug.into_inner())
-            .await?
-            .to_api(),
-    ))
+    let staff = caller.is_staff();
+    let slug = slug.into_inner();
+    let row = state
+        .db
+        .run(move |conn| articles::visible(conn, &slug, staff))
+        .await?;
+    Ok(web::Json(row.to_api()))
 }
 
 async fn change_status(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<Edit>,
     slug: String,
     to: ArticleStatus,
     reason: Option<String>,
 ) -> Result<web::Json<Article>, ApiError> {
-    caller.require(&EDITORS)?;
     let actor = caller.actor();
     let row = state
         .db
@@ -163,7 +150,7 @@ async fn change_status(
 #[post("/v1/articles/{slug}/publish")]
 pub async fn publish(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<Edit>,
     slug: web::Path<String>,
 ) -> Result<web::Json<Article>, ApiError> {
     change_status(
@@ -200,17 +187,11 @@ pub struct Retraction {
 #[post("/v1/articles/{slug}/retract")]
 pub async fn retract(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<Edit>,
     slug: web::Path<String>,
-    body: web::Bytes,
+    body: Body<Retraction>,
 ) -> Result<web::Json<Article>, ApiError> {
-    let reason = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        let parsed: Retraction = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
-        parsed.reason
-    };
+    let reason = body.read_optional().await?.and_then(|r| r.reason);
     change_status(
         state,
         caller,

@@ -10,12 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::page_limit;
 use crate::audit::verify::{self, VerifyReport};
 use crate::audit::{self, EventFilter};
-use crate::auth::{Caller, Role};
+use crate::auth::{Allowed, Audit};
 use crate::error::{ApiError, Problem};
-use crate::ledger::store::{self, EntryRow};
-use crate::startup::AppState;
-
-const AUDITORS: [Role; 2] = [Role::Auditor, Role::Admin];
+use crate::ledger::store::EntryRow;
+use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -80,10 +78,9 @@ pub struct EventList {
 #[get("/v1/audit/events")]
 pub async fn events(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<Audit>,
     query: web::Query<EventsQuery>,
 ) -> Result<web::Json<EventList>, ApiError> {
-    caller.require(&AUDITORS)?;
     let q = query.into_inner();
     let limit = page_limit(q.limit)?;
     let filter = EventFilter {
@@ -102,29 +99,22 @@ pub async fn events(
         .db
         .run(move |conn| {
             let rows = audit::search(conn, &filter, cursor, limit)?;
-            let next = (rows.len() == limit as usize)
-                .then(|| rows.last().map(|r| r.idx as u64))
-                .flatten();
-            let checkpoint = if with_proof {
-                Some(store::latest_checkpoint(
-                    conn,
-                    &st.hash_cache,
-                    st.secrets.ledger_key.signer(),
-                    &st.settings.origin,
-                )?)
-            } else {
-                None
+            let next = match rows.last() {
+                Some(last) if rows.len() == limit as usize => Some(last.index()?),
+                _ => None,
             };
+            let checkpoint = match with_proof {
+                true => Some(st.ledger.latest_checkpoint(conn)?),
+                false => None,
+            };
+            let tree_size = checkpoint.as_ref().map(|c| c.tree_size()).transpose()?;
             let mut events = Vec::with_capacity(rows.len());
             for row in rows {
-                let index = row.idx as u64;
-                let proof = match &checkpoint {
-                    Some(cp) if (index as i64) < cp.size => Some(
-                        store::prove_inclusion(conn, &st.hash_cache, index, cp.size as u64)?
-                            .iter()
-                            .map(crate::ledger::hex_hash)
-                            .collect(),
-                    ),
+                let index = row.index()?;
+                let proof = match tree_size {
+                    Some(size) if index < size => {
+                        Some(st.ledger.prove_entry(conn, row.clone(), size)?.proof)
+                    }
                     _ => None,
                 };
                 events.push(Event {
@@ -142,7 +132,7 @@ pub async fn events(
             Ok(EventList {
                 events,
                 next,
-                tree_size: checkpoint.as_ref().map(|c| c.size as u64),
+                tree_size,
                 checkpoint: checkpoint.map(|c| c.note),
             })
         })
@@ -224,10 +214,9 @@ fn export_line(format: Format, row: EntryRow, out: &mut Vec<u8>) -> Result<(), A
 #[get("/v1/audit/export")]
 pub async fn export(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<Audit>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&AUDITORS)?;
     let q = query.into_inner();
     let format = match q.format.as_deref() {
         None | Some("ndjson") => Format::Ndjson,
@@ -311,11 +300,10 @@ pub async fn export(
 #[post("/v1/audit/verify")]
 pub async fn verify_ledger(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<Audit>,
 ) -> Result<web::Json<VerifyReport>, ApiError> {
-    caller.require(&AUDITORS)?;
     let db = state.db.clone();
-    let vkey = state.secrets.ledger_key.verifier_key().to_owned();
+    let vkey = state.ledger.vkey().to_owned();
     let report = web::block(move || verify::run(&db, &vkey)).await??;
     tracing::info!(ok = report.ok, tree_size = report.tree_size, problems = report.problems.len(), by = %caller.actor(), "ledger verified");
     Ok(web::Json(report))

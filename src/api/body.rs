@@ -1,8 +1,8 @@
-//! `Body<T>`: a JSON request body whose errors are problem+json naming the field
-//! at fault (`citations[3].claim`), with the size limit and media type checked.
+//! `Body<T>`: a JSON request body, read only once the caller is allowed, whose
+//! errors are problem+json naming the field at fault (`citations[3].claim`), with
+//! the size limit and media type checked.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::marker::PhantomData;
 
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
@@ -13,18 +13,45 @@ use serde::de::DeserializeOwned;
 use super::JSON_BODY_LIMIT;
 use crate::error::ApiError;
 
-pub struct Body<T>(pub T);
+/// A JSON body of type `T`, not yet read. Handlers read it with
+/// [`Body::read`] after their caller is allowed, so that a caller who may not
+/// do a thing gets 401 or 403 whatever the body or its content type, and no
+/// byte of the body is looked at for them.
+pub struct Body<T> {
+    req: HttpRequest,
+    payload: Payload,
+    kind: PhantomData<T>,
+}
 
-impl<T> Body<T> {
-    pub fn into_inner(self) -> T {
-        self.0
+impl<T: DeserializeOwned> Body<T> {
+    /// Checks the media type, reads at most `JSON_BODY_LIMIT` bytes and parses them.
+    pub async fn read(mut self) -> Result<T, ApiError> {
+        require_json(&self.req)?;
+        let bytes = read_limited(&self.req, &mut self.payload).await?;
+        parse(&bytes)
+    }
+
+    /// Like [`Body::read`], but an empty body (of any media type) is `None`.
+    pub async fn read_optional(mut self) -> Result<Option<T>, ApiError> {
+        let bytes = read_limited(&self.req, &mut self.payload).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        require_json(&self.req)?;
+        parse(&bytes).map(Some)
     }
 }
 
-impl<T> std::ops::Deref for Body<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
+impl<T> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Body {
+            req: req.clone(),
+            payload: payload.take(),
+            kind: PhantomData,
+        }))
     }
 }
 
@@ -60,15 +87,25 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-fn is_json(req: &HttpRequest) -> bool {
-    req.headers()
+fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
+    let is_json = req
+        .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|m| {
             let m = m.trim().to_ascii_lowercase();
             m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-        })
+        });
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be application/json",
+        ))
+    }
 }
 
 /// Reads the whole body, refusing more than `JSON_BODY_LIMIT` bytes with a 413.
@@ -82,25 +119,4 @@ pub async fn read_limited(
             Some(PayloadError::Overflow) => ApiError::payload_too_large(JSON_BODY_LIMIT),
             _ => ApiError::bad_request("invalid_body", "the request body could not be read"),
         })
-}
-
-impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            if !is_json(&req) {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "the body must be application/json",
-                ));
-            }
-            let bytes = read_limited(&req, &mut payload).await?;
-            parse(&bytes).map(Body)
-        })
-    }
 }

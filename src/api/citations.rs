@@ -5,12 +5,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::api::body::Body;
-use crate::auth::{Caller, EDITORS, WRITERS};
+use crate::api::body::{Body, from_value};
+use crate::auth::{Allowed, Edit, Write};
 use crate::error::{ApiError, Problem};
 use crate::ledger::write_transaction;
 use crate::newsroom::citations::{self, Citation, MAX_BATCH, NewCitation};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -24,7 +24,8 @@ pub struct CitationList {
     pub citations: Vec<Citation>,
 }
 
-/// Reads one citation or `{"citations": [...]}`; the bool says which.
+/// Reads one citation or `{"citations": [...]}`; the bool says which. A bad
+/// field is named by its path (`citations[7].claim`).
 fn parse_body(body: Value) -> Result<(Vec<NewCitation>, bool), ApiError> {
     let is_batch = body.get("citations").is_some();
     if is_batch {
@@ -37,13 +38,10 @@ fn parse_body(body: Value) -> Result<(Vec<NewCitation>, bool), ApiError> {
                 format!("must hold 1 to {MAX_BATCH} citations"),
             ));
         }
-        let batch: CitationBatch = serde_json::from_value(body)
-            .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+        let batch: CitationBatch = from_value(body)?;
         Ok((batch.citations, true))
     } else {
-        let one: NewCitation = serde_json::from_value(body)
-            .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
-        Ok((vec![one], false))
+        Ok((vec![from_value(body)?], false))
     }
 }
 
@@ -67,12 +65,12 @@ fn parse_body(body: Value) -> Result<(Vec<NewCitation>, bool), ApiError> {
 #[post("/v1/articles/{slug}/citations")]
 pub async fn attach(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<Write>,
     slug: web::Path<String>,
     body: Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&WRITERS)?;
-    let (batch, is_batch) = parse_body(body.into_inner())?;
+    let (batch, is_batch) = parse_body(body.read().await?)?;
+    let caller = caller.caller;
     let slug = slug.into_inner();
     let rows = state
         .db
@@ -103,10 +101,10 @@ pub async fn attach(
 #[post("/v1/citations/{id}/verify")]
 pub async fn verify(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<Edit>,
     id: web::Path<String>,
 ) -> Result<web::Json<Citation>, ApiError> {
-    caller.require(&EDITORS)?;
+    let caller = caller.caller;
     let id = id.into_inner();
     let row = state
         .db
@@ -142,13 +140,13 @@ pub struct CitationRetraction {
 #[post("/v1/citations/{id}/retract")]
 pub async fn retract(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<Write>,
     id: web::Path<String>,
     body: Body<CitationRetraction>,
 ) -> Result<web::Json<Citation>, ApiError> {
-    caller.require(&WRITERS)?;
+    let reason = body.read().await?.reason;
+    let caller = caller.caller;
     let id = id.into_inner();
-    let reason = body.into_inner().reason;
     let row = state
         .db
         .run(move |conn| {

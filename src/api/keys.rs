@@ -1,17 +1,15 @@
 //! API keys, managed by admins.
 
 use actix_web::{HttpResponse, delete, get, post, web};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::page_limit;
 use crate::api::body::Body;
 use crate::auth::keys::{self, ApiKeyRow};
-use crate::auth::{Caller, Role};
-use crate::db::schema::api_keys;
+use crate::auth::{Administer, Allowed, Role};
 use crate::error::{ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -67,11 +65,10 @@ impl From<ApiKeyRow> for KeyInfo {
 #[post("/v1/keys")]
 pub async fn create(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<Administer>,
     body: Body<NewKey>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Admin])?;
-    let NewKey { role, name } = body.into_inner();
+    let NewKey { role, name } = body.read().await?;
     let key = state
         .db
         .run(move |conn| keys::create(conn, role, &name))
@@ -114,25 +111,14 @@ pub struct KeyList {
 #[get("/v1/keys")]
 pub async fn list(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<Administer>,
     query: web::Query<KeysQuery>,
 ) -> Result<web::Json<KeyList>, ApiError> {
-    caller.require(&[Role::Admin])?;
     let limit = page_limit(query.limit)?;
     let after = query.after.clone();
-    let rows: Vec<ApiKeyRow> = state
+    let rows = state
         .db
-        .run(move |conn| {
-            let mut q = api_keys::table
-                .order(api_keys::id.asc())
-                .limit(i64::from(limit))
-                .select(ApiKeyRow::as_select())
-                .into_boxed();
-            if let Some(after) = after {
-                q = q.filter(api_keys::id.gt(after));
-            }
-            Ok(q.load(conn)?)
-        })
+        .run(move |conn| Ok(keys::list(conn, after.as_deref(), limit)?))
         .await?;
     let next = (rows.len() == limit as usize)
         .then(|| rows.last().map(|r| r.id.clone()))
@@ -153,37 +139,17 @@ pub async fn list(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`last_admin`: the last live admin key"),
     )
 )]
 #[delete("/v1/keys/{id}")]
 pub async fn revoke(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<Administer>,
     id: web::Path<String>,
 ) -> Result<web::Json<KeyInfo>, ApiError> {
-    caller.require(&[Role::Admin])?;
     let id = id.into_inner();
-    let row = state
-        .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let now = keys::now_text();
-                diesel::update(
-                    api_keys::table
-                        .find(&id)
-                        .filter(api_keys::revoked_at.is_null()),
-                )
-                .set(api_keys::revoked_at.eq(Some(now)))
-                .execute(conn)?;
-                api_keys::table
-                    .find(&id)
-                    .select(ApiKeyRow::as_select())
-                    .first(conn)
-                    .optional()?
-                    .ok_or_else(|| ApiError::not_found(format!("no API key {id:?}")))
-            })
-        })
-        .await?;
+    let row = state.db.run(move |conn| keys::revoke(conn, &id)).await?;
     tracing::info!(id = %row.id, by = %caller.actor(), "API key revoked");
     Ok(web::Json(row.into()))
 }

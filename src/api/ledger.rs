@@ -5,26 +5,21 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::page_limit;
-use crate::auth::Caller;
+use crate::auth::{Allowed, Read};
 use crate::error::{ApiError, Problem};
-use crate::ledger::{self, Hash, store};
-use crate::startup::AppState;
+use crate::ledger::{self, Hash, LedgerError, store};
+use crate::state::AppState;
 
 fn hex_list(hashes: &[Hash]) -> Vec<String> {
     hashes.iter().map(ledger::hex_hash).collect()
 }
 
-/// The latest signed checkpoint, signing one first if the log has grown.
-fn latest(
-    state: &AppState,
-    conn: &mut crate::db::DbConnection,
-) -> Result<store::CheckpointRow, ApiError> {
-    Ok(store::latest_checkpoint(
-        conn,
-        &state.hash_cache,
-        state.secrets.ledger_key.signer(),
-        &state.settings.origin,
-    )?)
+/// A ledger range error names the query field at fault.
+fn in_field(field: &'static str) -> impl Fn(LedgerError) -> ApiError {
+    move |error| match error {
+        LedgerError::OutOfRange(detail) => ApiError::invalid_field(field, detail),
+        other => other.into(),
+    }
 }
 
 /// The latest signed checkpoint (C2SP tlog-checkpoint in a signed note). One
@@ -36,7 +31,10 @@ fn latest(
 #[get("/v1/ledger/checkpoint")]
 pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    let row = state.db.run(move |conn| latest(&st, conn)).await?;
+    let row = state
+        .db
+        .run(move |conn| Ok(st.ledger.latest_checkpoint(conn)?))
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .insert_header(("Cache-Control", "no-cache"))
@@ -92,7 +90,7 @@ pub async fn checkpoints(
     let checkpoints: Vec<CheckpointItem> = rows
         .into_iter()
         .map(|row| CheckpointItem {
-            size: u64::try_from(row.size).unwrap_or_default(),
+            size: row.tree_size().unwrap_or_default(),
             root_hash: hex::encode(row.root_hash),
             note: row.note,
         })
@@ -116,8 +114,8 @@ pub struct LedgerKey {
 #[get("/v1/ledger/key")]
 pub async fn key(state: web::Data<AppState>) -> web::Json<LedgerKey> {
     web::Json(LedgerKey {
-        origin: state.settings.origin.clone(),
-        vkey: state.secrets.ledger_key.verifier_key().to_owned(),
+        origin: state.ledger.origin().to_owned(),
+        vkey: state.ledger.vkey().to_owned(),
         algorithm: "ed25519",
     })
 }
@@ -160,48 +158,23 @@ pub async fn inclusion_proof(
     let proof = state
         .db
         .run(move |conn| {
-            let tree_size = match tree_size {
-                Some(size) => {
-                    check_size("tree_size", size, conn)?;
-                    size
-                }
-                None => u64::try_from(latest(&st, conn)?.size).unwrap_or_default(),
-            };
-            if index >= tree_size {
-                return Err(ApiError::invalid_field(
-                    "index",
-                    format!("must be less than the tree size {tree_size}"),
-                ));
-            }
-            let row =
-                store::entry(conn, index)?.ok_or_else(|| ApiError::not_found("no such entry"))?;
+            let ledger = &st.ledger;
+            let tree_size = ledger
+                .resolve_size(conn, tree_size)
+                .map_err(in_field("tree_size"))?;
+            let proof = ledger
+                .inclusion(conn, index, tree_size)
+                .map_err(in_field("index"))?;
             Ok(InclusionProof {
                 index,
                 tree_size,
-                leaf_hash: hex::encode(row.leaf_hash),
-                root_hash: ledger::hex_hash(&store::root(conn, &st.hash_cache, tree_size)?),
-                proof: hex_list(&store::prove_inclusion(
-                    conn,
-                    &st.hash_cache,
-                    index,
-                    tree_size,
-                )?),
+                leaf_hash: ledger::hex_hash(&proof.leaf_hash),
+                root_hash: ledger::hex_hash(&proof.root),
+                proof: hex_list(&proof.proof),
             })
         })
         .await?;
     Ok(web::Json(proof))
-}
-
-/// Refuses a tree size past the log's end.
-fn check_size(field: &str, size: u64, conn: &mut crate::db::DbConnection) -> Result<(), ApiError> {
-    let current = store::size(conn)?;
-    if size > current {
-        return Err(ApiError::invalid_field(
-            field,
-            format!("the log has only {current} entries"),
-        ));
-    }
-    Ok(())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -242,30 +215,19 @@ pub async fn consistency_proof(
     let proof = state
         .db
         .run(move |conn| {
-            let second = match second {
-                Some(size) => {
-                    check_size("second", size, conn)?;
-                    size
-                }
-                None => u64::try_from(latest(&st, conn)?.size).unwrap_or_default(),
-            };
-            if first == 0 || first > second {
-                return Err(ApiError::invalid_field(
-                    "first",
-                    format!("must be from 1 to second ({second})"),
-                ));
-            }
+            let ledger = &st.ledger;
+            let second = ledger
+                .resolve_size(conn, second)
+                .map_err(in_field("second"))?;
+            let proof = ledger
+                .consistency(conn, first, second)
+                .map_err(in_field("first"))?;
             Ok(ConsistencyProof {
                 first,
                 second,
-                first_root: ledger::hex_hash(&store::root(conn, &st.hash_cache, first)?),
-                second_root: ledger::hex_hash(&store::root(conn, &st.hash_cache, second)?),
-                proof: hex_list(&store::prove_consistency(
-                    conn,
-                    &st.hash_cache,
-                    first,
-                    second,
-                )?),
+                first_root: ledger::hex_hash(&proof.first_root),
+                second_root: ledger::hex_hash(&proof.second_root),
+                proof: hex_list(&proof.proof),
             })
         })
         .await?;
@@ -327,10 +289,9 @@ pub struct EntryList {
 #[get("/v1/ledger/entries")]
 pub async fn entries(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<Read>,
     query: web::Query<EntriesQuery>,
 ) -> Result<web::Json<EntryList>, ApiError> {
-    caller.require_reader()?;
     let limit = page_limit(query.limit)?;
     let start = query.start.unwrap_or(0);
     let rows = state
@@ -359,10 +320,9 @@ pub async fn entries(
 #[get("/v1/ledger/entries/{index}")]
 pub async fn entry(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<Read>,
     index: web::Path<u64>,
 ) -> Result<web::Json<Entry>, ApiError> {
-    caller.require_reader()?;
     let index = index.into_inner();
     let row = state
         .db

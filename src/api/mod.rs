@@ -22,7 +22,7 @@ use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa_actix_web::{AppExt, service_config::ServiceConfig};
 
 use crate::error::{self, ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A page of `limit` items: 1 to 1000, 100 when not given.
 pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
@@ -42,7 +42,7 @@ pub const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
         title = "sourceledger",
         description = "Source transparency and citation ledger: every source behind an article, in an append-only, publicly verifiable log."
     ),
-    components(schemas(Problem, source_list::SourceTeaser)),
+    components(schemas(Problem, crate::newsroom::source_list::SourceTeaser)),
     modifiers(&BearerAuth)
 )]
 struct BaseDoc;
@@ -131,7 +131,12 @@ pub fn app(
         .split_for_parts();
     let known = web::Data::new(KnownRoutes::from_doc(&doc));
     let doc_json = web::Data::new(doc.to_json().unwrap_or_default());
+    // The auth extractors need only these two, not the whole state.
+    let tokens = web::Data::from(state.tokens.clone());
+    let db = web::Data::new(state.db.clone());
     app.app_data(state)
+        .app_data(tokens)
+        .app_data(db)
         .app_data(known)
         .app_data(doc_json)
         .app_data(web::PayloadConfig::default().limit(JSON_BODY_LIMIT))

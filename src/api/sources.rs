@@ -5,11 +5,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api::body::Body;
-use crate::auth::{Caller, WRITERS};
+use crate::auth::{Allowed, Read, Write};
 use crate::error::{ApiError, Problem};
 use crate::ledger::write_transaction;
 use crate::newsroom::sources::{self, NewSource, SourcePatch, SourceVersion};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Records a new source, version 1 (journalist, editor, admin).
 #[utoipa::path(
@@ -26,15 +26,17 @@ use crate::startup::AppState;
 #[post("/v1/sources")]
 pub async fn create(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<Write>,
     body: Body<NewSource>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&WRITERS)?;
+    let source = body.read().await?;
     let actor = caller.actor();
     let version = state
         .db
         .run(move |conn| {
-            write_transaction(conn, |conn, seq| sources::create(conn, seq, &actor, &body))
+            write_transaction(conn, |conn, seq| {
+                sources::create(conn, seq, &actor, &source)
+            })
         })
         .await?;
     Ok(HttpResponse::Created().json(version))
@@ -59,18 +61,18 @@ pub async fn create(
 #[patch("/v1/sources/{id}")]
 pub async fn revise(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<Write>,
     id: web::Path<String>,
     body: Body<SourcePatch>,
 ) -> Result<web::Json<SourceVersion>, ApiError> {
-    caller.require(&WRITERS)?;
+    let patch = body.read().await?;
     let actor = caller.actor();
     let id = id.into_inner();
     let version = state
         .db
         .run(move |conn| {
             write_transaction(conn, |conn, seq| {
-                sources::revise(conn, seq, &actor, &id, &body)
+                sources::revise(conn, seq, &actor, &id, &patch)
             })
         })
         .await?;
@@ -92,10 +94,9 @@ pub async fn revise(
 #[get("/v1/sources/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<Read>,
     id: web::Path<String>,
 ) -> Result<web::Json<SourceVersion>, ApiError> {
-    caller.require_reader()?;
     let id = id.into_inner();
     Ok(web::Json(
         state.db.run(move |conn| sources::latest(conn, &id)).await?,
@@ -123,10 +124,9 @@ pub struct SourceVersions {
 #[get("/v1/sources/{id}/versions")]
 pub async fn versions(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<Read>,
     id: web::Path<String>,
 ) -> Result<web::Json<SourceVersions>, ApiError> {
-    caller.require_reader()?;
     let id = id.into_inner();
     let versions = state
         .db

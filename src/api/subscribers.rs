@@ -1,18 +1,12 @@
 //! Subscribers, managed by the newsletter platform.
 
-use crate::api::auth::TokenResponse;
 use crate::api::body::Body;
-use crate::auth::token::{Claims, Subject};
-use crate::auth::{Caller, Role};
+use crate::auth::token::{SUBSCRIBER_TOKEN_SECS, Subject, TokenResponse};
+use crate::auth::{Allowed, ManageSubscribers, Role};
 use crate::error::{ApiError, Problem};
 use crate::newsroom::subscribers::{self, NewSubscriber, Subscriber};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{HttpResponse, delete, post, web};
-
-/// Lifetime of a subscriber token: 30 days.
-pub const SUBSCRIBER_TOKEN_SECS: i64 = 30 * 24 * 3600;
-
-const MANAGERS: [Role; 2] = [Role::Integration, Role::Admin];
 
 /// Creates a subscriber, or returns the one with this `external_id` (integration, admin).
 #[utoipa::path(
@@ -30,13 +24,13 @@ const MANAGERS: [Role; 2] = [Role::Integration, Role::Admin];
 #[post("/v1/subscribers")]
 pub async fn create(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ManageSubscribers>,
     body: Body<NewSubscriber>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&MANAGERS)?;
+    let new = body.read().await?;
     let (row, created) = state
         .db
-        .run(move |conn| subscribers::create(conn, &body))
+        .run(move |conn| subscribers::create(conn, &new))
         .await?;
     let mut response = if created {
         HttpResponse::Created()
@@ -61,10 +55,9 @@ pub async fn create(
 #[delete("/v1/subscribers/{id}")]
 pub async fn remove(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ManageSubscribers>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&MANAGERS)?;
     let id = id.into_inner();
     state
         .db
@@ -88,10 +81,9 @@ pub async fn remove(
 #[post("/v1/subscribers/{id}/token")]
 pub async fn token(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ManageSubscribers>,
     id: web::Path<String>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
-    caller.require(&MANAGERS)?;
     let id = id.into_inner();
     let row = {
         let id = id.clone();
@@ -102,17 +94,14 @@ pub async fn token(
     }
     .ok_or_else(|| ApiError::not_found(format!("no subscriber {id:?}")))?;
     // The token names the subscriber by id only: no personal data in tokens or the ledger.
-    let claims = Claims::new(
-        state.tokens.issuer(),
-        &Subject::Subscriber(row.id.clone()),
-        Role::Subscriber,
-        &row.id,
-        SUBSCRIBER_TOKEN_SECS,
-    );
-    let access_token = state.tokens.mint(&claims).map_err(ApiError::internal)?;
-    Ok(web::Json(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: SUBSCRIBER_TOKEN_SECS,
-    }))
+    let token = state
+        .tokens
+        .issue(
+            &Subject::Subscriber(row.id.clone()),
+            Role::Subscriber,
+            &row.id,
+            SUBSCRIBER_TOKEN_SECS,
+        )
+        .map_err(ApiError::internal)?;
+    Ok(web::Json(token))
 }

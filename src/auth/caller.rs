@@ -1,16 +1,20 @@
-//! The extractor that turns a request's bearer token into a [`Caller`].
+//! The extractors that turn a request's bearer token into a [`Caller`].
+//!
+//! They need only the token keys and the database, both registered as app data
+//! of their own. [`Allowed`] checks the role before a handler (or any body
+//! reader) runs: a caller who may not do a thing learns nothing about how to.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
-use diesel::prelude::*;
 
 use super::Role;
-use super::token::Subject;
-use crate::db::schema::api_keys;
+use super::live;
+use super::token::{Subject, TokenKeys};
+use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
-use crate::startup::AppState;
 
 /// An authenticated caller: a role and the name the ledger records as its actor.
 #[derive(Debug, Clone)]
@@ -26,23 +30,6 @@ impl Caller {
         format!("{}:{}", self.role, self.name)
     }
 
-    /// Refuses with 403 unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "the {} role may not do this",
-                self.role
-            )))
-        }
-    }
-
-    /// Subscribers and staff: what a reader of the ledger may read.
-    pub fn require_reader(&self) -> Result<(), ApiError> {
-        self.require(&READERS)
-    }
-
     pub fn is_reader(&self) -> bool {
         READERS.contains(&self.role)
     }
@@ -50,6 +37,13 @@ impl Caller {
     /// Staff see drafts and everything else subscribers cannot.
     pub fn is_staff(&self) -> bool {
         STAFF.contains(&self.role)
+    }
+
+    /// The API key or subscriber id behind the token.
+    pub fn subject_id(&self) -> &str {
+        match &self.subject {
+            Subject::ApiKey(id) | Subject::Subscriber(id) => id,
+        }
     }
 }
 
@@ -63,40 +57,116 @@ pub const READERS: [Role; 5] = [
     Role::Auditor,
     Role::Admin,
 ];
-/// Who records sources and attaches citations.
-pub const WRITERS: [Role; 3] = [Role::Journalist, Role::Editor, Role::Admin];
-/// Who publishes, retracts and verifies.
-pub const EDITORS: [Role; 2] = [Role::Editor, Role::Admin];
+
+/// What a handler requires of its caller: the roles that may call it.
+pub trait Permission {
+    const ROLES: &'static [Role];
+}
+
+/// Read sources and ledger entries: subscribers and staff.
+pub struct Read;
+/// Record sources and attach citations: journalists, editors, admins.
+pub struct Write;
+/// Publish, retract and verify: editors and admins.
+pub struct Edit;
+/// Search, export and verify the ledger: auditors and admins.
+pub struct Audit;
+/// Create and delete subscribers and mint their tokens: the platform, admins.
+pub struct ManageSubscribers;
+/// Manage API keys: admins.
+pub struct Administer;
+
+impl Permission for Read {
+    const ROLES: &'static [Role] = &READERS;
+}
+impl Permission for Write {
+    const ROLES: &'static [Role] = &[Role::Journalist, Role::Editor, Role::Admin];
+}
+impl Permission for Edit {
+    const ROLES: &'static [Role] = &[Role::Editor, Role::Admin];
+}
+impl Permission for Audit {
+    const ROLES: &'static [Role] = &[Role::Auditor, Role::Admin];
+}
+impl Permission for ManageSubscribers {
+    const ROLES: &'static [Role] = &[Role::Integration, Role::Admin];
+}
+impl Permission for Administer {
+    const ROLES: &'static [Role] = &[Role::Admin];
+}
+
+/// A live caller whose role `P` admits. Extracted before anything reads the
+/// body: no token is 401, a role `P` does not admit is 403, both answered
+/// before the first await, and a revoked key or deleted subscriber is 401.
+pub struct Allowed<P: Permission> {
+    pub caller: Caller,
+    permission: PhantomData<P>,
+}
+
+impl<P: Permission> Allowed<P> {
+    pub fn actor(&self) -> String {
+        self.caller.actor()
+    }
+}
+
+impl<P: Permission> std::ops::Deref for Allowed<P> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+impl<P: Permission + 'static> FromRequest for Allowed<P> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let checked = check_token(req).and_then(|unconfirmed| {
+            if P::ROLES.contains(&unconfirmed.0.role) {
+                Ok(unconfirmed)
+            } else {
+                Err(ApiError::forbidden(format!(
+                    "the {} role may not do this",
+                    unconfirmed.0.role
+                )))
+            }
+        });
+        let db = database(req);
+        Box::pin(async move {
+            let unconfirmed = checked?;
+            let caller = db?.run(move |conn| unconfirmed.confirm(conn)).await?;
+            Ok(Allowed {
+                caller,
+                permission: PhantomData,
+            })
+        })
+    }
+}
 
 /// A caller who may be anonymous: no Authorization header is `None`, a bad one
 /// is still a 401.
 pub struct MaybeCaller(pub Option<Caller>);
+
+impl MaybeCaller {
+    pub fn is_staff(&self) -> bool {
+        self.0.as_ref().is_some_and(Caller::is_staff)
+    }
+}
 
 impl FromRequest for MaybeCaller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            if req.headers().get(header::AUTHORIZATION).is_none() {
-                return Ok(MaybeCaller(None));
-            }
-            authenticate(req).await.map(|c| MaybeCaller(Some(c)))
-        })
-    }
-}
-
-impl Caller {
-    /// The API key or subscriber id behind the token.
-    pub fn subject_id(&self) -> &str {
-        match &self.subject {
-            Subject::ApiKey(id) | Subject::Subscriber(id) => id,
+        if req.headers().get(header::AUTHORIZATION).is_none() {
+            return Box::pin(std::future::ready(Ok(MaybeCaller(None))));
         }
+        let authenticated = authenticate(req);
+        Box::pin(async move { authenticated.await.map(|c| MaybeCaller(Some(c))) })
     }
 }
 
-fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
+fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -112,7 +182,7 @@ fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
             "the Authorization header must be `Bearer <token>`",
         ));
     }
-    Ok(token.trim().to_owned())
+    Ok(token.trim())
 }
 
 /// A caller whose token is checked (signature, algorithm, claims) but not yet
@@ -122,8 +192,8 @@ pub struct Unconfirmed(Caller);
 
 impl Unconfirmed {
     /// Refuses with 401 unless the token's key is unrevoked or its subscriber exists.
-    pub fn confirm(self, conn: &mut crate::db::DbConnection) -> Result<Caller, ApiError> {
-        if subject_is_live(conn, &self.0.subject, self.0.role)? {
+    pub fn confirm(self, conn: &mut DbConnection) -> Result<Caller, ApiError> {
+        if live::subject_is_live(conn, &self.0.subject, self.0.role)? {
             Ok(self.0)
         } else {
             Err(ApiError::unauthorized(
@@ -133,31 +203,39 @@ impl Unconfirmed {
     }
 }
 
-fn check_token(req: &HttpRequest) -> Result<(Unconfirmed, web::Data<AppState>), ApiError> {
+fn database(req: &HttpRequest) -> Result<Db, ApiError> {
+    req.app_data::<web::Data<Db>>()
+        .map(|db| db.get_ref().clone())
+        .ok_or_else(|| ApiError::internal("no database registered"))
+}
+
+fn check_token(req: &HttpRequest) -> Result<Unconfirmed, ApiError> {
     let token = bearer_token(req)?;
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal("no application state"))?
-        .clone();
+    let keys = req
+        .app_data::<web::Data<TokenKeys>>()
+        .ok_or_else(|| ApiError::internal("no token keys registered"))?;
     // The reason a token fails is not the caller's business beyond "invalid".
-    let claims = state
-        .tokens
-        .check(&token)
+    let claims = keys
+        .check(token)
         .map_err(|_| ApiError::unauthorized("the token is invalid or expired"))?;
     let subject = claims
         .subject()
         .ok_or_else(|| ApiError::unauthorized("the token is invalid or expired"))?;
-    let caller = Caller {
+    Ok(Unconfirmed(Caller {
         role: claims.role,
         name: claims.name,
         subject,
-    };
-    Ok((Unconfirmed(caller), state))
+    }))
 }
 
-async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
-    let (unconfirmed, state) = check_token(&req)?;
-    state.db.run(move |conn| unconfirmed.confirm(conn)).await
+/// Checks the token now and confirms its subject in the returned future.
+fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Caller, ApiError>> + 'static {
+    let checked = check_token(req);
+    let db = database(req);
+    async move {
+        let unconfirmed = checked?;
+        db?.run(move |conn| unconfirmed.confirm(conn)).await
+    }
 }
 
 /// An optional caller left for the handler to confirm: no Authorization header
@@ -172,30 +250,8 @@ impl FromRequest for MaybeUnconfirmed {
         std::future::ready(if req.headers().get(header::AUTHORIZATION).is_none() {
             Ok(MaybeUnconfirmed(None))
         } else {
-            check_token(req).map(|(u, _)| MaybeUnconfirmed(Some(u)))
+            check_token(req).map(|u| MaybeUnconfirmed(Some(u)))
         })
-    }
-}
-
-/// A token works only while what it was minted for is live: the API key not
-/// revoked (and still of that role), the subscriber not deleted.
-fn subject_is_live(
-    conn: &mut crate::db::DbConnection,
-    subject: &Subject,
-    role: Role,
-) -> Result<bool, ApiError> {
-    match subject {
-        Subject::ApiKey(id) => {
-            let row: Option<(String, Option<String>)> = api_keys::table
-                .find(id)
-                .select((api_keys::role, api_keys::revoked_at))
-                .first(conn)
-                .optional()?;
-            Ok(matches!(row, Some((r, None)) if r == role.as_str()))
-        }
-        Subject::Subscriber(id) => {
-            Ok(role == Role::Subscriber && crate::newsroom::subscribers::find(conn, id)?.is_some())
-        }
     }
 }
 
@@ -204,6 +260,6 @@ impl FromRequest for Caller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Box::pin(authenticate(req.clone()))
+        Box::pin(authenticate(req))
     }
 }

@@ -106,6 +106,100 @@ pub fn create(conn: &mut DbConnection, role: Role, name: &str) -> Result<NewKey,
     }
 }
 
+/// The role of the live (unrevoked) key `id`, if there is one.
+pub fn live_role(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Role>> {
+    let role: Option<String> = api_keys::table
+        .find(id)
+        .filter(api_keys::revoked_at.is_null())
+        .select(api_keys::role)
+        .first(conn)
+        .optional()?;
+    Ok(role.as_deref().and_then(Role::parse))
+}
+
+/// The live key whose secret is `secret`, with its role.
+pub fn find_live_by_secret(
+    conn: &mut DbConnection,
+    secret: &str,
+) -> Result<Option<(ApiKeyRow, Role)>, ApiError> {
+    if !secret.starts_with(KEY_PREFIX) || secret.len() > 200 {
+        return Ok(None);
+    }
+    let row: Option<ApiKeyRow> = api_keys::table
+        .filter(api_keys::key_hash.eq(hash_key(secret)))
+        .filter(api_keys::revoked_at.is_null())
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let role = Role::parse(&row.role)
+                .ok_or_else(|| ApiError::internal(format!("key {} has an unknown role", row.id)))?;
+            Ok(Some((row, role)))
+        }
+    }
+}
+
+/// A page of keys by id, revoked ones included.
+pub fn list(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: u32,
+) -> QueryResult<Vec<ApiKeyRow>> {
+    let mut query = api_keys::table
+        .order(api_keys::id.asc())
+        .limit(i64::from(limit))
+        .select(ApiKeyRow::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(api_keys::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Revokes key `id` (revoking a revoked key changes nothing) and returns it.
+/// Refuses to revoke the last live admin key, which would leave the API with
+/// no one able to make keys until someone with a shell runs `keys create`.
+pub fn revoke(conn: &mut DbConnection, id: &str) -> Result<ApiKeyRow, ApiError> {
+    conn.transaction(|conn| {
+        // Two admins revoking each other at once must not both succeed: on
+        // PostgreSQL revocations take turns on a lock; on SQLite the UPDATE
+        // below, the transaction's first statement, takes the write lock.
+        if let DbConnection::Postgres(pg) = conn {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7262818)").execute(pg)?;
+        }
+        let now = now_text();
+        let revoked = diesel::update(
+            api_keys::table
+                .find(id)
+                .filter(api_keys::revoked_at.is_null()),
+        )
+        .set(api_keys::revoked_at.eq(Some(now)))
+        .execute(conn)?;
+        let row = api_keys::table
+            .find(id)
+            .select(ApiKeyRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| ApiError::not_found(format!("no API key {id:?}")))?;
+        if revoked > 0 && row.role == Role::Admin.as_str() {
+            let live_admins: i64 = api_keys::table
+                .filter(api_keys::role.eq(Role::Admin.as_str()))
+                .filter(api_keys::revoked_at.is_null())
+                .count()
+                .get_result(conn)?;
+            if live_admins == 0 {
+                return Err(ApiError::conflict(
+                    "last_admin",
+                    "this is the last live admin key: make another admin key before revoking it",
+                ));
+            }
+        }
+        Ok(row)
+    })
+}
+
 /// While no API key exists, makes an admin key and writes it to
 /// `bootstrap-admin.key` in the data dir. Safe when several servers start at once:
 /// a unique index admits one key under the bootstrap name, so the servers that

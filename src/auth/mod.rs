@@ -3,10 +3,12 @@
 
 mod caller;
 pub mod keys;
+mod live;
 pub mod token;
 
 pub use caller::{
-    Caller, EDITORS, MaybeCaller, MaybeUnconfirmed, READERS, STAFF, Unconfirmed, WRITERS,
+    Administer, Allowed, Audit, Caller, Edit, ManageSubscribers, MaybeCaller, MaybeUnconfirmed,
+    Permission, READERS, Read, STAFF, Unconfirmed, Write,
 };
 
 use serde::{Deserialize, Serialize};

@@ -4,6 +4,7 @@
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::Role;
 
@@ -12,6 +13,18 @@ pub const AUDIENCE: &str = "sourceledger-api";
 const LEEWAY_SECS: u64 = 30;
 /// Lifetime of a token minted from an API key.
 pub const API_KEY_TOKEN_SECS: i64 = 3600;
+/// Lifetime of a subscriber token: 30 days.
+pub const SUBSCRIBER_TOKEN_SECS: i64 = 30 * 24 * 3600;
+
+/// What every token endpoint answers: `/v1/auth/token` and a subscriber's token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
@@ -90,6 +103,23 @@ impl TokenKeys {
 
     pub fn mint(&self, claims: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
         jsonwebtoken::encode(&Header::new(ALGORITHM), claims, &self.encoding)
+    }
+
+    /// Issues a token for `subject`, acting as `role` under `name`: the one
+    /// place tokens are made, for API keys and subscribers alike.
+    pub fn issue(
+        &self,
+        subject: &Subject,
+        role: Role,
+        name: &str,
+        lifetime_secs: i64,
+    ) -> Result<TokenResponse, jsonwebtoken::errors::Error> {
+        let claims = Claims::new(&self.issuer, subject, role, name, lifetime_secs);
+        Ok(TokenResponse {
+            access_token: self.mint(&claims)?,
+            token_type: "Bearer",
+            expires_in: lifetime_secs,
+        })
     }
 
     /// Checks signature, algorithm, `exp`, `nbf`, `iss` and `aud`.

@@ -7,10 +7,12 @@
 //! and the note format `signed_note` (a port of `sumdb/note`).
 
 pub mod checkpoint;
+mod handle;
 pub mod leaf;
 pub mod proof;
 pub mod store;
 
+pub use handle::{Consistency, Inclusion, Ledger, ProvenLeaf};
 pub use store::{About, Appended, Sequencer, write_transaction};
 pub use tlog_tiles::tlog::{Hash, record_hash as leaf_hash};
 

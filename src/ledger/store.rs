@@ -56,6 +56,25 @@ pub struct CheckpointRow {
     pub signed_at: String,
 }
 
+impl EntryRow {
+    pub fn index(&self) -> Result<u64, LedgerError> {
+        to_u64(self.idx)
+    }
+
+    pub fn hash(&self) -> Result<Hash, LedgerError> {
+        let bytes: [u8; HASH_SIZE] = self.leaf_hash.as_slice().try_into().map_err(|_| {
+            LedgerError::Corrupt(format!("entry {} has a malformed leaf hash", self.idx))
+        })?;
+        Ok(Hash(bytes))
+    }
+}
+
+impl CheckpointRow {
+    pub fn tree_size(&self) -> Result<u64, LedgerError> {
+        to_u64(self.size)
+    }
+}
+
 fn to_i64(n: u64) -> Result<i64, LedgerError> {
     i64::try_from(n).map_err(|_| LedgerError::OutOfRange(format!("{n} is too large")))
 }
@@ -468,7 +487,11 @@ pub fn checkpoint_covering(
 }
 
 /// The entries at `indexes`, in any order.
-pub fn entries_at(conn: &mut DbConnection, indexes: &[i64]) -> Result<Vec<EntryRow>, LedgerError> {
+pub fn entries_at(conn: &mut DbConnection, indexes: &[u64]) -> Result<Vec<EntryRow>, LedgerError> {
+    let indexes = indexes
+        .iter()
+        .map(|&i| to_i64(i))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(ledger_entries::table
         .filter(ledger_entries::idx.eq_any(indexes))
         .select(EntryRow::as_select())

@@ -140,6 +140,21 @@ pub fn get(conn: &mut DbConnection, slug: &str) -> Result<ArticleRow, ApiError> 
     find(conn, slug)?.ok_or_else(|| ApiError::not_found(format!("no article {slug:?}")))
 }
 
+/// Who may see an article: published and retracted ones are public, drafts
+/// are for staff only (anyone else is told there is no such article).
+pub fn visible_to(public: bool, staff: bool) -> bool {
+    public || staff
+}
+
+/// The article `slug`, if the caller (staff or not) may see it; 404 otherwise.
+pub fn visible(conn: &mut DbConnection, slug: &str, staff: bool) -> Result<ArticleRow, ApiError> {
+    let row = get(conn, slug)?;
+    if !visible_to(row.is_public(), staff) {
+        return Err(ApiError::not_found(format!("no article {slug:?}")));
+    }
+    Ok(row)
+}
+
 pub fn create(
     conn: &mut DbConnection,
     seq: &mut Sequencer,

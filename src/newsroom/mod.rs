@@ -6,6 +6,7 @@
 pub mod articles;
 pub mod citations;
 pub mod fields;
+pub mod source_list;
 pub mod sources;
 pub mod subscribers;
 

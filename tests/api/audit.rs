@@ -153,7 +153,7 @@ async fn search_and_export(backend: Backend) {
         .get_as("/v1/audit/events?kind=citation.attached&proof=true", a)
         .await
         .json();
-    let vkey = app.state.secrets.ledger_key.verifier_key().to_owned();
+    let vkey = app.state.ledger.vkey().to_owned();
     let cp = checkpoint::open(with["checkpoint"].as_str().expect("note").as_bytes(), &vkey)
         .expect("verifies");
     for e in with["events"].as_array().expect("events") {

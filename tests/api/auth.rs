@@ -14,7 +14,8 @@ use crate::on_both_backends;
 on_both_backends!(
     token_endpoint_refuses_bad_keys_and_bodies,
     a_revoked_keys_tokens_stop_at_once,
-    forged_and_stale_tokens_are_refused
+    forged_and_stale_tokens_are_refused,
+    the_last_admin_key_cannot_be_revoked
 );
 
 async fn post_token(app: &TestApp, body: TestRequest) -> crate::helpers::Reply {
@@ -212,4 +213,88 @@ async fn forged_and_stale_tokens_are_refused(backend: Backend) {
             .await;
         reply.assert_problem(401, "unauthorized");
     }
+}
+
+/// Revoking the last live admin key would lock the newsroom out of its own API.
+async fn the_last_admin_key_cannot_be_revoked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let bootstrap = app.admin_token().await;
+    let keys = app.get_as("/v1/keys", &bootstrap).await.json();
+    let bootstrap_id = keys["keys"][0]["id"].as_str().expect("id").to_owned();
+    // An auditor key does not count as an admin.
+    app.make_key(Role::Auditor, "auditor");
+    app.send(
+        "DELETE",
+        &format!("/v1/keys/{bootstrap_id}"),
+        Some(&bootstrap),
+        None,
+    )
+    .await
+    .assert_problem(409, "last_admin");
+    assert_eq!(app.get_as("/v1/keys", &bootstrap).await.status, 200);
+
+    // With a second admin, the first may go; then the second is the last.
+    let second = app.make_key(Role::Admin, "second admin");
+    let second_token = app.token_for(&second.secret).await;
+    let reply = app
+        .send(
+            "DELETE",
+            &format!("/v1/keys/{bootstrap_id}"),
+            Some(&bootstrap),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(reply.json()["revoked_at"].is_string());
+    app.send(
+        "DELETE",
+        &format!("/v1/keys/{}", second.row.id),
+        Some(&second_token),
+        None,
+    )
+    .await
+    .assert_problem(409, "last_admin");
+    // Revoking an already revoked key changes nothing and is not refused.
+    let reply = app
+        .send(
+            "DELETE",
+            &format!("/v1/keys/{bootstrap_id}"),
+            Some(&second_token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+
+    // Two admins revoking each other at once: one of them stays.
+    let third = app.make_key(Role::Admin, "third admin");
+    let third_token = app.token_for(&third.secret).await;
+    let (a, b) = futures_util::future::join(
+        app.send(
+            "DELETE",
+            &format!("/v1/keys/{}", third.row.id),
+            Some(&second_token),
+            None,
+        ),
+        app.send(
+            "DELETE",
+            &format!("/v1/keys/{}", second.row.id),
+            Some(&third_token),
+            None,
+        ),
+    )
+    .await;
+    let mut conn = app.state.db.get().expect("conn");
+    let live_admins: i64 = sourceledger::db::schema::api_keys::table
+        .filter(sourceledger::db::schema::api_keys::role.eq("admin"))
+        .filter(sourceledger::db::schema::api_keys::revoked_at.is_null())
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(live_admins, 1, "{} / {}", a.text(), b.text());
+    assert!(
+        [a.status.as_u16(), b.status.as_u16()].contains(&409),
+        "{} / {}",
+        a.text(),
+        b.text()
+    );
 }

@@ -287,8 +287,8 @@ async fn a_rolled_back_append_leaves_no_trace(backend: Backend) {
                 seq.append(conn, "test.doomed", "test:x", &serde_json::json!({"i": i}))?;
             }
             // Read the doomed tree inside the transaction, through the shared cache.
-            store::root(conn, &app.state.hash_cache, 130)?;
-            store::prove_inclusion(conn, &app.state.hash_cache, 3, 130)?;
+            store::root(conn, app.state.ledger.hashes(), 130)?;
+            store::prove_inclusion(conn, app.state.ledger.hashes(), 3, 130)?;
             Err(LedgerError::OutOfRange("roll back".into()))
         });
         assert!(result.is_err());
@@ -302,11 +302,11 @@ async fn a_rolled_back_append_leaves_no_trace(backend: Backend) {
     let mut conn = app.state.db.get().expect("conn");
     // Twice: the second pass reads the upper levels from the cache.
     for _ in 0..2 {
-        let root = store::root(&mut conn, &app.state.hash_cache, 130).expect("root");
+        let root = store::root(&mut conn, app.state.ledger.hashes(), 130).expect("root");
         assert_eq!(root, builder.root());
         for index in [0u64, 3, 64, 129] {
             let proof: Vec<Vec<u8>> =
-                store::prove_inclusion(&mut conn, &app.state.hash_cache, index, 130)
+                store::prove_inclusion(&mut conn, app.state.ledger.hashes(), index, 130)
                     .expect("prove")
                     .iter()
                     .map(|h| h.0.to_vec())

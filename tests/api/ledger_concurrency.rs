@@ -100,16 +100,12 @@ async fn concurrent_writers_make_one_gapless_log(backend: Backend) {
 
     let note = store::latest_checkpoint(
         &mut conn,
-        &app.state.hash_cache,
-        app.state.secrets.ledger_key.signer(),
-        &app.state.settings.origin,
+        app.state.ledger.hashes(),
+        app.state.ledger.key().signer(),
+        app.state.ledger.origin(),
     )
     .expect("checkpoint");
-    let opened = checkpoint::open(
-        note.note.as_bytes(),
-        app.state.secrets.ledger_key.verifier_key(),
-    )
-    .expect("verifies");
+    let opened = checkpoint::open(note.note.as_bytes(), app.state.ledger.vkey()).expect("verifies");
     assert_eq!(opened.size, n as u64);
     assert_eq!(
         opened.root,
@@ -118,7 +114,7 @@ async fn concurrent_writers_make_one_gapless_log(backend: Backend) {
     );
     for index in 0..n as u64 {
         let proof: Vec<Vec<u8>> =
-            store::prove_inclusion(&mut conn, &app.state.hash_cache, index, opened.size)
+            store::prove_inclusion(&mut conn, app.state.ledger.hashes(), index, opened.size)
                 .expect("prove")
                 .iter()
                 .map(|h| h.0.to_vec())

@@ -37,7 +37,7 @@ async fn roots_and_proofs_agree_with_ct_merkle(backend: Backend) {
             builder.push(sourceledger::ledger::leaf_hash(&leaf));
             theirs.push(leaf);
         }
-        let root = store::root(&mut conn, &app.state.hash_cache, size).expect("root");
+        let root = store::root(&mut conn, app.state.ledger.hashes(), size).expect("root");
         let their_root = theirs.root();
         assert_eq!(
             root.0.as_slice(),
@@ -56,7 +56,7 @@ async fn roots_and_proofs_agree_with_ct_merkle(backend: Backend) {
             vec![0, 1, size / 3, size / 2, size - 2, size - 1]
         };
         for index in picks {
-            let ours = store::prove_inclusion(&mut conn, &app.state.hash_cache, index, size)
+            let ours = store::prove_inclusion(&mut conn, app.state.ledger.hashes(), index, size)
                 .expect("prove");
             let leaf = &leaves[index as usize];
             let leaf_hash = sourceledger::ledger::leaf_hash(leaf.as_bytes());
@@ -84,8 +84,9 @@ async fn roots_and_proofs_agree_with_ct_merkle(backend: Backend) {
             .into_iter()
             .filter(|f| *f >= 1)
         {
-            let first_root = store::root(&mut conn, &app.state.hash_cache, first).expect("root");
-            let ours = store::prove_consistency(&mut conn, &app.state.hash_cache, first, size)
+            let first_root =
+                store::root(&mut conn, app.state.ledger.hashes(), first).expect("root");
+            let ours = store::prove_consistency(&mut conn, app.state.ledger.hashes(), first, size)
                 .expect("prove");
             verify_consistency(first, size, &first_root.0, &root.0, &bytes(&ours))
                 .expect("ours verifies");
@@ -128,14 +129,14 @@ async fn large_roots_agree_with_ct_merkle() {
             theirs.push(appended.leaf.into_bytes());
         }
         written = size;
-        let root = store::root(&mut conn, &app.state.hash_cache, size).expect("root");
+        let root = store::root(&mut conn, app.state.ledger.hashes(), size).expect("root");
         assert_eq!(
             root.0.as_slice(),
             theirs.root().as_bytes().as_slice(),
             "size {size}"
         );
         for index in [0, size / 2, size - 1] {
-            let proof = store::prove_inclusion(&mut conn, &app.state.hash_cache, index, size)
+            let proof = store::prove_inclusion(&mut conn, app.state.ledger.hashes(), index, size)
                 .expect("prove");
             let leaf = theirs.get(index as usize).expect("leaf").clone();
             theirs
@@ -176,9 +177,9 @@ proptest! {
             let app = TestApp::spawn(Backend::sqlite()).await;
             let leaves = append_entries(&app.state, size as usize, "prop");
             let mut conn = app.state.db.get().expect("conn");
-            let root = store::root(&mut conn, &app.state.hash_cache, size).expect("root");
+            let root = store::root(&mut conn, app.state.ledger.hashes(), size).expect("root");
 
-            let proof = bytes(&store::prove_inclusion(&mut conn, &app.state.hash_cache, index, size).expect("prove"));
+            let proof = bytes(&store::prove_inclusion(&mut conn, app.state.ledger.hashes(), index, size).expect("prove"));
             let leaf_hash = leaves[index as usize].leaf_hash;
             assert!(verify_inclusion(index, size, &leaf_hash.0, &root.0, &proof).is_ok());
             if !proof.is_empty() {
@@ -191,8 +192,8 @@ proptest! {
                 assert!(verify_inclusion(other, size, &leaf_hash.0, &root.0, &proof).is_err());
             }
 
-            let first_root = store::root(&mut conn, &app.state.hash_cache, first).expect("root");
-            let proof = bytes(&store::prove_consistency(&mut conn, &app.state.hash_cache, first, size).expect("prove"));
+            let first_root = store::root(&mut conn, app.state.ledger.hashes(), first).expect("root");
+            let proof = bytes(&store::prove_consistency(&mut conn, app.state.ledger.hashes(), first, size).expect("prove"));
             assert!(verify_consistency(first, size, &first_root.0, &root.0, &proof).is_ok());
             if !proof.is_empty() {
                 let mut bad = proof.clone();

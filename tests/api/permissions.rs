@@ -3,6 +3,8 @@
 use serde_json::{Value, json};
 use sourceledger::auth::Role;
 
+use actix_web::test::TestRequest;
+
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 
@@ -191,6 +193,53 @@ async fn every_endpoint_for_every_role(backend: Backend) {
         ),
     ];
 
+    // A revoked key's token: 401 where its role would be allowed, 403 elsewhere
+    // (the role is checked first, from the signed token alone).
+    let revoked_key = app.make_key(Role::Editor, "revoked editor");
+    let revoked_token = app.token_for(&revoked_key.secret).await;
+    app.send(
+        "DELETE",
+        &format!("/v1/keys/{}", revoked_key.row.id),
+        Some(&tokens["admin"]),
+        None,
+    )
+    .await;
+    let size_before = app.ledger_size();
+    for (method, uri, _, allowed) in &cases {
+        if allowed.len() == ANYONE.len() || *uri == "/v1/articles/matrix" {
+            continue;
+        }
+        let refused = ANYONE
+            .iter()
+            .filter(|who| !allowed.contains(who))
+            .map(|who| (*who, tokens.get(who).map(String::as_str)))
+            .chain([("revoked", Some(revoked_token.as_str()))]);
+        for (who, token) in refused {
+            let revoked_but_allowed = who == "revoked" && allowed.contains(&"editor");
+            let expected = if who == "anonymous" || revoked_but_allowed {
+                (401, "unauthorized")
+            } else {
+                (403, "forbidden")
+            };
+            for (content_type, body) in hostile_bodies() {
+                let req = request(method, uri)
+                    .insert_header(("content-type", content_type))
+                    .set_payload(body);
+                let req = match token {
+                    Some(token) => req.insert_header(("authorization", format!("Bearer {token}"))),
+                    None => req,
+                };
+                let reply = app.call(req).await;
+                let problem = reply.assert_problem(expected.0, expected.1);
+                assert!(
+                    problem.get("field").is_none(),
+                    "{who} {method} {uri} with a {content_type} body learnt about a field: {problem}"
+                );
+            }
+        }
+    }
+    assert_eq!(app.ledger_size(), size_before, "a refused request wrote");
+
     for (method, uri, body, allowed) in &cases {
         for who in ANYONE {
             let token = tokens.get(who).map(String::as_str);
@@ -243,4 +292,29 @@ async fn every_endpoint_for_every_role(backend: Backend) {
     )
     .await
     .assert_problem(403, "forbidden");
+}
+
+fn request(method: &str, uri: &str) -> TestRequest {
+    match method {
+        "GET" => TestRequest::get(),
+        "POST" => TestRequest::post(),
+        "PATCH" => TestRequest::patch(),
+        "DELETE" => TestRequest::delete(),
+        other => panic!("method {other}"),
+    }
+    .uri(uri)
+}
+
+/// Bodies that would each fail validation: unknown and malformed fields, text
+/// that is not JSON, another media type, and more than the body limit.
+fn hostile_bodies() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        (
+            "application/json",
+            br#"{"slug": "NOT A SLUG", "unexpected": true, "citations": 7}"#.to_vec(),
+        ),
+        ("application/json", b"{not json".to_vec()),
+        ("text/plain", b"hello".to_vec()),
+        ("application/json", vec![b' '; 3 * 1024 * 1024]),
+    ]
 }

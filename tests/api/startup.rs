@@ -34,9 +34,9 @@ async fn first_start_writes_private_secrets_and_a_bootstrap_key(backend: Backend
 async fn a_restart_keeps_keys_and_data(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let key = app.bootstrap_key();
-    let vkey = app.state.secrets.ledger_key.verifier_key().to_owned();
+    let vkey = app.state.ledger.vkey().to_owned();
     let (_, again) = app.another_instance().await;
-    assert_eq!(again.secrets.ledger_key.verifier_key(), vkey);
+    assert_eq!(again.ledger.vkey(), vkey);
     assert_eq!(
         app.bootstrap_key(),
         key,
@@ -52,7 +52,7 @@ async fn servers_starting_together_make_one_bootstrap_key(backend: Backend) {
     let apps = futures_join_all(starts).await;
     let vkeys: Vec<String> = apps
         .iter()
-        .map(|(_, s)| s.secrets.ledger_key.verifier_key().to_owned())
+        .map(|(_, s)| s.ledger.vkey().to_owned())
         .collect();
     assert!(
         vkeys.windows(2).all(|w| w[0] == w[1]),

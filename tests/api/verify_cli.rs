@@ -71,7 +71,7 @@ async fn offline_verification_of_a_saved_source_list() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let vkey_file = dir.path().join("publisher.vkey");
-    std::fs::write(&vkey_file, app.state.secrets.ledger_key.verifier_key()).expect("write vkey");
+    std::fs::write(&vkey_file, app.state.ledger.vkey()).expect("write vkey");
     let vkey = vkey_file.to_str().expect("path");
     let save = |name: &str, value: &Value| -> PathBuf {
         let path = dir.path().join(name);
@@ -91,7 +91,7 @@ async fn offline_verification_of_a_saved_source_list() {
     assert!(
         verify(&[
             "--vkey",
-            app.state.secrets.ledger_key.verifier_key(),
+            app.state.ledger.vkey(),
             good.to_str().expect("path")
         ])
         .status
@@ -295,7 +295,7 @@ async fn online_verification_refuses_a_forked_or_rolled_back_log() {
         auth(TestRequest::post().uri("/v1/articles/fork/publish")),
     )
     .await;
-    let vkey = state.secrets.ledger_key.verifier_key().to_owned();
+    let vkey = state.ledger.vkey().to_owned();
     drop((app, state));
 
     let honest = dir.path().join("honest");

@@ -1,0 +1,213 @@
+//! [`Ledger`]: the one handle every reader of the log goes through. It holds what
+//! each read needs besides a connection (the tree hash cache, the signing key,
+//! the origin) and answers in `u64` indexes and sizes; the store's `i64` stays
+//! inside the store.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::store::{self, CheckpointRow, EntryRow, HashCache};
+use super::{Hash, LedgerError, hex_hash};
+use crate::db::DbConnection;
+use crate::secrets::LedgerKey;
+
+pub struct Ledger {
+    key: LedgerKey,
+    origin: String,
+    hashes: HashCache,
+}
+
+/// A fact's ledger entry and its inclusion proof to the response's checkpoint.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProvenLeaf {
+    pub index: u64,
+    /// The exact leaf text; its `record` is the fact shown.
+    pub leaf: String,
+    pub leaf_hash: String,
+    /// RFC 9162 order, the leaf's sibling first.
+    pub proof: Vec<String>,
+}
+
+/// An inclusion proof with the roots it leads to.
+pub struct Inclusion {
+    pub index: u64,
+    pub tree_size: u64,
+    pub leaf_hash: Hash,
+    pub root: Hash,
+    pub proof: Vec<Hash>,
+}
+
+/// A consistency proof with both roots.
+pub struct Consistency {
+    pub first: u64,
+    pub second: u64,
+    pub first_root: Hash,
+    pub second_root: Hash,
+    pub proof: Vec<Hash>,
+}
+
+impl Ledger {
+    pub fn new(key: LedgerKey, origin: &str, hashes: HashCache) -> Self {
+        Self {
+            key,
+            origin: origin.to_owned(),
+            hashes,
+        }
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The publisher's signed-note verifier key.
+    pub fn vkey(&self) -> &str {
+        self.key.verifier_key()
+    }
+
+    pub fn key(&self) -> &LedgerKey {
+        &self.key
+    }
+
+    /// The upper tree levels this process keeps in memory.
+    pub fn hashes(&self) -> &HashCache {
+        &self.hashes
+    }
+
+    /// The number of entries committed so far.
+    pub fn size(&self, conn: &mut DbConnection) -> Result<u64, LedgerError> {
+        store::size(conn)
+    }
+
+    /// The latest signed checkpoint, signing one first if the log has grown.
+    pub fn latest_checkpoint(&self, conn: &mut DbConnection) -> Result<CheckpointRow, LedgerError> {
+        store::latest_checkpoint(conn, &self.hashes, self.key.signer(), &self.origin)
+    }
+
+    /// The oldest signed checkpoint that covers every one of `indexes`.
+    pub fn checkpoint_covering(
+        &self,
+        conn: &mut DbConnection,
+        indexes: &[u64],
+    ) -> Result<CheckpointRow, LedgerError> {
+        let min_size = indexes.iter().max().map_or(0, |i| i + 1);
+        store::checkpoint_covering(
+            conn,
+            &self.hashes,
+            self.key.signer(),
+            &self.origin,
+            min_size,
+        )
+    }
+
+    /// The tree size a request names, or the latest checkpoint's when it names
+    /// none; a size past the log's end is refused.
+    pub fn resolve_size(
+        &self,
+        conn: &mut DbConnection,
+        requested: Option<u64>,
+    ) -> Result<u64, LedgerError> {
+        match requested {
+            None => self.latest_checkpoint(conn)?.tree_size(),
+            Some(size) => {
+                let current = self.size(conn)?;
+                if size > current {
+                    return Err(LedgerError::OutOfRange(format!(
+                        "the log has only {current} entries"
+                    )));
+                }
+                Ok(size)
+            }
+        }
+    }
+
+    pub fn root(&self, conn: &mut DbConnection, size: u64) -> Result<Hash, LedgerError> {
+        store::root(conn, &self.hashes, size)
+    }
+
+    /// Proves entry `index` is in the tree of `size` entries (`index < size`,
+    /// `size` within the log).
+    pub fn inclusion(
+        &self,
+        conn: &mut DbConnection,
+        index: u64,
+        size: u64,
+    ) -> Result<Inclusion, LedgerError> {
+        if index >= size {
+            return Err(LedgerError::OutOfRange(format!(
+                "index must be less than the tree size {size}"
+            )));
+        }
+        let row = store::entry(conn, index)?
+            .ok_or_else(|| LedgerError::Corrupt(format!("no entry {index}")))?;
+        Ok(Inclusion {
+            index,
+            tree_size: size,
+            leaf_hash: row.hash()?,
+            root: self.root(conn, size)?,
+            proof: store::prove_inclusion(conn, &self.hashes, index, size)?,
+        })
+    }
+
+    /// Proves the tree of `first` entries is a prefix of the tree of `second`
+    /// (`0 < first <= second`, `second` within the log).
+    pub fn consistency(
+        &self,
+        conn: &mut DbConnection,
+        first: u64,
+        second: u64,
+    ) -> Result<Consistency, LedgerError> {
+        if first == 0 || first > second {
+            return Err(LedgerError::OutOfRange(format!(
+                "first must be from 1 to second ({second})"
+            )));
+        }
+        Ok(Consistency {
+            first,
+            second,
+            first_root: self.root(conn, first)?,
+            second_root: self.root(conn, second)?,
+            proof: store::prove_consistency(conn, &self.hashes, first, second)?,
+        })
+    }
+
+    /// The entries at `indexes`, each with its inclusion proof to the tree of
+    /// `size` entries, by index. Every index must be below `size`.
+    pub fn prove_many(
+        &self,
+        conn: &mut DbConnection,
+        indexes: &[u64],
+        size: u64,
+    ) -> Result<BTreeMap<u64, ProvenLeaf>, LedgerError> {
+        let mut out = BTreeMap::new();
+        for entry in store::entries_at(conn, indexes)? {
+            let index = entry.index()?;
+            let proof = self.prove_entry(conn, entry, size)?;
+            out.insert(index, proof);
+        }
+        Ok(out)
+    }
+
+    /// One entry already read, with its inclusion proof to the tree of `size`.
+    pub fn prove_entry(
+        &self,
+        conn: &mut DbConnection,
+        entry: EntryRow,
+        size: u64,
+    ) -> Result<ProvenLeaf, LedgerError> {
+        let index = entry.index()?;
+        if index >= size {
+            return Err(LedgerError::OutOfRange(format!(
+                "entry {index} is not in the tree of {size}"
+            )));
+        }
+        let proof = store::prove_inclusion(conn, &self.hashes, index, size)?;
+        Ok(ProvenLeaf {
+            index,
+            leaf_hash: hex::encode(&entry.leaf_hash),
+            leaf: entry.leaf,
+            proof: proof.iter().map(hex_hash).collect(),
+        })
+    }
+}

@@ -1,0 +1,336 @@
+//! The source list of an article, the product's centrepiece: the teaser for
+//! anonymous readers, and for subscribers and staff the verified list, in which
+//! every fact shown comes with its ledger leaf and an inclusion proof to one
+//! signed checkpoint. One builder makes every rendering of it; it tags each
+//! list (ETag), keeps built lists, and decides who sees what.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use diesel::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use super::articles::{self, Article, ArticleRow};
+use super::citations::{Citation, CitationRow};
+use super::sources::SourceVersion;
+use crate::auth::Unconfirmed;
+use crate::db::DbConnection;
+use crate::db::schema::{citations, sources};
+use crate::error::ApiError;
+use crate::ledger::{Ledger, ProvenLeaf};
+
+pub const TEASER_MESSAGE: &str = "Subscribe to our free newsletter to unlock direct links to all sources used in this article. We believe you deserve to verify everything we write.";
+
+#[derive(Serialize, ToSchema)]
+pub struct ProvenArticle {
+    #[serde(flatten)]
+    pub article: Article,
+    pub proof: ProvenLeaf,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CitationProofs {
+    /// The citation's current state.
+    pub citation: ProvenLeaf,
+    /// The source version it cites.
+    pub source: ProvenLeaf,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProvenCitation {
+    #[serde(flatten)]
+    pub citation: Citation,
+    pub source: SourceVersion,
+    pub proof: CitationProofs,
+}
+
+/// The verified source list (subscribers and staff).
+#[derive(Serialize, ToSchema)]
+pub struct VerifiedSourceList {
+    pub article: ProvenArticle,
+    /// The signed checkpoint (signed-note text) every proof leads to.
+    pub checkpoint: String,
+    pub tree_size: u64,
+    pub locked: bool,
+    /// Attached and verified citations, in the order they were attached.
+    pub citations: Vec<ProvenCitation>,
+    /// Retracted citations, with their reasons.
+    pub retracted: Vec<ProvenCitation>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LockedSource {
+    pub title: String,
+    pub publisher: String,
+    pub kind: String,
+    pub language: String,
+    pub record_sha256: String,
+    /// Always null here: subscribe to unlock.
+    pub url: Option<String>,
+    pub archive_url: Option<String>,
+    pub snapshot_sha256: Option<String>,
+    pub quote: Option<String>,
+    pub locked: bool,
+}
+
+/// What anonymous readers see.
+#[derive(Serialize, ToSchema)]
+pub struct SourceTeaser {
+    pub article: Article,
+    pub locked: bool,
+    pub message: &'static str,
+    pub source_count: usize,
+    pub kinds: BTreeMap<String, usize>,
+    pub languages: BTreeMap<String, usize>,
+    pub sources: Vec<LockedSource>,
+    pub retracted_count: usize,
+}
+
+fn load_citations(
+    conn: &mut DbConnection,
+    slug: &str,
+) -> Result<Vec<(CitationRow, SourceVersion)>, ApiError> {
+    Ok(citations::table
+        .inner_join(
+            sources::table.on(sources::id
+                .eq(citations::source_id)
+                .and(sources::version.eq(citations::source_version))),
+        )
+        .filter(citations::article_slug.eq(slug))
+        .order((citations::attached_at.asc(), citations::id.asc()))
+        .select((CitationRow::as_select(), SourceVersion::as_select()))
+        .load(conn)?)
+}
+
+fn etag(parts: &[String]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    format!("\"{}\"", hex::encode(&hasher.finalize()[..16]))
+}
+
+fn not_modified(if_none_match: Option<&str>, tag: &str) -> bool {
+    if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
+}
+
+/// What a request for a list gets: its ETag, and the body unless the
+/// caller's `If-None-Match` already names that tag.
+pub enum Outcome {
+    NotModified(String),
+    Body(String, Bytes),
+}
+
+/// A serialised list, its ETag, and whether anonymous readers may see it.
+#[derive(Clone)]
+struct Built {
+    tag: String,
+    body: Bytes,
+    public: bool,
+}
+
+/// Built source lists. By ETag: the tag names every ledger entry a list shows
+/// and the checkpoint it proves them to, which never change, so such an entry
+/// never goes stale. By log size: nothing a list shows changes without the log
+/// growing. Each map starts over when full.
+pub struct ListCache {
+    by_tag: Mutex<HashMap<String, Bytes>>,
+    by_head: Mutex<HashMap<String, Built>>,
+    capacity: usize,
+}
+
+fn bounded_insert<V>(map: &Mutex<HashMap<String, V>>, capacity: usize, key: String, value: V) {
+    if let Ok(mut map) = map.lock() {
+        if map.len() >= capacity {
+            map.clear();
+        }
+        map.insert(key, value);
+    }
+}
+
+impl ListCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            by_tag: Mutex::new(HashMap::new()),
+            by_head: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    fn by_tag(&self, tag: &str) -> Option<Bytes> {
+        self.by_tag.lock().ok()?.get(tag).cloned()
+    }
+
+    fn remember_tag(&self, tag: &str, body: Bytes) {
+        bounded_insert(&self.by_tag, self.capacity, tag.to_owned(), body);
+    }
+
+    fn by_head(&self, key: &str) -> Option<Built> {
+        self.by_head.lock().ok()?.get(key).cloned()
+    }
+
+    fn remember_head(&self, key: String, built: Built) {
+        bounded_insert(&self.by_head, self.capacity, key, built);
+    }
+}
+
+fn teaser(article: &ArticleRow, rows: &[(CitationRow, SourceVersion)]) -> SourceTeaser {
+    let mut seen = std::collections::HashSet::new();
+    let mut kinds = BTreeMap::new();
+    let mut languages = BTreeMap::new();
+    let mut sources = Vec::new();
+    for (citation, source) in rows.iter().filter(|(c, _)| c.status != "retracted") {
+        if !seen.insert(citation.source_id.clone()) {
+            continue;
+        }
+        *kinds.entry(source.kind.clone()).or_insert(0) += 1;
+        *languages.entry(source.language.clone()).or_insert(0) += 1;
+        sources.push(LockedSource {
+            title: source.title.clone(),
+            publisher: source.publisher.clone(),
+            kind: source.kind.clone(),
+            language: source.language.clone(),
+            record_sha256: source.record_sha256.clone(),
+            url: None,
+            archive_url: None,
+            snapshot_sha256: None,
+            quote: None,
+            locked: true,
+        });
+    }
+    SourceTeaser {
+        article: article.to_api(),
+        locked: true,
+        message: TEASER_MESSAGE,
+        source_count: sources.len(),
+        kinds,
+        languages,
+        sources,
+        retracted_count: rows.iter().filter(|(c, _)| c.status == "retracted").count(),
+    }
+}
+
+/// Builds the list of `slug` for one tier, through the cache of built lists.
+fn build(
+    conn: &mut DbConnection,
+    ledger: &Ledger,
+    cache: &ListCache,
+    slug: &str,
+    full: bool,
+) -> Result<Built, ApiError> {
+    let article = articles::get(conn, slug)?;
+    let public = article.is_public();
+    let rows = load_citations(conn, &article.slug)?;
+    let mut facts: Vec<String> = vec![article.slug.clone(), article.ledger_index.to_string()];
+    for (c, s) in &rows {
+        facts.push(format!("{}:{}:{}", c.id, c.ledger_index, s.ledger_index));
+    }
+    if !full {
+        facts.push("teaser".into());
+        let tag = etag(&facts);
+        let body = serde_json::to_vec(&teaser(&article, &rows)).map_err(ApiError::internal)?;
+        return Ok(Built {
+            tag,
+            body: Bytes::from(body),
+            public,
+        });
+    }
+    let mut indexes: Vec<u64> = vec![ledger_index(article.ledger_index)?];
+    for (c, s) in &rows {
+        indexes.push(ledger_index(c.ledger_index)?);
+        indexes.push(ledger_index(s.ledger_index)?);
+    }
+    indexes.sort_unstable();
+    indexes.dedup();
+    let checkpoint = ledger.checkpoint_covering(conn, &indexes)?;
+    let size = checkpoint.tree_size()?;
+    facts.push(format!("full:{size}"));
+    let tag = etag(&facts);
+    if let Some(body) = cache.by_tag(&tag) {
+        return Ok(Built { tag, body, public });
+    }
+    let proofs = ledger.prove_many(conn, &indexes, size)?;
+    let proof_of = |i: i64| {
+        ledger_index(i).and_then(|i| {
+            proofs
+                .get(&i)
+                .cloned()
+                .ok_or_else(|| ApiError::internal(format!("no ledger entry {i}")))
+        })
+    };
+    let article_proof = proof_of(article.ledger_index)?;
+    let mut live = Vec::new();
+    let mut retracted = Vec::new();
+    for (c, s) in rows {
+        let item = ProvenCitation {
+            proof: CitationProofs {
+                citation: proof_of(c.ledger_index)?,
+                source: proof_of(s.ledger_index)?,
+            },
+            citation: c.to_api(),
+            source: s,
+        };
+        if item.citation.status == "retracted" {
+            retracted.push(item);
+        } else {
+            live.push(item);
+        }
+    }
+    let body = VerifiedSourceList {
+        article: ProvenArticle {
+            article: article.to_api(),
+            proof: article_proof,
+        },
+        checkpoint: checkpoint.note,
+        tree_size: size,
+        locked: false,
+        citations: live,
+        retracted,
+    };
+    let body = Bytes::from(serde_json::to_vec(&body).map_err(ApiError::internal)?);
+    cache.remember_tag(&tag, body.clone());
+    Ok(Built { tag, body, public })
+}
+
+fn ledger_index(stored: i64) -> Result<u64, ApiError> {
+    u64::try_from(stored).map_err(|_| ApiError::internal(format!("ledger index {stored}")))
+}
+
+/// The source list of `slug` as `caller` may see it: the teaser for anonymous
+/// callers, the verified list for subscribers and staff, 404 for a draft
+/// unless the caller is staff. The token's key or subscriber is confirmed live
+/// here, in the same database hop as the list.
+pub fn for_caller(
+    conn: &mut DbConnection,
+    ledger: &Ledger,
+    cache: &ListCache,
+    caller: Option<Unconfirmed>,
+    slug: &str,
+    if_none_match: Option<&str>,
+) -> Result<Outcome, ApiError> {
+    let caller = caller.map(|c| c.confirm(conn)).transpose()?;
+    let full = caller.as_ref().is_some_and(|c| c.is_reader());
+    let staff = caller.as_ref().is_some_and(|c| c.is_staff());
+    // Every change to what a list shows appends to the log: while the log's
+    // size is unchanged, the list built at that size stands.
+    let key = format!("{slug}\n{full}\n{}", ledger.size(conn)?);
+    let built = match cache.by_head(&key) {
+        Some(built) => built,
+        None => {
+            let built = build(conn, ledger, cache, slug, full)?;
+            cache.remember_head(key, built.clone());
+            built
+        }
+    };
+    if !articles::visible_to(built.public, staff) {
+        return Err(ApiError::not_found(format!("no article {slug:?}")));
+    }
+    if not_modified(if_none_match, &built.tag) {
+        return Ok(Outcome::NotModified(built.tag));
+    }
+    Ok(Outcome::Body(built.tag, built.body))
+}

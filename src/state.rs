@@ -1,0 +1,76 @@
+//! The application state every handler may need, built from settings: the
+//! database, the secrets, the token keys and the in-memory caches.
+
+use std::sync::Arc;
+
+use crate::auth::keys;
+use crate::auth::token::TokenKeys;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::ledger::Ledger;
+use crate::ledger::store::HashCache;
+use crate::newsroom::source_list::ListCache;
+use crate::secrets::{self, Secrets};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Secrets(#[from] secrets::SecretsError),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error("{0}")]
+    Bootstrap(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// At most about 12 MiB of upper-level tree hashes: all of them for a log of up
+/// to 8M entries.
+const HASH_CACHE_ENTRIES: usize = 1 << 18;
+
+/// Verified source lists kept built (a few hundred KiB each at the most).
+const SOURCE_LIST_CACHE_ENTRIES: usize = 256;
+
+/// Everything a request handler may need, shared by all workers.
+pub struct AppState {
+    pub db: Db,
+    pub settings: Settings,
+    pub tokens: Arc<TokenKeys>,
+    /// The log: its signing key, origin and the upper tree levels this process
+    /// keeps in memory.
+    pub ledger: Ledger,
+    /// Built verified source lists, by ETag.
+    pub source_lists: ListCache,
+}
+
+impl AppState {
+    /// Opens the data dir, the secrets and the database (running migrations), and
+    /// makes the bootstrap admin key when no key exists yet.
+    pub fn prepare(settings: Settings) -> Result<Self, StartupError> {
+        let Secrets {
+            ledger_key,
+            jwt_secret,
+        } = secrets::load_or_create(&settings.data_dir, &settings.origin)?;
+        let db = Db::connect(&settings.database, settings.db_pool_size)?;
+        let mut conn = db
+            .get()
+            .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
+        keys::ensure_bootstrap_admin(&mut conn, &settings.data_dir)
+            .map_err(StartupError::Bootstrap)?;
+        drop(conn);
+        Ok(Self {
+            db,
+            tokens: Arc::new(TokenKeys::new(&jwt_secret, &settings.origin)),
+            ledger: Ledger::new(
+                ledger_key,
+                &settings.origin,
+                HashCache::new(HASH_CACHE_ENTRIES),
+            ),
+            source_lists: ListCache::new(SOURCE_LIST_CACHE_ENTRIES),
+            settings,
+        })
+    }
+}

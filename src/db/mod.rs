@@ -108,6 +108,18 @@ fn postgres_durability(conn: &mut PgConnection) -> QueryResult<Option<String>> {
     Ok(None)
 }
 
+/// Puts a SQLite file in WAL mode (a setting the file keeps) before the pool
+/// opens its connections: switching modes takes a lock that several new
+/// connections at once would fight over.
+fn use_wal(path: &str) -> Result<(), DbError> {
+    let mut conn =
+        SqliteConnection::establish(path).map_err(|e| DbError::Connect(e.to_string()))?;
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
+    ))
+    .map_err(|e| DbError::Connect(e.to_string()))
+}
+
 /// The pool, and which backend it talks to.
 #[derive(Clone)]
 pub struct Db {
@@ -127,7 +139,9 @@ impl Db {
                         source,
                     })?;
                 }
-                path.display().to_string()
+                let path = path.display().to_string();
+                use_wal(&path)?;
+                path
             }
             DatabaseUrl::Postgres(url) => url.clone(),
         };

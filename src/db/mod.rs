@@ -32,6 +32,8 @@ pub type DbPool = Pool<ConnectionManager<DbConnection>>;
 pub enum DbError {
     #[error("cannot open the database: {0}")]
     Connect(String),
+    #[error("refusing this database: {0}")]
+    NotDurable(String),
     #[error("cannot run the migrations: {0}")]
     Migrate(String),
     #[error("cannot create the data directory {path}: {source}")]
@@ -120,6 +122,17 @@ fn use_wal(path: &str) -> Result<(), DbError> {
     .map_err(|e| DbError::Connect(e.to_string()))
 }
 
+/// Fails start-up at once, with the reason, on a PostgreSQL server or database
+/// whose commits would not be durable (each new connection is checked too).
+fn refuse_if_not_durable(url: &str) -> Result<(), DbError> {
+    let mut conn = PgConnection::establish(url).map_err(|e| DbError::Connect(e.to_string()))?;
+    match postgres_durability(&mut conn) {
+        Ok(None) => Ok(()),
+        Ok(Some(problem)) => Err(DbError::NotDurable(problem)),
+        Err(e) => Err(DbError::Connect(e.to_string())),
+    }
+}
+
 /// The pool, and which backend it talks to.
 #[derive(Clone)]
 pub struct Db {
@@ -143,7 +156,10 @@ impl Db {
                 use_wal(&path)?;
                 path
             }
-            DatabaseUrl::Postgres(url) => url.clone(),
+            DatabaseUrl::Postgres(url) => {
+                refuse_if_not_durable(url)?;
+                url.clone()
+            }
         };
         let pool = Pool::builder()
             .max_size(pool_size)

@@ -90,3 +90,49 @@ where
     }
     out
 }
+
+/// A PostgreSQL that would not make commits durable is refused at start, with
+/// a reason an operator can act on; SQLite always syncs its commits.
+#[actix_web::test]
+async fn a_database_that_would_lose_acknowledged_writes_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = crate::helpers::settings_for(&Backend::sqlite(), &dir.path().join("sqlite"));
+    let state = sourceledger::state::AppState::prepare(sqlite).expect("sqlite starts");
+    let mut conn = state.db.get().expect("conn");
+    if let sourceledger::db::DbConnection::Sqlite(c) = &mut *conn {
+        #[derive(QueryableByName)]
+        struct Sync {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            synchronous: i32,
+        }
+        let mode: Sync = diesel::sql_query("PRAGMA synchronous")
+            .get_result(c)
+            .expect("pragma");
+        assert_eq!(
+            mode.synchronous, 2,
+            "SQLite commits with synchronous = FULL"
+        );
+    }
+
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let Backend::Postgres(db) = &backend else {
+        unreachable!()
+    };
+    let mut admin = PgConnection::establish(&db.url).expect("connect");
+    diesel::sql_query(format!(
+        "ALTER DATABASE {} SET synchronous_commit = off",
+        db.name
+    ))
+    .execute(&mut admin)
+    .expect("alter database");
+    drop(admin);
+    let mut settings = crate::helpers::settings_for(&backend, &dir.path().join("pg"));
+    settings.db_pool_size = 1;
+    let error = match sourceledger::state::AppState::prepare(settings) {
+        Ok(_) => panic!("a server on a database with synchronous_commit = off must not start"),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("synchronous_commit"), "{error}");
+}

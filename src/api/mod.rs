@@ -20,6 +20,7 @@ use actix_web::{App, HttpRequest, HttpResponse, web};
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa_actix_web::{AppExt, service_config::ServiceConfig};
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::error::{self, ApiError, Problem};
 use crate::state::AppState;
@@ -143,11 +144,49 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .route("/openapi.json", web::get().to(openapi_json))
+        .route("/docs", web::get().to(docs_redirect))
+        .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
         .default_service(web::to(no_route))
+        .wrap(actix_web::middleware::from_fn(security_headers))
         .wrap(actix_web::middleware::from_fn(error::problems_only))
         .wrap(actix_web::middleware::from_fn(
             crate::telemetry::log_request,
         ))
+}
+
+/// `/docs` is the API page's folder: its assets load relative to `/docs/`.
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// The browsable API page (Swagger UI, its assets compiled into the binary)
+/// loads only its own scripts and styles; every other response is data that no
+/// browser should render, run or frame.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+async fn security_headers(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let csp = if req.path().starts_with("/docs") {
+        DOCS_CSP
+    } else {
+        API_CSP
+    };
+    let mut response = next.call(req).await?;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(csp),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
 }
 
 async fn openapi_json(doc: web::Data<String>) -> HttpResponse {
@@ -181,6 +220,8 @@ impl KnownRoutes {
             })
             .collect();
         routes.push((ResourceDef::new("/openapi.json"), vec![Method::GET]));
+        routes.push((ResourceDef::new("/docs"), vec![Method::GET]));
+        routes.push((ResourceDef::new("/docs/{_:.*}"), vec![Method::GET]));
         Self(routes)
     }
 

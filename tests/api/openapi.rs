@@ -29,3 +29,44 @@ async fn served_spec_is_the_committed_one() {
     assert_eq!(served, generated);
     assert!(served["paths"]["/healthz"]["get"].is_object());
 }
+
+/// `/docs` serves the browsable API page from assets inside the binary: the
+/// page, its script and its styles, pointed at the served document.
+#[actix_web::test]
+async fn the_docs_page_is_served_from_the_binary() {
+    let app = crate::helpers::TestApp::spawn(crate::helpers::Backend::sqlite()).await;
+    let reply = app.get("/docs").await;
+    assert_eq!(reply.status, 308);
+    assert_eq!(reply.header("location"), Some("/docs/"));
+    let page = app.get("/docs/").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("content-type")
+            .unwrap_or_default()
+            .starts_with("text/html")
+    );
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
+    let html = page.text();
+    for asset in [
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "swagger-initializer.js",
+    ] {
+        assert!(html.contains(asset), "the page loads {asset}");
+        let reply = app.get(&format!("/docs/{asset}")).await;
+        assert_eq!(reply.status, 200, "{asset}");
+        assert!(reply.text().len() > 100, "{asset} has content");
+    }
+    let initializer = app.get("/docs/swagger-initializer.js").await.text();
+    assert!(initializer.contains("/openapi.json"), "{initializer}");
+    assert_eq!(
+        app.get("/openapi.json")
+            .await
+            .header("content-security-policy"),
+        Some("default-src 'none'; frame-ancestors 'none'")
+    );
+}

@@ -160,10 +160,15 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
-impl From<diesel::r2d2::PoolError> for ApiError {
-    fn from(error: diesel::r2d2::PoolError) -> Self {
-        tracing::warn!(error = %error, "no database connection");
-        Self::unavailable("the database is not reachable right now")
+impl From<crate::db::Unavailable> for ApiError {
+    fn from(error: crate::db::Unavailable) -> Self {
+        match error {
+            crate::db::Unavailable::NoConnection(error) => {
+                tracing::warn!(error = %error, "no database connection");
+                Self::unavailable("the database is not reachable right now")
+            }
+            other => Self::internal(other),
+        }
     }
 }
 
@@ -204,6 +209,7 @@ impl From<crate::ledger::LedgerError> for ApiError {
                 error.to_string(),
             ),
             E::Db(e) => e.into(),
+            E::Unavailable(e) => e.into(),
             E::OutOfRange(detail) => Self::bad_request("out_of_range", detail),
             other => Self::internal(other),
         }

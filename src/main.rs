@@ -113,7 +113,7 @@ fn create_key(role: &str, name: &str) -> Result<(), String> {
     let role = Role::parse(role).ok_or_else(|| format!("unknown role {role:?}"))?;
     let settings = settings()?;
     let db = Db::connect(&settings.database, 1).map_err(|e| e.to_string())?;
-    let mut conn = db.get().map_err(|e| e.detail().to_owned())?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
     let key = keys::create(&mut conn, role, name).map_err(|e| e.detail().to_owned())?;
     println!("{}", key.secret);
     eprintln!(

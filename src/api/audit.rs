@@ -97,7 +97,7 @@ pub async fn events(
     let st = state.clone();
     let list = state
         .db
-        .run(move |conn| {
+        .run(move |conn| -> Result<_, ApiError> {
             let rows = audit::search(conn, &filter, cursor, limit)?;
             let next = match rows.last() {
                 Some(last) if rows.len() == limit as usize => Some(last.index()?),

@@ -118,7 +118,7 @@ pub async fn list(
     let after = query.after.clone();
     let rows = state
         .db
-        .run(move |conn| Ok(keys::list(conn, after.as_deref(), limit)?))
+        .run(move |conn| -> Result<_, ApiError> { Ok(keys::list(conn, after.as_deref(), limit)?) })
         .await?;
     let next = (rows.len() == limit as usize)
         .then(|| rows.last().map(|r| r.id.clone()))

@@ -33,7 +33,7 @@ pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
     let st = state.clone();
     let row = state
         .db
-        .run(move |conn| Ok(st.ledger.latest_checkpoint(conn)?))
+        .run(move |conn| st.ledger.latest_checkpoint(conn))
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
@@ -85,7 +85,7 @@ pub async fn checkpoints(
     let after = query.after;
     let rows = state
         .db
-        .run(move |conn| Ok(store::checkpoints(conn, after, limit)?))
+        .run(move |conn| store::checkpoints(conn, after, limit))
         .await?;
     let checkpoints: Vec<CheckpointItem> = rows
         .into_iter()
@@ -157,7 +157,7 @@ pub async fn inclusion_proof(
     let st = state.clone();
     let proof = state
         .db
-        .run(move |conn| {
+        .run(move |conn| -> Result<_, ApiError> {
             let ledger = &st.ledger;
             let tree_size = ledger
                 .resolve_size(conn, tree_size)
@@ -214,7 +214,7 @@ pub async fn consistency_proof(
     let st = state.clone();
     let proof = state
         .db
-        .run(move |conn| {
+        .run(move |conn| -> Result<_, ApiError> {
             let ledger = &st.ledger;
             let second = ledger
                 .resolve_size(conn, second)
@@ -296,7 +296,7 @@ pub async fn entries(
     let start = query.start.unwrap_or(0);
     let rows = state
         .db
-        .run(move |conn| Ok(store::entries(conn, start, limit)?))
+        .run(move |conn| store::entries(conn, start, limit))
         .await?;
     let entries: Vec<Entry> = rows.into_iter().map(Entry::from).collect();
     let next = (entries.len() == limit as usize)
@@ -326,7 +326,7 @@ pub async fn entry(
     let index = index.into_inner();
     let row = state
         .db
-        .run(move |conn| Ok(store::entry(conn, index)?))
+        .run(move |conn| store::entry(conn, index))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no entry {index}")))?;
     Ok(web::Json(row.into()))

@@ -12,7 +12,6 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::DatabaseUrl;
-use crate::error::ApiError;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -41,6 +40,15 @@ pub enum DbError {
         path: String,
         source: std::io::Error,
     },
+}
+
+/// Why database work could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    #[error("no database connection: {0}")]
+    NoConnection(diesel::r2d2::PoolError),
+    #[error("the blocking thread pool is gone")]
+    WorkerGone,
 }
 
 /// Applies the per-connection settings each backend needs.
@@ -185,8 +193,8 @@ impl Db {
 
     pub fn get(
         &self,
-    ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<DbConnection>>, ApiError> {
-        Ok(self.pool.get()?)
+    ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<DbConnection>>, Unavailable> {
+        self.pool.get().map_err(Unavailable::NoConnection)
     }
 
     fn migrate(&self) -> Result<(), DbError> {
@@ -239,17 +247,20 @@ impl Db {
     }
 
     /// Runs blocking database work on the blocking thread pool, with a pooled
-    /// connection.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    /// connection. The work's own error type is the caller's; it needs only to
+    /// say what it makes of a database that cannot be reached.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<Unavailable> + Send + 'static,
     {
         let pool = self.pool.clone();
         actix_web::web::block(move || {
-            let mut conn = pool.get()?;
+            let mut conn = pool.get().map_err(Unavailable::NoConnection)?;
             work(&mut conn)
         })
-        .await?
+        .await
+        .map_err(|_| Unavailable::WorkerGone)?
     }
 }

@@ -24,6 +24,8 @@ pub enum LedgerError {
     MalformedLeaf(String),
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Unavailable(#[from] crate::db::Unavailable),
     #[error("tree: {0}")]
     Tree(String),
     #[error("signing: {0}")]

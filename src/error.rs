@@ -9,6 +9,82 @@ use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Declares [`ErrorCode`]: each variant and the one string it is on the wire.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident = $code:literal,)*) => {
+        /// Every stable, machine-readable `code` a problem can carry. Clients
+        /// branch on these: a code once published never changes meaning.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* #[serde(rename = $code)] $variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// A request field is missing or wrong; `field` names it.
+    InvalidField = "invalid_field",
+    /// The body does not have the shape the endpoint takes.
+    InvalidBody = "invalid_body",
+    /// The body is not JSON.
+    MalformedJson = "malformed_json",
+    /// The body is not `application/json`.
+    UnsupportedMediaType = "unsupported_media_type",
+    /// A query parameter is unknown or of the wrong type.
+    InvalidQuery = "invalid_query",
+    /// A path segment is of the wrong type.
+    InvalidPath = "invalid_path",
+    /// Text holds a NUL character.
+    InvalidText = "invalid_text",
+    /// An index or tree size past the log's end.
+    OutOfRange = "out_of_range",
+    /// A request the server could not read.
+    BadRequest = "bad_request",
+    /// No token, or one that is invalid, expired or revoked.
+    Unauthorized = "unauthorized",
+    /// The caller's role may not do this.
+    Forbidden = "forbidden",
+    NotFound = "not_found",
+    MethodNotAllowed = "method_not_allowed",
+    /// A record with these values exists already.
+    Conflict = "conflict",
+    /// An article with this slug exists already.
+    SlugTaken = "slug_taken",
+    /// A live key of this role and name exists already.
+    NameTaken = "name_taken",
+    /// Revoking this key would leave no live admin key.
+    LastAdmin = "last_admin",
+    /// The record is not in a state that allows this change.
+    InvalidTransition = "invalid_transition",
+    /// Citations cannot be attached to a retracted article.
+    ArticleRetracted = "article_retracted",
+    /// A citation names a source version that does not exist.
+    UnknownSource = "unknown_source",
+    /// A revision that would change nothing.
+    NoChange = "no_change",
+    /// The ledger entry would exceed 64 KiB.
+    RecordTooLarge = "record_too_large",
+    PayloadTooLarge = "payload_too_large",
+    UriTooLong = "uri_too_long",
+    HeadersTooLarge = "headers_too_large",
+    /// The database is busy or unreachable; try again (see `Retry-After`).
+    Unavailable = "unavailable",
+    /// A failure of ours; the details are in the server's log.
+    Internal = "internal",
+    /// Any other error status.
+    Error = "error",
+}
+
 /// The wire format of every error response.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -19,7 +95,7 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable machine-readable code, e.g. `invalid_field` or `not_found`.
-    pub code: String,
+    pub code: ErrorCode,
     /// The request field at fault, where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -28,14 +104,14 @@ pub struct Problem {
 #[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     detail: String,
     field: Option<String>,
     retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -45,7 +121,7 @@ impl ApiError {
         }
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
@@ -55,30 +131,34 @@ impl ApiError {
         let detail = format!("{field}: {}", detail.into());
         Self {
             field: Some(field),
-            ..Self::bad_request("invalid_field", detail)
+            ..Self::bad_request(ErrorCode::InvalidField, detail)
         }
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, detail)
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, detail)
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self {
             retry_after_secs: Some(1),
-            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                detail,
+            )
         }
     }
 
@@ -88,12 +168,12 @@ impl ApiError {
         tracing::error!(error = %error, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "an internal error occurred",
         )
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 
@@ -103,11 +183,11 @@ impl ApiError {
 
     pub fn problem(&self) -> Problem {
         Problem {
-            problem_type: format!("urn:sourceledger:problem:{}", self.code),
+            problem_type: format!("urn:sourceledger:problem:{}", self.code.as_str()),
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_owned(),
+            code: self.code,
             field: self.field.clone(),
         }
     }
@@ -115,7 +195,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code.as_str(),
+            self.detail
+        )
     }
 }
 
@@ -142,9 +228,10 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match &error {
             Error::NotFound => Self::not_found("no such record"),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                Self::conflict("conflict", "a record with these values already exists")
-            }
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::conflict(
+                ErrorCode::Conflict,
+                "a record with these values already exists",
+            ),
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 Self::unavailable("the database is busy; try again")
             }
@@ -153,7 +240,10 @@ impl From<diesel::result::Error> for ApiError {
             }
             // PostgreSQL refuses NUL in text; whatever carried it came from the request.
             Error::DatabaseError(_, info) if info.message().contains("invalid byte sequence") => {
-                Self::bad_request("invalid_text", "text must not contain NUL characters")
+                Self::bad_request(
+                    ErrorCode::InvalidText,
+                    "text must not contain NUL characters",
+                )
             }
             _ => Self::internal(error),
         }
@@ -182,7 +272,7 @@ impl ApiError {
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("the body is larger than {limit} bytes"),
         )
     }
@@ -192,11 +282,11 @@ pub fn query_error(
     error: actix_web::error::QueryPayloadError,
     _: &HttpRequest,
 ) -> actix_web::Error {
-    ApiError::bad_request("invalid_query", error.to_string()).into()
+    ApiError::bad_request(ErrorCode::InvalidQuery, error.to_string()).into()
 }
 
 pub fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request("invalid_path", error.to_string()).into()
+    ApiError::bad_request(ErrorCode::InvalidPath, error.to_string()).into()
 }
 
 impl From<crate::ledger::LedgerError> for ApiError {
@@ -205,30 +295,30 @@ impl From<crate::ledger::LedgerError> for ApiError {
         match error {
             E::LeafTooLarge(_) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "record_too_large",
+                ErrorCode::RecordTooLarge,
                 error.to_string(),
             ),
             E::Db(e) => e.into(),
             E::Unavailable(e) => e.into(),
-            E::OutOfRange(detail) => Self::bad_request("out_of_range", detail),
+            E::OutOfRange(detail) => Self::bad_request(ErrorCode::OutOfRange, detail),
             other => Self::internal(other),
         }
     }
 }
 
-fn code_for(status: StatusCode) -> &'static str {
+fn code_for(status: StatusCode) -> ErrorCode {
     match status {
-        StatusCode::BAD_REQUEST => "bad_request",
-        StatusCode::UNAUTHORIZED => "unauthorized",
-        StatusCode::FORBIDDEN => "forbidden",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::URI_TOO_LONG => "uri_too_long",
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
-        s if s.is_server_error() => "internal",
-        _ => "error",
+        StatusCode::BAD_REQUEST => ErrorCode::BadRequest,
+        StatusCode::UNAUTHORIZED => ErrorCode::Unauthorized,
+        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::URI_TOO_LONG => ErrorCode::UriTooLong,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ErrorCode::HeadersTooLarge,
+        s if s.is_server_error() => ErrorCode::Internal,
+        _ => ErrorCode::Error,
     }
 }
 
@@ -266,5 +356,20 @@ pub async fn problems_only<B: actix_web::body::MessageBody + 'static>(
         }
         Err(error) if error.as_error::<ApiError>().is_some() => Err(error),
         Err(error) => Err(bare(error.as_response_error().status_code()).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn every_code_is_written_as_it_is_named_and_no_two_alike() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let wire = serde_json::to_value(code).expect("serialise");
+            assert_eq!(wire, serde_json::Value::from(code.as_str()));
+            assert!(seen.insert(code.as_str()), "{} twice", code.as_str());
+        }
     }
 }

@@ -11,7 +11,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
 
 use super::JSON_BODY_LIMIT;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// A JSON body of type `T`, not yet read. Handlers read it with
 /// [`Body::read`] after their caller is allowed, so that a caller who may not
@@ -64,7 +64,7 @@ fn data_error<E: std::fmt::Display>(error: serde_path_to_error::Error<E>) -> Api
     let path = error.path().to_string();
     let message = error.inner().to_string();
     if path == "." {
-        ApiError::bad_request("invalid_body", message)
+        ApiError::bad_request(ErrorCode::InvalidBody, message)
     } else {
         ApiError::invalid_field(path, message)
     }
@@ -76,14 +76,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         if e.inner().is_syntax() || e.inner().is_eof() {
-            ApiError::bad_request("malformed_json", e.inner().to_string())
+            ApiError::bad_request(ErrorCode::MalformedJson, e.inner().to_string())
         } else {
             data_error(e)
         }
     })?;
     deserializer
         .end()
-        .map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
+        .map_err(|e| ApiError::bad_request(ErrorCode::MalformedJson, e.to_string()))?;
     Ok(value)
 }
 
@@ -102,7 +102,7 @@ fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
     } else {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "the body must be application/json",
         ))
     }
@@ -117,6 +117,8 @@ pub async fn read_limited(
         .await
         .map_err(|e| match e.as_error::<PayloadError>() {
             Some(PayloadError::Overflow) => ApiError::payload_too_large(JSON_BODY_LIMIT),
-            _ => ApiError::bad_request("invalid_body", "the request body could not be read"),
+            _ => {
+                ApiError::bad_request(ErrorCode::InvalidBody, "the request body could not be read")
+            }
         })
 }

@@ -22,7 +22,7 @@ use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa_actix_web::{AppExt, service_config::ServiceConfig};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::error::{self, ApiError, Problem};
+use crate::error::{self, ApiError, ErrorCode, Problem};
 use crate::state::AppState;
 
 /// A page of `limit` items: 1 to 1000, 100 when not given.
@@ -244,7 +244,7 @@ async fn no_route(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpRespon
                 .join(", ");
             let mut response = ApiError::new(
                 actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 format!("{} is not allowed here; allowed: {allow}", req.method()),
             )
             .error_response();

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::Role;
 use crate::db::DbConnection;
 use crate::db::schema::api_keys;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::secrets;
 
 pub const KEY_PREFIX: &str = "sl_";
@@ -99,7 +99,7 @@ pub fn create(conn: &mut DbConnection, role: Role, name: &str) -> Result<NewKey,
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
         )) => Err(ApiError::conflict(
-            "name_taken",
+            ErrorCode::NameTaken,
             format!("a live {role} key named {name:?} exists; revoke it first"),
         )),
         Err(e) => Err(e.into()),
@@ -191,7 +191,7 @@ pub fn revoke(conn: &mut DbConnection, id: &str) -> Result<ApiKeyRow, ApiError> 
                 .get_result(conn)?;
             if live_admins == 0 {
                 return Err(ApiError::conflict(
-                    "last_admin",
+                    ErrorCode::LastAdmin,
                     "this is the last live admin key: make another admin key before revoking it",
                 ));
             }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::{fields, ledger_index};
 use crate::db::DbConnection;
 use crate::db::schema::articles;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::ledger::{About, Sequencer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -164,7 +164,7 @@ pub fn create(
     let (slug, title, url, language, authors) = validate(new)?;
     if find(conn, &slug)?.is_some() {
         return Err(ApiError::conflict(
-            "slug_taken",
+            ErrorCode::SlugTaken,
             format!("an article {slug:?} exists already"),
         ));
     }
@@ -208,14 +208,14 @@ pub fn change_status(
         ArticleStatus::Retracted => (ArticleStatus::Published, "article.retracted"),
         ArticleStatus::Draft => {
             return Err(ApiError::bad_request(
-                "invalid_transition",
+                ErrorCode::InvalidTransition,
                 "an article cannot go back to draft",
             ));
         }
     };
     if row.status != from.as_str() {
         return Err(ApiError::conflict(
-            "invalid_transition",
+            ErrorCode::InvalidTransition,
             format!(
                 "the article is {}; only a {} article can become {}",
                 row.status,

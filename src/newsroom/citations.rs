@@ -12,7 +12,7 @@ use super::{fields, ledger_index, sources};
 use crate::auth::{Caller, Role};
 use crate::db::DbConnection;
 use crate::db::schema::citations;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::ledger::{About, Sequencer};
 
 pub const MAX_BATCH: usize = 1000;
@@ -145,7 +145,7 @@ pub fn attach(
     let article = articles::get(conn, slug)?;
     if article.status == ArticleStatus::Retracted.as_str() {
         return Err(ApiError::conflict(
-            "article_retracted",
+            ErrorCode::ArticleRetracted,
             "the article is retracted: nothing more can be cited",
         ));
     }
@@ -166,7 +166,7 @@ pub fn attach(
         .ok_or_else(|| {
             ApiError::new(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_source",
+                ErrorCode::UnknownSource,
                 format!(
                     "{}: no source {:?} at that version",
                     field("source_id"),
@@ -234,7 +234,7 @@ pub fn verify(
     let mut row = get(conn, id)?;
     if row.status != "attached" {
         return Err(ApiError::conflict(
-            "invalid_transition",
+            ErrorCode::InvalidTransition,
             format!(
                 "the citation is {}; only an attached citation can be verified",
                 row.status
@@ -282,7 +282,7 @@ pub fn retract(
     }
     if row.status == "retracted" {
         return Err(ApiError::conflict(
-            "invalid_transition",
+            ErrorCode::InvalidTransition,
             "the citation is retracted already",
         ));
     }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::{fields, ledger_index, record_sha256};
 use crate::db::DbConnection;
 use crate::db::schema::sources;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::ledger::{About, Sequencer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -307,7 +307,7 @@ pub fn revise(
     if unchanged {
         return Err(ApiError::new(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "no_change",
+            ErrorCode::NoChange,
             "the patch changes nothing: no new version was made",
         ));
     }

@@ -41,7 +41,7 @@ pub async fn create(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(row.to_api()))
+    Ok(HttpResponse::Created().json(row))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -85,7 +85,7 @@ pub async fn list(
         .then(|| rows.last().map(|r| r.slug.clone()))
         .flatten();
     Ok(web::Json(ArticleList {
-        articles: rows.iter().map(|r| r.to_api()).collect(),
+        articles: rows,
         next,
     }))
 }
@@ -112,7 +112,7 @@ pub async fn get(
         .db
         .run(move |conn| articles::visible(conn, &slug, staff))
         .await?;
-    Ok(web::Json(row.to_api()))
+    Ok(web::Json(row))
 }
 
 async fn change_status(
@@ -131,7 +131,7 @@ async fn change_status(
             })
         })
         .await?;
-    Ok(web::Json(row.to_api()))
+    Ok(web::Json(row))
 }
 
 /// Publishes a draft (editor, admin).

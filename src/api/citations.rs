@@ -80,9 +80,7 @@ pub async fn attach(
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(CitationList {
-        citations: rows.iter().map(|r| r.to_api()).collect(),
-    }))
+    Ok(HttpResponse::Created().json(CitationList { citations: rows }))
 }
 
 /// Marks an attached citation verified (editor, admin).
@@ -112,7 +110,7 @@ pub async fn verify(
             write_transaction(conn, |conn, seq| citations::verify(conn, seq, &caller, &id))
         })
         .await?;
-    Ok(web::Json(row.to_api()))
+    Ok(web::Json(row))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -155,5 +153,5 @@ pub async fn retract(
             })
         })
         .await?;
-    Ok(web::Json(row.to_api()))
+    Ok(web::Json(row))
 }

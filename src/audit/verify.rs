@@ -21,8 +21,8 @@ use crate::ledger::checkpoint;
 use crate::ledger::leaf::Leaf;
 use crate::ledger::proof::TreeBuilder;
 use crate::ledger::store::{self, CheckpointRow, EntryRow};
-use crate::newsroom::articles::ArticleRow;
-use crate::newsroom::citations::CitationRow;
+use crate::newsroom::articles::Article;
+use crate::newsroom::citations::Citation;
 use crate::newsroom::sources::SourceVersion;
 
 const PAGE: i64 = 5000;
@@ -399,11 +399,11 @@ fn check_records(
 
     let mut after = String::new();
     loop {
-        let rows: Vec<ArticleRow> = articles::table
+        let rows: Vec<Article> = articles::table
             .filter(articles::slug.gt(&after))
             .order(articles::slug.asc())
             .limit(PAGE)
-            .select(ArticleRow::as_select())
+            .select(Article::as_select())
             .load(conn)?;
         let Some(last) = rows.last() else { break };
         after = last.slug.clone();
@@ -459,11 +459,11 @@ fn check_records(
     }
     let mut after = String::new();
     loop {
-        let rows: Vec<CitationRow> = citations::table
+        let rows: Vec<Citation> = citations::table
             .filter(citations::id.gt(&after))
             .order(citations::id.asc())
             .limit(PAGE)
-            .select(CitationRow::as_select())
+            .select(Citation::as_select())
             .load(conn)?;
         let Some(last) = rows.last() else { break };
         after = last.id.clone();

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::{fields, ledger_index};
+use super::fields::{self, HttpUrl, LanguageTag, Slug};
+use super::ledger_index;
 use crate::db::DbConnection;
 use crate::db::schema::articles;
 use crate::error::{ApiError, ErrorCode};
@@ -29,6 +30,42 @@ impl ArticleStatus {
     }
 }
 
+impl From<ArticleStatus> for String {
+    fn from(status: ArticleStatus) -> String {
+        status.as_str().to_owned()
+    }
+}
+
+impl TryFrom<String> for ArticleStatus {
+    type Error = super::UnknownValue;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        [Self::Draft, Self::Published, Self::Retracted]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or(super::UnknownValue("article status", text))
+    }
+}
+
+/// An article's authors, stored as a JSON list in one text column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Authors(pub Vec<String>);
+
+impl From<Authors> for String {
+    fn from(authors: Authors) -> String {
+        serde_json::to_string(&authors.0).unwrap_or_else(|_| "[]".to_owned())
+    }
+}
+
+impl TryFrom<String> for Authors {
+    type Error = serde_json::Error;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        serde_json::from_str(&text).map(Authors)
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewArticle {
@@ -42,40 +79,26 @@ pub struct NewArticle {
     pub authors: Vec<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+/// An article in its current state: the row, and what the API answers.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = articles)]
-pub struct ArticleRow {
-    pub slug: String,
-    pub title: String,
-    pub url: String,
-    pub language: String,
-    pub authors: String,
-    pub status: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub ledger_index: i64,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Article {
     pub slug: String,
     pub title: String,
     pub url: String,
     pub language: String,
-    pub authors: Vec<String>,
-    /// draft, published or retracted.
-    pub status: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    #[schema(value_type = Vec<String>)]
+    pub authors: Authors,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub status: ArticleStatus,
     pub created_at: String,
     pub updated_at: String,
     /// The ledger entry that recorded this state.
     pub ledger_index: i64,
 }
 
-impl ArticleRow {
-    fn authors(&self) -> Vec<String> {
-        serde_json::from_str(&self.authors).unwrap_or_default()
-    }
-
+impl Article {
     /// What the ledger records of this state.
     pub fn record(&self) -> Value {
         json!({
@@ -83,35 +106,30 @@ impl ArticleRow {
             "title": self.title,
             "url": self.url,
             "language": self.language,
-            "authors": self.authors(),
-            "status": self.status,
+            "authors": self.authors,
+            "status": self.status.as_str(),
         })
     }
 
     pub fn is_public(&self) -> bool {
-        self.status != ArticleStatus::Draft.as_str()
-    }
-
-    pub fn to_api(&self) -> Article {
-        Article {
-            slug: self.slug.clone(),
-            title: self.title.clone(),
-            url: self.url.clone(),
-            language: self.language.clone(),
-            authors: self.authors(),
-            status: self.status.clone(),
-            created_at: self.created_at.clone(),
-            updated_at: self.updated_at.clone(),
-            ledger_index: self.ledger_index,
-        }
+        self.status != ArticleStatus::Draft
     }
 }
 
-fn validate(new: &NewArticle) -> Result<(String, String, String, String, Vec<String>), ApiError> {
-    let slug = fields::slug("slug", &new.slug)?;
+/// A new article's fields, each parsed.
+struct ValidArticle {
+    slug: Slug,
+    title: String,
+    url: HttpUrl,
+    language: LanguageTag,
+    authors: Vec<String>,
+}
+
+fn validate(new: &NewArticle) -> Result<ValidArticle, ApiError> {
+    let slug = Slug::parse("slug", &new.slug)?;
     let title = fields::line("title", &new.title, 500)?;
-    let url = fields::http_url("url", &new.url)?;
-    let language = fields::language("language", &new.language)?;
+    let url = HttpUrl::parse("url", &new.url)?;
+    let language = LanguageTag::parse("language", &new.language)?;
     if new.authors.is_empty() || new.authors.len() > 50 {
         return Err(ApiError::invalid_field(
             "authors",
@@ -124,19 +142,25 @@ fn validate(new: &NewArticle) -> Result<(String, String, String, String, Vec<Str
         .enumerate()
         .map(|(i, a)| fields::line(&format!("authors[{i}]"), a, 200))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((slug, title, url, language, authors))
+    Ok(ValidArticle {
+        slug,
+        title,
+        url,
+        language,
+        authors,
+    })
 }
 
-pub fn find(conn: &mut DbConnection, slug: &str) -> Result<Option<ArticleRow>, ApiError> {
+pub fn find(conn: &mut DbConnection, slug: &str) -> Result<Option<Article>, ApiError> {
     Ok(articles::table
         .find(slug)
-        .select(ArticleRow::as_select())
+        .select(Article::as_select())
         .first(conn)
         .optional()?)
 }
 
 /// The article, or a 404 naming it.
-pub fn get(conn: &mut DbConnection, slug: &str) -> Result<ArticleRow, ApiError> {
+pub fn get(conn: &mut DbConnection, slug: &str) -> Result<Article, ApiError> {
     find(conn, slug)?.ok_or_else(|| ApiError::not_found(format!("no article {slug:?}")))
 }
 
@@ -147,7 +171,7 @@ pub fn visible_to(public: bool, staff: bool) -> bool {
 }
 
 /// The article `slug`, if the caller (staff or not) may see it; 404 otherwise.
-pub fn visible(conn: &mut DbConnection, slug: &str, staff: bool) -> Result<ArticleRow, ApiError> {
+pub fn visible(conn: &mut DbConnection, slug: &str, staff: bool) -> Result<Article, ApiError> {
     let row = get(conn, slug)?;
     if !visible_to(row.is_public(), staff) {
         return Err(ApiError::not_found(format!("no article {slug:?}")));
@@ -160,21 +184,27 @@ pub fn create(
     seq: &mut Sequencer,
     actor: &str,
     new: &NewArticle,
-) -> Result<ArticleRow, ApiError> {
-    let (slug, title, url, language, authors) = validate(new)?;
-    if find(conn, &slug)?.is_some() {
+) -> Result<Article, ApiError> {
+    let ValidArticle {
+        slug,
+        title,
+        url,
+        language,
+        authors,
+    } = validate(new)?;
+    if find(conn, slug.as_str())?.is_some() {
         return Err(ApiError::conflict(
             ErrorCode::SlugTaken,
             format!("an article {slug:?} exists already"),
         ));
     }
-    let mut row = ArticleRow {
-        slug,
+    let mut row = Article {
+        slug: slug.into_string(),
         title,
-        url,
-        language,
-        authors: serde_json::to_string(&authors).map_err(ApiError::internal)?,
-        status: ArticleStatus::Draft.as_str().to_owned(),
+        url: url.into_string(),
+        language: language.into_string(),
+        authors: Authors(authors),
+        status: ArticleStatus::Draft,
         created_at: String::new(),
         updated_at: String::new(),
         ledger_index: 0,
@@ -188,7 +218,7 @@ pub fn create(
     row.updated_at = appended.at.clone();
     row.ledger_index = ledger_index(&appended);
     diesel::insert_into(articles::table)
-        .values(&row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(row)
 }
@@ -201,7 +231,7 @@ pub fn change_status(
     slug: &str,
     to: ArticleStatus,
     reason: Option<&str>,
-) -> Result<ArticleRow, ApiError> {
+) -> Result<Article, ApiError> {
     let mut row = get(conn, slug)?;
     let (from, kind) = match to {
         ArticleStatus::Published => (ArticleStatus::Draft, "article.published"),
@@ -213,19 +243,19 @@ pub fn change_status(
             ));
         }
     };
-    if row.status != from.as_str() {
+    if row.status != from {
         return Err(ApiError::conflict(
             ErrorCode::InvalidTransition,
             format!(
                 "the article is {}; only a {} article can become {}",
-                row.status,
+                row.status.as_str(),
                 from.as_str(),
                 to.as_str()
             ),
         ));
     }
     let reason = fields::optional(reason, |r| fields::text("reason", r, 2000, true))?;
-    row.status = to.as_str().to_owned();
+    row.status = to;
     let mut record = row.record();
     if let Some(reason) = &reason {
         record["reason"] = json!(reason);
@@ -239,7 +269,7 @@ pub fn change_status(
     row.ledger_index = ledger_index(&appended);
     diesel::update(articles::table.find(&row.slug))
         .set((
-            articles::status.eq(&row.status),
+            articles::status.eq(row.status.as_str()),
             articles::updated_at.eq(&row.updated_at),
             articles::ledger_index.eq(row.ledger_index),
         ))
@@ -253,11 +283,11 @@ pub fn list(
     after: Option<&str>,
     limit: u32,
     include_drafts: bool,
-) -> Result<Vec<ArticleRow>, ApiError> {
+) -> Result<Vec<Article>, ApiError> {
     let mut query = articles::table
         .order(articles::slug.asc())
         .limit(i64::from(limit))
-        .select(ArticleRow::as_select())
+        .select(Article::as_select())
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(articles::slug.gt(after.to_owned()));

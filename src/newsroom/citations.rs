@@ -32,10 +32,50 @@ pub struct NewCitation {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+/// Where a citation stands. Stored as text (`attached`, `verified`,
+/// `retracted`), the same words the ledger records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CitationStatus {
+    Attached,
+    Verified,
+    Retracted,
+}
+
+impl CitationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attached => "attached",
+            Self::Verified => "verified",
+            Self::Retracted => "retracted",
+        }
+    }
+}
+
+impl From<CitationStatus> for String {
+    fn from(status: CitationStatus) -> String {
+        status.as_str().to_owned()
+    }
+}
+
+impl TryFrom<String> for CitationStatus {
+    type Error = super::UnknownValue;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        [Self::Attached, Self::Verified, Self::Retracted]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or(super::UnknownValue("citation status", text))
+    }
+}
+
+/// A citation in its current state: the row, and what the API answers.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = citations)]
-pub struct CitationRow {
+pub struct Citation {
     pub id: String,
+    /// The article's slug.
+    #[serde(rename = "article")]
     pub article_slug: String,
     pub source_id: String,
     pub source_version: i64,
@@ -43,31 +83,12 @@ pub struct CitationRow {
     pub quote: Option<String>,
     pub locator: String,
     pub note: Option<String>,
-    pub status: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub status: CitationStatus,
     pub attached_by: String,
+    /// The API key (or subscriber) that attached it: who may retract it.
+    #[serde(skip)]
     pub attached_by_key: String,
-    pub attached_at: String,
-    pub verified_by: Option<String>,
-    pub verified_at: Option<String>,
-    pub retracted_by: Option<String>,
-    pub retracted_at: Option<String>,
-    pub retraction_reason: Option<String>,
-    pub ledger_index: i64,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Citation {
-    pub id: String,
-    pub article: String,
-    pub source_id: String,
-    pub source_version: i64,
-    pub claim: String,
-    pub quote: Option<String>,
-    pub locator: String,
-    pub note: Option<String>,
-    /// attached, verified or retracted.
-    pub status: String,
-    pub attached_by: String,
     pub attached_at: String,
     pub verified_by: Option<String>,
     pub verified_at: Option<String>,
@@ -78,7 +99,7 @@ pub struct Citation {
     pub ledger_index: i64,
 }
 
-impl CitationRow {
+impl Citation {
     /// What the ledger records of the current state.
     pub fn record(&self) -> Value {
         json!({
@@ -90,7 +111,7 @@ impl CitationRow {
             "quote": self.quote,
             "locator": self.locator,
             "note": self.note,
-            "status": self.status,
+            "status": self.status.as_str(),
             "reason": self.retraction_reason,
         })
     }
@@ -100,28 +121,6 @@ impl CitationRow {
         About {
             article: Some(&self.article_slug),
             source: Some(&self.source_id),
-        }
-    }
-
-    pub fn to_api(&self) -> Citation {
-        Citation {
-            id: self.id.clone(),
-            article: self.article_slug.clone(),
-            source_id: self.source_id.clone(),
-            source_version: self.source_version,
-            claim: self.claim.clone(),
-            quote: self.quote.clone(),
-            locator: self.locator.clone(),
-            note: self.note.clone(),
-            status: self.status.clone(),
-            attached_by: self.attached_by.clone(),
-            attached_at: self.attached_at.clone(),
-            verified_by: self.verified_by.clone(),
-            verified_at: self.verified_at.clone(),
-            retracted_by: self.retracted_by.clone(),
-            retracted_at: self.retracted_at.clone(),
-            retraction_reason: self.retraction_reason.clone(),
-            ledger_index: self.ledger_index,
         }
     }
 }
@@ -135,7 +134,7 @@ pub fn attach(
     slug: &str,
     batch: &[NewCitation],
     name_items: bool,
-) -> Result<Vec<CitationRow>, ApiError> {
+) -> Result<Vec<Citation>, ApiError> {
     if batch.is_empty() || batch.len() > MAX_BATCH {
         return Err(ApiError::invalid_field(
             "citations",
@@ -143,7 +142,7 @@ pub fn attach(
         ));
     }
     let article = articles::get(conn, slug)?;
-    if article.status == ArticleStatus::Retracted.as_str() {
+    if article.status == ArticleStatus::Retracted {
         return Err(ApiError::conflict(
             ErrorCode::ArticleRetracted,
             "the article is retracted: nothing more can be cited",
@@ -174,7 +173,7 @@ pub fn attach(
                 ),
             )
         })?;
-        let mut row = CitationRow {
+        let mut row = Citation {
             id: uuid::Uuid::new_v4().to_string(),
             article_slug: article.slug.clone(),
             source_id: source.id,
@@ -187,7 +186,7 @@ pub fn attach(
             note: fields::optional(new.note.as_deref(), |n| {
                 fields::text(&field("note"), n, 5000, true)
             })?,
-            status: "attached".to_owned(),
+            status: CitationStatus::Attached,
             attached_by: actor.clone(),
             attached_by_key: caller.subject_id().to_owned(),
             attached_at: String::new(),
@@ -208,17 +207,17 @@ pub fn attach(
         row.attached_at = appended.at.clone();
         row.ledger_index = ledger_index(&appended);
         diesel::insert_into(citations::table)
-            .values(&row)
+            .values(row.clone())
             .execute(conn)?;
         out.push(row);
     }
     Ok(out)
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<CitationRow, ApiError> {
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<Citation, ApiError> {
     citations::table
         .find(id)
-        .select(CitationRow::as_select())
+        .select(Citation::as_select())
         .first(conn)
         .optional()?
         .ok_or_else(|| ApiError::not_found(format!("no citation {id:?}")))
@@ -230,19 +229,19 @@ pub fn verify(
     seq: &mut Sequencer,
     caller: &Caller,
     id: &str,
-) -> Result<CitationRow, ApiError> {
+) -> Result<Citation, ApiError> {
     let mut row = get(conn, id)?;
-    if row.status != "attached" {
+    if row.status != CitationStatus::Attached {
         return Err(ApiError::conflict(
             ErrorCode::InvalidTransition,
             format!(
                 "the citation is {}; only an attached citation can be verified",
-                row.status
+                row.status.as_str()
             ),
         ));
     }
     let actor = caller.actor();
-    row.status = "verified".to_owned();
+    row.status = CitationStatus::Verified;
     let appended = seq.append_about(
         conn,
         "citation.verified",
@@ -255,7 +254,7 @@ pub fn verify(
     row.ledger_index = ledger_index(&appended);
     diesel::update(citations::table.find(&row.id))
         .set((
-            citations::status.eq(&row.status),
+            citations::status.eq(row.status.as_str()),
             citations::verified_by.eq(&row.verified_by),
             citations::verified_at.eq(&row.verified_at),
             citations::ledger_index.eq(row.ledger_index),
@@ -272,7 +271,7 @@ pub fn retract(
     caller: &Caller,
     id: &str,
     reason: &str,
-) -> Result<CitationRow, ApiError> {
+) -> Result<Citation, ApiError> {
     let reason = fields::text("reason", reason, 2000, true)?;
     let mut row = get(conn, id)?;
     if caller.role == Role::Journalist && row.attached_by != caller.actor() {
@@ -280,14 +279,14 @@ pub fn retract(
             "journalists may retract only the citations they attached",
         ));
     }
-    if row.status == "retracted" {
+    if row.status == CitationStatus::Retracted {
         return Err(ApiError::conflict(
             ErrorCode::InvalidTransition,
             "the citation is retracted already",
         ));
     }
     let actor = caller.actor();
-    row.status = "retracted".to_owned();
+    row.status = CitationStatus::Retracted;
     row.retraction_reason = Some(reason);
     let appended = seq.append_about(
         conn,
@@ -301,7 +300,7 @@ pub fn retract(
     row.ledger_index = ledger_index(&appended);
     diesel::update(citations::table.find(&row.id))
         .set((
-            citations::status.eq(&row.status),
+            citations::status.eq(row.status.as_str()),
             citations::retracted_by.eq(&row.retracted_by),
             citations::retracted_at.eq(&row.retracted_at),
             citations::retraction_reason.eq(&row.retraction_reason),
@@ -309,13 +308,4 @@ pub fn retract(
         ))
         .execute(conn)?;
     Ok(row)
-}
-
-/// Every citation of an article, in the order they were attached.
-pub fn of_article(conn: &mut DbConnection, slug: &str) -> Result<Vec<CitationRow>, ApiError> {
-    Ok(citations::table
-        .filter(citations::article_slug.eq(slug))
-        .order((citations::attached_at.asc(), citations::id.asc()))
-        .select(CitationRow::as_select())
-        .load(conn)?)
 }

@@ -8,8 +8,84 @@ pub const MAX_URL_LEN: usize = 2048;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-/// An article slug: lowercase letters, digits and single dashes, 1 to 100 long.
-pub fn slug(field: &str, value: &str) -> Result<String> {
+/// Declares a string newtype that only its parser makes.
+macro_rules! parsed_string {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+parsed_string!(
+    /// An article slug: lowercase letters, digits and single dashes, 1 to 100 long.
+    Slug
+);
+parsed_string!(
+    /// An absolute http(s) URL of at most 2048 characters, in its normalised form.
+    HttpUrl
+);
+parsed_string!(
+    /// A BCP 47 language tag, checked for its shape.
+    LanguageTag
+);
+parsed_string!(
+    /// Lowercase hex SHA-256.
+    Sha256Hex
+);
+parsed_string!(
+    /// A DOI such as `10.1000/xyz123`.
+    Doi
+);
+
+impl Slug {
+    pub fn parse(field: &str, value: &str) -> Result<Self> {
+        slug(field, value).map(Self)
+    }
+}
+
+impl HttpUrl {
+    pub fn parse(field: &str, value: &str) -> Result<Self> {
+        http_url(field, value).map(Self)
+    }
+}
+
+impl LanguageTag {
+    pub fn parse(field: &str, value: &str) -> Result<Self> {
+        language(field, value).map(Self)
+    }
+}
+
+impl Sha256Hex {
+    pub fn parse(field: &str, value: &str) -> Result<Self> {
+        sha256_hex(field, value).map(Self)
+    }
+}
+
+impl Doi {
+    pub fn parse(field: &str, value: &str) -> Result<Self> {
+        doi(field, value).map(Self)
+    }
+}
+
+fn slug(field: &str, value: &str) -> Result<String> {
     let ok = (1..=100).contains(&value.len())
         && value.split('-').all(|part| {
             !part.is_empty()
@@ -26,8 +102,7 @@ pub fn slug(field: &str, value: &str) -> Result<String> {
     Ok(value.to_owned())
 }
 
-/// An absolute http(s) URL of at most 2048 characters, in its normalised form.
-pub fn http_url(field: &str, value: &str) -> Result<String> {
+fn http_url(field: &str, value: &str) -> Result<String> {
     if value.len() > MAX_URL_LEN {
         return Err(ApiError::invalid_field(
             field,
@@ -52,9 +127,9 @@ pub fn http_url(field: &str, value: &str) -> Result<String> {
     Ok(normalised)
 }
 
-/// A BCP 47 language tag, checked for its shape (RFC 5646 §2.1): a 2-3 or 5-8
-/// letter primary subtag, then alphanumeric subtags of 1 to 8; at most 35 long.
-pub fn language(field: &str, value: &str) -> Result<String> {
+/// Checked for its shape (RFC 5646 §2.1): a 2-3 or 5-8 letter primary subtag,
+/// then alphanumeric subtags of 1 to 8; at most 35 long.
+fn language(field: &str, value: &str) -> Result<String> {
     let mut parts = value.split('-');
     let primary_ok = parts.next().is_some_and(|p| {
         matches!(p.len(), 2 | 3 | 5..=8) && p.bytes().all(|b| b.is_ascii_alphabetic())
@@ -70,8 +145,8 @@ pub fn language(field: &str, value: &str) -> Result<String> {
     Ok(value.to_owned())
 }
 
-/// Lowercase hex SHA-256 (uppercase is accepted and lowered).
-pub fn sha256_hex(field: &str, value: &str) -> Result<String> {
+/// Uppercase is accepted and lowered.
+fn sha256_hex(field: &str, value: &str) -> Result<String> {
     if value.len() != 64 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::invalid_field(
             field,
@@ -81,8 +156,7 @@ pub fn sha256_hex(field: &str, value: &str) -> Result<String> {
     Ok(value.to_ascii_lowercase())
 }
 
-/// A DOI such as `10.1000/xyz123`.
-pub fn doi(field: &str, value: &str) -> Result<String> {
+fn doi(field: &str, value: &str) -> Result<String> {
     let ok = value.len() <= 200
         && value
             .strip_prefix("10.")
@@ -154,10 +228,10 @@ pub fn line(field: &str, value: &str, max: usize) -> Result<String> {
 }
 
 /// Applies `parse` to an optional value.
-pub fn optional(
+pub fn optional<T>(
     value: Option<&str>,
-    parse: impl FnOnce(&str) -> Result<String>,
-) -> Result<Option<String>> {
+    parse: impl FnOnce(&str) -> Result<T>,
+) -> Result<Option<T>> {
     value.map(parse).transpose()
 }
 

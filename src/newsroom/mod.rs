@@ -19,6 +19,12 @@ pub fn record_sha256(record: &Value) -> String {
     hex::encode(Sha256::digest(canonical))
 }
 
+/// A stored word that names no known value: the database holds something this
+/// version of the server never wrote.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {0} {1:?} in the database")]
+pub struct UnknownValue(pub &'static str, pub String);
+
 pub fn ledger_index(appended: &crate::ledger::Appended) -> i64 {
     i64::try_from(appended.index).unwrap_or(i64::MAX)
 }

@@ -13,8 +13,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::articles::{self, Article, ArticleRow};
-use super::citations::{Citation, CitationRow};
+use super::articles::{self, Article};
+use super::citations::{Citation, CitationStatus};
 use super::sources::SourceVersion;
 use crate::auth::Unconfirmed;
 use crate::db::DbConnection;
@@ -92,7 +92,7 @@ pub struct SourceTeaser {
 fn load_citations(
     conn: &mut DbConnection,
     slug: &str,
-) -> Result<Vec<(CitationRow, SourceVersion)>, ApiError> {
+) -> Result<Vec<(Citation, SourceVersion)>, ApiError> {
     Ok(citations::table
         .inner_join(
             sources::table.on(sources::id
@@ -101,7 +101,7 @@ fn load_citations(
         )
         .filter(citations::article_slug.eq(slug))
         .order((citations::attached_at.asc(), citations::id.asc()))
-        .select((CitationRow::as_select(), SourceVersion::as_select()))
+        .select((Citation::as_select(), SourceVersion::as_select()))
         .load(conn)?)
 }
 
@@ -178,12 +178,15 @@ impl ListCache {
     }
 }
 
-fn teaser(article: &ArticleRow, rows: &[(CitationRow, SourceVersion)]) -> SourceTeaser {
+fn teaser(article: &Article, rows: &[(Citation, SourceVersion)]) -> SourceTeaser {
     let mut seen = std::collections::HashSet::new();
     let mut kinds = BTreeMap::new();
     let mut languages = BTreeMap::new();
     let mut sources = Vec::new();
-    for (citation, source) in rows.iter().filter(|(c, _)| c.status != "retracted") {
+    for (citation, source) in rows
+        .iter()
+        .filter(|(c, _)| c.status != CitationStatus::Retracted)
+    {
         if !seen.insert(citation.source_id.clone()) {
             continue;
         }
@@ -203,14 +206,17 @@ fn teaser(article: &ArticleRow, rows: &[(CitationRow, SourceVersion)]) -> Source
         });
     }
     SourceTeaser {
-        article: article.to_api(),
+        article: article.clone(),
         locked: true,
         message: TEASER_MESSAGE,
         source_count: sources.len(),
         kinds,
         languages,
         sources,
-        retracted_count: rows.iter().filter(|(c, _)| c.status == "retracted").count(),
+        retracted_count: rows
+            .iter()
+            .filter(|(c, _)| c.status == CitationStatus::Retracted)
+            .count(),
     }
 }
 
@@ -271,10 +277,10 @@ fn build(
                 citation: proof_of(c.ledger_index)?,
                 source: proof_of(s.ledger_index)?,
             },
-            citation: c.to_api(),
+            citation: c,
             source: s,
         };
-        if item.citation.status == "retracted" {
+        if item.citation.status == CitationStatus::Retracted {
             retracted.push(item);
         } else {
             live.push(item);
@@ -282,7 +288,7 @@ fn build(
     }
     let body = VerifiedSourceList {
         article: ProvenArticle {
-            article: article.to_api(),
+            article: article.clone(),
             proof: article_proof,
         },
         checkpoint: checkpoint.note,

@@ -7,7 +7,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::{fields, ledger_index, record_sha256};
+use super::fields::{self, Doi, HttpUrl, LanguageTag, Sha256Hex};
+use super::{ledger_index, record_sha256};
 use crate::db::DbConnection;
 use crate::db::schema::sources;
 use crate::error::{ApiError, ErrorCode};
@@ -159,25 +160,49 @@ impl SourceVersion {
 
 /// The validated fields of a version, before it is recorded.
 struct Fields {
-    url: String,
+    url: HttpUrl,
     title: String,
     publisher: String,
     kind: String,
-    language: String,
+    language: LanguageTag,
     published_at: Option<String>,
     accessed_at: Option<String>,
-    snapshot_sha256: Option<String>,
-    archive_url: Option<String>,
-    doi: Option<String>,
+    snapshot_sha256: Option<Sha256Hex>,
+    archive_url: Option<HttpUrl>,
+    doi: Option<Doi>,
+}
+
+impl Fields {
+    /// Version `version` of source `id` with these fields, not yet recorded.
+    fn into_version(self, id: String, version: i64, actor: &str) -> SourceVersion {
+        SourceVersion {
+            id,
+            version,
+            url: self.url.into_string(),
+            title: self.title,
+            publisher: self.publisher,
+            kind: self.kind,
+            language: self.language.into_string(),
+            published_at: self.published_at,
+            accessed_at: self.accessed_at,
+            snapshot_sha256: self.snapshot_sha256.map(Sha256Hex::into_string),
+            archive_url: self.archive_url.map(HttpUrl::into_string),
+            doi: self.doi.map(Doi::into_string),
+            record_sha256: String::new(),
+            ledger_index: 0,
+            recorded_at: String::new(),
+            recorded_by: actor.to_owned(),
+        }
+    }
 }
 
 fn validate_new(new: &NewSource) -> Result<Fields, ApiError> {
     Ok(Fields {
-        url: fields::http_url("url", &new.url)?,
+        url: HttpUrl::parse("url", &new.url)?,
         title: fields::line("title", &new.title, 500)?,
         publisher: fields::line("publisher", &new.publisher, 300)?,
         kind: new.kind.as_str().to_owned(),
-        language: fields::language("language", &new.language)?,
+        language: LanguageTag::parse("language", &new.language)?,
         published_at: fields::optional(new.published_at.as_deref(), |v| {
             fields::date_or_time("published_at", v)
         })?,
@@ -185,41 +210,23 @@ fn validate_new(new: &NewSource) -> Result<Fields, ApiError> {
             fields::date_or_time("accessed_at", v)
         })?,
         snapshot_sha256: fields::optional(new.snapshot_sha256.as_deref(), |v| {
-            fields::sha256_hex("snapshot_sha256", v)
+            Sha256Hex::parse("snapshot_sha256", v)
         })?,
         archive_url: fields::optional(new.archive_url.as_deref(), |v| {
-            fields::http_url("archive_url", v)
+            HttpUrl::parse("archive_url", v)
         })?,
-        doi: fields::optional(new.doi.as_deref(), |v| fields::doi("doi", v))?,
+        doi: fields::optional(new.doi.as_deref(), |v| Doi::parse("doi", v))?,
     })
 }
 
+/// Appends `row`'s entry and stores it, with its hash and ledger index.
 fn record_version(
     conn: &mut DbConnection,
     seq: &mut Sequencer,
     actor: &str,
-    id: String,
-    version: i64,
-    f: Fields,
+    mut row: SourceVersion,
 ) -> Result<SourceVersion, ApiError> {
-    let mut row = SourceVersion {
-        id,
-        version,
-        url: f.url,
-        title: f.title,
-        publisher: f.publisher,
-        kind: f.kind,
-        language: f.language,
-        published_at: f.published_at,
-        accessed_at: f.accessed_at,
-        snapshot_sha256: f.snapshot_sha256,
-        archive_url: f.archive_url,
-        doi: f.doi,
-        record_sha256: String::new(),
-        ledger_index: 0,
-        recorded_at: String::new(),
-        recorded_by: actor.to_owned(),
-    };
+    let version = row.version;
     let record = row.record();
     row.record_sha256 = record_sha256(&record);
     let kind = if version == 1 {
@@ -240,21 +247,28 @@ fn record_version(
     Ok(row)
 }
 
+/// True when `a` and `b` say the same of their source (whatever their versions).
+fn same_content(a: &SourceVersion, b: &SourceVersion) -> bool {
+    a.url == b.url
+        && a.title == b.title
+        && a.publisher == b.publisher
+        && a.kind == b.kind
+        && a.language == b.language
+        && a.published_at == b.published_at
+        && a.accessed_at == b.accessed_at
+        && a.snapshot_sha256 == b.snapshot_sha256
+        && a.archive_url == b.archive_url
+        && a.doi == b.doi
+}
+
 pub fn create(
     conn: &mut DbConnection,
     seq: &mut Sequencer,
     actor: &str,
     new: &NewSource,
 ) -> Result<SourceVersion, ApiError> {
-    let fields = validate_new(new)?;
-    record_version(
-        conn,
-        seq,
-        actor,
-        uuid::Uuid::new_v4().to_string(),
-        1,
-        fields,
-    )
+    let row = validate_new(new)?.into_version(uuid::Uuid::new_v4().to_string(), 1, actor);
+    record_version(conn, seq, actor, row)
 }
 
 /// Records version n+1 of source `id` with `patch` applied to version n.
@@ -293,17 +307,8 @@ pub fn revise(
         archive_url: pick(&patch.archive_url, &latest.archive_url),
         doi: pick(&patch.doi, &latest.doi),
     };
-    let fields = validate_new(&merged)?;
-    let unchanged = fields.url == latest.url
-        && fields.title == latest.title
-        && fields.publisher == latest.publisher
-        && fields.kind == latest.kind
-        && fields.language == latest.language
-        && fields.published_at == latest.published_at
-        && fields.accessed_at == latest.accessed_at
-        && fields.snapshot_sha256 == latest.snapshot_sha256
-        && fields.archive_url == latest.archive_url
-        && fields.doi == latest.doi;
+    let row = validate_new(&merged)?.into_version(latest.id.clone(), latest.version + 1, actor);
+    let unchanged = same_content(&row, &latest);
     if unchanged {
         return Err(ApiError::new(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -311,14 +316,7 @@ pub fn revise(
             "the patch changes nothing: no new version was made",
         ));
     }
-    record_version(
-        conn,
-        seq,
-        actor,
-        latest.id.clone(),
-        latest.version + 1,
-        fields,
-    )
+    record_version(conn, seq, actor, row)
 }
 
 /// The latest version of source `id`, or a 404.

@@ -6,8 +6,10 @@
 //! The Merkle math is `tlog_tiles` (a port of Go's `golang.org/x/mod/sumdb/tlog`)
 //! and the note format `signed_note` (a port of `sumdb/note`).
 
+mod cache;
 pub mod checkpoint;
 mod handle;
+mod hashes;
 pub mod leaf;
 pub mod proof;
 pub mod store;

@@ -3,16 +3,16 @@
 //! rebuilds anything), the head row that serialises writers, and every signed
 //! checkpoint.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use diesel::connection::TransactionManager;
 use diesel::prelude::*;
 use serde_json::Value;
-use tlog_tiles::tlog::{self, HASH_SIZE, Hash, HashReader};
+use tlog_tiles::tlog::{self, HASH_SIZE, Hash};
 
+pub use super::cache::HashCache;
+use super::hashes::StoredHashes;
+pub use super::hashes::warm_cache;
 use super::{LedgerError, checkpoint, leaf};
 use crate::db::DbConnection;
 use crate::db::schema::{ledger_checkpoints, ledger_entries, ledger_hashes, ledger_head};
@@ -75,7 +75,7 @@ impl CheckpointRow {
     }
 }
 
-fn to_i64(n: u64) -> Result<i64, LedgerError> {
+pub(super) fn to_i64(n: u64) -> Result<i64, LedgerError> {
     i64::try_from(n).map_err(|_| LedgerError::OutOfRange(format!("{n} is too large")))
 }
 
@@ -216,147 +216,6 @@ where
         let mut sequencer = Sequencer::lock(conn)?;
         work(conn, &mut sequencer)
     })
-}
-
-/// Stored hashes of the upper tree levels, shared by a process's readers. A stored
-/// hash never changes once committed, so the cache needs no invalidation; only
-/// hashes read outside any transaction (hence committed) enter it. Bounded: when
-/// full it starts over, so memory stays flat however long the log grows.
-pub struct HashCache {
-    map: Mutex<HashMap<u64, Hash>>,
-    capacity: usize,
-}
-
-/// Subtrees of at least 2^6 leaves: a proof's upper levels, 1/32 of the rows.
-const CACHE_MIN_LEVEL: u8 = 6;
-
-impl HashCache {
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            map: Mutex::new(HashMap::new()),
-            capacity,
-        }
-    }
-
-    /// A cache that holds nothing.
-    pub fn disabled() -> Self {
-        Self::new(0)
-    }
-
-    fn get(&self, index: u64) -> Option<Hash> {
-        self.map.lock().ok()?.get(&index).copied()
-    }
-
-    fn remember(&self, index: u64, hash: Hash) {
-        if self.capacity == 0 || tlog::split_stored_hash_index(index).0 < CACHE_MIN_LEVEL {
-            return;
-        }
-        if let Ok(mut map) = self.map.lock() {
-            if map.len() >= self.capacity {
-                map.clear();
-            }
-            map.insert(index, hash);
-        }
-    }
-}
-
-/// Fills `cache` with the stored hashes of the upper tree levels, from the top
-/// down until it is full, so a fresh process's first proofs cost what later ones
-/// do. Meant for a background thread at start-up; returns how many it read.
-pub fn warm_cache(conn: &mut DbConnection, cache: &HashCache) -> Result<usize, LedgerError> {
-    let n = size(conn)?;
-    let mut wanted: Vec<i64> = Vec::new();
-    let mut level: u8 = 63;
-    while level >= CACHE_MIN_LEVEL {
-        let subtrees = n >> level;
-        // Half the room at most: hashes of later growth must fit too.
-        if wanted.len() as u64 + subtrees > cache.capacity as u64 / 2 {
-            break;
-        }
-        for k in 0..subtrees {
-            wanted.push(to_i64(tlog::stored_hash_index(level, k))?);
-        }
-        level -= 1;
-    }
-    let reader = StoredHashes::new(conn, cache);
-    for chunk in wanted.chunks(1000) {
-        let indexes: Vec<u64> = chunk.iter().map(|&i| i as u64).collect();
-        reader
-            .read_hashes(&indexes)
-            .map_err(|e| LedgerError::Tree(e.to_string()))?;
-    }
-    Ok(wanted.len())
-}
-
-/// Reads stored hashes for the tlog functions.
-struct StoredHashes<'c, 'o> {
-    conn: RefCell<&'c mut DbConnection>,
-    overlay: Option<&'o HashMap<u64, Hash>>,
-    cache: Option<&'o HashCache>,
-}
-
-impl<'c, 'o> StoredHashes<'c, 'o> {
-    /// A reader of committed hashes, through `cache` unless inside a transaction,
-    /// whose own writes might yet roll back.
-    fn new(conn: &'c mut DbConnection, cache: &'o HashCache) -> Self {
-        let in_transaction = !matches!(
-            <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-                .transaction_depth(),
-            Ok(None)
-        );
-        Self {
-            conn: RefCell::new(conn),
-            overlay: None,
-            cache: (!in_transaction).then_some(cache),
-        }
-    }
-
-    fn with_overlay(conn: &'c mut DbConnection, overlay: &'o HashMap<u64, Hash>) -> Self {
-        Self {
-            conn: RefCell::new(conn),
-            overlay: Some(overlay),
-            cache: None,
-        }
-    }
-}
-
-impl HashReader for StoredHashes<'_, '_> {
-    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog::Error> {
-        let mut found: HashMap<u64, Hash> = HashMap::with_capacity(indexes.len());
-        let mut missing = Vec::new();
-        for &i in indexes {
-            let known = self
-                .overlay
-                .and_then(|o| o.get(&i).copied())
-                .or_else(|| self.cache.and_then(|c| c.get(i)));
-            match known {
-                Some(h) => {
-                    found.insert(i, h);
-                }
-                None => missing.push(i64::try_from(i).map_err(|_| tlog::Error::IndexesNotInTree)?),
-            }
-        }
-        if !missing.is_empty() {
-            let mut conn = self.conn.borrow_mut();
-            let rows: Vec<(i64, Vec<u8>)> = ledger_hashes::table
-                .filter(ledger_hashes::id.eq_any(&missing))
-                .select((ledger_hashes::id, ledger_hashes::hash))
-                .load(&mut **conn)
-                .map_err(|e| tlog::Error::InvalidInput(format!("reading stored hashes: {e}")))?;
-            for (id, bytes) in rows {
-                let hash = <[u8; HASH_SIZE]>::try_from(bytes.as_slice())
-                    .map_err(|_| tlog::Error::MalformedHash)?;
-                if let Some(cache) = self.cache {
-                    cache.remember(id as u64, Hash(hash));
-                }
-                found.insert(id as u64, Hash(hash));
-            }
-        }
-        indexes
-            .iter()
-            .map(|i| found.get(i).copied().ok_or(tlog::Error::IndexesNotInTree))
-            .collect()
-    }
 }
 
 /// The number of entries committed so far.

@@ -100,7 +100,7 @@ pub async fn events(
         .run(move |conn| -> Result<_, ApiError> {
             let rows = audit::search(conn, &filter, cursor, limit)?;
             let next = match rows.last() {
-                Some(last) if rows.len() == limit as usize => Some(last.index()?),
+                Some(last) if rows.len() == limit as usize => Some(last.index()?.0),
                 _ => None,
             };
             let checkpoint = match with_proof {
@@ -112,13 +112,13 @@ pub async fn events(
             for row in rows {
                 let index = row.index()?;
                 let proof = match tree_size {
-                    Some(size) if index < size => {
+                    Some(size) if size.covers(index) => {
                         Some(st.ledger.prove_entry(conn, row.clone(), size)?.proof)
                     }
                     _ => None,
                 };
                 events.push(Event {
-                    index,
+                    index: index.0,
                     at: row.at,
                     kind: row.kind,
                     actor: row.actor,
@@ -132,7 +132,7 @@ pub async fn events(
             Ok(EventList {
                 events,
                 next,
-                tree_size,
+                tree_size: tree_size.map(|s| s.0),
                 checkpoint: checkpoint.map(|c| c.note),
             })
         })

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::page_limit;
 use crate::auth::{Allowed, Read};
 use crate::error::{ApiError, Problem};
-use crate::ledger::{self, Hash, LedgerError, store};
+use crate::ledger::{self, Hash, Index, LedgerError, TreeSize, store};
 use crate::state::AppState;
 
 fn hex_list(hashes: &[Hash]) -> Vec<String> {
@@ -90,7 +90,7 @@ pub async fn checkpoints(
     let checkpoints: Vec<CheckpointItem> = rows
         .into_iter()
         .map(|row| CheckpointItem {
-            size: row.tree_size().unwrap_or_default(),
+            size: u64::try_from(row.size).unwrap_or_default(),
             root_hash: hex::encode(row.root_hash),
             note: row.note,
         })
@@ -163,11 +163,11 @@ pub async fn inclusion_proof(
                 .resolve_size(conn, tree_size)
                 .map_err(in_field("tree_size"))?;
             let proof = ledger
-                .inclusion(conn, index, tree_size)
+                .inclusion(conn, Index(index), tree_size)
                 .map_err(in_field("index"))?;
             Ok(InclusionProof {
                 index,
-                tree_size,
+                tree_size: tree_size.0,
                 leaf_hash: ledger::hex_hash(&proof.leaf_hash),
                 root_hash: ledger::hex_hash(&proof.root),
                 proof: hex_list(&proof.proof),
@@ -220,11 +220,11 @@ pub async fn consistency_proof(
                 .resolve_size(conn, second)
                 .map_err(in_field("second"))?;
             let proof = ledger
-                .consistency(conn, first, second)
+                .consistency(conn, TreeSize(first), second)
                 .map_err(in_field("first"))?;
             Ok(ConsistencyProof {
                 first,
-                second,
+                second: second.0,
                 first_root: ledger::hex_hash(&proof.first_root),
                 second_root: ledger::hex_hash(&proof.second_root),
                 proof: hex_list(&proof.proof),

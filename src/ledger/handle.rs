@@ -13,6 +13,38 @@ use super::{Hash, LedgerError, hex_hash};
 use crate::db::DbConnection;
 use crate::secrets::LedgerKey;
 
+/// An entry's position in the log, counted from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Index(pub u64);
+
+/// A number of entries: the size of a tree, or of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TreeSize(pub u64);
+
+impl TreeSize {
+    /// Whether entry `index` is in the tree of this size.
+    pub fn covers(self, index: Index) -> bool {
+        index.0 < self.0
+    }
+
+    /// The smallest tree that holds every one of `indexes`.
+    pub fn covering(indexes: &[Index]) -> TreeSize {
+        TreeSize(indexes.iter().map(|i| i.0 + 1).max().unwrap_or(0))
+    }
+}
+
+impl std::fmt::Display for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for TreeSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 pub struct Ledger {
     key: LedgerKey,
     origin: String,
@@ -32,8 +64,8 @@ pub struct ProvenLeaf {
 
 /// An inclusion proof with the roots it leads to.
 pub struct Inclusion {
-    pub index: u64,
-    pub tree_size: u64,
+    pub index: Index,
+    pub tree_size: TreeSize,
     pub leaf_hash: Hash,
     pub root: Hash,
     pub proof: Vec<Hash>,
@@ -41,8 +73,8 @@ pub struct Inclusion {
 
 /// A consistency proof with both roots.
 pub struct Consistency {
-    pub first: u64,
-    pub second: u64,
+    pub first: TreeSize,
+    pub second: TreeSize,
     pub first_root: Hash,
     pub second_root: Hash,
     pub proof: Vec<Hash>,
@@ -76,8 +108,8 @@ impl Ledger {
     }
 
     /// The number of entries committed so far.
-    pub fn size(&self, conn: &mut DbConnection) -> Result<u64, LedgerError> {
-        store::size(conn)
+    pub fn size(&self, conn: &mut DbConnection) -> Result<TreeSize, LedgerError> {
+        store::size(conn).map(TreeSize)
     }
 
     /// The latest signed checkpoint, signing one first if the log has grown.
@@ -89,9 +121,9 @@ impl Ledger {
     pub fn checkpoint_covering(
         &self,
         conn: &mut DbConnection,
-        indexes: &[u64],
+        indexes: &[Index],
     ) -> Result<CheckpointRow, LedgerError> {
-        let min_size = indexes.iter().max().map_or(0, |i| i + 1);
+        let TreeSize(min_size) = TreeSize::covering(indexes);
         store::checkpoint_covering(
             conn,
             &self.hashes,
@@ -107,23 +139,23 @@ impl Ledger {
         &self,
         conn: &mut DbConnection,
         requested: Option<u64>,
-    ) -> Result<u64, LedgerError> {
+    ) -> Result<TreeSize, LedgerError> {
         match requested {
             None => self.latest_checkpoint(conn)?.tree_size(),
             Some(size) => {
                 let current = self.size(conn)?;
-                if size > current {
+                if TreeSize(size) > current {
                     return Err(LedgerError::OutOfRange(format!(
                         "the log has only {current} entries"
                     )));
                 }
-                Ok(size)
+                Ok(TreeSize(size))
             }
         }
     }
 
-    pub fn root(&self, conn: &mut DbConnection, size: u64) -> Result<Hash, LedgerError> {
-        store::root(conn, &self.hashes, size)
+    pub fn root(&self, conn: &mut DbConnection, size: TreeSize) -> Result<Hash, LedgerError> {
+        store::root(conn, &self.hashes, size.0)
     }
 
     /// Proves entry `index` is in the tree of `size` entries (`index < size`,
@@ -131,22 +163,22 @@ impl Ledger {
     pub fn inclusion(
         &self,
         conn: &mut DbConnection,
-        index: u64,
-        size: u64,
+        index: Index,
+        size: TreeSize,
     ) -> Result<Inclusion, LedgerError> {
-        if index >= size {
+        if !size.covers(index) {
             return Err(LedgerError::OutOfRange(format!(
                 "index must be less than the tree size {size}"
             )));
         }
-        let row = store::entry(conn, index)?
+        let row = store::entry(conn, index.0)?
             .ok_or_else(|| LedgerError::Corrupt(format!("no entry {index}")))?;
         Ok(Inclusion {
             index,
             tree_size: size,
             leaf_hash: row.hash()?,
             root: self.root(conn, size)?,
-            proof: store::prove_inclusion(conn, &self.hashes, index, size)?,
+            proof: store::prove_inclusion(conn, &self.hashes, index.0, size.0)?,
         })
     }
 
@@ -155,10 +187,10 @@ impl Ledger {
     pub fn consistency(
         &self,
         conn: &mut DbConnection,
-        first: u64,
-        second: u64,
+        first: TreeSize,
+        second: TreeSize,
     ) -> Result<Consistency, LedgerError> {
-        if first == 0 || first > second {
+        if first.0 == 0 || first > second {
             return Err(LedgerError::OutOfRange(format!(
                 "first must be from 1 to second ({second})"
             )));
@@ -168,7 +200,7 @@ impl Ledger {
             second,
             first_root: self.root(conn, first)?,
             second_root: self.root(conn, second)?,
-            proof: store::prove_consistency(conn, &self.hashes, first, second)?,
+            proof: store::prove_consistency(conn, &self.hashes, first.0, second.0)?,
         })
     }
 
@@ -177,11 +209,12 @@ impl Ledger {
     pub fn prove_many(
         &self,
         conn: &mut DbConnection,
-        indexes: &[u64],
-        size: u64,
-    ) -> Result<BTreeMap<u64, ProvenLeaf>, LedgerError> {
+        indexes: &[Index],
+        size: TreeSize,
+    ) -> Result<BTreeMap<Index, ProvenLeaf>, LedgerError> {
         let mut out = BTreeMap::new();
-        for entry in store::entries_at(conn, indexes)? {
+        let raw: Vec<u64> = indexes.iter().map(|i| i.0).collect();
+        for entry in store::entries_at(conn, &raw)? {
             let index = entry.index()?;
             let proof = self.prove_entry(conn, entry, size)?;
             out.insert(index, proof);
@@ -194,17 +227,17 @@ impl Ledger {
         &self,
         conn: &mut DbConnection,
         entry: EntryRow,
-        size: u64,
+        size: TreeSize,
     ) -> Result<ProvenLeaf, LedgerError> {
         let index = entry.index()?;
-        if index >= size {
+        if !size.covers(index) {
             return Err(LedgerError::OutOfRange(format!(
                 "entry {index} is not in the tree of {size}"
             )));
         }
-        let proof = store::prove_inclusion(conn, &self.hashes, index, size)?;
+        let proof = store::prove_inclusion(conn, &self.hashes, index.0, size.0)?;
         Ok(ProvenLeaf {
-            index,
+            index: index.0,
             leaf_hash: hex::encode(&entry.leaf_hash),
             leaf: entry.leaf,
             proof: proof.iter().map(hex_hash).collect(),

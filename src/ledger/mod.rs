@@ -14,7 +14,7 @@ pub mod leaf;
 pub mod proof;
 pub mod store;
 
-pub use handle::{Consistency, Inclusion, Ledger, ProvenLeaf};
+pub use handle::{Consistency, Inclusion, Index, Ledger, ProvenLeaf, TreeSize};
 pub use store::{About, Appended, Sequencer, write_transaction};
 pub use tlog_tiles::tlog::{Hash, record_hash as leaf_hash};
 

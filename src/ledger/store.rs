@@ -11,6 +11,7 @@ use serde_json::Value;
 use tlog_tiles::tlog::{self, HASH_SIZE, Hash};
 
 pub use super::cache::HashCache;
+use super::handle::{Index, TreeSize};
 use super::hashes::StoredHashes;
 pub use super::hashes::warm_cache;
 use super::{LedgerError, checkpoint, leaf};
@@ -57,8 +58,8 @@ pub struct CheckpointRow {
 }
 
 impl EntryRow {
-    pub fn index(&self) -> Result<u64, LedgerError> {
-        to_u64(self.idx)
+    pub fn index(&self) -> Result<Index, LedgerError> {
+        to_u64(self.idx).map(Index)
     }
 
     pub fn hash(&self) -> Result<Hash, LedgerError> {
@@ -70,8 +71,8 @@ impl EntryRow {
 }
 
 impl CheckpointRow {
-    pub fn tree_size(&self) -> Result<u64, LedgerError> {
-        to_u64(self.size)
+    pub fn tree_size(&self) -> Result<TreeSize, LedgerError> {
+        to_u64(self.size).map(TreeSize)
     }
 }
 

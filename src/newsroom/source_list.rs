@@ -20,7 +20,7 @@ use crate::auth::Unconfirmed;
 use crate::db::DbConnection;
 use crate::db::schema::{citations, sources};
 use crate::error::ApiError;
-use crate::ledger::{Ledger, ProvenLeaf};
+use crate::ledger::{Index, Ledger, ProvenLeaf};
 
 pub const TEASER_MESSAGE: &str = "Subscribe to our free newsletter to unlock direct links to all sources used in this article. We believe you deserve to verify everything we write.";
 
@@ -245,7 +245,7 @@ fn build(
             public,
         });
     }
-    let mut indexes: Vec<u64> = vec![ledger_index(article.ledger_index)?];
+    let mut indexes: Vec<Index> = vec![ledger_index(article.ledger_index)?];
     for (c, s) in &rows {
         indexes.push(ledger_index(c.ledger_index)?);
         indexes.push(ledger_index(s.ledger_index)?);
@@ -292,7 +292,7 @@ fn build(
             proof: article_proof,
         },
         checkpoint: checkpoint.note,
-        tree_size: size,
+        tree_size: size.0,
         locked: false,
         citations: live,
         retracted,
@@ -302,8 +302,10 @@ fn build(
     Ok(Built { tag, body, public })
 }
 
-fn ledger_index(stored: i64) -> Result<u64, ApiError> {
-    u64::try_from(stored).map_err(|_| ApiError::internal(format!("ledger index {stored}")))
+fn ledger_index(stored: i64) -> Result<Index, ApiError> {
+    u64::try_from(stored)
+        .map(Index)
+        .map_err(|_| ApiError::internal(format!("ledger index {stored}")))
 }
 
 /// The source list of `slug` as `caller` may see it: the teaser for anonymous

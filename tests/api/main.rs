@@ -14,6 +14,7 @@ mod ledger_api;
 mod ledger_concurrency;
 mod ledger_reference;
 mod ledger_vectors;
+mod migrations;
 mod newsroom;
 mod openapi;
 mod permissions;

@@ -1,0 +1,322 @@
+//! Acknowledged means durable: a server killed with SIGKILL while 16 clients
+//! write keeps, after a restart, every write it acknowledged and every
+//! checkpoint it served, and its log verifies end to end.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sourceledger::ledger::{checkpoint, proof};
+
+use crate::helpers::{Backend, hex_list};
+use crate::on_both_backends;
+use crate::process::{ServerProcess, agent, key_token, request, token_for};
+
+on_both_backends!(a_killed_server_keeps_every_acknowledged_write);
+
+const CLIENTS: usize = 16;
+
+/// The tokens a run needs, made once: they stay valid across restarts.
+pub struct Staff {
+    pub journalist: String,
+    pub auditor: String,
+}
+
+impl Staff {
+    pub fn make(server: &ServerProcess) -> Staff {
+        let agent = agent();
+        let base = server.url();
+        let admin = token_for(&agent, &base, &server.bootstrap_key());
+        let staff = Staff {
+            journalist: key_token(&agent, &base, &admin, "journalist"),
+            auditor: key_token(&agent, &base, &admin, "auditor"),
+        };
+        let article = request(
+            &agent,
+            "POST",
+            &format!("{base}/v1/articles"),
+            Some(&staff.journalist),
+            Some(&json!({"slug": "durable", "title": "Durable", "url": "https://news.example/durable", "language": "en", "authors": ["A"]})),
+        )
+        .expect("article");
+        assert_eq!(article.status, 201, "{}", article.text);
+        staff
+    }
+}
+
+/// What the server acknowledged before it was cut, and every checkpoint it served.
+#[derive(Default)]
+pub struct Acknowledged {
+    pub writes: Vec<Value>,
+    pub checkpoints: Vec<String>,
+}
+
+/// Runs `clients` writers against `server` (sources, and citations of them)
+/// until `cut` returns, which it calls once at least `at_least` writes were
+/// acknowledged. Writes in flight at the cut may fail; only acknowledged ones
+/// are kept.
+pub fn write_until_cut(
+    server: &ServerProcess,
+    staff: &Staff,
+    clients: usize,
+    at_least: usize,
+    cut: impl FnOnce(),
+) -> Acknowledged {
+    let acked = Arc::new(Mutex::new(Acknowledged::default()));
+    let count = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = (0..clients)
+        .map(|client| {
+            let (acked, count, stop) = (acked.clone(), count.clone(), stop.clone());
+            let base = server.url();
+            let token = staff.journalist.clone();
+            std::thread::spawn(move || {
+                let agent = agent();
+                let deadline = Instant::now() + Duration::from_secs(120);
+                for n in 0.. {
+                    if stop.load(Ordering::SeqCst) || Instant::now() > deadline {
+                        break;
+                    }
+                    let source = json!({"url": format!("https://source.example/{client}/{n}"), "title": format!("Source {client}/{n}"), "publisher": "P", "kind": "document", "language": "en"});
+                    let Ok(answer) = request(&agent, "POST", &format!("{base}/v1/sources"), Some(&token), Some(&source)) else {
+                        continue;
+                    };
+                    if answer.status != 201 {
+                        continue;
+                    }
+                    let mut done = vec![answer.body.clone()];
+                    if n % 3 == 0 {
+                        let citation = json!({"source_id": answer.body["id"], "claim": format!("claim {client}/{n}"), "locator": "p1"});
+                        if let Ok(cited) = request(&agent, "POST", &format!("{base}/v1/articles/durable/citations"), Some(&token), Some(&citation))
+                            && cited.status == 201
+                        {
+                            done.push(cited.body["citations"][0].clone());
+                        }
+                    }
+                    let served = if n % 5 == 0 {
+                        request(&agent, "GET", &format!("{base}/v1/ledger/checkpoint"), None, None)
+                            .ok()
+                            .filter(|a| a.status == 200)
+                            .map(|a| a.text)
+                    } else {
+                        None
+                    };
+                    if let Ok(mut acked) = acked.lock() {
+                        count.fetch_add(done.len(), Ordering::SeqCst);
+                        acked.writes.extend(done);
+                        acked.checkpoints.extend(served);
+                    }
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count.load(Ordering::SeqCst) < at_least && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    cut();
+    stop.store(true, Ordering::SeqCst);
+    for thread in threads {
+        thread.join().expect("writer");
+    }
+    let acked = std::mem::take(&mut *acked.lock().expect("lock"));
+    assert!(
+        acked.writes.len() >= at_least.min(1),
+        "nothing was acknowledged"
+    );
+    acked
+}
+
+/// After a restart: every acknowledged write is there as acknowledged, every
+/// served checkpoint is a prefix of the log, the whole log verifies (signature,
+/// every leaf, the root) and the server's own audit finds nothing.
+pub fn check_after_restart(
+    server: &ServerProcess,
+    staff: &Staff,
+    acked: &Acknowledged,
+    vkey: &str,
+) {
+    let agent = agent();
+    let base = server.url();
+    for write in &acked.writes {
+        let (path, index) = if write.get("version").is_some() {
+            (
+                format!("/v1/sources/{}/versions", write["id"].as_str().expect("id")),
+                None,
+            )
+        } else {
+            (String::new(), write["ledger_index"].as_u64())
+        };
+        match index {
+            None => {
+                let versions = request(
+                    &agent,
+                    "GET",
+                    &format!("{base}{path}"),
+                    Some(&staff.journalist),
+                    None,
+                )
+                .expect("versions");
+                assert_eq!(
+                    versions.status, 200,
+                    "an acknowledged source is gone: {write}"
+                );
+                let stored = &versions.body["versions"][0];
+                assert_eq!(stored, write, "an acknowledged source changed");
+            }
+            Some(index) => {
+                let entry = request(
+                    &agent,
+                    "GET",
+                    &format!("{base}/v1/ledger/entries/{index}"),
+                    Some(&staff.journalist),
+                    None,
+                )
+                .expect("entry");
+                assert_eq!(
+                    entry.status, 200,
+                    "an acknowledged citation's entry is gone: {write}"
+                );
+                let leaf: Value = serde_json::from_str(entry.body["leaf"].as_str().expect("leaf"))
+                    .expect("leaf json");
+                assert_eq!(
+                    leaf["record"]["id"], write["id"],
+                    "entry {index} is not the acknowledged citation"
+                );
+            }
+        }
+    }
+
+    let latest = request(
+        &agent,
+        "GET",
+        &format!("{base}/v1/ledger/checkpoint"),
+        None,
+        None,
+    )
+    .expect("checkpoint");
+    let latest =
+        checkpoint::open(latest.text.as_bytes(), vkey).expect("the new checkpoint verifies");
+    for served in &acked.checkpoints {
+        let old = checkpoint::open(served.as_bytes(), vkey).expect("a served checkpoint verifies");
+        assert!(
+            old.size <= latest.size,
+            "the log shrank below a served checkpoint: {} > {}",
+            old.size,
+            latest.size
+        );
+        if old.size == 0 || old.size == latest.size {
+            assert!(
+                old.size == 0 || old.root == latest.root,
+                "same size, another root: a fork"
+            );
+            continue;
+        }
+        let answer = request(
+            &agent,
+            "GET",
+            &format!(
+                "{base}/v1/ledger/proof/consistency?first={}&second={}",
+                old.size, latest.size
+            ),
+            None,
+            None,
+        )
+        .expect("consistency");
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        proof::verify_consistency(
+            old.size,
+            latest.size,
+            &old.root.0,
+            &latest.root.0,
+            &hex_list(&answer.body["proof"]),
+        )
+        .unwrap_or_else(|e| {
+            panic!(
+                "served checkpoint of size {} is not a prefix of the log: {e}",
+                old.size
+            )
+        });
+    }
+
+    // The independent verifier re-hashes every leaf and recomputes the signed root.
+    let out = std::process::Command::new(crate::process::BIN)
+        .args([
+            "verify",
+            "--vkey",
+            vkey,
+            "--url",
+            &base,
+            "--token",
+            &staff.journalist,
+            "--all",
+        ])
+        .output()
+        .expect("verify");
+    assert!(
+        out.status.success(),
+        "verify --all: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let audit = request(
+        &agent,
+        "POST",
+        &format!("{base}/v1/audit/verify"),
+        Some(&staff.auditor),
+        None,
+    )
+    .expect("audit");
+    assert_eq!(audit.status, 200, "{}", audit.text);
+    assert_eq!(audit.body["ok"], true, "audit: {}", audit.text);
+}
+
+pub fn vkey(server: &ServerProcess) -> String {
+    let key = request(
+        &agent(),
+        "GET",
+        &format!("{}/v1/ledger/key", server.url()),
+        None,
+        None,
+    )
+    .expect("key");
+    key.body["vkey"].as_str().expect("vkey").to_owned()
+}
+
+async fn a_killed_server_keeps_every_acknowledged_write(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = match &backend {
+        Backend::Sqlite => None,
+        Backend::Postgres(db) => Some(db.url.clone()),
+    };
+    let data_dir: &Path = dir.path();
+    let mut server = ServerProcess::start(data_dir, url.as_deref());
+    let staff = Staff::make(&server);
+    let vkey = vkey(&server);
+    for round in 0..2 {
+        let acked = write_until_cut(&server, &staff, CLIENTS, 150 + 100 * round, || {
+            server_kill(&server)
+        });
+        eprintln!(
+            "round {round}: {} writes acknowledged, {} checkpoints served before the kill",
+            acked.writes.len(),
+            acked.checkpoints.len()
+        );
+        server.restart();
+        assert_eq!(self::vkey(&server), vkey, "the signing key changed");
+        check_after_restart(&server, &staff, &acked, &vkey);
+    }
+}
+
+/// Kills the server process without touching the value (its port stays).
+fn server_kill(server: &ServerProcess) {
+    let pid = server.pid();
+    let status = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}

@@ -55,14 +55,14 @@ pub struct Acknowledged {
 
 /// Runs `clients` writers against `server` (sources, and citations of them)
 /// until `cut` returns, which it calls once at least `at_least` writes were
-/// acknowledged. Writes in flight at the cut may fail; only acknowledged ones
-/// are kept.
+/// acknowledged; `cut` answers the checkpoints it was served itself. Writes in
+/// flight at the cut may fail; only acknowledged ones are kept.
 pub fn write_until_cut(
     server: &ServerProcess,
     staff: &Staff,
     clients: usize,
     at_least: usize,
-    cut: impl FnOnce(),
+    cut: impl FnOnce() -> Vec<String>,
 ) -> Acknowledged {
     let acked = Arc::new(Mutex::new(Acknowledged::default()));
     let count = Arc::new(AtomicUsize::new(0));
@@ -116,12 +116,13 @@ pub fn write_until_cut(
     while count.load(Ordering::SeqCst) < at_least && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
-    cut();
+    let served_at_cut = cut();
     stop.store(true, Ordering::SeqCst);
     for thread in threads {
         thread.join().expect("writer");
     }
-    let acked = std::mem::take(&mut *acked.lock().expect("lock"));
+    let mut acked = std::mem::take(&mut *acked.lock().expect("lock"));
+    acked.checkpoints.extend(served_at_cut);
     assert!(
         acked.writes.len() >= at_least.min(1),
         "nothing was acknowledged"
@@ -298,7 +299,8 @@ async fn a_killed_server_keeps_every_acknowledged_write(backend: Backend) {
     let vkey = vkey(&server);
     for round in 0..2 {
         let acked = write_until_cut(&server, &staff, CLIENTS, 150 + 100 * round, || {
-            server_kill(&server)
+            server_kill(&server);
+            Vec::new()
         });
         eprintln!(
             "round {round}: {} writes acknowledged, {} checkpoints served before the kill",
@@ -319,4 +321,168 @@ fn server_kill(server: &ServerProcess) {
         .status()
         .expect("kill");
     assert!(status.success());
+}
+
+/// The same after a simulated power cut: the data dir is on LazyFS, which keeps
+/// every write not yet synced in its own cache and drops it on `clear-cache`,
+/// as a power cut drops what the disk never got. Runs where
+/// `SOURCELEDGER_TEST_LAZYFS` names a LazyFS build and `/dev/fuse` exists.
+#[test]
+fn a_power_cut_keeps_every_acknowledged_write_and_served_checkpoint() {
+    let Some(lazyfs) = lazyfs_program() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mount = LazyFs::mount(&lazyfs, dir.path());
+    let data_dir = mount.dir.join("data");
+    let mut server = ServerProcess::start(&data_dir, None);
+    let staff = Staff::make(&server);
+    let vkey = vkey(&server);
+    // Cuts after 1, 7, 50 and 200 acknowledged writes, and one straight after
+    // a checkpoint was served.
+    for (at_least, checkpoint_first) in
+        [(1, false), (7, false), (50, true), (200, false), (20, true)]
+    {
+        let acked = write_until_cut(&server, &staff, 4, at_least, || {
+            let served = checkpoint_first
+                .then(|| {
+                    request(
+                        &agent(),
+                        "GET",
+                        &format!("{}/v1/ledger/checkpoint", server.url()),
+                        None,
+                        None,
+                    )
+                    .ok()
+                })
+                .flatten()
+                .filter(|a| a.status == 200)
+                .map(|a| a.text);
+            server_kill(&server);
+            mount.clear_cache();
+            served.into_iter().collect()
+        });
+        eprintln!(
+            "power cut after {} acknowledged writes ({} checkpoints served)",
+            acked.writes.len(),
+            acked.checkpoints.len()
+        );
+        server.restart();
+        assert_eq!(
+            self::vkey(&server),
+            vkey,
+            "the signing key did not survive the cut"
+        );
+        check_after_restart(&server, &staff, &acked, &vkey);
+    }
+    drop(server);
+}
+
+fn lazyfs_program() -> Option<std::path::PathBuf> {
+    let required = std::env::var_os("SOURCELEDGER_TEST_REQUIRE_LAZYFS").is_some();
+    let program = std::env::var_os("SOURCELEDGER_TEST_LAZYFS").map(std::path::PathBuf::from);
+    let usable = program.as_ref().is_some_and(|p| p.exists()) && Path::new("/dev/fuse").exists();
+    if usable {
+        return program;
+    }
+    assert!(
+        !required,
+        "SOURCELEDGER_TEST_REQUIRE_LAZYFS is set, but SOURCELEDGER_TEST_LAZYFS names no LazyFS program or /dev/fuse is missing"
+    );
+    eprintln!(
+        "SKIPPED: power-loss test, SOURCELEDGER_TEST_LAZYFS names no LazyFS program (or no /dev/fuse)"
+    );
+    None
+}
+
+/// A LazyFS mount over a folder of the test's, unmounted on drop.
+struct LazyFs {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    fifo: std::path::PathBuf,
+    done: std::path::PathBuf,
+}
+
+impl LazyFs {
+    fn mount(program: &Path, under: &Path) -> LazyFs {
+        let root = under.join("lazyfs-root");
+        let dir = under.join("lazyfs-mount");
+        let fifo = under.join("faults.fifo");
+        let done = under.join("faults-done.fifo");
+        for d in [&root, &dir] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        let config = under.join("lazyfs.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[faults]\nfifo_path=\"{}\"\nfifo_path_completed=\"{}\"\n[cache]\napply_eviction=false\n[cache.simple]\ncustom_size=\"512mb\"\nblocks_per_page=1\n[filesystem]\nlog_all_operations=false\nlogfile=\"\"\n",
+                fifo.display(),
+                done.display()
+            ),
+        )
+        .expect("config");
+        let child = std::process::Command::new(program)
+            .arg(&dir)
+            .arg("--config-path")
+            .arg(&config)
+            .args(["-o", "modules=subdir", "-o"])
+            .arg(format!("subdir={}", root.display()))
+            .arg("-f")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start LazyFS");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let target = dir.display().to_string();
+        while !std::fs::read_to_string("/proc/mounts")
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.split(' ').nth(1) == Some(target.as_str()))
+            || !fifo.exists()
+        {
+            assert!(Instant::now() < deadline, "LazyFS did not mount");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        LazyFs {
+            child,
+            dir,
+            fifo,
+            done,
+        }
+    }
+
+    /// Drops every write not yet synced, and waits until LazyFS says it has.
+    fn clear_cache(&self) {
+        use std::io::{BufRead, Write};
+        let waiter = {
+            let done = self.done.clone();
+            std::thread::spawn(move || {
+                let file = std::fs::File::open(done).expect("open the completion fifo");
+                let mut line = String::new();
+                let _ = std::io::BufReader::new(file).read_line(&mut line);
+                line
+            })
+        };
+        let mut fifo = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.fifo)
+            .expect("open the faults fifo");
+        fifo.write_all(b"lazyfs::clear-cache\n")
+            .expect("clear-cache");
+        drop(fifo);
+        let answer = waiter.join().expect("completion");
+        assert!(answer.contains("clear-cache"), "LazyFS answered {answer:?}");
+    }
+}
+
+impl Drop for LazyFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("fusermount3")
+            .arg("-u")
+            .arg(&self.dir)
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

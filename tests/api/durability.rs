@@ -400,7 +400,9 @@ struct LazyFs {
     child: std::process::Child,
     dir: std::path::PathBuf,
     fifo: std::path::PathBuf,
-    done: std::path::PathBuf,
+    /// LazyFS keeps its completion fifo open for writing from start-up: its
+    /// reading end stays open here as long as the mount, or answers are lost.
+    done: Mutex<std::io::BufReader<std::fs::File>>,
 }
 
 impl LazyFs {
@@ -434,6 +436,14 @@ impl LazyFs {
             .spawn()
             .expect("start LazyFS");
         let deadline = Instant::now() + Duration::from_secs(30);
+        while !done.exists() {
+            assert!(Instant::now() < deadline, "LazyFS made no completion fifo");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Blocks until LazyFS opens its end, as it does while starting.
+        let done = Mutex::new(std::io::BufReader::new(
+            std::fs::File::open(&done).expect("open the completion fifo"),
+        ));
         let target = dir.display().to_string();
         while !std::fs::read_to_string("/proc/mounts")
             .unwrap_or_default()
@@ -455,15 +465,6 @@ impl LazyFs {
     /// Drops every write not yet synced, and waits until LazyFS says it has.
     fn clear_cache(&self) {
         use std::io::{BufRead, Write};
-        let waiter = {
-            let done = self.done.clone();
-            std::thread::spawn(move || {
-                let file = std::fs::File::open(done).expect("open the completion fifo");
-                let mut line = String::new();
-                let _ = std::io::BufReader::new(file).read_line(&mut line);
-                line
-            })
-        };
         let mut fifo = std::fs::OpenOptions::new()
             .write(true)
             .open(&self.fifo)
@@ -471,8 +472,13 @@ impl LazyFs {
         fifo.write_all(b"lazyfs::clear-cache\n")
             .expect("clear-cache");
         drop(fifo);
-        let answer = waiter.join().expect("completion");
-        assert!(answer.contains("clear-cache"), "LazyFS answered {answer:?}");
+        let mut line = String::new();
+        self.done
+            .lock()
+            .expect("completion fifo")
+            .read_line(&mut line)
+            .expect("read the completion fifo");
+        assert!(line.contains("clear-cache"), "LazyFS answered {line:?}");
     }
 }
 

@@ -15,8 +15,9 @@ macro_rules! error_codes {
         /// Every stable, machine-readable `code` a problem can carry. Clients
         /// branch on these: a code once published never changes meaning.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
         pub enum ErrorCode {
-            $($(#[doc = $doc])* #[serde(rename = $code)] $variant,)*
+            $($(#[doc = $doc])* $variant,)*
         }
 
         impl ErrorCode {
@@ -363,8 +364,19 @@ pub async fn problems_only<B: actix_web::body::MessageBody + 'static>(
 mod tests {
     use super::ErrorCode;
 
+    /// The wire name (serde), the documented name (OpenAPI) and `as_str` agree.
     #[test]
     fn every_code_is_written_as_it_is_named_and_no_two_alike() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(ErrorCode::schema()).expect("schema");
+        let documented: Vec<&str> = schema["enum"]
+            .as_array()
+            .expect("an enum")
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        let named: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(documented, named);
         let mut seen = std::collections::HashSet::new();
         for code in ErrorCode::ALL {
             let wire = serde_json::to_value(code).expect("serialise");

@@ -49,6 +49,7 @@ pub async fn create(
 pub struct ArticlesQuery {
     /// The `next` of the previous page (a slug).
     after: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 

@@ -32,6 +32,7 @@ pub struct EventsQuery {
     to: Option<String>,
     /// The `next` of the previous page.
     cursor: Option<u64>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// With each hit's inclusion proof to the latest checkpoint.
     proof: Option<bool>,
@@ -144,6 +145,7 @@ pub async fn events(
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `ndjson` (default) or `csv`.
+    #[param(pattern = "^(ndjson|csv)$")]
     format: Option<String>,
     /// At or after this RFC 3339 time.
     from: Option<String>,

@@ -16,6 +16,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct CitationBatch {
     /// 1 to 1000 citations, attached all or nothing.
+    #[schema(min_items = 1, max_items = 1000)]
     pub citations: Vec<NewCitation>,
 }
 
@@ -117,6 +118,7 @@ pub async fn verify(
 #[serde(deny_unknown_fields)]
 pub struct CitationRetraction {
     /// Why the citation no longer stands.
+    #[schema(pattern = "\\S", max_length = 2000)]
     pub reason: String,
 }
 

@@ -88,6 +88,7 @@ pub async fn create(
 pub struct KeysQuery {
     /// The `next` of the previous page.
     after: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 

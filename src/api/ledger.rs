@@ -47,6 +47,7 @@ pub struct CheckpointsQuery {
     /// Only checkpoints of a larger size than this (the `next` of the previous page).
     after: Option<u64>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -264,6 +265,7 @@ pub struct EntriesQuery {
     /// The first index (default 0).
     start: Option<u64>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 

@@ -105,12 +105,70 @@ fn routes(cfg: &mut ServiceConfig) {
 
 /// The OpenAPI document, exactly as the server publishes it at `/openapi.json`.
 pub fn openapi() -> OpenApiDoc {
-    App::new()
+    let mut doc = App::new()
         .into_utoipa_app()
         .openapi(BaseDoc::openapi())
         .configure(routes)
         .split_for_parts()
-        .1
+        .1;
+    declare_shared_refusals(&mut doc);
+    doc
+}
+
+/// Declares the refusals every handler shares through its extractors, so the
+/// document lists each status the server can answer: a JSON body can be too
+/// large (413) or of another media type (415); query and path parameters
+/// that do not parse, or a query parameter the endpoint does not take, are
+/// 400; anything behind a token can be 401.
+fn declare_shared_refusals(doc: &mut OpenApiDoc) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                error::PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let mut refusals = Vec::new();
+            if operation.request_body.is_some() {
+                refusals.push(("413", "the body is larger than 2 MiB"));
+                refusals.push(("415", "the body is not application/json"));
+            }
+            let takes_parameters = operation.parameters.as_ref().is_some_and(|ps| {
+                ps.iter().any(|p| match p {
+                    RefOr::T(p) => matches!(p.parameter_in, ParameterIn::Query | ParameterIn::Path),
+                    RefOr::Ref(_) => true,
+                })
+            });
+            if takes_parameters || operation.request_body.is_some() {
+                refusals.push(("400", "a parameter or the body is malformed"));
+            }
+            if operation.security.is_some() {
+                refusals.push(("401", "no valid token"));
+            }
+            for (status, description) in refusals {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(description).into());
+            }
+        }
+    }
 }
 
 /// The whole application for one worker.
@@ -125,11 +183,12 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let (app, doc) = App::new()
+    let (app, mut doc) = App::new()
         .into_utoipa_app()
         .openapi(BaseDoc::openapi())
         .configure(routes)
         .split_for_parts();
+    declare_shared_refusals(&mut doc);
     let known = web::Data::new(KnownRoutes::from_doc(&doc));
     let doc_json = web::Data::new(doc.to_json().unwrap_or_default());
     // The auth extractors need only these two, not the whole state.

@@ -69,7 +69,8 @@ impl TryFrom<String> for Authors {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewArticle {
-    /// Lowercase letters, digits and dashes; unique.
+    /// Lowercase letters, digits and single dashes; unique.
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", min_length = 1, max_length = 100)]
     pub slug: String,
     pub title: String,
     /// The article's public address (absolute http or https).

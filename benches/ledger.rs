@@ -1,7 +1,7 @@
 //! Ledger benchmark: appends on SQLite (in batches and one per transaction),
 //! proof cost and memory as the log grows, and start-up time on a large log.
 //!
-//! cargo bench --bench ledger -- [--entries N] [--batch N] [--singles N] [--dir PATH]
+//! cargo bench --bench ledger -- [--entries N] [--batch N] [--singles N] [--sync-compare N] [--dir PATH]
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,7 @@ struct Args {
     entries: u64,
     batch: u64,
     singles: u64,
+    sync_compare: u64,
     dir: Option<std::path::PathBuf>,
 }
 
@@ -24,6 +25,7 @@ fn args() -> Args {
         entries: 1_000_000,
         batch: 1000,
         singles: 100_000,
+        sync_compare: 0,
         dir: None,
     };
     let mut it = std::env::args().skip(1);
@@ -33,6 +35,7 @@ fn args() -> Args {
             "--entries" => a.entries = value().parse().unwrap_or(a.entries),
             "--batch" => a.batch = value().parse().unwrap_or(a.batch),
             "--singles" => a.singles = value().parse().unwrap_or(a.singles),
+            "--sync-compare" => a.sync_compare = value().parse().unwrap_or(a.sync_compare),
             "--dir" => a.dir = Some(value().into()),
             _ => {}
         }
@@ -238,4 +241,44 @@ fn main() {
         }
         proofs(&mut conn, a.singles);
     }
+
+    if a.sync_compare > 0 {
+        sync_compare(&tmp.path().join("sync"), a.sync_compare);
+    }
+}
+
+/// What `synchronous = FULL` (the server's setting: every commit synced) costs
+/// single appends next to `NORMAL` (synced only at WAL checkpoints): the same
+/// connection, blocks of 200 appends taking turns, so both see the same disk.
+fn sync_compare(dir: &std::path::Path, total: u64) {
+    use diesel::connection::SimpleConnection;
+    let state = AppState::prepare(settings(dir)).expect("prepare");
+    let mut conn = state.db.get().expect("conn");
+    let mut spent = [0f64; 2];
+    let mut done = [0u64; 2];
+    let mut size = store::size(&mut conn).expect("size");
+    for block in 0..total.div_ceil(200) * 2 {
+        let mode = (block % 2) as usize;
+        conn.batch_execute(if mode == 0 {
+            "PRAGMA synchronous = FULL"
+        } else {
+            "PRAGMA synchronous = NORMAL"
+        })
+        .expect("pragma");
+        let t = Instant::now();
+        for _ in 0..200 {
+            append(&mut conn, 1, size);
+            size += 1;
+        }
+        spent[mode] += t.elapsed().as_secs_f64();
+        done[mode] += 200;
+    }
+    let rate = |m: usize| done[m] as f64 / spent[m];
+    println!(
+        "single appends: synchronous = FULL {:.0}/s, NORMAL {:.0}/s ({} each, interleaved): FULL runs at {:.2} of NORMAL",
+        rate(0),
+        rate(1),
+        done[0],
+        rate(0) / rate(1)
+    );
 }

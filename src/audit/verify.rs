@@ -435,7 +435,9 @@ fn check_records(
         after = (last.id.clone(), last.version);
         for row in rows {
             let record = row.record();
-            if crate::newsroom::record_sha256(&record) != row.record_sha256 {
+            if crate::ledger::leaf::record_sha256(&record).ok().as_deref()
+                != Some(row.record_sha256.as_str())
+            {
                 let index = u64::try_from(row.ledger_index).ok();
                 problems.add(
                     "record_mismatch",

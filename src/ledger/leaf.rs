@@ -59,6 +59,15 @@ pub fn encode(kind: &str, at: &str, actor: &str, record: &Value) -> Result<Strin
     Ok(text)
 }
 
+/// Lowercase hex SHA-256 of a record's RFC 8785 canonical JSON: how a source
+/// version's `record_sha256` is made, and how any verifier re-makes it.
+pub fn record_sha256(record: &Value) -> Result<String, LedgerError> {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json_canonicalizer::to_vec(record)
+        .map_err(|e| LedgerError::MalformedLeaf(e.to_string()))?;
+    Ok(hex::encode(Sha256::digest(canonical)))
+}
+
 /// RFC 3339, UTC, microseconds: `2026-11-23T20:01:47.123456Z`.
 pub fn format_at(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)

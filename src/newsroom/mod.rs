@@ -10,15 +10,6 @@ pub mod source_list;
 pub mod sources;
 pub mod subscribers;
 
-use serde_json::Value;
-use sha2::{Digest, Sha256};
-
-/// Lowercase hex SHA-256 of a record's RFC 8785 canonical JSON.
-pub fn record_sha256(record: &Value) -> String {
-    let canonical = serde_json_canonicalizer::to_vec(record).unwrap_or_default();
-    hex::encode(Sha256::digest(canonical))
-}
-
 /// A stored word that names no known value: the database holds something this
 /// version of the server never wrote.
 #[derive(Debug, thiserror::Error)]

@@ -8,10 +8,11 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::fields::{self, Doi, HttpUrl, LanguageTag, Sha256Hex};
-use super::{ledger_index, record_sha256};
+use super::ledger_index;
 use crate::db::DbConnection;
 use crate::db::schema::sources;
 use crate::error::{ApiError, ErrorCode};
+use crate::ledger::leaf::record_sha256;
 use crate::ledger::{About, Sequencer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -228,7 +229,7 @@ fn record_version(
 ) -> Result<SourceVersion, ApiError> {
     let version = row.version;
     let record = row.record();
-    row.record_sha256 = record_sha256(&record);
+    row.record_sha256 = record_sha256(&record)?;
     let kind = if version == 1 {
         "source.recorded"
     } else {

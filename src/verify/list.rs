@@ -121,9 +121,9 @@ fn check_citation(
         &[("recorded_at", "at"), ("recorded_by", "actor")],
     )
     .map_err(|e| format!("source: {e}"))?;
-    if source["record_sha256"].as_str()
-        != Some(crate::newsroom::record_sha256(&source_leaf.record).as_str())
-    {
+    let recomputed = crate::ledger::leaf::record_sha256(&source_leaf.record)
+        .map_err(|e| format!("source: the recorded source cannot be hashed: {e}"))?;
+    if source["record_sha256"].as_str() != Some(recomputed.as_str()) {
         return Err("source: record_sha256 is not the hash of the recorded source".into());
     }
     let citation_leaf =

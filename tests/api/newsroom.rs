@@ -244,7 +244,7 @@ async fn the_newsroom_end_to_end(backend: Backend) {
         assert_shown(&source_record, &c["source"], &[]);
         assert_eq!(
             c["source"]["record_sha256"],
-            sourceledger::newsroom::record_sha256(&source_record)
+            sourceledger::ledger::leaf::record_sha256(&source_record).expect("hash")
         );
         assert!(
             c["source"]["url"]

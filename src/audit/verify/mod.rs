@@ -1,0 +1,169 @@
+//! Server-side re-verification: re-read every leaf and record, recompute the
+//! tree and its stored hashes, check every signed checkpoint, and report every
+//! problem with its index. Reads in pages, each its own short read, so writers
+//! are never held back; entries appended after the check starts are left for
+//! the next one.
+//!
+//! The checks, each in its own file: `checkpoints` (signatures, and what each
+//! checkpoint row says), `tree` (every leaf, stored hash and checkpoint root),
+//! `records` (every record row against its latest entry).
+
+mod checkpoints;
+mod records;
+mod tree;
+
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::schema::{ledger_checkpoints, ledger_entries};
+use crate::db::{Db, DbConnection};
+use crate::error::ApiError;
+use crate::ledger::store::{self, CheckpointRow};
+
+/// Rows read per page.
+const PAGE: i64 = 5000;
+const MAX_PROBLEMS: usize = 1000;
+
+/// What a problem is; the README lists each.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// An entry beyond the tree head.
+    ExtraEntry,
+    /// No entry at an index below the tree head.
+    MissingEntry,
+    /// A leaf's bytes no longer hash to its stored leaf hash.
+    LeafHashMismatch,
+    StoredHashMissing,
+    /// A stored leaf hash is not the leaf's.
+    StoredHashMismatch,
+    /// A stored interior hash is not what the leaves give.
+    InteriorHashMismatch,
+    MalformedLeaf,
+    /// The entry's kind, at or actor columns differ from its leaf.
+    EntryColumnsMismatch,
+    TimeWentBack,
+    CheckpointSignature,
+    /// A checkpoint row differs from its signed note.
+    CheckpointMismatch,
+    CheckpointBeyondHead,
+    /// The leaves do not give a checkpoint's root.
+    CheckpointRootMismatch,
+    /// A record row differs from what its entry records.
+    RecordMismatch,
+    /// A record row points at an entry that is not its latest.
+    RecordStale,
+    RecordWithoutEntry,
+    /// The ledger records something the database no longer holds.
+    MissingRecord,
+    TooManyProblems,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct VerifyProblem {
+    pub kind: ProblemKind,
+    /// The ledger index concerned, where there is one.
+    pub index: Option<u64>,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyReport {
+    /// True only when `problems` is empty.
+    pub ok: bool,
+    pub tree_size: u64,
+    /// Entries checked.
+    pub checked: u64,
+    pub problems: Vec<VerifyProblem>,
+}
+
+/// The problems found so far, at most `MAX_PROBLEMS` of them.
+struct Problems(Vec<VerifyProblem>);
+
+impl Problems {
+    fn add(&mut self, kind: ProblemKind, index: Option<u64>, detail: impl Into<String>) {
+        if self.0.len() < MAX_PROBLEMS {
+            self.0.push(VerifyProblem {
+                kind,
+                index,
+                detail: detail.into(),
+            });
+        } else if self.0.len() == MAX_PROBLEMS {
+            self.0.push(VerifyProblem {
+                kind: ProblemKind::TooManyProblems,
+                index: None,
+                detail: format!("stopped listing after {MAX_PROBLEMS} problems"),
+            });
+        }
+    }
+}
+
+/// The log as it was when the check began.
+struct Snapshot {
+    size: u64,
+    max_index: Option<i64>,
+    checkpoints: Vec<CheckpointRow>,
+}
+
+/// One consistent snapshot for the head, the last index and the checkpoints.
+fn snapshot(conn: &mut DbConnection) -> Result<Snapshot, ApiError> {
+    conn.transaction::<_, ApiError, _>(|conn| {
+        if let DbConnection::Postgres(_) = conn {
+            // READ COMMITTED would let each read see a newer log.
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(conn)?;
+        }
+        Ok(Snapshot {
+            size: store::size(conn)?,
+            max_index: ledger_entries::table
+                .select(diesel::dsl::max(ledger_entries::idx))
+                .first(conn)?,
+            checkpoints: ledger_checkpoints::table
+                .order(ledger_checkpoints::size.asc())
+                .select(CheckpointRow::as_select())
+                .load(conn)?,
+        })
+    })
+}
+
+/// Re-verifies the whole ledger with the publisher's `vkey`.
+pub fn run(db: &Db, vkey: &str) -> Result<VerifyReport, ApiError> {
+    let mut conn = db.get()?;
+    let conn = &mut *conn;
+    let mut problems = Problems(Vec::new());
+    let Snapshot {
+        size,
+        max_index,
+        checkpoints,
+    } = snapshot(conn)?;
+    if let Some(max) = max_index.and_then(|m| u64::try_from(m).ok())
+        && max >= size
+    {
+        for index in size..=max.min(size + MAX_PROBLEMS as u64) {
+            problems.add(
+                ProblemKind::ExtraEntry,
+                Some(index),
+                format!("an entry beyond the tree head (size {size})"),
+            );
+        }
+    }
+    let roots_due = checkpoints::check(&checkpoints, vkey, size, &mut problems);
+    let mut latest = tree::check(conn, size, roots_due, &mut problems)?;
+    records::check(conn, size, &mut latest, &mut problems)?;
+    for (key, index) in latest {
+        problems.add(
+            ProblemKind::MissingRecord,
+            Some(index),
+            format!("{key} is in the ledger but not in the database"),
+        );
+    }
+    let mut list = problems.0;
+    list.sort_by_key(|p| (p.index.is_none(), p.index));
+    Ok(VerifyReport {
+        ok: list.is_empty(),
+        tree_size: size,
+        checked: size,
+        problems: list,
+    })
+}

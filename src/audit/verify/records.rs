@@ -1,0 +1,235 @@
+//! Each record row (articles, source versions, citations) against its latest
+//! ledger entry. A row whose entry is past the checked size changed after the
+//! check began and is left out, unless its entry is past the log's end even
+//! at the end of the check: then it was forged.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use serde_json::Value;
+
+use super::{PAGE, ProblemKind, Problems};
+use crate::db::DbConnection;
+use crate::db::schema::{articles, citations, sources};
+use crate::error::ApiError;
+use crate::ledger::leaf::{Leaf, record_sha256};
+use crate::ledger::store;
+use crate::newsroom::articles::Article;
+use crate::newsroom::citations::Citation;
+use crate::newsroom::sources::SourceVersion;
+
+/// One record row, as the check compares it with its entry.
+struct Row {
+    /// `article:<slug>`, `source:<id>:<version>` or `citation:<id>`.
+    key: String,
+    ledger_index: i64,
+    record: Value,
+    /// The entry kinds that may record it: `article.`, `source.`, `citation.`.
+    kind_prefix: &'static str,
+}
+
+struct RecordCheck<'a> {
+    size: i64,
+    latest: &'a mut HashMap<String, u64>,
+    problems: &'a mut Problems,
+    /// Rows past the checked part of the log, judged at the end.
+    late: Vec<(String, i64)>,
+}
+
+pub(super) fn check(
+    conn: &mut DbConnection,
+    size: u64,
+    latest: &mut HashMap<String, u64>,
+    problems: &mut Problems,
+) -> Result<(), ApiError> {
+    let mut check = RecordCheck {
+        size: i64::try_from(size).map_err(ApiError::internal)?,
+        latest,
+        problems,
+        late: Vec::new(),
+    };
+    in_pages(
+        conn,
+        String::new(),
+        |conn, after| {
+            articles::table
+                .filter(articles::slug.gt(after))
+                .order(articles::slug.asc())
+                .limit(PAGE)
+                .select(Article::as_select())
+                .load(conn)
+        },
+        |row: &Article| row.slug.clone(),
+        |conn, row| {
+            check.row(
+                conn,
+                Row {
+                    key: format!("article:{}", row.slug),
+                    ledger_index: row.ledger_index,
+                    record: row.record(),
+                    kind_prefix: "article.",
+                },
+            )
+        },
+    )?;
+    in_pages(
+        conn,
+        (String::new(), 0i64),
+        |conn, (id, version)| {
+            sources::table
+                .filter(
+                    sources::id
+                        .gt(id)
+                        .or(sources::id.eq(id).and(sources::version.gt(*version))),
+                )
+                .order((sources::id.asc(), sources::version.asc()))
+                .limit(PAGE)
+                .select(SourceVersion::as_select())
+                .load(conn)
+        },
+        |row: &SourceVersion| (row.id.clone(), row.version),
+        |conn, row| {
+            let record = row.record();
+            if record_sha256(&record).ok().as_deref() != Some(row.record_sha256.as_str()) {
+                check.problems.add(
+                    ProblemKind::RecordMismatch,
+                    u64::try_from(row.ledger_index).ok(),
+                    format!(
+                        "source {} v{}: record_sha256 does not match its fields",
+                        row.id, row.version
+                    ),
+                );
+            }
+            check.row(
+                conn,
+                Row {
+                    key: format!("source:{}:{}", row.id, row.version),
+                    ledger_index: row.ledger_index,
+                    record,
+                    kind_prefix: "source.",
+                },
+            )
+        },
+    )?;
+    in_pages(
+        conn,
+        String::new(),
+        |conn, after| {
+            citations::table
+                .filter(citations::id.gt(after))
+                .order(citations::id.asc())
+                .limit(PAGE)
+                .select(Citation::as_select())
+                .load(conn)
+        },
+        |row: &Citation| row.id.clone(),
+        |conn, row| {
+            check.row(
+                conn,
+                Row {
+                    key: format!("citation:{}", row.id),
+                    ledger_index: row.ledger_index,
+                    record: row.record(),
+                    kind_prefix: "citation.",
+                },
+            )
+        },
+    )?;
+    let head_now = i64::try_from(store::size(conn)?).map_err(ApiError::internal)?;
+    for (key, index) in check.late {
+        if !(0..head_now).contains(&index) {
+            check.problems.add(
+                ProblemKind::RecordWithoutEntry,
+                u64::try_from(index).ok(),
+                format!("{key} points at entry {index}, which the log does not hold"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Keyset paging: loads pages after `start`, each after the last row's key,
+/// until a page is empty, and hands every row to `each`.
+fn in_pages<T, K>(
+    conn: &mut DbConnection,
+    start: K,
+    mut load: impl FnMut(&mut DbConnection, &K) -> QueryResult<Vec<T>>,
+    key_of: impl Fn(&T) -> K,
+    mut each: impl FnMut(&mut DbConnection, T) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    let mut after = start;
+    loop {
+        let rows = load(conn, &after)?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = key_of(last);
+        for row in rows {
+            each(conn, row)?;
+        }
+    }
+}
+
+impl RecordCheck<'_> {
+    fn row(&mut self, conn: &mut DbConnection, row: Row) -> Result<(), ApiError> {
+        if !(0..self.size).contains(&row.ledger_index) {
+            self.latest.remove(&row.key);
+            self.late.push((row.key, row.ledger_index));
+            return Ok(());
+        }
+        let index = u64::try_from(row.ledger_index).unwrap_or(u64::MAX);
+        let key = &row.key;
+        match self.latest.remove(key) {
+            None => self.problems.add(
+                ProblemKind::RecordWithoutEntry,
+                Some(index),
+                format!("{key} has no ledger entry"),
+            ),
+            Some(last) if last != index => self.problems.add(
+                ProblemKind::RecordStale,
+                Some(last),
+                format!("{key} points at entry {index}, not its latest entry {last}"),
+            ),
+            Some(_) => {}
+        }
+        let Some(entry) = store::entry(conn, index)? else {
+            self.problems.add(
+                ProblemKind::RecordWithoutEntry,
+                Some(index),
+                format!("{key}: entry {index} does not exist"),
+            );
+            return Ok(());
+        };
+        self.compare(index, &entry.leaf, row);
+        Ok(())
+    }
+
+    fn compare(&mut self, index: u64, leaf: &str, mut row: Row) {
+        let key = &row.key;
+        let prefix = row.kind_prefix;
+        match Leaf::parse(leaf) {
+            Ok(mut leaf) if leaf.kind.starts_with(prefix) => {
+                // An article's retraction reason is in its entry, not its row.
+                if let (Some(l), Some(r)) =
+                    (leaf.record.as_object_mut(), row.record.as_object_mut())
+                    && prefix == "article."
+                {
+                    l.remove("reason");
+                    r.remove("reason");
+                }
+                if leaf.record != row.record {
+                    self.problems.add(
+                        ProblemKind::RecordMismatch,
+                        Some(index),
+                        format!("{key} differs from what entry {index} records"),
+                    );
+                }
+            }
+            _ => self.problems.add(
+                ProblemKind::RecordMismatch,
+                Some(index),
+                format!("entry {index} is not a {prefix} entry for {key}"),
+            ),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Every entry below the head, in pages: its leaf hash, the stored hashes the
+//! leaves give, its columns, time order, and the roots of the checkpoints.
+
+use std::collections::HashMap;
+use std::iter::Peekable;
+
+use diesel::prelude::*;
+use serde_json::Value;
+use tlog_tiles::tlog::{self, Hash};
+
+use super::{PAGE, ProblemKind, Problems};
+use crate::db::DbConnection;
+use crate::db::schema::{ledger_entries, ledger_hashes};
+use crate::error::ApiError;
+use crate::ledger::leaf::Leaf;
+use crate::ledger::proof::TreeBuilder;
+use crate::ledger::store::EntryRow;
+
+/// The tree recomputed so far, and what the leaves said of each record.
+struct Walk<'p> {
+    builder: TreeBuilder,
+    roots_due: Peekable<std::vec::IntoIter<(u64, Hash)>>,
+    /// Each record's latest entry, by record key.
+    latest: HashMap<String, u64>,
+    previous_at: String,
+    problems: &'p mut Problems,
+}
+
+/// Checks entries `0..size`; returns each record's latest entry by record key.
+pub(super) fn check(
+    conn: &mut DbConnection,
+    size: u64,
+    roots_due: Vec<(u64, Hash)>,
+    problems: &mut Problems,
+) -> Result<HashMap<String, u64>, ApiError> {
+    let mut walk = Walk {
+        builder: TreeBuilder::new(),
+        roots_due: roots_due.into_iter().peekable(),
+        latest: HashMap::new(),
+        previous_at: String::new(),
+        problems,
+    };
+    let size = i64::try_from(size).map_err(ApiError::internal)?;
+    let mut start = 0;
+    while start < size {
+        let end = size.min(start + PAGE);
+        let rows: Vec<EntryRow> = ledger_entries::table
+            .filter(ledger_entries::idx.ge(start))
+            .filter(ledger_entries::idx.lt(end))
+            .order(ledger_entries::idx.asc())
+            .select(EntryRow::as_select())
+            .load(conn)?;
+        let stored: HashMap<i64, Vec<u8>> = ledger_hashes::table
+            .filter(ledger_hashes::id.ge(tlog::stored_hash_index(0, start as u64) as i64))
+            .filter(ledger_hashes::id.lt(tlog::stored_hash_index(0, end as u64) as i64))
+            .select((ledger_hashes::id, ledger_hashes::hash))
+            .load::<(i64, Vec<u8>)>(conn)?
+            .into_iter()
+            .collect();
+        let mut rows = rows.into_iter().peekable();
+        for n in start as u64..end as u64 {
+            match rows.next_if(|r| r.idx as u64 == n) {
+                Some(row) => walk.entry(n, &row, &stored),
+                None => walk.hole(n, size as u64, &stored),
+            }
+            walk.check_roots(n + 1);
+        }
+        start = end;
+    }
+    Ok(walk.latest)
+}
+
+impl Walk<'_> {
+    /// No entry at `n`: the tree cannot be recomputed past a hole, so it goes
+    /// on with the stored hash, and later checks still mean something.
+    fn hole(&mut self, n: u64, size: u64, stored: &HashMap<i64, Vec<u8>>) {
+        self.problems.add(
+            ProblemKind::MissingEntry,
+            Some(n),
+            format!("no entry {n} below the tree head {size}"),
+        );
+        let hash = stored
+            .get(&(tlog::stored_hash_index(0, n) as i64))
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .map(Hash)
+            .unwrap_or(tlog::EMPTY_HASH);
+        self.builder.push(hash);
+    }
+
+    fn entry(&mut self, n: u64, row: &EntryRow, stored: &HashMap<i64, Vec<u8>>) {
+        let leaf_hash = tlog::record_hash(row.leaf.as_bytes());
+        if row.leaf_hash.as_slice() != leaf_hash.0.as_slice() {
+            self.problems.add(
+                ProblemKind::LeafHashMismatch,
+                Some(n),
+                "the leaf's bytes no longer hash to its stored leaf hash",
+            );
+        }
+        let mut expected = vec![leaf_hash];
+        self.builder.push_with(leaf_hash, |h| expected.push(h));
+        for (offset, hash) in (0i64..).zip(expected) {
+            let id = tlog::stored_hash_index(0, n) as i64 + offset;
+            let kind = if offset == 0 {
+                ProblemKind::StoredHashMismatch
+            } else {
+                ProblemKind::InteriorHashMismatch
+            };
+            match stored.get(&id) {
+                None => self.problems.add(
+                    ProblemKind::StoredHashMissing,
+                    Some(n),
+                    format!("stored hash {id} is missing"),
+                ),
+                Some(h) if h.as_slice() != hash.0.as_slice() => self.problems.add(
+                    kind,
+                    Some(n),
+                    format!("stored hash {id} is not what the leaves give"),
+                ),
+                Some(_) => {}
+            }
+        }
+        match Leaf::parse(&row.leaf) {
+            Err(e) => self
+                .problems
+                .add(ProblemKind::MalformedLeaf, Some(n), e.to_string()),
+            Ok(leaf) => self.leaf(n, row, leaf),
+        }
+    }
+
+    fn leaf(&mut self, n: u64, row: &EntryRow, leaf: Leaf) {
+        if leaf.kind != row.kind || leaf.at != row.at || leaf.actor != row.actor {
+            self.problems.add(
+                ProblemKind::EntryColumnsMismatch,
+                Some(n),
+                "the entry's kind, at or actor columns differ from its leaf",
+            );
+        }
+        if leaf.at < self.previous_at {
+            self.problems.add(
+                ProblemKind::TimeWentBack,
+                Some(n),
+                format!("{} comes before {}", leaf.at, self.previous_at),
+            );
+        }
+        if let Some(key) = record_key(&leaf) {
+            self.latest.insert(key, n);
+        }
+        self.previous_at = leaf.at;
+    }
+
+    /// The roots of the checkpoints of `size` entries, now that the tree has them.
+    fn check_roots(&mut self, size: u64) {
+        while let Some((cp_size, root)) = self.roots_due.next_if(|(s, _)| *s == size) {
+            if self.builder.root() != root {
+                self.problems.add(
+                    ProblemKind::CheckpointRootMismatch,
+                    Some(cp_size),
+                    format!("the leaves do not give checkpoint {cp_size}'s root"),
+                );
+            }
+        }
+    }
+}
+
+/// Which record an entry is about, by its kind and record.
+fn record_key(leaf: &Leaf) -> Option<String> {
+    let r = &leaf.record;
+    let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_owned);
+    match leaf.kind.split('.').next()? {
+        "article" => Some(format!("article:{}", text("slug")?)),
+        "source" => Some(format!(
+            "source:{}:{}",
+            text("id")?,
+            r.get("version")?.as_i64()?
+        )),
+        "citation" => Some(format!("citation:{}", text("id")?)),
+        _ => None,
+    }
+}

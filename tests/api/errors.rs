@@ -41,30 +41,16 @@ async fn wrong_method_is_a_405_with_allow(backend: Backend) {
 #[test]
 fn requests_refused_by_the_http_layer_log_no_errors() {
     use std::io::{Read, Write};
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
     let log_path = dir.path().join("server.log");
-    let log = std::fs::File::create(&log_path).expect("log file");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_sourceledger"))
-        .arg("serve")
-        .env("SOURCELEDGER_DATA_DIR", dir.path().join("data"))
-        .env("SOURCELEDGER_BIND", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("serve");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut server = crate::process::ServerProcess::start_with_log(
+        &dir.path().join("data"),
+        None,
+        Some(&log_path),
+    );
+    let port = server.port;
     let exchange = |raw: Vec<u8>| {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream
@@ -85,8 +71,7 @@ fn requests_refused_by_the_http_layer_log_no_errors() {
         assert!(exchange(big_header.clone()).starts_with("HTTP/1.1 431"));
         assert!(exchange(long_path.clone()).starts_with("HTTP/1.1 400"));
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    server.kill();
     let log = std::fs::read_to_string(&log_path).expect("read log");
     assert!(
         log.contains("connection closed by the HTTP layer"),

@@ -15,6 +15,8 @@ pub struct ServerProcess {
     pub port: u16,
     data_dir: PathBuf,
     database_url: Option<String>,
+    /// Where the server's log goes (at `info`); by default stderr, at `warn`.
+    log: Option<PathBuf>,
 }
 
 pub fn free_port() -> u16 {
@@ -27,11 +29,17 @@ pub fn free_port() -> u16 {
 impl ServerProcess {
     /// Starts a server and waits until it answers `/readyz`.
     pub fn start(data_dir: &Path, database_url: Option<&str>) -> Self {
+        Self::start_with_log(data_dir, database_url, None)
+    }
+
+    /// Like [`ServerProcess::start`], with the log at `info` written to `log`.
+    pub fn start_with_log(data_dir: &Path, database_url: Option<&str>, log: Option<&Path>) -> Self {
         let mut server = ServerProcess {
             child: None,
             port: free_port(),
             data_dir: data_dir.to_owned(),
             database_url: database_url.map(str::to_owned),
+            log: log.map(Path::to_owned),
         };
         server.spawn();
         server
@@ -43,11 +51,22 @@ impl ServerProcess {
             .arg("serve")
             .env("SOURCELEDGER_DATA_DIR", &self.data_dir)
             .env("SOURCELEDGER_BIND", format!("127.0.0.1:{}", self.port))
-            .env("RUST_LOG", "warn")
             .env_remove("SOURCELEDGER_DATABASE_URL")
             .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stdout(Stdio::null());
+        match &self.log {
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .expect("log file");
+                command.env("RUST_LOG", "info").stderr(file);
+            }
+            None => {
+                command.env("RUST_LOG", "warn").stderr(Stdio::inherit());
+            }
+        }
         if let Some(url) = &self.database_url {
             command.env("SOURCELEDGER_DATABASE_URL", url);
         }

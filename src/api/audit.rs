@@ -27,8 +27,10 @@ pub struct EventsQuery {
     /// A source's id.
     source: Option<String>,
     /// At or after this RFC 3339 time.
+    #[param(format = DateTime)]
     from: Option<String>,
     /// Before this RFC 3339 time.
+    #[param(format = DateTime)]
     to: Option<String>,
     /// The `next` of the previous page.
     cursor: Option<u64>,
@@ -148,12 +150,16 @@ pub struct ExportQuery {
     #[param(pattern = "^(ndjson|csv)$")]
     format: Option<String>,
     /// At or after this RFC 3339 time.
+    #[param(format = DateTime)]
     from: Option<String>,
     /// Before this RFC 3339 time.
+    #[param(format = DateTime)]
     to: Option<String>,
     /// The first index (default 0).
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     start: Option<u64>,
     /// The index to stop before (default: the end of the log).
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     end: Option<u64>,
 }
 
@@ -207,7 +213,8 @@ fn export_line(format: Format, row: EntryRow, out: &mut Vec<u8>) -> Result<(), A
     params(ExportQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, content_type = "application/x-ndjson", body = String),
+        (status = 200, description = "the entries, one a line (NDJSON) or one a row (CSV)",
+         content((String = "application/x-ndjson"), (String = "text/csv"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -231,6 +238,12 @@ pub async fn export(
         ..EventFilter::default()
     }
     .normalised()?;
+    // Indexes are int64 on the wire, as everywhere in the log.
+    for (field, value) in [("start", q.start), ("end", q.end)] {
+        if value.is_some_and(|v| i64::try_from(v).is_err()) {
+            return Err(ApiError::invalid_field(field, "must be at most 2^63 - 1"));
+        }
+    }
     let start = q.start.unwrap_or(0);
     let end = q.end.unwrap_or(u64::MAX);
     if end < start {

@@ -182,6 +182,7 @@ pub async fn inclusion_proof(
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
     /// The older tree size, at least 1.
+    #[param(minimum = 1)]
     first: u64,
     /// The newer tree size (default: the latest checkpoint's).
     second: Option<u64>,

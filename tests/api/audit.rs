@@ -10,7 +10,11 @@ use sourceledger::ledger::proof::verify_inclusion;
 use crate::helpers::{Backend, TestApp, hex_list};
 use crate::on_both_backends;
 
-on_both_backends!(search_and_export, verify_reports_each_kind_of_tampering);
+on_both_backends!(
+    search_and_export,
+    verify_reports_each_kind_of_tampering,
+    export_indexes_are_int64
+);
 
 struct Newsroom {
     auditor: String,
@@ -387,4 +391,24 @@ async fn verify_reports_each_kind_of_tampering(backend: Backend) {
     );
     let r = report(&app, &n.auditor).await;
     assert!(kinds(&r).contains(&("record_stale".into(), Some(5))), "{r}");
+}
+
+/// `start` and `end` are int64 like every index: past it is a 400 naming the
+/// field, never a 200 with nothing or everything.
+async fn export_indexes_are_int64(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let auditor = app.token_of(sourceledger::auth::Role::Auditor).await;
+    for field in ["start", "end"] {
+        let reply = app
+            .get_as(
+                &format!("/v1/audit/export?{field}=9223372036854775808"),
+                &auditor,
+            )
+            .await;
+        assert_eq!(reply.assert_problem(400, "invalid_field")["field"], field);
+    }
+    let reply = app
+        .get_as("/v1/audit/export?start=9223372036854775807", &auditor)
+        .await;
+    assert_eq!(reply.status, 200);
 }

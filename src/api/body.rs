@@ -31,14 +31,15 @@ impl<T: DeserializeOwned> Body<T> {
         parse(&bytes)
     }
 
-    /// Like [`Body::read`], but an empty body (of any media type) is `None`.
+    /// Like [`Body::read`], but an empty body (of any media type) or JSON
+    /// `null` is `None`.
     pub async fn read_optional(mut self) -> Result<Option<T>, ApiError> {
         let bytes = read_limited(&self.req, &mut self.payload).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
         require_json(&self.req)?;
-        parse(&bytes).map(Some)
+        parse::<Option<T>>(&bytes)
     }
 }
 

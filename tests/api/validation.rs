@@ -7,7 +7,10 @@ use sourceledger::auth::Role;
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 
-on_both_backends!(bad_input_is_refused_and_leaves_nothing_behind);
+on_both_backends!(
+    bad_input_is_refused_and_leaves_nothing_behind,
+    an_article_retraction_takes_no_body_or_null
+);
 
 fn article(slug: &str) -> Value {
     json!({"slug": slug, "title": "T", "url": "https://n.example/t", "language": "en", "authors": ["A"]})
@@ -497,4 +500,50 @@ async fn hostile_bytes_and_races_get_4xx_never_5xx(backend: Backend) {
         .map(|r| r.json()["id"].as_str().expect("id").to_owned())
         .collect();
     assert_eq!(ids.len(), 1);
+}
+
+/// The retraction body is optional: none, `null` or `{"reason"}`; a body that
+/// is there must be JSON.
+async fn an_article_retraction_takes_no_body_or_null(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let editor = app.token_of(sourceledger::auth::Role::Editor).await;
+    for (slug, body) in [("none", ""), ("null", "null")] {
+        assert_eq!(
+            app.post_as("/v1/articles", &editor, article(slug))
+                .await
+                .status,
+            201
+        );
+        let publish = format!("/v1/articles/{slug}/publish");
+        assert_eq!(app.post_as(&publish, &editor, json!({})).await.status, 200);
+        let reply = app
+            .call(
+                actix_web::test::TestRequest::post()
+                    .uri(&format!("/v1/articles/{slug}/retract"))
+                    .insert_header(("authorization", format!("Bearer {editor}")))
+                    .insert_header(("content-type", "application/json"))
+                    .set_payload(body),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{slug}: {}", reply.text());
+        assert_eq!(reply.json()["status"], "retracted");
+    }
+    assert_eq!(
+        app.post_as("/v1/articles", &editor, article("text"))
+            .await
+            .status,
+        201
+    );
+    app.post_as("/v1/articles/text/publish", &editor, json!({}))
+        .await;
+    let reply = app
+        .call(
+            actix_web::test::TestRequest::post()
+                .uri("/v1/articles/text/retract")
+                .insert_header(("authorization", format!("Bearer {editor}")))
+                .insert_header(("content-type", "text/plain"))
+                .set_payload("because"),
+        )
+        .await;
+    reply.assert_problem(415, "unsupported_media_type");
 }

@@ -254,12 +254,3 @@ impl FromRequest for MaybeUnconfirmed {
         })
     }
 }
-
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Box::pin(authenticate(req))
-    }
-}

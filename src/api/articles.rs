@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 /// Creates a draft article (journalist, editor, admin).
 #[utoipa::path(
+    operation_id = "create_article",
     tag = "articles",
     request_body = NewArticle,
     security(("bearer" = [])),
@@ -61,6 +62,7 @@ pub struct ArticleList {
 
 /// Lists articles by slug: published and retracted ones for everyone, drafts too for staff.
 #[utoipa::path(
+    operation_id = "list_articles",
     tag = "articles",
     params(ArticlesQuery),
     responses(
@@ -93,6 +95,7 @@ pub async fn list(
 
 /// One article (drafts for staff only).
 #[utoipa::path(
+    operation_id = "get_article",
     tag = "articles",
     params(("slug" = String, Path)),
     responses(
@@ -137,6 +140,7 @@ async fn change_status(
 
 /// Publishes a draft (editor, admin).
 #[utoipa::path(
+    operation_id = "publish_article",
     tag = "articles",
     params(("slug" = String, Path)),
     security(("bearer" = [])),
@@ -172,6 +176,7 @@ pub struct Retraction {
 
 /// Retracts a published article; the body `{"reason"}` is optional (editor, admin).
 #[utoipa::path(
+    operation_id = "retract_article",
     tag = "articles",
     params(("slug" = String, Path)),
     request_body(content = Option<Retraction>),

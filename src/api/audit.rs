@@ -68,6 +68,7 @@ pub struct EventList {
 
 /// Searches the ledger by kind, actor, article, source and time.
 #[utoipa::path(
+    operation_id = "list_audit_events",
     tag = "audit",
     params(EventsQuery),
     security(("bearer" = [])),
@@ -209,6 +210,7 @@ fn export_line(format: Format, row: EntryRow, out: &mut Vec<u8>) -> Result<(), A
 /// (`{"index", "at", "kind", "actor", "leaf", "leaf_hash"}` a line) or CSV
 /// (`index,at,kind,actor,leaf_hash,leaf`). Memory stays flat whatever the size.
 #[utoipa::path(
+    operation_id = "export_audit",
     tag = "audit",
     params(ExportQuery),
     security(("bearer" = [])),
@@ -304,6 +306,7 @@ pub async fn export(
 /// Re-reads every leaf and record, recomputes the tree, checks it against every
 /// signed checkpoint and reports each problem found.
 #[utoipa::path(
+    operation_id = "verify_ledger",
     tag = "audit",
     security(("bearer" = [])),
     responses(

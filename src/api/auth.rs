@@ -19,6 +19,7 @@ pub struct TokenRequest {
 
 /// Exchanges an API key for a bearer JWT of the key's role.
 #[utoipa::path(
+    operation_id = "issue_token",
     tag = "auth",
     request_body = TokenRequest,
     responses(

@@ -49,6 +49,7 @@ fn parse_body(body: Value) -> Result<(Vec<NewCitation>, bool), ApiError> {
 /// Attaches one citation, or a batch of up to 1000 all or nothing, to an article
 /// (journalist, editor, admin). Each cites one source version (default: the latest).
 #[utoipa::path(
+    operation_id = "attach_citations",
     tag = "citations",
     params(("slug" = String, Path)),
     request_body(content = CitationBatch, description = "one NewCitation, or {\"citations\": [NewCitation, ...]}"),
@@ -86,6 +87,7 @@ pub async fn attach(
 
 /// Marks an attached citation verified (editor, admin).
 #[utoipa::path(
+    operation_id = "verify_citation",
     tag = "citations",
     params(("id" = String, Path)),
     security(("bearer" = [])),
@@ -124,6 +126,7 @@ pub struct CitationRetraction {
 
 /// Retracts a citation with a reason (journalists their own; editors, admins any).
 #[utoipa::path(
+    operation_id = "retract_citation",
     tag = "citations",
     params(("id" = String, Path)),
     request_body = CitationRetraction,

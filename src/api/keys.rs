@@ -52,6 +52,7 @@ impl From<ApiKeyRow> for KeyInfo {
 
 /// Creates an API key (admin).
 #[utoipa::path(
+    operation_id = "create_key",
     tag = "keys",
     request_body = NewKey,
     security(("bearer" = [])),
@@ -60,6 +61,7 @@ impl From<ApiKeyRow> for KeyInfo {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "a live key of that role has that name (`name_taken`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/keys")]
@@ -100,6 +102,7 @@ pub struct KeyList {
 
 /// Lists API keys, revoked ones included (admin).
 #[utoipa::path(
+    operation_id = "list_keys",
     tag = "keys",
     params(KeysQuery),
     security(("bearer" = [])),
@@ -132,6 +135,7 @@ pub async fn list(
 
 /// Revokes an API key (admin); its tokens stop working at once.
 #[utoipa::path(
+    operation_id = "revoke_key",
     tag = "keys",
     params(("id" = String, Path)),
     security(("bearer" = [])),

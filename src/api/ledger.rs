@@ -25,6 +25,7 @@ fn in_field(field: &'static str) -> impl Fn(LedgerError) -> ApiError {
 /// The latest signed checkpoint (C2SP tlog-checkpoint in a signed note). One
 /// fetched after a write has returned covers that write.
 #[utoipa::path(
+    operation_id = "get_checkpoint",
     tag = "ledger",
     responses((status = 200, content_type = "text/plain", body = String, description = "signed note"))
 )]
@@ -70,6 +71,7 @@ pub struct CheckpointList {
 
 /// Every signed checkpoint, oldest first.
 #[utoipa::path(
+    operation_id = "list_checkpoints",
     tag = "ledger",
     params(CheckpointsQuery),
     responses(
@@ -111,7 +113,8 @@ pub struct LedgerKey {
 }
 
 /// The publisher's public key, as a signed-note verifier key.
-#[utoipa::path(tag = "ledger", responses((status = 200, body = LedgerKey)))]
+#[utoipa::path(
+    operation_id = "get_ledger_key",tag = "ledger", responses((status = 200, body = LedgerKey)))]
 #[get("/v1/ledger/key")]
 pub async fn key(state: web::Data<AppState>) -> web::Json<LedgerKey> {
     web::Json(LedgerKey {
@@ -142,6 +145,7 @@ pub struct InclusionProof {
 
 /// Proves that entry `index` is in the tree of `tree_size` entries.
 #[utoipa::path(
+    operation_id = "inclusion_proof",
     tag = "ledger",
     params(InclusionQuery),
     responses(
@@ -200,6 +204,7 @@ pub struct ConsistencyProof {
 
 /// Proves that the tree of `first` entries is a prefix of the tree of `second`.
 #[utoipa::path(
+    operation_id = "consistency_proof",
     tag = "ledger",
     params(ConsistencyQuery),
     responses(
@@ -279,6 +284,7 @@ pub struct EntryList {
 
 /// Ledger entries in index order (subscribers and staff).
 #[utoipa::path(
+    operation_id = "list_entries",
     tag = "ledger",
     params(EntriesQuery),
     security(("bearer" = [])),
@@ -310,6 +316,7 @@ pub async fn entries(
 
 /// One ledger entry (subscribers and staff).
 #[utoipa::path(
+    operation_id = "get_entry",
     tag = "ledger",
     params(("index" = u64, Path, description = "the entry's index")),
     security(("bearer" = [])),

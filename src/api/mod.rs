@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod citations;
+mod field_rules;
 pub mod health;
 pub mod keys;
 pub mod ledger;
@@ -111,8 +112,15 @@ pub fn openapi() -> OpenApiDoc {
         .configure(routes)
         .split_for_parts()
         .1;
-    declare_shared_refusals(&mut doc);
+    complete(&mut doc);
     doc
+}
+
+/// What the derive cannot say: the refusals every handler shares, and what
+/// each checked request field accepts.
+fn complete(doc: &mut OpenApiDoc) {
+    declare_shared_refusals(doc);
+    field_rules::apply(doc);
 }
 
 /// Declares the refusals every handler shares through its extractors, so the
@@ -188,7 +196,7 @@ pub fn app(
         .openapi(BaseDoc::openapi())
         .configure(routes)
         .split_for_parts();
-    declare_shared_refusals(&mut doc);
+    complete(&mut doc);
     let known = web::Data::new(KnownRoutes::from_doc(&doc));
     let doc_json = web::Data::new(doc.to_json().unwrap_or_default());
     // The auth extractors need only these two, not the whole state.

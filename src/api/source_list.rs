@@ -6,8 +6,17 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 
 use crate::auth::MaybeUnconfirmed;
 use crate::error::{ApiError, Problem};
-use crate::newsroom::source_list::{self as lists, Outcome, VerifiedSourceList};
+use crate::newsroom::source_list::{self as lists, Outcome, SourceTeaser, VerifiedSourceList};
 use crate::state::AppState;
+
+/// The two shapes the list comes in, for the OpenAPI document: the builder
+/// serialises each itself. `locked` tells them apart.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum SourceList {
+    Verified(VerifiedSourceList),
+    Teaser(SourceTeaser),
+}
 
 /// The source list of an article: a teaser for anonymous readers; for
 /// subscribers and staff, every citation with its source version in full and
@@ -18,7 +27,7 @@ use crate::state::AppState;
     params(("slug" = String, Path)),
     responses(
         (status = 200, description = "SourceTeaser for anonymous readers, VerifiedSourceList for subscribers and staff",
-         body = VerifiedSourceList),
+         body = SourceList),
         (status = 304, description = "not modified"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),

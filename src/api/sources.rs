@@ -13,6 +13,7 @@ use crate::state::AppState;
 
 /// Records a new source, version 1 (journalist, editor, admin).
 #[utoipa::path(
+    operation_id = "create_source",
     tag = "sources",
     request_body = NewSource,
     security(("bearer" = [])),
@@ -45,6 +46,7 @@ pub async fn create(
 /// Records version n+1 of a source: the fields given replace version n's,
 /// `null` clears an optional field (journalist, editor, admin).
 #[utoipa::path(
+    operation_id = "revise_source",
     tag = "sources",
     params(("id" = String, Path)),
     request_body = SourcePatch,
@@ -81,6 +83,7 @@ pub async fn revise(
 
 /// The latest version of a source (subscribers and staff).
 #[utoipa::path(
+    operation_id = "get_source",
     tag = "sources",
     params(("id" = String, Path)),
     security(("bearer" = [])),
@@ -111,6 +114,7 @@ pub struct SourceVersions {
 
 /// Every version of a source, oldest first (subscribers and staff).
 #[utoipa::path(
+    operation_id = "list_source_versions",
     tag = "sources",
     params(("id" = String, Path)),
     security(("bearer" = [])),

@@ -10,6 +10,7 @@ use actix_web::{HttpResponse, delete, post, web};
 
 /// Creates a subscriber, or returns the one with this `external_id` (integration, admin).
 #[utoipa::path(
+    operation_id = "create_subscriber",
     tag = "subscribers",
     request_body = NewSubscriber,
     security(("bearer" = [])),
@@ -42,6 +43,7 @@ pub async fn create(
 
 /// Deletes a subscriber and its personal data; its tokens stop working at once.
 #[utoipa::path(
+    operation_id = "remove_subscriber",
     tag = "subscribers",
     params(("id" = String, Path)),
     security(("bearer" = [])),
@@ -68,6 +70,7 @@ pub async fn remove(
 
 /// Mints a subscriber token, valid 30 days (integration, admin).
 #[utoipa::path(
+    operation_id = "issue_subscriber_token",
     tag = "subscribers",
     params(("id" = String, Path)),
     security(("bearer" = [])),

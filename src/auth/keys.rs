@@ -64,10 +64,12 @@ fn new_row(role: Role, name: &str) -> (ApiKeyRow, String) {
 
 /// Checks a key's name: 1 to 100 printable characters.
 pub fn validate_name(name: &str) -> Result<(), ApiError> {
+    // The name stays the first-start key's, revoked or not, so the ledger's
+    // `admin:bootstrap-admin` always means that one key.
     if name == BOOTSTRAP_KEY_NAME {
-        return Err(ApiError::invalid_field(
-            "name",
-            "is reserved for the key made on first start",
+        return Err(ApiError::conflict(
+            ErrorCode::NameTaken,
+            "the name bootstrap-admin belongs to the key made on first start",
         ));
     }
     let len = name.chars().count();

@@ -12,38 +12,12 @@ use crate::db::schema::articles;
 use crate::error::{ApiError, ErrorCode};
 use crate::ledger::{About, Sequencer};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ArticleStatus {
-    Draft,
-    Published,
-    Retracted,
-}
-
-impl ArticleStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Published => "published",
-            Self::Retracted => "retracted",
-        }
-    }
-}
-
-impl From<ArticleStatus> for String {
-    fn from(status: ArticleStatus) -> String {
-        status.as_str().to_owned()
-    }
-}
-
-impl TryFrom<String> for ArticleStatus {
-    type Error = super::UnknownValue;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        [Self::Draft, Self::Published, Self::Retracted]
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or(super::UnknownValue("article status", text))
+super::stored_words! {
+    /// Where an article stands.
+    pub enum ArticleStatus ("article status") {
+        Draft => "draft",
+        Published => "published",
+        Retracted => "retracted",
     }
 }
 
@@ -77,6 +51,7 @@ pub struct NewArticle {
     pub url: String,
     /// BCP 47.
     pub language: String,
+    #[schema(min_items = 1, max_items = 50)]
     pub authors: Vec<String>,
 }
 

@@ -22,6 +22,7 @@ pub const MAX_BATCH: usize = 1000;
 pub struct NewCitation {
     pub source_id: String,
     /// The version cited (default: the latest).
+    #[serde(default, deserialize_with = "fields::whole_number")]
     pub source_version: Option<i64>,
     /// The article's words that the source supports.
     pub claim: String,
@@ -32,40 +33,13 @@ pub struct NewCitation {
     pub note: Option<String>,
 }
 
-/// Where a citation stands. Stored as text (`attached`, `verified`,
-/// `retracted`), the same words the ledger records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CitationStatus {
-    Attached,
-    Verified,
-    Retracted,
-}
-
-impl CitationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Attached => "attached",
-            Self::Verified => "verified",
-            Self::Retracted => "retracted",
-        }
-    }
-}
-
-impl From<CitationStatus> for String {
-    fn from(status: CitationStatus) -> String {
-        status.as_str().to_owned()
-    }
-}
-
-impl TryFrom<String> for CitationStatus {
-    type Error = super::UnknownValue;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        [Self::Attached, Self::Verified, Self::Retracted]
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or(super::UnknownValue("citation status", text))
+super::stored_words! {
+    /// Where a citation stands. Stored as text (`attached`, `verified`,
+    /// `retracted`), the same words the ledger records.
+    pub enum CitationStatus ("citation status") {
+        Attached => "attached",
+        Verified => "verified",
+        Retracted => "retracted",
     }
 }
 

@@ -102,12 +102,14 @@ fn slug(field: &str, value: &str) -> Result<String> {
     Ok(value.to_owned())
 }
 
+/// At most [`MAX_URL_LEN`] characters, as sent and once normalised (so a
+/// stored URL always passes again).
 fn http_url(field: &str, value: &str) -> Result<String> {
-    if value.len() > MAX_URL_LEN {
-        return Err(ApiError::invalid_field(
-            field,
-            format!("must be at most {MAX_URL_LEN} characters"),
-        ));
+    let too_long = |url: &str| url.chars().count() > MAX_URL_LEN;
+    let long =
+        || ApiError::invalid_field(field, format!("must be at most {MAX_URL_LEN} characters"));
+    if too_long(value) {
+        return Err(long());
     }
     let parsed = url::Url::parse(value)
         .map_err(|e| ApiError::invalid_field(field, format!("is not an absolute URL ({e})")))?;
@@ -118,11 +120,8 @@ fn http_url(field: &str, value: &str) -> Result<String> {
         ));
     }
     let normalised = parsed.to_string();
-    if normalised.len() > MAX_URL_LEN {
-        return Err(ApiError::invalid_field(
-            field,
-            format!("must be at most {MAX_URL_LEN} characters"),
-        ));
+    if too_long(&normalised) {
+        return Err(long());
     }
     Ok(normalised)
 }
@@ -157,7 +156,7 @@ fn sha256_hex(field: &str, value: &str) -> Result<String> {
 }
 
 fn doi(field: &str, value: &str) -> Result<String> {
-    let ok = value.len() <= 200
+    let ok = value.chars().count() <= 200
         && value
             .strip_prefix("10.")
             .and_then(|rest| rest.split_once('/'))
@@ -165,7 +164,7 @@ fn doi(field: &str, value: &str) -> Result<String> {
                 (4..=9).contains(&registrant.split('.').next().map_or(0, str::len))
                     && registrant.bytes().all(|b| b.is_ascii_digit() || b == b'.')
                     && !suffix.is_empty()
-                    && !suffix.chars().any(char::is_whitespace)
+                    && !suffix.chars().any(|c| c.is_whitespace() || c.is_control())
             });
     if !ok {
         return Err(ApiError::invalid_field(
@@ -225,6 +224,30 @@ pub fn line(field: &str, value: &str, max: usize) -> Result<String> {
         return Err(ApiError::invalid_field(field, "must be a single line"));
     }
     text(field, value, max, true)
+}
+
+/// JSON has one kind of number, and JSON Schema counts `2.0` as the integer 2:
+/// an optional integer field takes any number without a fraction.
+pub fn whole_number<'de, D>(d: D) -> std::result::Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    use serde::de::Error;
+    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(n) = number.as_i64() {
+        return Ok(Some(n));
+    }
+    // 2^63 is exact as an f64; every whole f64 below it fits an i64.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) => Ok(Some(f as i64)),
+        _ => Err(D::Error::custom(format!(
+            "invalid value: {number}, expected a whole number that fits in 64 bits"
+        ))),
+    }
 }
 
 /// Applies `parse` to an optional value.

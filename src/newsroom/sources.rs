@@ -15,46 +15,17 @@ use crate::error::{ApiError, ErrorCode};
 use crate::ledger::leaf::record_sha256;
 use crate::ledger::{About, Sequencer};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceKind {
-    OfficialStatement,
-    NewsReport,
-    Document,
-    Dataset,
-    SocialMedia,
-    Interview,
-    Academic,
-    Other,
-}
-
-impl SourceKind {
-    const ALL: [SourceKind; 8] = [
-        Self::OfficialStatement,
-        Self::NewsReport,
-        Self::Document,
-        Self::Dataset,
-        Self::SocialMedia,
-        Self::Interview,
-        Self::Academic,
-        Self::Other,
-    ];
-
-    pub fn parse(text: &str) -> Option<SourceKind> {
-        Self::ALL.into_iter().find(|k| k.as_str() == text)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OfficialStatement => "official_statement",
-            Self::NewsReport => "news_report",
-            Self::Document => "document",
-            Self::Dataset => "dataset",
-            Self::SocialMedia => "social_media",
-            Self::Interview => "interview",
-            Self::Academic => "academic",
-            Self::Other => "other",
-        }
+super::stored_words! {
+    /// What sort of source it is.
+    pub enum SourceKind ("source kind") {
+        OfficialStatement => "official_statement",
+        NewsReport => "news_report",
+        Document => "document",
+        Dataset => "dataset",
+        SocialMedia => "social_media",
+        Interview => "interview",
+        Academic => "academic",
+        Other => "other",
     }
 }
 
@@ -91,6 +62,7 @@ where
 /// clears an optional field. The result is version n+1.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct SourcePatch {
     pub url: Option<String>,
     pub title: Option<String>,
@@ -294,7 +266,7 @@ pub fn revise(
             .unwrap_or_else(|| latest.publisher.clone()),
         kind: patch
             .kind
-            .or_else(|| SourceKind::parse(&latest.kind))
+            .or_else(|| SourceKind::try_from(latest.kind.clone()).ok())
             .ok_or_else(|| {
                 ApiError::internal(format!("source {} has an unknown kind", latest.id))
             })?,

@@ -10,19 +10,11 @@ use crate::db::DbConnection;
 use crate::db::schema::subscribers;
 use crate::error::ApiError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Tier {
-    Free,
-    Member,
-}
-
-impl Tier {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Free => "free",
-            Tier::Member => "member",
-        }
+super::stored_words! {
+    /// What a subscriber may see: a member sees the full source list.
+    pub enum Tier ("subscriber tier") {
+        Free => "free",
+        Member => "member",
     }
 }
 
@@ -65,13 +57,15 @@ impl SubscriberRow {
     }
 }
 
+/// One `@`, something before it, and a domain of at least two non-empty
+/// labels; no white space or control characters; at most 254 characters.
 fn email(value: &str) -> Result<String, ApiError> {
-    let ok = value.len() <= 254
+    let ok = value.chars().count() <= 254
         && value.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && domain.split('.').count() >= 2
+                && domain.split('.').all(|label| !label.is_empty())
         })
         && !value.chars().any(|c| c.is_whitespace() || c.is_control());
     if !ok {

@@ -16,6 +16,25 @@ fn committed_spec_matches_the_code() {
     );
 }
 
+/// Client generators name a method after each operationId, and OpenAPI requires
+/// them to be unique.
+#[test]
+fn every_operation_has_its_own_id() {
+    let spec = serde_json::to_value(sourceledger::api::openapi()).expect("serialize");
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            if let Some(other) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operationId {id} names both {other} and {method} {path}");
+            }
+        }
+    }
+    assert!(seen.len() > 25, "only {} operations", seen.len());
+}
+
 #[actix_web::test]
 async fn served_spec_is_the_committed_one() {
     let app = TestApp::spawn(Backend::sqlite()).await;

@@ -218,6 +218,41 @@ async fn bad_input_is_refused_and_leaves_nothing_behind(backend: Backend) {
         ),
         (
             "POST",
+            "/v1/articles/ok/citations".into(),
+            json!({"source_id": source_id, "source_version": 1.5, "claim": "c", "locator": "l"}),
+            400,
+            "whole number",
+        ),
+        (
+            "POST",
+            "/v1/articles/ok/citations".into(),
+            json!({"source_id": source_id, "claim": "c", "locator": "paragraph 1\n"}),
+            400,
+            "locator",
+        ),
+        (
+            "POST",
+            "/v1/subscribers".into(),
+            json!({"external_id": "e", "email": "a@b@c.example", "tier": "free"}),
+            400,
+            "email",
+        ),
+        (
+            "POST",
+            "/v1/subscribers".into(),
+            json!({"external_id": "e", "email": "a@b..example", "tier": "free"}),
+            400,
+            "email",
+        ),
+        (
+            "POST",
+            "/v1/sources".into(),
+            with(source(), "doi", json!("10.1000/a\u{7}b")),
+            400,
+            "doi",
+        ),
+        (
+            "POST",
             "/v1/subscribers".into(),
             json!({"external_id": "e", "tier": "gold"}),
             400,
@@ -380,6 +415,15 @@ async fn bad_input_is_refused_and_leaves_nothing_behind(backend: Backend) {
         "/v1/articles/ok/citations",
         &j,
         json!({"source_id": source_id, "claim": "late", "locator": "l"}),
+    )
+    .await
+    .assert_problem(409, "article_retracted");
+
+    // JSON Schema counts 1.0 as the integer 1, so the server does too.
+    app.post_as(
+        "/v1/articles/ok/citations",
+        &j,
+        json!({"source_id": source_id, "source_version": 1.0, "claim": "c", "locator": "l"}),
     )
     .await
     .assert_problem(409, "article_retracted");

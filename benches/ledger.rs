@@ -61,6 +61,8 @@ fn settings(dir: &std::path::Path) -> Settings {
         bind: "127.0.0.1:0".into(),
         origin: "bench.sourceledger.example/ledger".into(),
         db_pool_size: 2,
+        fetch_allow: Vec::new(),
+        public_url: "http://127.0.0.1:0".into(),
     }
 }
 

@@ -74,6 +74,12 @@ pub struct Settings {
     /// The log's origin line, also the name of its signing key.
     pub origin: String,
     pub db_pool_size: u32,
+    /// Addresses the outbound fetcher may reach although they are not public
+    /// (`SOURCELEDGER_FETCH_ALLOW`).
+    pub fetch_allow: Vec<ipnet::IpNet>,
+    /// Where the world reaches this server (`SOURCELEDGER_PUBLIC_URL`, default
+    /// `http://<bind>`): the base of the webhook URLs platforms are given.
+    pub public_url: String,
 }
 
 impl Settings {
@@ -109,12 +115,30 @@ impl Settings {
                 })?,
             None => 10,
         };
+        let fetch_allow =
+            crate::outbound::parse_allow_list(&get("SOURCELEDGER_FETCH_ALLOW").unwrap_or_default())
+                .map_err(|problem| ConfigError::Invalid {
+                    name: "SOURCELEDGER_FETCH_ALLOW",
+                    problem,
+                })?;
+        let public_url = get("SOURCELEDGER_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if !public_url.starts_with("http://") && !public_url.starts_with("https://") {
+            return Err(ConfigError::Invalid {
+                name: "SOURCELEDGER_PUBLIC_URL",
+                problem: "must be an http or https URL".into(),
+            });
+        }
         Ok(Self {
             data_dir,
             database,
             bind,
             origin,
             db_pool_size,
+            fetch_allow,
+            public_url,
         })
     }
 }

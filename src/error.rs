@@ -73,6 +73,11 @@ error_codes! {
     UnknownSource = "unknown_source",
     /// A revision that would change nothing.
     NoChange = "no_change",
+    /// A valid identity from a membership platform, but no subscriber it may
+    /// speak for.
+    NotASubscriber = "not_a_subscriber",
+    /// A membership platform's keys cannot be fetched right now.
+    PlatformUnavailable = "platform_unavailable",
     /// The ledger entry would exceed 64 KiB.
     RecordTooLarge = "record_too_large",
     PayloadTooLarge = "payload_too_large",

@@ -8,6 +8,8 @@ pub mod db;
 pub mod error;
 pub mod ledger;
 pub mod newsroom;
+pub mod outbound;
+pub mod platforms;
 pub mod secrets;
 pub mod startup;
 pub mod state;

@@ -15,6 +15,7 @@ use rand::RngCore;
 pub const LEDGER_KEY_FILE: &str = "ledger.key";
 pub const JWT_SECRET_FILE: &str = "jwt.secret";
 pub const BOOTSTRAP_ADMIN_KEY_FILE: &str = "bootstrap-admin.key";
+pub const SEALING_KEY_FILE: &str = "platform.key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -85,10 +86,46 @@ impl LedgerKey {
     }
 }
 
-/// What the server signs with.
+/// What the server signs and seals with.
 pub struct Secrets {
     pub ledger_key: LedgerKey,
     pub jwt_secret: Vec<u8>,
+    pub sealing_key: SealingKey,
+}
+
+/// Seals secrets the database must keep but a dump of it must not reveal (a
+/// membership platform's webhook secret): ChaCha20-Poly1305 under a key that
+/// lives only in the data dir, each sealed value bound to the row it belongs to.
+pub struct SealingKey(chacha20poly1305::Key);
+
+impl SealingKey {
+    /// `nonce || ciphertext`, authenticated together with `bound_to`.
+    pub fn seal(&self, secret: &[u8], bound_to: &str) -> Vec<u8> {
+        use chacha20poly1305::aead::{Aead, AeadCore, OsRng, Payload};
+        use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
+        let cipher = ChaCha20Poly1305::new(&self.0);
+        let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let payload = Payload {
+            msg: secret,
+            aad: bound_to.as_bytes(),
+        };
+        // Encryption with a fresh nonce and an in-memory buffer cannot fail.
+        let sealed = cipher.encrypt(&nonce, payload).unwrap_or_default();
+        [&nonce[..], &sealed].concat()
+    }
+
+    /// The secret, or None when `sealed` was not made by this key for `bound_to`.
+    pub fn open(&self, sealed: &[u8], bound_to: &str) -> Option<Vec<u8>> {
+        use chacha20poly1305::aead::{Aead, Payload};
+        use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce};
+        let (nonce, ciphertext) = sealed.split_at_checked(12)?;
+        let nonce = Nonce::from(<[u8; 12]>::try_from(nonce).ok()?);
+        let payload = Payload {
+            msg: ciphertext,
+            aad: bound_to.as_bytes(),
+        };
+        ChaCha20Poly1305::new(&self.0).decrypt(&nonce, payload).ok()
+    }
 }
 
 /// Creates the data dir (mode 0700) when absent.
@@ -118,25 +155,39 @@ pub fn load_or_create(data_dir: &Path, origin: &str) -> Result<Secrets, SecretsE
         });
     }
 
-    let jwt_path = data_dir.join(JWT_SECRET_FILE);
-    let jwt_text = read_or_create(&jwt_path, || {
-        let mut secret = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut secret);
-        BASE64.encode(secret)
-    })?;
-    let jwt_secret = BASE64
-        .decode(jwt_text.trim())
-        .ok()
-        .filter(|s| s.len() >= 32)
-        .ok_or(SecretsError::Malformed {
-            path: jwt_path,
+    let jwt_secret = random_secret(&data_dir.join(JWT_SECRET_FILE))?;
+    let sealing = random_secret(&data_dir.join(SEALING_KEY_FILE))?;
+    let sealing_key = sealing
+        .get(..32)
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .map(|bytes| SealingKey(chacha20poly1305::Key::from(bytes)))
+        .ok_or_else(|| SecretsError::Malformed {
+            path: data_dir.join(SEALING_KEY_FILE),
             what: "base64 secret of at least 32 bytes",
         })?;
 
     Ok(Secrets {
         ledger_key,
         jwt_secret,
+        sealing_key,
     })
+}
+
+/// A base64 file of at least 32 random bytes, made on first start.
+fn random_secret(path: &Path) -> Result<Vec<u8>, SecretsError> {
+    let text = read_or_create(path, || {
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        BASE64.encode(secret)
+    })?;
+    BASE64
+        .decode(text.trim())
+        .ok()
+        .filter(|s| s.len() >= 32)
+        .ok_or_else(|| SecretsError::Malformed {
+            path: path.to_owned(),
+            what: "base64 secret of at least 32 bytes",
+        })
 }
 
 /// Reads `path`, or creates it with what `make` returns. Creation writes a private

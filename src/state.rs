@@ -10,7 +10,9 @@ use crate::db::Db;
 use crate::ledger::Ledger;
 use crate::ledger::store::HashCache;
 use crate::newsroom::source_list::ListCache;
-use crate::secrets::{self, Secrets};
+use crate::outbound::Fetcher;
+use crate::platforms::identity::IdentityKeys;
+use crate::secrets::{self, SealingKey, Secrets};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -44,6 +46,10 @@ pub struct AppState {
     pub ledger: Ledger,
     /// Built verified source lists, by ETag.
     pub source_lists: ListCache,
+    /// Seals the membership platforms' webhook secrets.
+    pub sealing: SealingKey,
+    /// The membership platforms' keys, fetched through the outbound fetcher.
+    pub identity_keys: IdentityKeys,
 }
 
 impl AppState {
@@ -53,6 +59,7 @@ impl AppState {
         let Secrets {
             ledger_key,
             jwt_secret,
+            sealing_key,
         } = secrets::load_or_create(&settings.data_dir, &settings.origin)?;
         let db = Db::connect(&settings.database, settings.db_pool_size)?;
         let mut conn = db
@@ -70,6 +77,8 @@ impl AppState {
                 HashCache::new(HASH_CACHE_ENTRIES),
             ),
             source_lists: ListCache::new(SOURCE_LIST_CACHE_ENTRIES),
+            sealing: sealing_key,
+            identity_keys: IdentityKeys::new(Fetcher::new(settings.fetch_allow.clone())),
             settings,
         })
     }

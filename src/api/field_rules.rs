@@ -47,7 +47,14 @@ enum Rule {
     DateOrTime,
     /// A role that may hold an API key (not `subscriber`).
     KeyRole,
+    /// A webhook secret given by the admin: 16 to 200 printable characters.
+    Secret,
+    /// A platform's member states -> tiers: 1 to 50 states of 1 to 100 characters.
+    Tiers,
 }
+
+/// The variants of internally tagged request enums.
+const TAGGED_VARIANTS: [&str; 3] = ["NewGhostPlatform", "NewOidcPlatform", "NewWebhooksPlatform"];
 
 /// Every checked field of every request body: (schema, property, rule).
 const RULES: &[(&str, &str, Rule)] = &[
@@ -83,6 +90,20 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("CitationRetraction", "reason", Rule::Text(2000)),
     ("NewSubscriber", "external_id", Rule::Line(200)),
     ("NewSubscriber", "email", Rule::Email),
+    ("NewGhostPlatform", "name", Rule::Line(100)),
+    ("NewGhostPlatform", "site", Rule::HttpUrl),
+    ("NewGhostPlatform", "tiers", Rule::Tiers),
+    ("NewGhostPlatform", "webhook_secret", Rule::Secret),
+    ("NewOidcPlatform", "name", Rule::Line(100)),
+    ("NewOidcPlatform", "issuer", Rule::Line(500)),
+    ("NewOidcPlatform", "jwks_url", Rule::HttpUrl),
+    ("NewOidcPlatform", "audience", Rule::Line(500)),
+    ("NewOidcPlatform", "email_claim", Rule::Line(100)),
+    ("NewOidcPlatform", "tiers", Rule::Tiers),
+    ("NewOidcPlatform", "webhook_secret", Rule::Secret),
+    ("NewWebhooksPlatform", "name", Rule::Line(100)),
+    ("NewWebhooksPlatform", "tiers", Rule::Tiers),
+    ("NewWebhooksPlatform", "webhook_secret", Rule::Secret),
 ];
 
 /// Writes [`RULES`] onto the document's schemas. Panics (at start-up and in
@@ -92,6 +113,17 @@ pub fn apply(doc: &mut OpenApiDoc) {
         .components
         .as_mut()
         .expect("the document has components");
+    // `NewPlatform` is each of these with a `kind` beside their own fields
+    // (serde's internal tag): their closed schemas must admit it.
+    for schema_name in TAGGED_VARIANTS {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema_name) else {
+            panic!("no schema {schema_name} to admit its tag");
+        };
+        let kind = ObjectBuilder::new().schema_type(Type::String).build();
+        object
+            .properties
+            .insert("kind".to_owned(), RefOr::T(Schema::Object(kind)));
+    }
     for &(schema_name, property, rule) in RULES {
         let field = match components.schemas.get_mut(schema_name) {
             Some(RefOr::T(Schema::Object(object))) => object.properties.get_mut(property),
@@ -113,6 +145,8 @@ fn refine(field: &mut RefOr<Schema>, rule: Rule) {
         Rule::Sha256 => (SHA256, 64),
         Rule::Doi => (DOI, 200),
         Rule::Email => (EMAIL, 254),
+        Rule::Secret => (TRIMMED_LINE, 200),
+        Rule::Tiers => return tiers(field),
         Rule::DateOrTime => return *field = date_or_time(field),
         Rule::KeyRole => return *field = key_roles(),
     };
@@ -126,6 +160,9 @@ fn refine(field: &mut RefOr<Schema>, rule: Rule) {
         RefOr::T(Schema::Object(object)) => {
             object.pattern = Some(pattern.to_owned());
             object.max_length = Some(max_length);
+            if let Rule::Secret = rule {
+                object.min_length = Some(16);
+            }
         }
         RefOr::T(_) | RefOr::Ref(_) => panic!("a checked field is a string or an array of them"),
     }
@@ -152,6 +189,20 @@ fn date_or_time(field: &RefOr<Schema>) -> RefOr<Schema> {
         any_of = any_of.item(ObjectBuilder::new().schema_type(Type::Null));
     }
     RefOr::T(Schema::AnyOf(any_of.build()))
+}
+
+/// A map of 1 to 50 member states, each 1 to 100 characters long.
+fn tiers(field: &mut RefOr<Schema>) {
+    let RefOr::T(Schema::Object(object)) = field else {
+        panic!("tiers are an object");
+    };
+    object.min_properties = Some(1);
+    object.max_properties = Some(50);
+    let names = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(100));
+    object.property_names = Some(Box::new(Schema::Object(names.build())));
 }
 
 /// The roles an API key may have: every role but `subscriber`.

@@ -10,6 +10,7 @@ mod field_rules;
 pub mod health;
 pub mod keys;
 pub mod ledger;
+pub mod platforms;
 pub mod source_list;
 pub mod sources;
 pub mod subscribers;
@@ -73,6 +74,10 @@ fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(auth::token)
+        .service(auth::exchange)
+        .service(platforms::register)
+        .service(platforms::list)
+        .service(platforms::remove)
         .service(ledger::checkpoint)
         .service(ledger::checkpoints)
         .service(ledger::key)

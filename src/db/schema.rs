@@ -56,6 +56,23 @@ diesel::table! {
         email -> Nullable<Text>,
         tier -> Text,
         created_at -> Text,
+        platform_id -> Nullable<Text>,
+        platform_updated_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    platforms (id) {
+        id -> Text,
+        kind -> Text,
+        name -> Text,
+        issuer -> Nullable<Text>,
+        jwks_url -> Nullable<Text>,
+        audience -> Nullable<Text>,
+        email_claim -> Nullable<Text>,
+        tiers -> Text,
+        webhook_secret -> Binary,
+        created_at -> Text,
     }
 }
 
@@ -118,4 +135,4 @@ diesel::table! {
 }
 
 diesel::joinable!(citations -> articles (article_slug));
-diesel::allow_tables_to_appear_in_same_query!(articles, citations, sources, subscribers);
+diesel::allow_tables_to_appear_in_same_query!(articles, citations, sources, subscribers, platforms);

@@ -140,6 +140,39 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SubscriberRow>, 
         .optional()?)
 }
 
+diesel::define_sql_function!(fn lower(text: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+
+/// The subscriber a membership platform's verified identity speaks for: one
+/// the platform manages, or one no platform manages (made through
+/// `POST /v1/subscribers`), whose `external_id` is the identity's subject or
+/// whose email is its email (compared without case). The platform's own come
+/// first. None when there is no such subscriber: a token alone makes none.
+pub fn find_for_identity(
+    conn: &mut DbConnection,
+    platform_id: &str,
+    subject: &str,
+    email: Option<&str>,
+) -> Result<Option<SubscriberRow>, ApiError> {
+    let email = email.map(str::to_lowercase).unwrap_or_default();
+    let candidates: Vec<(SubscriberRow, Option<String>)> = subscribers::table
+        .filter(
+            subscribers::platform_id
+                .eq(platform_id)
+                .or(subscribers::platform_id.is_null()),
+        )
+        .filter(
+            subscribers::external_id
+                .eq(subject)
+                .or(lower(subscribers::email).eq(&email)),
+        )
+        .select((SubscriberRow::as_select(), subscribers::platform_id))
+        .load(conn)?;
+    Ok(candidates
+        .into_iter()
+        .min_by_key(|(_, managed_by)| managed_by.is_none())
+        .map(|(row, _)| row))
+}
+
 /// Removes the subscriber; its tokens stop working at once.
 pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
     let removed = diesel::delete(subscribers::table.find(id)).execute(conn)?;

@@ -127,6 +127,9 @@ pub fn settings_for(backend: &Backend, data_dir: &Path) -> Settings {
         bind: "127.0.0.1:0".into(),
         origin: "test.sourceledger.example/ledger".into(),
         db_pool_size: 8,
+        // The tests' JWKS servers and webhook senders are on loopback.
+        fetch_allow: vec!["127.0.0.0/8".parse().expect("cidr")],
+        public_url: "http://127.0.0.1:0".into(),
     }
 }
 

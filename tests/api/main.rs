@@ -19,6 +19,7 @@ mod migrations;
 mod newsroom;
 mod openapi;
 mod permissions;
+mod platforms;
 mod process;
 mod startup;
 mod validation;

@@ -143,6 +143,19 @@ async fn oidc_platform(app: &TestApp, admin: &str, jwks_url: &str) -> Value {
     reply.json()
 }
 
+/// An OIDC platform with the subscriber `r@example.org` behind it.
+async fn reader_of_oidc_platform(app: &TestApp, admin: &str, jwks_url: &str) {
+    oidc_platform(app, admin, jwks_url).await;
+    let made = app
+        .post_as(
+            "/v1/subscribers",
+            admin,
+            json!({"external_id": "x", "email": "r@example.org", "tier": "free"}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text());
+}
+
 async fn exchange(app: &TestApp, token: &str) -> crate::helpers::Reply {
     app.send(
         "POST",
@@ -381,13 +394,7 @@ async fn the_algorithm_comes_from_the_key_never_the_token(backend: Backend) {
     let ec = p256_key("ec");
     let small = rsa_key("small", 512, Algorithm::RS256);
     let jwks = JwksServer::start(vec![rsa.jwk.clone(), ec.jwk.clone(), small.jwk.clone()]);
-    oidc_platform(&app, &admin, &jwks.url).await;
-    app.post_as(
-        "/v1/subscribers",
-        &admin,
-        json!({"external_id": "x", "email": "r@example.org", "tier": "free"}),
-    )
-    .await;
+    reader_of_oidc_platform(&app, &admin, &jwks.url).await;
     assert_eq!(
         exchange(&app, &sign(&rsa, claims("r@example.org")))
             .await
@@ -439,13 +446,7 @@ async fn unknown_kids_do_not_flood_the_issuer(backend: Backend) {
     let admin = app.admin_token().await;
     let known = rsa_key("known", 2048, Algorithm::RS256);
     let jwks = JwksServer::start(vec![known.jwk.clone()]);
-    oidc_platform(&app, &admin, &jwks.url).await;
-    app.post_as(
-        "/v1/subscribers",
-        &admin,
-        json!({"external_id": "x", "email": "r@example.org", "tier": "free"}),
-    )
-    .await;
+    reader_of_oidc_platform(&app, &admin, &jwks.url).await;
     assert_eq!(
         exchange(&app, &sign(&known, claims("r@example.org")))
             .await

@@ -78,6 +78,10 @@ error_codes! {
     NotASubscriber = "not_a_subscriber",
     /// A membership platform's keys cannot be fetched right now.
     PlatformUnavailable = "platform_unavailable",
+    /// A webhook delivery without a valid signature, or signed too long ago.
+    InvalidSignature = "invalid_signature",
+    /// The thing is gone for good (a removed platform's webhook).
+    Gone = "gone",
     /// The ledger entry would exceed 64 KiB.
     RecordTooLarge = "record_too_large",
     PayloadTooLarge = "payload_too_large",

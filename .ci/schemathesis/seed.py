@@ -87,6 +87,11 @@ subscriber = call("POST", "/v1/subscribers", {"external_id": "seed-member", "ema
 call("POST", "/v1/subscribers", {"external_id": "seed-free", "tier": "free"}, admin)
 subscriber_token = call("POST", f"/v1/subscribers/{subscriber['id']}/token", token=admin)["access_token"]
 
+call("POST", "/v1/platforms", {"kind": "ghost", "name": "seed ghost", "site": "https://members.example"}, admin)
+call("POST", "/v1/platforms", {"kind": "oidc", "name": "seed oidc", "issuer": "https://id.example",
+                               "jwks_url": "https://id.example/jwks.json", "audience": "seed"}, admin)
+call("POST", "/v1/platforms", {"kind": "standard-webhooks", "name": "seed letters"}, admin)
+
 print(f"ADMIN_TOKEN={admin}")
 print(f"EDITOR_TOKEN={editor}")
 print(f"SUBSCRIBER_TOKEN={subscriber_token}")

@@ -14,6 +14,7 @@ pub mod platforms;
 pub mod source_list;
 pub mod sources;
 pub mod subscribers;
+pub mod webhooks;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -78,6 +79,7 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(platforms::register)
         .service(platforms::list)
         .service(platforms::remove)
+        .service(webhooks::receive)
         .service(ledger::checkpoint)
         .service(ledger::checkpoints)
         .service(ledger::key)

@@ -135,4 +135,20 @@ diesel::table! {
 }
 
 diesel::joinable!(citations -> articles (article_slug));
+diesel::table! {
+    webhook_deliveries (platform_id, delivery_id) {
+        platform_id -> Text,
+        delivery_id -> Text,
+        received_at -> Text,
+    }
+}
+
+diesel::table! {
+    member_deletions (platform_id, external_id) {
+        platform_id -> Text,
+        external_id -> Text,
+        deleted_at -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(articles, citations, sources, subscribers, platforms);

@@ -5,7 +5,9 @@
 //! subscribers in step. Platforms and subscribers are personal-data
 //! bookkeeping: nothing here enters the ledger.
 
+pub mod deliveries;
 pub mod identity;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 
@@ -335,6 +337,32 @@ pub fn find_by_issuer(conn: &mut DbConnection, issuer: &str) -> Result<Option<Pl
         .optional()?
         .map(Platform::try_from)
         .transpose()
+}
+
+/// The platform and its webhook secret, opened.
+pub fn with_secret(
+    conn: &mut DbConnection,
+    sealing: &SealingKey,
+    id: &str,
+) -> Result<Option<(Platform, String)>, ApiError> {
+    let Some(row) = platforms::table
+        .find(id)
+        .select(PlatformRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let secret = sealing
+        .open(&row.webhook_secret, &row.id)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| {
+            ApiError::internal(format!(
+                "platform {}: its webhook secret does not open with this data dir's platform.key",
+                row.id
+            ))
+        })?;
+    Ok(Some((row.try_into()?, secret)))
 }
 
 /// Removes the platform; its subscribers stay, managed by no platform.

@@ -24,3 +24,4 @@ mod process;
 mod startup;
 mod validation;
 mod verify_cli;
+mod webhooks;

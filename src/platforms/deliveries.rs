@@ -1,0 +1,284 @@
+//! Applies a verified webhook delivery, once: the delivery's id is recorded in
+//! the same transaction as its effect, so a replay or a retry of a delivery
+//! that took effect changes nothing, and one that failed is tried afresh.
+//!
+//! Members: the platform's member id is the subscriber's `external_id`. A
+//! change applies only when it is newer than the last one applied (by the
+//! platform's own time, where it gives one) and newer than the member's
+//! deletion, so deliveries arriving out of order never bring back a deleted
+//! member or an older state. Subscriber data never enters the ledger.
+//!
+//! Posts: a post published in the platform publishes the draft article with
+//! its slug (and unpublishing retracts it), as the platform's actor
+//! `platform:<name>`; a post with no article, or an article already there, is
+//! left as it is.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::Platform;
+use super::webhooks::{Event, WINDOW_SECS};
+use crate::db::DbConnection;
+use crate::db::schema::{member_deletions, subscribers, webhook_deliveries};
+use crate::error::{ApiError, ErrorCode};
+use crate::ledger::leaf::{format_at, parse_at};
+use crate::ledger::write_transaction;
+use crate::newsroom::articles::{self, ArticleStatus};
+use crate::newsroom::subscribers::SubscriberRow;
+
+/// What became of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It took effect.
+    Applied,
+    /// This delivery took effect before: nothing changed.
+    Duplicate,
+    /// Older than what is applied already (or than the member's deletion).
+    Stale,
+    /// Nothing to do: an event we do not act on, a member state the platform's
+    /// tiers do not name, a post with no article.
+    Ignored,
+}
+
+pub fn apply(
+    conn: &mut DbConnection,
+    platform: &Platform,
+    delivery_id: &str,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> Result<Outcome, ApiError> {
+    let post = match event {
+        Event::PostPublished { slug } => Some((slug, ArticleStatus::Published)),
+        Event::PostUnpublished { slug } => Some((slug, ArticleStatus::Retracted)),
+        _ => None,
+    };
+    match post {
+        // An article's change is a ledger entry: the ledger's transaction.
+        Some((slug, to)) => write_transaction(conn, |conn, seq| {
+            if !record_delivery(conn, platform, delivery_id, now)? {
+                return Ok(Outcome::Duplicate);
+            }
+            change_article(conn, seq, platform, slug, to)
+        }),
+        None => conn.transaction(|conn| {
+            if !record_delivery(conn, platform, delivery_id, now)? {
+                return Ok(Outcome::Duplicate);
+            }
+            member_event(conn, platform, event, now)
+        }),
+    }
+}
+
+fn member_event(
+    conn: &mut DbConnection,
+    platform: &Platform,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> Result<Outcome, ApiError> {
+    match event {
+        Event::Member {
+            external_id,
+            email,
+            status,
+            at,
+        } => {
+            let Some(tier) = platform.tier_of(status) else {
+                tracing::info!(platform = %platform.id, status, "a member state with no tier: ignored");
+                return Ok(Outcome::Ignored);
+            };
+            let email = email.as_deref().map(str::to_lowercase);
+            upsert_member(
+                conn,
+                platform,
+                external_id,
+                email,
+                tier.as_str(),
+                at.unwrap_or(now),
+            )
+        }
+        Event::MemberDeleted { external_id, at } => {
+            delete_member(conn, platform, external_id, at.unwrap_or(now))
+        }
+        _ => Ok(Outcome::Ignored),
+    }
+}
+
+/// Records the delivery; false when it was recorded before. Prunes records
+/// older than the signature window allows a replay to be.
+fn record_delivery(
+    conn: &mut DbConnection,
+    platform: &Platform,
+    delivery_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let horizon = format_at(now - chrono::Duration::seconds(4 * WINDOW_SECS));
+    diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::received_at.lt(horizon)))
+        .execute(conn)?;
+    let seen = webhook_deliveries::table
+        .find((&platform.id, delivery_id))
+        .count()
+        .get_result::<i64>(conn)?;
+    if seen > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(webhook_deliveries::table)
+        .values((
+            webhook_deliveries::platform_id.eq(&platform.id),
+            webhook_deliveries::delivery_id.eq(delivery_id),
+            webhook_deliveries::received_at.eq(format_at(now)),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// When the platform deleted this member, if it did.
+fn deleted_at(
+    conn: &mut DbConnection,
+    platform: &Platform,
+    external_id: &str,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let text: Option<String> = member_deletions::table
+        .find((&platform.id, external_id))
+        .select(member_deletions::deleted_at)
+        .first(conn)
+        .optional()?;
+    Ok(text.as_deref().and_then(parse_at))
+}
+
+/// The subscriber this platform's member is, made by the platform or by no
+/// platform.
+fn member_row(
+    conn: &mut DbConnection,
+    platform: &Platform,
+    external_id: &str,
+) -> Result<Option<(SubscriberRow, Option<String>)>, ApiError> {
+    Ok(subscribers::table
+        .filter(subscribers::external_id.eq(external_id))
+        .filter(
+            subscribers::platform_id
+                .eq(&platform.id)
+                .or(subscribers::platform_id.is_null()),
+        )
+        .select((SubscriberRow::as_select(), subscribers::platform_updated_at))
+        .first(conn)
+        .optional()?)
+}
+
+fn upsert_member(
+    conn: &mut DbConnection,
+    platform: &Platform,
+    external_id: &str,
+    email: Option<String>,
+    tier: &str,
+    at: DateTime<Utc>,
+) -> Result<Outcome, ApiError> {
+    if deleted_at(conn, platform, external_id)?.is_some_and(|deleted| at <= deleted) {
+        return Ok(Outcome::Stale);
+    }
+    match member_row(conn, platform, external_id)? {
+        Some((_, Some(last))) if parse_at(&last).is_some_and(|last| at <= last) => {
+            Ok(Outcome::Stale)
+        }
+        Some((row, _)) => {
+            diesel::update(subscribers::table.find(&row.id))
+                .set((
+                    subscribers::email.eq(email),
+                    subscribers::tier.eq(tier),
+                    subscribers::platform_id.eq(&platform.id),
+                    subscribers::platform_updated_at.eq(format_at(at)),
+                ))
+                .execute(conn)?;
+            Ok(Outcome::Applied)
+        }
+        None => {
+            let inserted = diesel::insert_into(subscribers::table)
+                .values((
+                    subscribers::id.eq(uuid::Uuid::new_v4().to_string()),
+                    subscribers::external_id.eq(external_id),
+                    subscribers::email.eq(email),
+                    subscribers::tier.eq(tier),
+                    subscribers::created_at.eq(format_at(Utc::now())),
+                    subscribers::platform_id.eq(&platform.id),
+                    subscribers::platform_updated_at.eq(format_at(at)),
+                ))
+                .execute(conn);
+            match inserted {
+                Ok(_) => Ok(Outcome::Applied),
+                // The external id belongs to another platform's subscriber.
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => Err(ApiError::conflict(
+                    ErrorCode::Conflict,
+                    "a subscriber of another platform has this member id",
+                )),
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+fn delete_member(
+    conn: &mut DbConnection,
+    platform: &Platform,
+    external_id: &str,
+    at: DateTime<Utc>,
+) -> Result<Outcome, ApiError> {
+    let previous = deleted_at(conn, platform, external_id)?;
+    if previous.is_some_and(|deleted| at <= deleted) {
+        return Ok(Outcome::Stale);
+    }
+    if let Some((row, last)) = member_row(conn, platform, external_id)? {
+        // A state newer than this deletion stands (the member came back).
+        if last
+            .as_deref()
+            .and_then(parse_at)
+            .is_some_and(|last| at < last)
+        {
+            return Ok(Outcome::Stale);
+        }
+        diesel::delete(subscribers::table.find(&row.id)).execute(conn)?;
+    }
+    let at = format_at(at);
+    if previous.is_some() {
+        diesel::update(member_deletions::table.find((&platform.id, external_id)))
+            .set(member_deletions::deleted_at.eq(at))
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(member_deletions::table)
+            .values((
+                member_deletions::platform_id.eq(&platform.id),
+                member_deletions::external_id.eq(external_id),
+                member_deletions::deleted_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(Outcome::Applied)
+}
+
+fn change_article(
+    conn: &mut DbConnection,
+    seq: &mut crate::ledger::Sequencer,
+    platform: &Platform,
+    slug: &str,
+    to: ArticleStatus,
+) -> Result<Outcome, ApiError> {
+    let Some(article) = articles::find(conn, slug)? else {
+        return Ok(Outcome::Ignored);
+    };
+    let from = match to {
+        ArticleStatus::Published => ArticleStatus::Draft,
+        _ => ArticleStatus::Published,
+    };
+    if article.status != from {
+        return Ok(Outcome::Ignored);
+    }
+    let reason =
+        (to == ArticleStatus::Retracted).then(|| format!("unpublished in {}", platform.name));
+    let actor = format!("platform:{}", platform.name);
+    articles::change_status(conn, seq, &actor, slug, to, reason.as_deref())?;
+    Ok(Outcome::Applied)
+}

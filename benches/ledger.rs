@@ -63,6 +63,9 @@ fn settings(dir: &std::path::Path) -> Settings {
         db_pool_size: 2,
         fetch_allow: Vec::new(),
         public_url: "http://127.0.0.1:0".into(),
+        rate_limit_anon: 0,
+        rate_limit_token: 0,
+        trusted_proxies: Vec::new(),
     }
 }
 

@@ -66,6 +66,12 @@ impl std::fmt::Debug for DatabaseUrl {
     }
 }
 
+/// Anonymous requests per minute per client address: a reader's page makes a
+/// handful; this leaves room for many readers behind one address.
+pub const DEFAULT_RATE_LIMIT_ANON: u32 = 600;
+/// Requests per minute per token: far above any person, room for an integration.
+pub const DEFAULT_RATE_LIMIT_TOKEN: u32 = 1200;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
@@ -80,6 +86,14 @@ pub struct Settings {
     /// Where the world reaches this server (`SOURCELEDGER_PUBLIC_URL`, default
     /// `http://<bind>`): the base of the webhook URLs platforms are given.
     pub public_url: String,
+    /// Requests per minute per client address for anonymous calls
+    /// (`SOURCELEDGER_RATE_LIMIT_ANON`); 0 turns the limit off.
+    pub rate_limit_anon: u32,
+    /// Requests per minute per token (`SOURCELEDGER_RATE_LIMIT_TOKEN`); 0: off.
+    pub rate_limit_token: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client
+    /// (`SOURCELEDGER_TRUSTED_PROXIES`, addresses or CIDRs; none by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Settings {
@@ -131,6 +145,23 @@ impl Settings {
                 problem: "must be an http or https URL".into(),
             });
         }
+        let per_minute = |name: &'static str, default: u32| match get(name) {
+            None => Ok(default),
+            Some(v) => v.parse::<u32>().map_err(|_| ConfigError::Invalid {
+                name,
+                problem: "must be a whole number of requests per minute (0: no limit)".into(),
+            }),
+        };
+        let rate_limit_anon = per_minute("SOURCELEDGER_RATE_LIMIT_ANON", DEFAULT_RATE_LIMIT_ANON)?;
+        let rate_limit_token =
+            per_minute("SOURCELEDGER_RATE_LIMIT_TOKEN", DEFAULT_RATE_LIMIT_TOKEN)?;
+        let trusted_proxies = crate::outbound::parse_allow_list(
+            &get("SOURCELEDGER_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|problem| ConfigError::Invalid {
+            name: "SOURCELEDGER_TRUSTED_PROXIES",
+            problem,
+        })?;
         Ok(Self {
             data_dir,
             database,
@@ -139,6 +170,9 @@ impl Settings {
             db_pool_size,
             fetch_allow,
             public_url,
+            rate_limit_anon,
+            rate_limit_token,
+            trusted_proxies,
         })
     }
 }

@@ -82,6 +82,8 @@ error_codes! {
     InvalidSignature = "invalid_signature",
     /// The thing is gone for good (a removed platform's webhook).
     Gone = "gone",
+    /// Over the rate limit; try again after `Retry-After` seconds.
+    TooManyRequests = "too_many_requests",
     /// The ledger entry would exceed 64 KiB.
     RecordTooLarge = "record_too_large",
     PayloadTooLarge = "payload_too_large",
@@ -159,6 +161,18 @@ impl ApiError {
 
     pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyRequests,
+                format!("too many requests; try again in {retry_after_secs} s"),
+            )
+        }
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod ledger;
+pub mod limits;
 pub mod newsroom;
 pub mod outbound;
 pub mod platforms;

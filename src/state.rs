@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::ledger::Ledger;
 use crate::ledger::store::HashCache;
+use crate::limits::RateLimits;
 use crate::newsroom::source_list::ListCache;
 use crate::outbound::Fetcher;
 use crate::platforms::identity::IdentityKeys;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub sealing: SealingKey,
     /// The membership platforms' keys, fetched through the outbound fetcher.
     pub identity_keys: IdentityKeys,
+    /// This process's rate limiters.
+    pub rate_limits: Arc<RateLimits>,
 }
 
 impl AppState {
@@ -79,6 +82,7 @@ impl AppState {
             source_lists: ListCache::new(SOURCE_LIST_CACHE_ENTRIES),
             sealing: sealing_key,
             identity_keys: IdentityKeys::new(Fetcher::new(settings.fetch_allow.clone())),
+            rate_limits: Arc::new(RateLimits::new(&settings)),
             settings,
         })
     }

@@ -11,6 +11,7 @@ pub mod health;
 pub mod keys;
 pub mod ledger;
 pub mod platforms;
+pub mod rate_limit;
 pub mod source_list;
 pub mod sources;
 pub mod subscribers;
@@ -134,7 +135,8 @@ fn complete(doc: &mut OpenApiDoc) {
 /// document lists each status the server can answer: a JSON body can be too
 /// large (413) or of another media type (415); query and path parameters
 /// that do not parse, or a query parameter the endpoint does not take, are
-/// 400; anything behind a token can be 401.
+/// 400; anything behind a token can be 401; anything but health checks can
+/// be 429.
 fn declare_shared_refusals(doc: &mut OpenApiDoc) {
     use utoipa::openapi::path::ParameterIn;
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
@@ -149,7 +151,8 @@ fn declare_shared_refusals(doc: &mut OpenApiDoc) {
             )
             .build()
     };
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let limited = !matches!(path.as_str(), "/healthz" | "/readyz");
         let operations = [
             &mut item.get,
             &mut item.post,
@@ -174,6 +177,9 @@ fn declare_shared_refusals(doc: &mut OpenApiDoc) {
             }
             if operation.security.is_some() {
                 refusals.push(("401", "no valid token"));
+            }
+            if limited {
+                refusals.push(("429", "over the rate limit; see Retry-After"));
             }
             for (status, description) in refusals {
                 operation
@@ -209,7 +215,9 @@ pub fn app(
     // The auth extractors need only these two, not the whole state.
     let tokens = web::Data::from(state.tokens.clone());
     let db = web::Data::new(state.db.clone());
+    let rate_limits = web::Data::from(state.rate_limits.clone());
     app.app_data(state)
+        .app_data(rate_limits)
         .app_data(tokens)
         .app_data(db)
         .app_data(known)
@@ -221,6 +229,7 @@ pub fn app(
         .route("/docs", web::get().to(docs_redirect))
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
         .default_service(web::to(no_route))
+        .wrap(actix_web::middleware::from_fn(rate_limit::limit))
         .wrap(actix_web::middleware::from_fn(security_headers))
         .wrap(actix_web::middleware::from_fn(error::problems_only))
         .wrap(actix_web::middleware::from_fn(

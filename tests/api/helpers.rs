@@ -130,6 +130,10 @@ pub fn settings_for(backend: &Backend, data_dir: &Path) -> Settings {
         // The tests' JWKS servers and webhook senders are on loopback.
         fetch_allow: vec!["127.0.0.0/8".parse().expect("cidr")],
         public_url: "http://127.0.0.1:0".into(),
+        // Tests call far faster than readers; tests/api/rate_limits.rs turns them on.
+        rate_limit_anon: 0,
+        rate_limit_token: 0,
+        trusted_proxies: Vec::new(),
     }
 }
 
@@ -147,9 +151,16 @@ pub async fn start(settings: Settings) -> (App, web::Data<AppState>) {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`spawn`](Self::spawn), with the settings changed first.
+    pub async fn spawn_with(backend: Backend, change: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let data_dir = dir.path().join("data");
-        let (app, state) = start(settings_for(&backend, &data_dir)).await;
+        let mut settings = settings_for(&backend, &data_dir);
+        change(&mut settings);
+        let (app, state) = start(settings).await;
         TestApp {
             app,
             state,

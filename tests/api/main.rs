@@ -21,6 +21,7 @@ mod openapi;
 mod permissions;
 mod platforms;
 mod process;
+mod rate_limits;
 mod startup;
 mod validation;
 mod verify_cli;

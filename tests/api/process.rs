@@ -53,6 +53,9 @@ impl ServerProcess {
             .env("SOURCELEDGER_BIND", format!("127.0.0.1:{}", self.port))
             .env_remove("SOURCELEDGER_DATABASE_URL")
             .env_remove("DATABASE_URL")
+            // Writers here go as fast as they can: no rate limits.
+            .env("SOURCELEDGER_RATE_LIMIT_ANON", "0")
+            .env("SOURCELEDGER_RATE_LIMIT_TOKEN", "0")
             .stdout(Stdio::null());
         match &self.log {
             Some(path) => {

@@ -213,6 +213,8 @@ impl Server {
             .env("SOURCELEDGER_DATA_DIR", data_dir)
             .env("SOURCELEDGER_BIND", format!("127.0.0.1:{port}"))
             .env("SOURCELEDGER_ORIGIN", "test.sourceledger.example/ledger")
+            .env("SOURCELEDGER_RATE_LIMIT_ANON", "0")
+            .env("SOURCELEDGER_RATE_LIMIT_TOKEN", "0")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

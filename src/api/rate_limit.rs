@@ -1,0 +1,53 @@
+//! The rate-limit middleware: counts each request against its token when the
+//! token verifies, else against the client's address (so made-up tokens buy no
+//! extra room), and answers 429 problem+json with `Retry-After` over the limit.
+//! Health checks are exempt.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::web;
+
+use crate::auth::token::TokenKeys;
+use crate::error::ApiError;
+use crate::limits::{Counted, RateLimits};
+
+/// Paths never limited: a load balancer's checks must not be refused.
+const EXEMPT: [&str; 2] = ["/healthz", "/readyz"];
+
+fn counted<'a>(req: &'a ServiceRequest, limits: &RateLimits) -> Option<Counted<'a>> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let tokens = req.app_data::<web::Data<TokenKeys>>();
+    if let Some(token) = bearer.filter(|t| tokens.is_some_and(|keys| keys.check(t).is_ok())) {
+        return Some(Counted::Token(token));
+    }
+    let peer = req.peer_addr()?.ip();
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    Some(Counted::Address(limits.client_address(peer, forwarded)))
+}
+
+pub async fn limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if !EXEMPT.contains(&req.path())
+        && let Some(limits) = req.app_data::<web::Data<RateLimits>>()
+        && let Some(who) = counted(&req, limits)
+        && let Err(wait) = limits.check(who)
+    {
+        let response = actix_web::ResponseError::error_response(&ApiError::too_many_requests(wait));
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}

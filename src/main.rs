@@ -26,6 +26,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage membership platforms (SPEC "Membership platforms").
+    Platforms {
+        #[command(subcommand)]
+        command: PlatformsCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Check a saved source list (offline) or a live server, trusting nothing but
@@ -69,6 +74,19 @@ enum KeysCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum PlatformsCommand {
+    /// Register one from the JSON body `POST /v1/platforms` takes, given as the
+    /// argument or on stdin, e.g. '{"kind": "ghost", "name": "Our Ghost",
+    /// "site": "https://news.example"}'. Prints the answer as JSON: its
+    /// webhook_url and webhook_secret (shown only this once).
+    Add { json: Option<String> },
+    /// List them as JSON, without secrets.
+    List,
+    /// Remove one by id.
+    Remove { id: String },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init();
@@ -78,6 +96,7 @@ fn main() -> ExitCode {
         Command::Keys {
             command: KeysCommand::Create { role, name },
         } => create_key(&role, &name),
+        Command::Platforms { command } => manage_platforms(command),
         Command::Openapi => print_openapi(),
         Command::Verify(args) => return verify(args),
     };
@@ -120,6 +139,43 @@ fn create_key(role: &str, name: &str) -> Result<(), String> {
         "created {} key {:?} (id {})",
         key.row.role, key.row.name, key.row.id
     );
+    Ok(())
+}
+
+fn manage_platforms(command: PlatformsCommand) -> Result<(), String> {
+    use sourceledger::api::platforms::{PlatformList, RegisteredPlatform};
+    use sourceledger::platforms;
+    let settings = settings()?;
+    let db = Db::connect(&settings.database, 1).map_err(|e| e.to_string())?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    let problem = |e: sourceledger::error::ApiError| e.detail().to_owned();
+    let json = match command {
+        PlatformsCommand::Add { json } => {
+            let json = match json {
+                Some(json) => json,
+                None => std::io::read_to_string(std::io::stdin()).map_err(|e| e.to_string())?,
+            };
+            let new = api::body::parse(json.as_bytes()).map_err(problem)?;
+            let secrets =
+                sourceledger::secrets::load_or_create(&settings.data_dir, &settings.origin)
+                    .map_err(|e| e.to_string())?;
+            let registered =
+                platforms::create(&mut conn, &secrets.sealing_key, &new).map_err(problem)?;
+            serde_json::to_string_pretty(&RegisteredPlatform::new(registered, &settings.public_url))
+        }
+        PlatformsCommand::List => {
+            let found = platforms::list(&mut conn).map_err(problem)?;
+            serde_json::to_string_pretty(&PlatformList::new(found, &settings.public_url))
+        }
+        PlatformsCommand::Remove { id } => {
+            if !platforms::remove(&mut conn, &id).map_err(problem)? {
+                return Err(format!("no platform {id:?}"));
+            }
+            eprintln!("removed platform {id}");
+            return Ok(());
+        }
+    };
+    println!("{}", json.map_err(|e| e.to_string())?);
     Ok(())
 }
 

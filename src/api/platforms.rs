@@ -37,8 +37,38 @@ pub struct PlatformList {
     platforms: Vec<PlatformInfo>,
 }
 
-fn webhook_url(state: &AppState, id: &str) -> String {
-    format!("{}/v1/webhooks/{id}", state.settings.public_url)
+fn webhook_url(public_url: &str, id: &str) -> String {
+    format!("{public_url}/v1/webhooks/{id}")
+}
+
+impl RegisteredPlatform {
+    /// The answer to a registration, for the API and `sourceledger platforms add`.
+    pub fn new(registered: platforms::Registered, public_url: &str) -> Self {
+        let platform = registered.platform;
+        Self {
+            webhook_url: webhook_url(public_url, &platform.id),
+            id: platform.id,
+            kind: platform.kind,
+            name: platform.name,
+            issuer: platform.issuer,
+            webhook_secret: registered.webhook_secret,
+            created_at: platform.created_at,
+        }
+    }
+}
+
+impl PlatformList {
+    pub fn new(found: Vec<Platform>, public_url: &str) -> Self {
+        Self {
+            platforms: found
+                .into_iter()
+                .map(|platform| PlatformInfo {
+                    webhook_url: webhook_url(public_url, &platform.id),
+                    platform,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Registers a membership platform (admin).
@@ -66,17 +96,9 @@ pub async fn register(
         .db
         .run(move |conn| platforms::create(conn, &st.sealing, &new))
         .await?;
-    let platform = registered.platform;
-    tracing::info!(id = %platform.id, kind = platform.kind.as_str(), by = %caller.actor(), "platform registered");
-    Ok(HttpResponse::Created().json(RegisteredPlatform {
-        webhook_url: webhook_url(&state, &platform.id),
-        id: platform.id,
-        kind: platform.kind,
-        name: platform.name,
-        issuer: platform.issuer,
-        webhook_secret: registered.webhook_secret,
-        created_at: platform.created_at,
-    }))
+    let answer = RegisteredPlatform::new(registered, &state.settings.public_url);
+    tracing::info!(id = %answer.id, kind = answer.kind.as_str(), by = %caller.actor(), "platform registered");
+    Ok(HttpResponse::Created().json(answer))
 }
 
 /// Lists the membership platforms, without their secrets (admin).
@@ -96,15 +118,10 @@ pub async fn list(
     _caller: Allowed<Administer>,
 ) -> Result<web::Json<PlatformList>, ApiError> {
     let found = state.db.run(platforms::list).await?;
-    Ok(web::Json(PlatformList {
-        platforms: found
-            .into_iter()
-            .map(|platform| PlatformInfo {
-                webhook_url: webhook_url(&state, &platform.id),
-                platform,
-            })
-            .collect(),
-    }))
+    Ok(web::Json(PlatformList::new(
+        found,
+        &state.settings.public_url,
+    )))
 }
 
 /// Removes a membership platform (admin): its webhooks and identity tokens

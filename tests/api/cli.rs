@@ -138,3 +138,56 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
         "{log}"
     );
 }
+
+/// `sourceledger platforms add/list/remove`, as an operator sets up Ghost.
+#[test]
+fn platforms_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| {
+        sourceledger(dir.path())
+            .env("SOURCELEDGER_PUBLIC_URL", "https://ledger.news.example")
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let added = run(&[
+        "platforms",
+        "add",
+        r#"{"kind": "ghost", "name": "Our Ghost", "site": "https://news.example"}"#,
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&added.stdout).expect("json");
+    let id = answer["id"].as_str().expect("id");
+    let secret = answer["webhook_secret"].as_str().expect("secret");
+    assert_eq!(
+        answer["webhook_url"],
+        format!("https://ledger.news.example/v1/webhooks/{id}")
+    );
+    assert!(
+        !String::from_utf8_lossy(&added.stderr).contains(secret),
+        "the secret was logged"
+    );
+
+    let listed = run(&["platforms", "list"]);
+    assert!(listed.status.success());
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("https://news.example/members/api") && !text.contains(secret),
+        "{text}"
+    );
+
+    let refused = run(&[
+        "platforms",
+        "add",
+        r#"{"kind": "ghost", "name": "x", "site": "ftp://x"}"#,
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("site"));
+
+    assert!(run(&["platforms", "remove", id]).status.success());
+    assert!(!run(&["platforms", "remove", id]).status.success());
+}

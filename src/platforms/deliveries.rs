@@ -179,7 +179,9 @@ fn upsert_member(
         return Ok(Outcome::Stale);
     }
     match member_row(conn, platform, external_id)? {
-        Some((_, Some(last))) if parse_at(&last).is_some_and(|last| at <= last) => {
+        // Ghost's times are whole seconds: a change in the same second as the
+        // last one applied still applies.
+        Some((_, Some(last))) if parse_at(&last).is_some_and(|last| at < last) => {
             Ok(Outcome::Stale)
         }
         Some((row, _)) => {

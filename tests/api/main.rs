@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod durability;
 mod errors;
+mod ghost;
 mod health;
 mod interop_go;
 mod ledger_api;

@@ -56,6 +56,12 @@ impl ServerProcess {
             // Writers here go as fast as they can: no rate limits.
             .env("SOURCELEDGER_RATE_LIMIT_ANON", "0")
             .env("SOURCELEDGER_RATE_LIMIT_TOKEN", "0")
+            // A membership platform on loopback (tests/api/ghost.rs) is reachable.
+            .env("SOURCELEDGER_FETCH_ALLOW", "127.0.0.1")
+            .env(
+                "SOURCELEDGER_PUBLIC_URL",
+                format!("http://127.0.0.1:{}", self.port),
+            )
             .stdout(Stdio::null());
         match &self.log {
             Some(path) => {

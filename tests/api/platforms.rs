@@ -91,6 +91,10 @@ struct JwksServer {
 
 impl JwksServer {
     fn start(keys: Vec<Value>) -> Self {
+        Self::start_with_max_age(keys, 600)
+    }
+
+    fn start_with_max_age(keys: Vec<Value>, max_age: u32) -> Self {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}/jwks.json", listener.local_addr().expect("addr"));
@@ -106,7 +110,7 @@ impl JwksServer {
                 let body = json!({"keys": *served.lock().expect("keys")}).to_string();
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: public, max-age=600\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: public, max-age={max_age}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 );
             }
@@ -523,4 +527,52 @@ fn the_fetcher_reaches_private_addresses_only_when_allowed() {
         open.get("file:///etc/passwd", limits),
         Err(FetchError::BadUrl(_))
     ));
+}
+
+/// Key rotation and removal, as the cache sees them: a new `kid` is fetched
+/// for once 30 s have passed since the last fetch, and a removed key stops
+/// verifying once a fetch no longer finds it. Waits 31 s; the cache holds no
+/// database state, so SQLite alone.
+#[actix_web::test]
+async fn rotated_and_removed_keys_take_effect_at_the_next_allowed_fetch() {
+    let app = TestApp::spawn(Backend::sqlite()).await;
+    let admin = app.admin_token().await;
+    let old = rsa_key("old", 2048, Algorithm::RS256);
+    let new = ed25519_key("new");
+    let jwks = JwksServer::start_with_max_age(vec![old.jwk.clone()], 1);
+    reader_of_oidc_platform(&app, &admin, &jwks.url).await;
+    assert_eq!(
+        exchange(&app, &sign(&old, claims("r@example.org")))
+            .await
+            .status,
+        200
+    );
+
+    // The issuer rotates: the new key published, the old one withdrawn.
+    *jwks.keys.lock().expect("keys") = vec![new.jwk.clone()];
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // Within 30 s of the last fetch: the new kid is not fetched for, the old
+    // key (stale, but the latest we have) still verifies.
+    exchange(&app, &sign(&new, claims("r@example.org")))
+        .await
+        .assert_problem(401, "unauthorized");
+    assert_eq!(
+        exchange(&app, &sign(&old, claims("r@example.org")))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 1);
+
+    std::thread::sleep(std::time::Duration::from_secs(30));
+    assert_eq!(
+        exchange(&app, &sign(&new, claims("r@example.org")))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 2);
+    exchange(&app, &sign(&old, claims("r@example.org")))
+        .await
+        .assert_problem(401, "unauthorized");
 }

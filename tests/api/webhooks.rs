@@ -356,3 +356,59 @@ async fn standard_webhooks_keep_subscribers_in_step(backend: Backend) {
     let unknown = json!({"type": "invoice.paid", "timestamp": "2026-11-29T13:00:00Z", "data": {}});
     assert_eq!(outcome(&send("msg_6", unknown, now, None).await), "ignored");
 }
+
+/// A delivery that fails leaves no record of itself, so the platform's retry
+/// of it is applied, not taken for a duplicate.
+#[actix_web::test]
+async fn a_failed_delivery_is_applied_when_retried() {
+    let app = TestApp::spawn(Backend::sqlite()).await;
+    let admin = app.admin_token().await;
+    let ghost = register(
+        &app,
+        &admin,
+        json!({"kind": "ghost", "name": "ghost", "site": "https://news.example", "webhook_secret": GHOST_SECRET}),
+    )
+    .await;
+    let ghost = ghost["id"].as_str().expect("id");
+    let letters = register(
+        &app,
+        &admin,
+        json!({"kind": "standard-webhooks", "name": "letters"}),
+    )
+    .await;
+    let (letters_id, secret) = (
+        letters["id"].as_str().expect("id"),
+        letters["webhook_secret"].as_str().expect("secret"),
+    );
+    let now = chrono::Utc::now().timestamp();
+    let standard = |msg: &str, kind: &str| {
+        let body = json!({"type": kind, "timestamp": "2026-11-29T10:00:00Z", "data": {"external_id": "m9", "tier": "free"}}).to_string();
+        (
+            body.clone(),
+            standard_headers(secret, msg, now, body.as_bytes(), None),
+        )
+    };
+
+    // The other platform holds member id m9, so Ghost's m9 conflicts: 409.
+    let (body, headers) = standard("msg_a", "subscriber.created");
+    assert_eq!(
+        outcome(&deliver(&app, letters_id, body.as_bytes(), &headers).await),
+        "applied"
+    );
+    let added = json!({"member": {"current": member("m9", "m9@example.org", "paid", "2026-11-29T10:00:00.000Z"), "previous": {}}});
+    ghost_delivery(&app, ghost, &added)
+        .await
+        .assert_problem(409, "conflict");
+
+    // Once that is cleared, Ghost's retry of the same delivery takes effect.
+    let (body, headers) = standard("msg_b", "subscriber.deleted");
+    assert_eq!(
+        outcome(&deliver(&app, letters_id, body.as_bytes(), &headers).await),
+        "applied"
+    );
+    assert_eq!(
+        outcome(&ghost_delivery(&app, ghost, &added).await),
+        "applied"
+    );
+    assert_eq!(subscriber(&app, "m9").expect("arrived").0, "member");
+}

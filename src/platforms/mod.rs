@@ -319,16 +319,6 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Platform>, ApiError> {
         .collect()
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Platform>, ApiError> {
-    platforms::table
-        .find(id)
-        .select(PlatformRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(Platform::try_from)
-        .transpose()
-}
-
 pub fn find_by_issuer(conn: &mut DbConnection, issuer: &str) -> Result<Option<Platform>, ApiError> {
     platforms::table
         .filter(platforms::issuer.eq(issuer))

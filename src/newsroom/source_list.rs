@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::articles::{self, Article};
+use super::citation_formats::{self as formats, Entry, Format};
 use super::citations::{Citation, CitationStatus};
 use super::sources::SourceVersion;
 use crate::auth::Unconfirmed;
@@ -227,6 +228,7 @@ fn build(
     cache: &ListCache,
     slug: &str,
     full: bool,
+    format: Format,
 ) -> Result<Built, ApiError> {
     let article = articles::get(conn, slug)?;
     let public = article.is_public();
@@ -234,6 +236,19 @@ fn build(
     let mut facts: Vec<String> = vec![article.slug.clone(), article.ledger_index.to_string()];
     for (c, s) in &rows {
         facts.push(format!("{}:{}:{}", c.id, c.ledger_index, s.ledger_index));
+    }
+    if format != Format::Json {
+        facts.push(format!("{}:{full}", format.name()));
+        let entries = if full {
+            full_entries(&rows)
+        } else {
+            teaser_entries(&teaser(&article, &rows))
+        };
+        return Ok(Built {
+            tag: etag(&facts),
+            body: render(format, &article, &entries)?,
+            public,
+        });
     }
     if !full {
         facts.push("teaser".into());
@@ -302,6 +317,58 @@ fn build(
     Ok(Built { tag, body, public })
 }
 
+/// Every live citation with its source in full.
+fn full_entries(rows: &[(Citation, SourceVersion)]) -> Vec<Entry> {
+    rows.iter()
+        .filter(|(c, _)| c.status != CitationStatus::Retracted)
+        .map(|(c, s)| Entry {
+            id: c.id.clone(),
+            title: s.title.clone(),
+            publisher: s.publisher.clone(),
+            kind: s.kind.clone(),
+            language: s.language.clone(),
+            url: Some(s.url.clone()),
+            accessed: s.accessed_at.clone(),
+            issued: s.published_at.clone(),
+            archive_url: s.archive_url.clone(),
+            doi: s.doi.clone(),
+            claim: Some(format!("{} ({})", c.claim, c.locator)),
+        })
+        .collect()
+}
+
+/// What the teaser shows of each source, and nothing more.
+fn teaser_entries(teaser: &SourceTeaser) -> Vec<Entry> {
+    teaser
+        .sources
+        .iter()
+        .map(|s| Entry {
+            id: s.record_sha256.chars().take(16).collect(),
+            title: s.title.clone(),
+            publisher: s.publisher.clone(),
+            kind: s.kind.clone(),
+            language: s.language.clone(),
+            url: None,
+            accessed: None,
+            issued: None,
+            archive_url: None,
+            doi: None,
+            claim: None,
+        })
+        .collect()
+}
+
+fn render(format: Format, article: &Article, entries: &[Entry]) -> Result<Bytes, ApiError> {
+    let bytes = match format {
+        Format::Json => return Err(ApiError::internal("the JSON list is built, not rendered")),
+        Format::CslJson => serde_json::to_vec(&formats::csl_json(entries)),
+        Format::JsonLd => serde_json::to_vec(&formats::json_ld(article, entries)),
+        Format::Bibtex => Ok(formats::bibtex(entries).into_bytes()),
+        Format::Ris => Ok(formats::ris(entries).into_bytes()),
+    };
+    bytes.map(Bytes::from).map_err(ApiError::internal)
+}
+
 fn ledger_index(stored: i64) -> Result<Index, ApiError> {
     u64::try_from(stored)
         .map(Index)
@@ -318,6 +385,7 @@ pub fn for_caller(
     cache: &ListCache,
     caller: Option<Unconfirmed>,
     slug: &str,
+    format: Format,
     if_none_match: Option<&str>,
 ) -> Result<Outcome, ApiError> {
     let caller = caller.map(|c| c.confirm(conn)).transpose()?;
@@ -325,11 +393,11 @@ pub fn for_caller(
     let staff = caller.as_ref().is_some_and(|c| c.is_staff());
     // Every change to what a list shows appends to the log: while the log's
     // size is unchanged, the list built at that size stands.
-    let key = format!("{slug}\n{full}\n{}", ledger.size(conn)?);
+    let key = format!("{slug}\n{full}\n{}\n{}", format.name(), ledger.size(conn)?);
     let built = match cache.by_head(&key) {
         Some(built) => built,
         None => {
-            let built = build(conn, ledger, cache, slug, full)?;
+            let built = build(conn, ledger, cache, slug, full, format)?;
             cache.remember_head(key, built.clone());
             built
         }

@@ -1,0 +1,344 @@
+//! The source list in the formats readers cite with (SPEC "The reader's
+//! side"): CSL-JSON, BibTeX, RIS and schema.org JSON-LD. Each is a small
+//! renderer over [`Entry`]s that the source-list builder makes from the list
+//! the caller may see: from the teaser, entries carry only what the teaser
+//! shows (no links, no archive, no quote); from the verified list, everything.
+//! Retracted citations are left out: they are not sources the article uses.
+//!
+//! Every text is hostile until escaped: JSON by serde, BibTeX by escaping its
+//! special characters, RIS by keeping each value on its one line.
+
+use serde_json::{Value, json};
+
+use super::articles::Article;
+
+/// How a list is written out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// The API's own JSON (the teaser or the verified list, with proofs).
+    Json,
+    CslJson,
+    Bibtex,
+    Ris,
+    JsonLd,
+}
+
+impl Format {
+    pub const NAMES: [(&'static str, Format); 4] = [
+        ("csl-json", Format::CslJson),
+        ("bibtex", Format::Bibtex),
+        ("ris", Format::Ris),
+        ("jsonld", Format::JsonLd),
+    ];
+
+    /// `?format=`: `json` or one of [`NAMES`](Self::NAMES).
+    pub fn from_name(name: &str) -> Option<Self> {
+        if name == "json" {
+            return Some(Format::Json);
+        }
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("json", |(n, _)| n)
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::CslJson => "application/vnd.citationstyles.csl+json",
+            Format::Bibtex => "application/x-bibtex; charset=utf-8",
+            Format::Ris => "application/x-research-info-systems; charset=utf-8",
+            Format::JsonLd => "application/ld+json",
+        }
+    }
+
+    /// The first media type of an `Accept` header that names a format; None
+    /// for anything else (the JSON list then).
+    pub fn from_accept(accept: &str) -> Option<Self> {
+        accept.split(',').find_map(|item| {
+            let media = item
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            match media.as_str() {
+                "application/vnd.citationstyles.csl+json" => Some(Format::CslJson),
+                "application/x-bibtex" | "text/x-bibtex" => Some(Format::Bibtex),
+                "application/x-research-info-systems" => Some(Format::Ris),
+                "application/ld+json" => Some(Format::JsonLd),
+                _ => None,
+            }
+        })
+    }
+}
+
+/// One source as a citation format sees it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Stable within the list: the citation id, or for the teaser the source
+    /// version's record hash.
+    pub id: String,
+    pub title: String,
+    pub publisher: String,
+    pub kind: String,
+    pub language: String,
+    pub url: Option<String>,
+    /// A date (`2026-11-23`) or an RFC 3339 time, as stored.
+    pub accessed: Option<String>,
+    pub issued: Option<String>,
+    pub archive_url: Option<String>,
+    pub doi: Option<String>,
+    /// The article's words the source supports, and where.
+    pub claim: Option<String>,
+}
+
+/// `[[year, month, day]]` of a stored date or time.
+fn date_parts(text: &str) -> Option<Value> {
+    let date = chrono::NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()?;
+    use chrono::Datelike;
+    Some(json!({"date-parts": [[date.year(), date.month(), date.day()]]}))
+}
+
+fn csl_type(kind: &str) -> &'static str {
+    match kind {
+        "news_report" => "article-newspaper",
+        "dataset" => "dataset",
+        "academic" => "article-journal",
+        "interview" => "interview",
+        "social_media" => "post",
+        "document" | "official_statement" => "document",
+        _ => "webpage",
+    }
+}
+
+pub fn csl_json(entries: &[Entry]) -> Value {
+    let items: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            let mut item = json!({
+                "id": e.id,
+                "type": csl_type(&e.kind),
+                "title": e.title,
+                "publisher": e.publisher,
+                "container-title": e.publisher,
+                "language": e.language,
+            });
+            let fields = [
+                ("URL", e.url.as_ref().map(|u| json!(u))),
+                ("accessed", e.accessed.as_deref().and_then(date_parts)),
+                ("issued", e.issued.as_deref().and_then(date_parts)),
+                (
+                    "archive",
+                    e.archive_url.as_ref().map(|_| json!("Archived copy")),
+                ),
+                ("archive_location", e.archive_url.as_ref().map(|u| json!(u))),
+                ("DOI", e.doi.as_ref().map(|d| json!(d))),
+                (
+                    "note",
+                    e.claim.as_ref().map(|c| json!(format!("Cited for: {c}"))),
+                ),
+            ];
+            for (name, value) in fields {
+                if let Some(value) = value {
+                    item[name] = value;
+                }
+            }
+            item
+        })
+        .collect();
+    Value::Array(items)
+}
+
+/// BibTeX's special characters made literal; line breaks become spaces.
+fn bibtex_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\textbackslash{}"),
+            '{' | '}' | '%' | '&' | '$' | '#' | '_' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '^' => out.push_str("\\textasciicircum{}"),
+            '~' => out.push_str("\\textasciitilde{}"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A verbatim field (biblatex's `url` and `doi`) inside braces: stored URLs
+/// are normalised, so braces and spaces in them are percent-encoded already;
+/// a stray brace is encoded here.
+fn bibtex_verbatim(url: &str) -> String {
+    url.replace('{', "%7B")
+        .replace('}', "%7D")
+        .replace(['\n', '\r'], "")
+}
+
+pub fn bibtex(entries: &[Entry]) -> String {
+    let mut out = String::new();
+    for e in entries {
+        let key: String =
+            e.id.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(16)
+                .collect();
+        let mut fields = vec![
+            ("title", format!("{{{}}}", bibtex_text(&e.title))),
+            ("publisher", format!("{{{}}}", bibtex_text(&e.publisher))),
+            ("language", format!("{{{}}}", bibtex_text(&e.language))),
+        ];
+        if let Some(url) = &e.url {
+            fields.push(("url", format!("{{{}}}", bibtex_verbatim(url))));
+        }
+        if let Some(date) = e.accessed.as_deref().and_then(|d| d.get(..10)) {
+            fields.push(("urldate", format!("{{{date}}}")));
+        }
+        if let Some(date) = e.issued.as_deref().and_then(|d| d.get(..10)) {
+            fields.push(("date", format!("{{{date}}}")));
+            fields.push(("year", format!("{{{}}}", &date[..4])));
+        }
+        if let Some(doi) = &e.doi {
+            fields.push(("doi", format!("{{{}}}", bibtex_verbatim(doi))));
+        }
+        let mut note = Vec::new();
+        if let Some(claim) = &e.claim {
+            note.push(format!("Cited for: {}", bibtex_text(claim)));
+        }
+        if let Some(archive) = &e.archive_url {
+            note.push(format!("Archived copy: \\url{{{}}}", bibtex_verbatim(archive)));
+        }
+        if !note.is_empty() {
+            fields.push(("note", format!("{{{}}}", note.join(". "))));
+        }
+        let entry_type = if e.url.is_some() { "online" } else { "misc" };
+        out.push_str(&format!("@{entry_type}{{sl{key},\n"));
+        let body: Vec<String> = fields.iter().map(|(k, v)| format!("  {k} = {v}")).collect();
+        out.push_str(&body.join(",\n"));
+        out.push_str("\n}\n\n");
+    }
+    out
+}
+
+/// One RIS line: the value kept on one line.
+fn ris_line(out: &mut String, tag: &str, value: &str) {
+    let value: String = value
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    out.push_str(&format!("{tag}  - {}\r\n", value.trim()));
+}
+
+fn ris_date(text: &str) -> Option<String> {
+    let date = text.get(..10)?;
+    Some(date.replace('-', "/"))
+}
+
+pub fn ris(entries: &[Entry]) -> String {
+    let mut out = String::new();
+    for e in entries {
+        ris_line(&mut out, "TY", "ELEC");
+        ris_line(&mut out, "ID", &e.id);
+        ris_line(&mut out, "TI", &e.title);
+        ris_line(&mut out, "PB", &e.publisher);
+        ris_line(&mut out, "LA", &e.language);
+        if let Some(url) = &e.url {
+            ris_line(&mut out, "UR", url);
+        }
+        if let Some(date) = e.accessed.as_deref().and_then(ris_date) {
+            ris_line(&mut out, "Y2", &date);
+        }
+        if let Some(date) = e.issued.as_deref().and_then(ris_date) {
+            ris_line(&mut out, "DA", &date);
+            ris_line(&mut out, "PY", &date[..4]);
+        }
+        if let Some(doi) = &e.doi {
+            ris_line(&mut out, "DO", doi);
+        }
+        if let Some(archive) = &e.archive_url {
+            ris_line(&mut out, "N1", &format!("Archived copy: {archive}"));
+        }
+        if let Some(claim) = &e.claim {
+            ris_line(&mut out, "N1", &format!("Cited for: {claim}"));
+        }
+        out.push_str("ER  - \r\n");
+    }
+    out
+}
+
+/// The article as a schema.org `NewsArticle` citing each source.
+pub fn json_ld(article: &Article, entries: &[Entry]) -> Value {
+    let citations: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            let mut item = json!({
+                "@type": "CreativeWork",
+                "name": e.title,
+                "publisher": {"@type": "Organization", "name": e.publisher},
+                "inLanguage": e.language,
+            });
+            let fields = [
+                ("url", e.url.clone()),
+                ("archivedAt", e.archive_url.clone()),
+                ("datePublished", e.issued.clone()),
+                (
+                    "sameAs",
+                    e.doi.as_ref().map(|d| format!("https://doi.org/{d}")),
+                ),
+            ];
+            for (name, value) in fields {
+                if let Some(value) = value {
+                    item[name] = json!(value);
+                }
+            }
+            item
+        })
+        .collect();
+    json!({
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.title,
+        "url": article.url,
+        "inLanguage": article.language,
+        "author": article.authors.0.iter().map(|name| json!({"@type": "Person", "name": name})).collect::<Vec<_>>(),
+        "citation": citations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bibtex_and_ris_keep_hostile_text_literal() {
+        assert_eq!(
+            bibtex_text("50% & {x}_1 \\ ~"),
+            "50\\% \\& \\{x\\}\\_1 \\textbackslash{} \\textasciitilde{}"
+        );
+        let mut line = String::new();
+        ris_line(&mut line, "TI", "two\nlines\rER  - x");
+        assert_eq!(line, "TI  - two lines ER  - x\r\n");
+    }
+
+    #[test]
+    fn formats_by_name_and_accept() {
+        assert_eq!(Format::from_name("bibtex"), Some(Format::Bibtex));
+        assert_eq!(Format::from_name("json"), Some(Format::Json));
+        assert_eq!(Format::from_name("pdf"), None);
+        assert_eq!(
+            Format::from_accept("text/html, application/x-research-info-systems;q=0.9"),
+            Some(Format::Ris)
+        );
+        assert_eq!(Format::from_accept("application/json"), None);
+    }
+}

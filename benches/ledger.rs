@@ -66,6 +66,8 @@ fn settings(dir: &std::path::Path) -> Settings {
         rate_limit_anon: 0,
         rate_limit_token: 0,
         trusted_proxies: Vec::new(),
+        cta_text: sourceledger::config::DEFAULT_CTA_TEXT.into(),
+        cta_url: None,
     }
 }
 

@@ -72,6 +72,10 @@ pub const DEFAULT_RATE_LIMIT_ANON: u32 = 600;
 /// Requests per minute per token: far above any person, room for an integration.
 pub const DEFAULT_RATE_LIMIT_TOKEN: u32 = 1200;
 
+/// The teaser's call to action unless the newsroom words its own.
+pub const DEFAULT_CTA_TEXT: &str =
+    "Subscribe to see the direct links to every source behind this article.";
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
@@ -94,6 +98,11 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` names the client
     /// (`SOURCELEDGER_TRUSTED_PROXIES`, addresses or CIDRs; none by default).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The call to action under the teaser (`SOURCELEDGER_CTA_TEXT`).
+    pub cta_text: String,
+    /// Where it leads, e.g. the newsletter's subscribe page
+    /// (`SOURCELEDGER_CTA_URL`, an http(s) URL; none by default).
+    pub cta_url: Option<String>,
 }
 
 impl Settings {
@@ -162,6 +171,17 @@ impl Settings {
             name: "SOURCELEDGER_TRUSTED_PROXIES",
             problem,
         })?;
+        let cta_text = get("SOURCELEDGER_CTA_TEXT").unwrap_or_else(|| DEFAULT_CTA_TEXT.to_owned());
+        let cta_url = get("SOURCELEDGER_CTA_URL");
+        if cta_url
+            .as_deref()
+            .is_some_and(|u| !u.starts_with("https://") && !u.starts_with("http://"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "SOURCELEDGER_CTA_URL",
+                problem: "must be an http or https URL".into(),
+            });
+        }
         Ok(Self {
             data_dir,
             database,
@@ -173,6 +193,8 @@ impl Settings {
             rate_limit_anon,
             rate_limit_token,
             trusted_proxies,
+            cta_text,
+            cta_url,
         })
     }
 }

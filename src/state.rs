@@ -10,7 +10,7 @@ use crate::db::Db;
 use crate::ledger::Ledger;
 use crate::ledger::store::HashCache;
 use crate::limits::RateLimits;
-use crate::newsroom::source_list::ListCache;
+use crate::newsroom::source_list::{CallToAction, SourceLists};
 use crate::outbound::Fetcher;
 use crate::platforms::identity::IdentityKeys;
 use crate::secrets::{self, SealingKey, Secrets};
@@ -46,7 +46,7 @@ pub struct AppState {
     /// keeps in memory.
     pub ledger: Ledger,
     /// Built verified source lists, by ETag.
-    pub source_lists: ListCache,
+    pub source_lists: SourceLists,
     /// Seals the membership platforms' webhook secrets.
     pub sealing: SealingKey,
     /// The membership platforms' keys, fetched through the outbound fetcher.
@@ -79,7 +79,13 @@ impl AppState {
                 &settings.origin,
                 HashCache::new(HASH_CACHE_ENTRIES),
             ),
-            source_lists: ListCache::new(SOURCE_LIST_CACHE_ENTRIES),
+            source_lists: SourceLists::new(
+                SOURCE_LIST_CACHE_ENTRIES,
+                CallToAction {
+                    text: settings.cta_text.clone(),
+                    url: settings.cta_url.clone(),
+                },
+            ),
             sealing: sealing_key,
             identity_keys: IdentityKeys::new(Fetcher::new(settings.fetch_allow.clone())),
             rate_limits: Arc::new(RateLimits::new(&settings)),

@@ -216,7 +216,10 @@ pub fn bibtex(entries: &[Entry]) -> String {
             note.push(format!("Cited for: {}", bibtex_text(claim)));
         }
         if let Some(archive) = &e.archive_url {
-            note.push(format!("Archived copy: \\url{{{}}}", bibtex_verbatim(archive)));
+            note.push(format!(
+                "Archived copy: \\url{{{}}}",
+                bibtex_verbatim(archive)
+            ));
         }
         if !note.is_empty() {
             fields.push(("note", format!("{{{}}}", note.join(". "))));

@@ -23,7 +23,13 @@ use crate::db::schema::{citations, sources};
 use crate::error::ApiError;
 use crate::ledger::{Index, Ledger, ProvenLeaf};
 
-pub const TEASER_MESSAGE: &str = "Subscribe to our free newsletter to unlock direct links to all sources used in this article. We believe you deserve to verify everything we write.";
+/// The newsroom's call to action under the teaser (`SOURCELEDGER_CTA_TEXT`,
+/// `SOURCELEDGER_CTA_URL`).
+#[derive(Debug, Clone)]
+pub struct CallToAction {
+    pub text: String,
+    pub url: Option<String>,
+}
 
 #[derive(Serialize, ToSchema)]
 pub struct ProvenArticle {
@@ -82,7 +88,10 @@ pub struct LockedSource {
 pub struct SourceTeaser {
     pub article: Article,
     pub locked: bool,
-    pub message: &'static str,
+    /// The newsroom's call to action.
+    pub message: String,
+    /// Where its call to action leads (a subscribe page), when it set one.
+    pub subscribe_url: Option<String>,
     pub source_count: usize,
     pub kinds: BTreeMap<String, usize>,
     pub languages: BTreeMap<String, usize>,
@@ -138,7 +147,8 @@ struct Built {
 /// and the checkpoint it proves them to, which never change, so such an entry
 /// never goes stale. By log size: nothing a list shows changes without the log
 /// growing. Each map starts over when full.
-pub struct ListCache {
+pub struct SourceLists {
+    call_to_action: CallToAction,
     by_tag: Mutex<HashMap<String, Bytes>>,
     by_head: Mutex<HashMap<String, Built>>,
     capacity: usize,
@@ -153,9 +163,10 @@ fn bounded_insert<V>(map: &Mutex<HashMap<String, V>>, capacity: usize, key: Stri
     }
 }
 
-impl ListCache {
-    pub fn new(capacity: usize) -> Self {
+impl SourceLists {
+    pub fn new(capacity: usize, call_to_action: CallToAction) -> Self {
         Self {
+            call_to_action,
             by_tag: Mutex::new(HashMap::new()),
             by_head: Mutex::new(HashMap::new()),
             capacity,
@@ -179,7 +190,11 @@ impl ListCache {
     }
 }
 
-fn teaser(article: &Article, rows: &[(Citation, SourceVersion)]) -> SourceTeaser {
+fn teaser(
+    article: &Article,
+    rows: &[(Citation, SourceVersion)],
+    call_to_action: &CallToAction,
+) -> SourceTeaser {
     let mut seen = std::collections::HashSet::new();
     let mut kinds = BTreeMap::new();
     let mut languages = BTreeMap::new();
@@ -209,7 +224,8 @@ fn teaser(article: &Article, rows: &[(Citation, SourceVersion)]) -> SourceTeaser
     SourceTeaser {
         article: article.clone(),
         locked: true,
-        message: TEASER_MESSAGE,
+        message: call_to_action.text.clone(),
+        subscribe_url: call_to_action.url.clone(),
         source_count: sources.len(),
         kinds,
         languages,
@@ -225,7 +241,7 @@ fn teaser(article: &Article, rows: &[(Citation, SourceVersion)]) -> SourceTeaser
 fn build(
     conn: &mut DbConnection,
     ledger: &Ledger,
-    cache: &ListCache,
+    cache: &SourceLists,
     slug: &str,
     full: bool,
     format: Format,
@@ -242,7 +258,7 @@ fn build(
         let entries = if full {
             full_entries(&rows)
         } else {
-            teaser_entries(&teaser(&article, &rows))
+            teaser_entries(&teaser(&article, &rows, &cache.call_to_action))
         };
         return Ok(Built {
             tag: etag(&facts),
@@ -253,7 +269,8 @@ fn build(
     if !full {
         facts.push("teaser".into());
         let tag = etag(&facts);
-        let body = serde_json::to_vec(&teaser(&article, &rows)).map_err(ApiError::internal)?;
+        let body = serde_json::to_vec(&teaser(&article, &rows, &cache.call_to_action))
+            .map_err(ApiError::internal)?;
         return Ok(Built {
             tag,
             body: Bytes::from(body),
@@ -382,7 +399,7 @@ fn ledger_index(stored: i64) -> Result<Index, ApiError> {
 pub fn for_caller(
     conn: &mut DbConnection,
     ledger: &Ledger,
-    cache: &ListCache,
+    cache: &SourceLists,
     caller: Option<Unconfirmed>,
     slug: &str,
     format: Format,

@@ -134,6 +134,8 @@ pub fn settings_for(backend: &Backend, data_dir: &Path) -> Settings {
         rate_limit_anon: 0,
         rate_limit_token: 0,
         trusted_proxies: Vec::new(),
+        cta_text: sourceledger::config::DEFAULT_CTA_TEXT.into(),
+        cta_url: None,
     }
 }
 

@@ -549,3 +549,35 @@ async fn the_list_follows_every_change(backend: Backend) {
     assert_eq!(full["citations"], json!([]));
     assert_eq!(full["retracted"].as_array().map(Vec::len), Some(2));
 }
+
+on_both_backends!(the_teaser_carries_the_newsrooms_own_call_to_action);
+
+async fn the_teaser_carries_the_newsrooms_own_call_to_action(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.cta_text = "Join The Daily Note, free, for every link.".into();
+        s.cta_url = Some("https://news.example/subscribe".into());
+    })
+    .await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let editor = app.token_of(Role::Editor).await;
+    let article = json!({"slug": "cta", "title": "T", "url": "https://news.example/cta", "language": "en", "authors": ["A"]});
+    assert_eq!(
+        app.post_as("/v1/articles", &journalist, article)
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        app.post_as("/v1/articles/cta/publish", &editor, json!({}))
+            .await
+            .status,
+        200
+    );
+    let teaser = app.get("/v1/articles/cta/sources").await.json();
+    assert_eq!(
+        teaser["message"],
+        "Join The Daily Note, free, for every link."
+    );
+    assert_eq!(teaser["subscribe_url"], "https://news.example/subscribe");
+    assert_eq!(teaser["locked"], true);
+}

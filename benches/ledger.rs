@@ -68,6 +68,7 @@ fn settings(dir: &std::path::Path) -> Settings {
         trusted_proxies: Vec::new(),
         cta_text: sourceledger::config::DEFAULT_CTA_TEXT.into(),
         cta_url: None,
+        embed_origins: Vec::new(),
     }
 }
 

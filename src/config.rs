@@ -103,6 +103,9 @@ pub struct Settings {
     /// Where it leads, e.g. the newsletter's subscribe page
     /// (`SOURCELEDGER_CTA_URL`, an http(s) URL; none by default).
     pub cta_url: Option<String>,
+    /// Origins (`https://news.example`) whose pages may embed the panel
+    /// (`SOURCELEDGER_EMBED_ORIGINS`, comma-separated; none by default).
+    pub embed_origins: Vec<String>,
 }
 
 impl Settings {
@@ -182,6 +185,11 @@ impl Settings {
                 problem: "must be an http or https URL".into(),
             });
         }
+        let embed_origins = parse_origins(&get("SOURCELEDGER_EMBED_ORIGINS").unwrap_or_default())
+            .map_err(|problem| ConfigError::Invalid {
+            name: "SOURCELEDGER_EMBED_ORIGINS",
+            problem,
+        })?;
         Ok(Self {
             data_dir,
             database,
@@ -195,8 +203,29 @@ impl Settings {
             trusted_proxies,
             cta_text,
             cta_url,
+            embed_origins,
         })
     }
+}
+
+/// Web origins, `scheme://host[:port]` each, as browsers send them in `Origin`.
+fn parse_origins(text: &str) -> Result<Vec<String>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let parsed = url::Url::parse(origin).map_err(|_| format!("{origin:?} is not a URL"))?;
+            let serialised = parsed.origin().ascii_serialization();
+            if !matches!(parsed.scheme(), "http" | "https")
+                || serialised != origin.trim_end_matches('/')
+            {
+                return Err(format!(
+                    "{origin:?} is not an origin like https://news.example"
+                ));
+            }
+            Ok(serialised)
+        })
+        .collect()
 }
 
 /// The origin is a schema-less URL and doubles as the signed-note key name,
@@ -263,5 +292,15 @@ mod tests {
         assert!(settings(&[("SOURCELEDGER_ORIGIN", "a b")]).is_err());
         assert!(settings(&[("SOURCELEDGER_ORIGIN", "a+b")]).is_err());
         assert!(settings(&[("SOURCELEDGER_ORIGIN", "news.example/ledger")]).is_ok());
+    }
+
+    #[test]
+    fn embed_origins_are_origins() {
+        let origins =
+            parse_origins("https://news.example, http://127.0.0.1:8080/").expect("origins");
+        assert_eq!(origins, ["https://news.example", "http://127.0.0.1:8080"]);
+        assert!(parse_origins("https://news.example/path").is_err());
+        assert!(parse_origins("news.example").is_err());
+        assert!(parse_origins("ftp://news.example").is_err());
     }
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod citations;
+pub mod cors;
 mod field_rules;
 pub mod health;
 pub mod keys;
@@ -216,7 +217,9 @@ pub fn app(
     let tokens = web::Data::from(state.tokens.clone());
     let db = web::Data::new(state.db.clone());
     let rate_limits = web::Data::from(state.rate_limits.clone());
+    let embed_origins = web::Data::new(cors::EmbedOrigins(state.settings.embed_origins.clone()));
     app.app_data(state)
+        .app_data(embed_origins)
         .app_data(rate_limits)
         .app_data(tokens)
         .app_data(db)
@@ -230,6 +233,7 @@ pub fn app(
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
         .default_service(web::to(no_route))
         .wrap(actix_web::middleware::from_fn(rate_limit::limit))
+        .wrap(actix_web::middleware::from_fn(cors::cors))
         .wrap(actix_web::middleware::from_fn(security_headers))
         .wrap(actix_web::middleware::from_fn(error::problems_only))
         .wrap(actix_web::middleware::from_fn(

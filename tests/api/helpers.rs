@@ -136,6 +136,7 @@ pub fn settings_for(backend: &Backend, data_dir: &Path) -> Settings {
         trusted_proxies: Vec::new(),
         cta_text: sourceledger::config::DEFAULT_CTA_TEXT.into(),
         cta_url: None,
+        embed_origins: Vec::new(),
     }
 }
 

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod citation_formats;
 mod cli;
+mod cors;
 mod durability;
 mod errors;
 mod ghost;

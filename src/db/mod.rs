@@ -70,7 +70,6 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
             DbConnection::Sqlite(conn) => conn
                 .batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
-                     PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = FULL;
                      PRAGMA foreign_keys = ON;"
                 ))
@@ -119,15 +118,44 @@ fn postgres_durability(conn: &mut PgConnection) -> QueryResult<Option<String>> {
 }
 
 /// Puts a SQLite file in WAL mode (a setting the file keeps) before the pool
-/// opens its connections: switching modes takes a lock that several new
-/// connections at once would fight over.
+/// opens its connections, which then leave the mode alone. Switching takes a
+/// lock that SQLite's busy handler does not wait for, and another server
+/// starting on the same file may hold the write lock while it migrates: the
+/// switch is tried again until the busy timeout, and skipped when the file is
+/// in WAL mode already.
 fn use_wal(path: &str) -> Result<(), DbError> {
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    let connect = |e: diesel::result::Error| DbError::Connect(e.to_string());
     let mut conn =
         SqliteConnection::establish(path).map_err(|e| DbError::Connect(e.to_string()))?;
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
-    ))
-    .map_err(|e| DbError::Connect(e.to_string()))
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"))
+        .map_err(connect)?;
+    let started = std::time::Instant::now();
+    loop {
+        let attempt = diesel::sql_query("PRAGMA journal_mode")
+            .get_result::<Mode>(&mut conn)
+            .and_then(|mode| {
+                if mode.journal_mode.eq_ignore_ascii_case("wal") {
+                    Ok(())
+                } else {
+                    conn.batch_execute("PRAGMA journal_mode = WAL;")
+                }
+            });
+        match attempt {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if e.to_string().contains("locked")
+                    && started.elapsed().as_millis() < u128::from(SQLITE_BUSY_TIMEOUT_MS) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(connect(e)),
+        }
+    }
 }
 
 /// Fails start-up at once, with the reason, on a PostgreSQL server or database

@@ -201,6 +201,10 @@ impl ApiError {
         self.code
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     pub fn detail(&self) -> &str {
         &self.detail
     }

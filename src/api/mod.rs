@@ -230,6 +230,11 @@ pub fn app(
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .route("/openapi.json", web::get().to(openapi_json))
         .route("/docs", web::get().to(docs_redirect))
+        .route("/articles/{slug}/sources", web::get().to(source_list::page))
+        .route(
+            "/assets/sources.css",
+            web::get().to(source_list::stylesheet),
+        )
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
         .default_service(web::to(no_route))
         .wrap(actix_web::middleware::from_fn(rate_limit::limit))
@@ -265,10 +270,13 @@ async fn security_headers(
     };
     let mut response = next.call(req).await?;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static(csp),
-    );
+    // A page that set its own policy (the source page) keeps it.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(csp),
+        );
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         header::HeaderValue::from_static("nosniff"),

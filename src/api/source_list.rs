@@ -4,7 +4,9 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 
-use crate::auth::MaybeUnconfirmed;
+use actix_web::FromRequest;
+
+use crate::auth::{MaybeUnconfirmed, Unconfirmed};
 use crate::error::{ApiError, ErrorCode, Problem};
 use crate::newsroom::citation_formats::Format;
 use crate::newsroom::source_list::{self as lists, Outcome, SourceTeaser, VerifiedSourceList};
@@ -77,6 +79,23 @@ pub async fn source_list(
 ) -> Result<HttpResponse, ApiError> {
     let slug = slug.into_inner();
     let format = requested_format(&req, &query)?;
+    let (mut response, body) = list_response(&req, &state, caller.0, slug, format).await?;
+    response.insert_header((header::VARY, "Authorization, Accept"));
+    Ok(match body {
+        Some(body) => response.content_type(format.content_type()).body(body),
+        None => response.finish(),
+    })
+}
+
+/// The list as `caller` may see it, in `format`: the response begun (status,
+/// ETag, caching) and the body, none for a 304.
+async fn list_response(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    caller: Option<Unconfirmed>,
+    slug: String,
+    format: Format,
+) -> Result<(actix_web::HttpResponseBuilder, Option<bytes::Bytes>), ApiError> {
     let if_none_match = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -90,7 +109,7 @@ pub async fn source_list(
                 conn,
                 &st.ledger,
                 &st.source_lists,
-                caller.0,
+                caller,
                 &slug,
                 format,
                 if_none_match.as_deref(),
@@ -104,10 +123,73 @@ pub async fn source_list(
     let mut response = HttpResponse::build(status);
     response
         .insert_header((header::ETAG, tag))
-        .insert_header((header::VARY, "Authorization, Accept"))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"));
+    Ok((response, body))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// A subscriber token, for the link a newsletter sends each subscriber.
+    token: Option<String>,
+}
+
+/// The page's own policy: its scripts and styles only, and framed only by the
+/// newsroom's embed origins.
+fn page_csp(embed_origins: &[String]) -> String {
+    let ancestors = if embed_origins.is_empty() {
+        "'none'".to_owned()
+    } else {
+        embed_origins.join(" ")
+    };
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
+    )
+}
+
+/// `GET /articles/{slug}/sources`: the list as a page. The teaser for
+/// everyone, or the full list for a subscriber or staff token in the
+/// `Authorization` header or in `?token=` (the personalised newsletter link;
+/// query strings are never logged and the page sends no referrer). A token
+/// that is invalid, expired or revoked shows the teaser.
+pub async fn page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug.into_inner();
+    let from_header = MaybeUnconfirmed::extract(&req).await.ok().and_then(|c| c.0);
+    let caller = match (&query.token, from_header) {
+        (Some(token), _) => Unconfirmed::from_token(&state.tokens, token).ok(),
+        (None, caller) => caller,
+    };
+    let shown = match list_response(&req, &state, caller, slug.clone(), Format::Html).await {
+        Err(e) if e.status() == StatusCode::UNAUTHORIZED => {
+            list_response(&req, &state, None, slug, Format::Html).await
+        }
+        other => other,
+    };
+    let (mut response, body) = shown?;
+    response
+        .insert_header((header::VARY, "Authorization"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            page_csp(&state.settings.embed_origins),
+        ))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"));
     Ok(match body {
-        Some(body) => response.content_type(format.content_type()).body(body),
+        Some(body) => response
+            .content_type(Format::Html.content_type())
+            .body(body),
         None => response.finish(),
     })
+}
+
+/// The page's stylesheet, from the binary.
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(crate::newsroom::source_page::STYLESHEET)
 }

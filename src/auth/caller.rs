@@ -214,18 +214,25 @@ fn check_token(req: &HttpRequest) -> Result<Unconfirmed, ApiError> {
     let keys = req
         .app_data::<web::Data<TokenKeys>>()
         .ok_or_else(|| ApiError::internal("no token keys registered"))?;
-    // The reason a token fails is not the caller's business beyond "invalid".
-    let claims = keys
-        .check(token)
-        .map_err(|_| ApiError::unauthorized("the token is invalid or expired"))?;
-    let subject = claims
-        .subject()
-        .ok_or_else(|| ApiError::unauthorized("the token is invalid or expired"))?;
-    Ok(Unconfirmed(Caller {
-        role: claims.role,
-        name: claims.name,
-        subject,
-    }))
+    Unconfirmed::from_token(keys, token)
+}
+
+impl Unconfirmed {
+    /// The caller a token names, its key or subscriber not yet confirmed live.
+    pub fn from_token(keys: &TokenKeys, token: &str) -> Result<Unconfirmed, ApiError> {
+        // The reason a token fails is not the caller's business beyond "invalid".
+        let claims = keys
+            .check(token)
+            .map_err(|_| ApiError::unauthorized("the token is invalid or expired"))?;
+        let subject = claims
+            .subject()
+            .ok_or_else(|| ApiError::unauthorized("the token is invalid or expired"))?;
+        Ok(Unconfirmed(Caller {
+            role: claims.role,
+            name: claims.name,
+            subject,
+        }))
+    }
 }
 
 /// Checks the token now and confirms its subject in the returned future.

@@ -21,6 +21,8 @@ pub enum Format {
     Bibtex,
     Ris,
     JsonLd,
+    /// The page `GET /articles/{slug}/sources` (not a `?format=`).
+    Html,
 }
 
 impl Format {
@@ -43,10 +45,14 @@ impl Format {
     }
 
     pub fn name(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(_, f)| *f == self)
-            .map_or("json", |(n, _)| n)
+        match self {
+            Format::Json => "json",
+            Format::CslJson => "csl-json",
+            Format::Bibtex => "bibtex",
+            Format::Ris => "ris",
+            Format::JsonLd => "jsonld",
+            Format::Html => "html",
+        }
     }
 
     pub fn content_type(self) -> &'static str {
@@ -56,6 +62,7 @@ impl Format {
             Format::Bibtex => "application/x-bibtex; charset=utf-8",
             Format::Ris => "application/x-research-info-systems; charset=utf-8",
             Format::JsonLd => "application/ld+json",
+            Format::Html => "text/html; charset=utf-8",
         }
     }
 

@@ -54,6 +54,7 @@ pub mod citation_formats;
 pub mod citations;
 pub mod fields;
 pub mod source_list;
+pub mod source_page;
 pub mod sources;
 pub mod subscribers;
 

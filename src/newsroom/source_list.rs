@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use super::articles::{self, Article};
 use super::citation_formats::{self as formats, Entry, Format};
 use super::citations::{Citation, CitationStatus};
+use super::source_page::{self, Shown};
 use super::sources::SourceVersion;
 use crate::auth::Unconfirmed;
 use crate::db::DbConnection;
@@ -253,7 +254,7 @@ fn build(
     for (c, s) in &rows {
         facts.push(format!("{}:{}:{}", c.id, c.ledger_index, s.ledger_index));
     }
-    if format != Format::Json {
+    if !matches!(format, Format::Json | Format::Html) {
         facts.push(format!("{}:{full}", format.name()));
         let entries = if full {
             full_entries(&rows)
@@ -266,11 +267,19 @@ fn build(
             public,
         });
     }
+    facts.push(format.name().to_owned());
     if !full {
         facts.push("teaser".into());
         let tag = etag(&facts);
-        let body = serde_json::to_vec(&teaser(&article, &rows, &cache.call_to_action))
-            .map_err(ApiError::internal)?;
+        let teaser = teaser(&article, &rows, &cache.call_to_action);
+        let json = serde_json::to_vec(&teaser).map_err(ApiError::internal)?;
+        let body = match format {
+            Format::Html => {
+                let ld = formats::json_ld(&article, &teaser_entries(&teaser));
+                source_page::render(Shown::Teaser(&teaser), &json, &ld).into_bytes()
+            }
+            _ => json,
+        };
         return Ok(Built {
             tag,
             body: Bytes::from(body),
@@ -329,7 +338,14 @@ fn build(
         citations: live,
         retracted,
     };
-    let body = Bytes::from(serde_json::to_vec(&body).map_err(ApiError::internal)?);
+    let json = serde_json::to_vec(&body).map_err(ApiError::internal)?;
+    let body = Bytes::from(match format {
+        Format::Html => {
+            let ld = formats::json_ld(&body.article.article, &full_entries_of(&body));
+            source_page::render(Shown::Verified(&body), &json, &ld).into_bytes()
+        }
+        _ => json,
+    });
     cache.remember_tag(&tag, body.clone());
     Ok(Built { tag, body, public })
 }
@@ -352,6 +368,16 @@ fn full_entries(rows: &[(Citation, SourceVersion)]) -> Vec<Entry> {
             claim: Some(format!("{} ({})", c.claim, c.locator)),
         })
         .collect()
+}
+
+/// The live citations of a built list, as entries.
+fn full_entries_of(list: &VerifiedSourceList) -> Vec<Entry> {
+    let rows: Vec<(Citation, SourceVersion)> = list
+        .citations
+        .iter()
+        .map(|c| (c.citation.clone(), c.source.clone()))
+        .collect();
+    full_entries(&rows)
 }
 
 /// What the teaser shows of each source, and nothing more.
@@ -377,7 +403,11 @@ fn teaser_entries(teaser: &SourceTeaser) -> Vec<Entry> {
 
 fn render(format: Format, article: &Article, entries: &[Entry]) -> Result<Bytes, ApiError> {
     let bytes = match format {
-        Format::Json => return Err(ApiError::internal("the JSON list is built, not rendered")),
+        Format::Json | Format::Html => {
+            return Err(ApiError::internal(
+                "the JSON list and the page are built, not rendered",
+            ));
+        }
         Format::CslJson => serde_json::to_vec(&formats::csl_json(entries)),
         Format::JsonLd => serde_json::to_vec(&formats::json_ld(article, entries)),
         Format::Bibtex => Ok(formats::bibtex(entries).into_bytes()),

@@ -25,6 +25,7 @@ mod permissions;
 mod platforms;
 mod process;
 mod rate_limits;
+mod source_page;
 mod startup;
 mod validation;
 mod verify_cli;

@@ -1,0 +1,183 @@
+//! The source list as a page of its own (`GET /articles/{slug}/sources`),
+//! rendered on the server from the list the builder made: readable with
+//! JavaScript off, accessible (landmarks, one `h1`, headings per source, link
+//! text that says where it goes), with a print stylesheet. maud escapes every
+//! text it is given. The list's JSON rides along in a data block for the
+//! verifying script, and the article's schema.org JSON-LD for search engines;
+//! both are JSON with `<` written as `\u003c`, so no text can close the block.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde_json::Value;
+
+use super::articles::Article;
+use super::citations::CitationStatus;
+use super::source_list::{ProvenCitation, SourceTeaser, VerifiedSourceList};
+
+/// The stylesheet the page links to (`/assets/sources.css`).
+pub const STYLESHEET: &str = include_str!("source_page.css");
+
+/// What the page shows.
+pub enum Shown<'a> {
+    Teaser(&'a SourceTeaser),
+    Verified(&'a VerifiedSourceList),
+}
+
+/// JSON safe inside `<script type="application/...json">`.
+fn data_block(json: &[u8]) -> PreEscaped<String> {
+    PreEscaped(String::from_utf8_lossy(json).replace('<', "\\u003c"))
+}
+
+fn date(text: &str) -> &str {
+    text.get(..10).unwrap_or(text)
+}
+
+fn kind_name(kind: &str) -> String {
+    kind.replace('_', " ")
+}
+
+pub fn render(shown: Shown, list_json: &[u8], json_ld: &Value) -> String {
+    let article: &Article = match &shown {
+        Shown::Teaser(t) => &t.article,
+        Shown::Verified(v) => &v.article.article,
+    };
+    let json_ld = serde_json::to_vec(json_ld).unwrap_or_default();
+    let page = html! {
+        (DOCTYPE)
+        html lang=(article.language) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { "Sources: " (article.title) }
+                link rel="stylesheet" href="/assets/sources.css";
+                script type="application/ld+json" { (data_block(&json_ld)) }
+                script type="application/json" id="sourceledger-list" { (data_block(list_json)) }
+            }
+            body {
+                header {
+                    p.kicker { "Sources behind the article" }
+                    h1 { (article.title) }
+                    p { a href=(article.url) { "Read the article: " (article.title) } }
+                }
+                main {
+                    @match &shown {
+                        Shown::Teaser(teaser) => (teaser_section(teaser)),
+                        Shown::Verified(list) => (verified_section(list)),
+                    }
+                }
+                footer {
+                    p {
+                        "Every source and citation here is an entry in this newsroom's public, append-only ledger. "
+                        "Check it yourself with the newsroom's public key and "
+                        code { "sourceledger verify" } "."
+                    }
+                }
+            }
+        }
+    };
+    page.into_string()
+}
+
+fn teaser_section(teaser: &SourceTeaser) -> Markup {
+    let count = teaser.source_count;
+    html! {
+        section aria-labelledby="sources-heading" {
+            h2 #sources-heading {
+                (count) @if count == 1 { " source" } @else { " sources" }
+            }
+            @if !teaser.kinds.is_empty() {
+                p {
+                    "Kinds: "
+                    @for (i, (kind, n)) in teaser.kinds.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        (kind_name(kind)) " (" (n) ")"
+                    }
+                    ". Languages: "
+                    @for (i, (language, n)) in teaser.languages.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        (language) " (" (n) ")"
+                    }
+                    "."
+                }
+            }
+            ol.sources {
+                @for source in &teaser.sources {
+                    li {
+                        h3 { (source.title) }
+                        p.meta { (source.publisher) " · " (kind_name(&source.kind)) " · " (source.language) }
+                    }
+                }
+            }
+            @if teaser.retracted_count > 0 {
+                p { (teaser.retracted_count) " retracted citation(s) are listed for subscribers." }
+            }
+        }
+        aside.cta aria-label="Subscribe" {
+            p { (teaser.message) }
+            @if let Some(url) = &teaser.subscribe_url {
+                p { a.button href=(url) { "Subscribe" } }
+            }
+        }
+    }
+}
+
+fn citation_item(item: &ProvenCitation) -> Markup {
+    let (c, s) = (&item.citation, &item.source);
+    html! {
+        li {
+            article.source aria-labelledby=(format!("source-{}", c.id)) {
+                h3 id=(format!("source-{}", c.id)) { (s.title) }
+                p.meta {
+                    (s.publisher) " · " (kind_name(&s.kind)) " · " (s.language)
+                    @if let Some(published) = &s.published_at { " · published " (date(published)) }
+                    @if let Some(accessed) = &s.accessed_at { " · accessed " (date(accessed)) }
+                }
+                p.links {
+                    a href=(s.url) rel="noopener noreferrer" { "Open the source: " (s.title) }
+                    @if let Some(archive) = &s.archive_url {
+                        " · " a href=(archive) rel="noopener noreferrer" { "Archived copy of " (s.title) }
+                    }
+                    @if let Some(doi) = &s.doi { " · DOI " (doi) }
+                }
+                @if let Some(quote) = &c.quote { blockquote { p { (quote) } } }
+                p { strong { "Supports: " } (c.claim) " (" (c.locator) ")" }
+                @if let Some(note) = &c.note { p.note { (note) } }
+                p.status {
+                    @match c.status {
+                        CitationStatus::Verified => {
+                            "Verified by " (c.verified_by.as_deref().unwrap_or("an editor"))
+                            @if let Some(at) = &c.verified_at { " on " (date(at)) }
+                        }
+                        CitationStatus::Retracted => {
+                            "Retracted"
+                            @if let Some(at) = &c.retracted_at { " on " (date(at)) }
+                            @if let Some(reason) = &c.retraction_reason { ": " (reason) }
+                        }
+                        CitationStatus::Attached => { "Attached by " (c.attached_by) " on " (date(&c.attached_at)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn verified_section(list: &VerifiedSourceList) -> Markup {
+    html! {
+        section aria-labelledby="sources-heading" {
+            h2 #sources-heading {
+                (list.citations.len()) @if list.citations.len() == 1 { " source" } @else { " sources" }
+            }
+            p.proof #sourceledger-status data-state="unchecked" {
+                "Each fact below is proven by the newsroom's ledger at size " (list.tree_size) ". "
+                "Your browser checks the proofs when JavaScript is on."
+            }
+            ol.sources { @for item in &list.citations { (citation_item(item)) } }
+        }
+        @if !list.retracted.is_empty() {
+            section aria-labelledby="retracted-heading" {
+                h2 #retracted-heading { "Retracted citations" }
+                ol.sources.retracted { @for item in &list.retracted { (citation_item(item)) } }
+            }
+        }
+    }
+}

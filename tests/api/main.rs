@@ -29,4 +29,5 @@ mod source_page;
 mod startup;
 mod validation;
 mod verify_cli;
+mod web_verifier;
 mod webhooks;

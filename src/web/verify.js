@@ -1,0 +1,208 @@
+/* sourceledger: checks a verified source list in the reader's browser, trusting
+ * nothing but the newsroom's verifier key (vkey), which the page or the embed
+ * tag gives, never the server being checked. The checkpoint's Ed25519
+ * signature with WebCrypto; each leaf's hash (SHA-256 of 0x00 || leaf) and its
+ * RFC 9162 inclusion proof to the checkpoint's root; each fact shown equal to
+ * what its leaf records. The same checks as `sourceledger verify`.
+ * Defines SourceLedgerVerify.verifyList(list, vkey) -> Promise of
+ * {ok: true, size, origin} or {ok: false, reason}. No dependencies. */
+(function (global) {
+  'use strict';
+  var subtle = global.crypto && global.crypto.subtle;
+  var enc = new TextEncoder();
+
+  function fail(reason) { var e = new Error(reason); e.verifyReason = reason; throw e; }
+  function b64(text) {
+    var bin = atob(text), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function hex(text) {
+    if (typeof text !== 'string' || !/^([0-9a-f]{2})*$/.test(text)) fail('not lowercase hex: ' + text);
+    var out = new Uint8Array(text.length / 2);
+    for (var i = 0; i < out.length; i++) out[i] = parseInt(text.substr(i * 2, 2), 16);
+    return out;
+  }
+  function toHex(bytes) {
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? '0' : '') + b.toString(16); }).join('');
+  }
+  function concat() {
+    var total = 0, i, parts = arguments;
+    for (i = 0; i < parts.length; i++) total += parts[i].length;
+    var out = new Uint8Array(total), at = 0;
+    for (i = 0; i < parts.length; i++) { out.set(parts[i], at); at += parts[i].length; }
+    return out;
+  }
+  function equalBytes(a, b) {
+    if (a.length !== b.length) return false;
+    for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  function sha256(bytes) {
+    return subtle.digest('SHA-256', bytes).then(function (d) { return new Uint8Array(d); });
+  }
+  var LEAF = new Uint8Array([0]), NODE = new Uint8Array([1]);
+
+  /* RFC 8785 (JCS): what the ledger hashes records as. */
+  function jcs(value) {
+    if (value === undefined) value = null;
+    if (Array.isArray(value)) return '[' + value.map(jcs).join(',') + ']';
+    if (value !== null && typeof value === 'object') {
+      return '{' + Object.keys(value).sort().map(function (k) {
+        return JSON.stringify(k) + ':' + jcs(value[k]);
+      }).join(',') + '}';
+    }
+    return JSON.stringify(value);
+  }
+
+  /* The vkey: <name>+<hex key id>+<base64(0x01 || Ed25519 public key)>. */
+  function parseVkey(vkey) {
+    // Names hold no '+', but base64 may: split from the left.
+    var text = String(vkey).trim(), first = text.indexOf('+'), second = text.indexOf('+', first + 1);
+    if (first < 1 || second < 0) fail('the vkey is not name+id+key');
+    var parts = [text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1)];
+    var key = b64(parts[2]);
+    if (key.length !== 33 || key[0] !== 1) fail('the vkey is not an Ed25519 key');
+    return sha256(concat(enc.encode(parts[0] + '\n'), key)).then(function (digest) {
+      if (toHex(digest.slice(0, 4)) !== parts[1].toLowerCase()) fail('the vkey id does not match its key');
+      return { name: parts[0], id: digest.slice(0, 4), key: key.slice(1) };
+    });
+  }
+
+  /* A C2SP signed note: body, blank line, signature lines. */
+  function openCheckpoint(note, vkey) {
+    if (!subtle) fail('this browser has no WebCrypto');
+    var split = note.indexOf('\n\n');
+    if (split < 0) fail('the checkpoint is not a signed note');
+    var body = note.slice(0, split + 1);
+    var lines = body.split('\n');
+    if (lines.length < 4) fail('the checkpoint body is short');
+    var size = BigInt(lines[1]);
+    var root = b64(lines[2]);
+    return parseVkey(vkey).then(function (k) {
+      var sigs = note.slice(split + 2).split('\n').filter(function (l) { return l.length; });
+      var mine = null;
+      sigs.forEach(function (line) {
+        var m = /^\u2014 (\S+) (\S+)$/.exec(line);
+        if (!m || m[1] !== k.name) return;
+        var raw = b64(m[2]);
+        if (raw.length === 68 && equalBytes(raw.slice(0, 4), k.id)) mine = raw.slice(4);
+      });
+      if (!mine) fail('the checkpoint has no signature by ' + k.name);
+      return subtle.importKey('raw', k.key, { name: 'Ed25519' }, false, ['verify']).catch(function () {
+        fail('this browser cannot check Ed25519 signatures (WebCrypto Ed25519 is missing)');
+      }).then(function (key) {
+        return subtle.verify({ name: 'Ed25519' }, key, mine, enc.encode(body));
+      }).then(function (good) {
+        if (!good) fail('the checkpoint signature does not verify with the newsroom key');
+        return { origin: lines[0], size: size, root: root };
+      });
+    });
+  }
+
+  /* RFC 9162 2.1.3.2. */
+  function checkInclusion(index, size, leafHash, root, proof) {
+    var fn = BigInt(index), sn = size - 1n, r = Promise.resolve(leafHash);
+    if (fn >= size) fail('entry ' + index + ' is past the checkpoint');
+    proof.forEach(function (p) {
+      var node = hex(p);
+      r = r.then(function (r) {
+        if (sn === 0n) fail('entry ' + index + ': the proof is too long');
+        var next;
+        if ((fn & 1n) === 1n || fn === sn) {
+          next = sha256(concat(NODE, node, r));
+          if ((fn & 1n) === 0n) { while ((fn & 1n) === 0n && fn !== 0n) { fn >>= 1n; sn >>= 1n; } }
+        } else {
+          next = sha256(concat(NODE, r, node));
+        }
+        fn >>= 1n; sn >>= 1n;
+        return next;
+      });
+    });
+    return r.then(function (r) {
+      if (sn !== 0n || !equalBytes(r, root)) fail('entry ' + index + ': the inclusion proof does not lead to the checkpoint');
+    });
+  }
+
+  function checkLeaf(proven, cp) {
+    if (!proven || typeof proven.leaf !== 'string') fail('a fact has no proof');
+    var text = enc.encode(proven.leaf);
+    return sha256(concat(LEAF, text)).then(function (h) {
+      if (toHex(h) !== proven.leaf_hash) fail('entry ' + proven.index + ': the leaf does not hash to its leaf_hash');
+      return checkInclusion(proven.index, cp.size, h, cp.root, proven.proof || []);
+    }).then(function () { return JSON.parse(proven.leaf); });
+  }
+
+  function same(a, b) { return jcs(a) === jcs(b); }
+
+  function checkShown(leaf, shown, rename, skip, what) {
+    var record = leaf.record || {};
+    Object.keys(record).forEach(function (key) {
+      if (skip.indexOf(key) >= 0) return;
+      var name = rename[key] || key;
+      if (!same(shown[name], record[key])) fail(what + ': ' + name + ' is not what the ledger records');
+    });
+  }
+
+  function checkDerived(leaf, proven, shown, fields, what) {
+    if (shown.ledger_index !== proven.index) fail(what + ': ledger_index is not the proven entry');
+    Object.keys(fields).forEach(function (name) {
+      var expected = fields[name] === 'at' ? leaf.at : leaf.actor;
+      if (shown[name] !== expected) fail(what + ': ' + name + ' is not what the entry says');
+    });
+  }
+
+  function checkCitation(item, slug, retracted, cp) {
+    var source = item.source, title = source && source.title;
+    var what = 'source "' + title + '"';
+    return checkLeaf(item.proof && item.proof.source, cp).then(function (leaf) {
+      if (leaf.kind.indexOf('source.') !== 0) fail(what + ': its proof is a ' + leaf.kind + ' entry');
+      checkShown(leaf, source, {}, [], what);
+      checkDerived(leaf, item.proof.source, source, { recorded_at: 'at', recorded_by: 'actor' }, what);
+      return sha256(enc.encode(jcs(leaf.record))).then(function (h) {
+        if (toHex(h) !== source.record_sha256) fail(what + ': record_sha256 is not the hash of the recorded source');
+        return checkLeaf(item.proof.citation, cp);
+      });
+    }).then(function (leaf) {
+      var cwhat = 'the citation of ' + what;
+      if (leaf.kind.indexOf('citation.') !== 0) fail(cwhat + ': its proof is a ' + leaf.kind + ' entry');
+      checkShown(leaf, item, { reason: 'retraction_reason' }, [], cwhat);
+      var made = leaf.kind === 'citation.verified' ? { verified_by: 'actor', verified_at: 'at' }
+        : leaf.kind === 'citation.retracted' ? { retracted_by: 'actor', retracted_at: 'at' }
+          : { attached_by: 'actor', attached_at: 'at' };
+      checkDerived(leaf, item.proof.citation, item, made, cwhat);
+      var r = leaf.record;
+      if (r.article !== slug || r.source_id !== source.id || r.source_version !== source.version) {
+        fail(cwhat + ': it records another article or source version');
+      }
+      if ((r.status === 'retracted') !== retracted) fail(cwhat + ': listed in the wrong place for its state');
+    });
+  }
+
+  function verifyList(list, vkey) {
+    return Promise.resolve().then(function () {
+      if (!list || typeof list.checkpoint !== 'string') fail('no checkpoint: not a verified list');
+      return openCheckpoint(list.checkpoint, vkey);
+    }).then(function (cp) {
+      if (BigInt(list.tree_size) !== cp.size) fail('tree_size is not the checkpoint size');
+      var article = list.article;
+      var checks = checkLeaf(article.proof, cp).then(function (leaf) {
+        if (leaf.kind.indexOf('article.') !== 0) fail('the article proof is a ' + leaf.kind + ' entry');
+        checkShown(leaf, article, {}, ['reason'], 'the article');
+        checkDerived(leaf, article.proof, article, { updated_at: 'at' }, 'the article');
+      });
+      [['citations', false], ['retracted', true]].forEach(function (pair) {
+        (list[pair[0]] || []).forEach(function (item) {
+          checks = checks.then(function () { return checkCitation(item, article.slug, pair[1], cp); });
+        });
+      });
+      return checks.then(function () {
+        return { ok: true, size: Number(cp.size), origin: cp.origin };
+      });
+    }).catch(function (e) {
+      return { ok: false, reason: e && e.verifyReason ? e.verifyReason : 'the check could not be made: ' + e };
+    });
+  }
+
+  global.SourceLedgerVerify = { verifyList: verifyList, jcs: jcs };
+})(typeof window !== 'undefined' ? window : globalThis);

@@ -1,0 +1,180 @@
+//! The reader's-browser verifier (src/web/verify.js) run under Node's
+//! WebCrypto on real lists, honest and altered, side by side with the Rust
+//! verifier behind `sourceledger verify`: both must accept the honest list and
+//! refuse each alteration. Needs `node` (CI has it); prints SKIPPED without.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+use sourceledger::auth::Role;
+
+use crate::helpers::{Backend, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(the_browser_verifier_agrees_with_sourceledger_verify);
+
+/// The JS verifier's verdict on `list`.
+fn verify_in_js(list: &Value, vkey: &str) -> Value {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("list.json");
+    std::fs::write(&file, serde_json::to_vec(list).expect("json")).expect("write");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/web/verify_check.mjs");
+    let out = Command::new("node")
+        .arg(script)
+        .arg(&file)
+        .arg(vkey)
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("verdict")
+}
+
+async fn the_browser_verifier_agrees_with_sourceledger_verify(backend: Backend) {
+    if Command::new("node").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs node for this test"
+        );
+        eprintln!("SKIPPED: no node");
+        return;
+    }
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let editor = app.token_of(Role::Editor).await;
+    let article = json!({"slug": "story", "title": "Story \u{201c}quoted\u{201d}", "url": "https://news.example/story", "language": "pt-BR", "authors": ["Ana", "Bo"]});
+    assert_eq!(
+        app.post_as("/v1/articles", &journalist, article)
+            .await
+            .status,
+        201
+    );
+    let mut ids = Vec::new();
+    for (i, title) in ["Relatório anual <b>", "Dataset", "Entrevista"]
+        .iter()
+        .enumerate()
+    {
+        let source = app
+            .post_as(
+                "/v1/sources",
+                &journalist,
+                json!({"url": format!("https://s{i}.example/doc"), "title": title, "publisher": "P", "kind": "document",
+                       "language": "pt", "published_at": format!("2026-01-0{}", i + 1), "accessed_at": "2026-11-02T10:00:00.123456Z"}),
+            )
+            .await
+            .json();
+        ids.push(source["id"].as_str().expect("id").to_owned());
+    }
+    let batch = json!({"citations": ids.iter().map(|id| json!({"source_id": id, "claim": "Claim \u{e9}\n2", "locator": "p1", "quote": "Q"})).collect::<Vec<_>>()});
+    let attached = app
+        .post_as("/v1/articles/story/citations", &journalist, batch)
+        .await
+        .json();
+    let citations = attached["citations"].as_array().expect("citations");
+    let first = citations[0]["id"].as_str().expect("id");
+    let second = citations[1]["id"].as_str().expect("id");
+    app.post_as(&format!("/v1/citations/{first}/verify"), &editor, json!({}))
+        .await;
+    app.post_as(
+        &format!("/v1/citations/{second}/retract"),
+        &editor,
+        json!({"reason": "Wrong figure"}),
+    )
+    .await;
+    app.post_as("/v1/articles/story/publish", &editor, json!({}))
+        .await;
+    let list = app
+        .get_as("/v1/articles/story/sources", &admin)
+        .await
+        .json();
+    let vkey = app.state.ledger.vkey().to_owned();
+
+    let honest = verify_in_js(&list, &vkey);
+    assert_eq!(honest["ok"], true, "{honest}");
+    assert!(sourceledger::verify::list::check(&list, &vkey).ok());
+
+    let other_key = {
+        let skey = sourceledger::secrets::LedgerKey::generate("test.sourceledger.example/ledger");
+        sourceledger::secrets::LedgerKey::from_signer_key(&skey)
+            .expect("key")
+            .verifier_key()
+            .to_owned()
+    };
+    let altered: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+        (
+            "a URL",
+            Box::new(|l| l["citations"][0]["source"]["url"] = json!("https://evil.example/")),
+            "url",
+        ),
+        (
+            "a title",
+            Box::new(|l| l["citations"][1]["source"]["title"] = json!("Other")),
+            "title",
+        ),
+        (
+            "a proof hash",
+            Box::new(|l| l["citations"][0]["proof"]["source"]["proof"][0] = json!("00".repeat(32))),
+            "inclusion proof",
+        ),
+        (
+            "a leaf",
+            Box::new(|l| {
+                let leaf = l["article"]["proof"]["leaf"]
+                    .as_str()
+                    .expect("leaf")
+                    .replace("Story", "Stori");
+                l["article"]["proof"]["leaf"] = json!(leaf);
+            }),
+            "leaf_hash",
+        ),
+        (
+            "the verifier",
+            Box::new(|l| l["citations"][0]["verified_by"] = json!("editor:someone-else")),
+            "verified_by",
+        ),
+        (
+            "a retraction hidden",
+            Box::new(|l| {
+                let retracted = l["retracted"][0].clone();
+                l["citations"].as_array_mut().expect("list").push(retracted);
+                l["retracted"] = json!([]);
+            }),
+            "wrong place",
+        ),
+        (
+            "the checkpoint",
+            Box::new(|l| {
+                let note = l["checkpoint"].as_str().expect("note").to_owned();
+                let mut lines: Vec<&str> = note.split('\n').collect();
+                let size = format!("{}", lines[1].parse::<u64>().expect("size") + 1);
+                lines[1] = &size;
+                l["checkpoint"] = json!(lines.join("\n"));
+            }),
+            "signature",
+        ),
+    ];
+    for (what, alter, reason) in &altered {
+        let mut tampered = list.clone();
+        alter(&mut tampered);
+        let verdict = verify_in_js(&tampered, &vkey);
+        assert_eq!(verdict["ok"], false, "{what} altered passed in JS");
+        let said = verdict["reason"].as_str().expect("reason");
+        assert!(said.contains(reason), "{what}: {said}");
+        assert!(
+            !sourceledger::verify::list::check(&tampered, &vkey).ok(),
+            "{what} altered passed in Rust"
+        );
+    }
+    let signed_by_another = verify_in_js(&list, &other_key);
+    assert_eq!(signed_by_another["ok"], false);
+    assert!(
+        signed_by_another["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("signature")),
+        "{signed_by_another}"
+    );
+}

@@ -13,6 +13,9 @@ use crate::on_both_backends;
 
 on_both_backends!(the_browser_verifier_agrees_with_sourceledger_verify);
 
+/// What is altered, how, and words the refusal must contain.
+type Alteration = (&'static str, Box<dyn Fn(&mut Value)>, &'static str);
+
 /// The JS verifier's verdict on `list`.
 fn verify_in_js(list: &Value, vkey: &str) -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -104,7 +107,7 @@ async fn the_browser_verifier_agrees_with_sourceledger_verify(backend: Backend) 
             .verifier_key()
             .to_owned()
     };
-    let altered: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let altered: Vec<Alteration> = vec![
         (
             "a URL",
             Box::new(|l| l["citations"][0]["source"]["url"] = json!("https://evil.example/")),

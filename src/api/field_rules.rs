@@ -106,6 +106,71 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("NewWebhooksPlatform", "webhook_secret", Rule::Secret),
 ];
 
+/// No text may hold NUL (PostgreSQL cannot store it; the answer is 400
+/// `invalid_text`): stated on every string parameter and property that has no
+/// pattern of its own, but a problem's (which may quote the request).
+const NO_NUL: &str = r"^[^\u0000]*$";
+
+fn forbid_nul_in(schema: &mut RefOr<Schema>) {
+    match schema {
+        RefOr::T(Schema::Object(object)) => {
+            let is_string = match &object.schema_type {
+                SchemaType::Type(t) => *t == Type::String,
+                SchemaType::Array(types) => types.contains(&Type::String),
+                SchemaType::AnyValue => false,
+            };
+            if is_string
+                && object.pattern.is_none()
+                && object.enum_values.is_none()
+                && object.format.is_none()
+            {
+                object.pattern = Some(NO_NUL.to_owned());
+            }
+            for property in object.properties.values_mut() {
+                forbid_nul_in(property);
+            }
+        }
+        RefOr::T(Schema::Array(array)) => {
+            if let ArrayItems::RefOrSchema(item) = &mut array.items {
+                forbid_nul_in(item);
+            }
+        }
+        RefOr::T(Schema::OneOf(one)) => one.items.iter_mut().for_each(forbid_nul_in),
+        RefOr::T(Schema::AllOf(all)) => all.items.iter_mut().for_each(forbid_nul_in),
+        RefOr::T(Schema::AnyOf(any)) => any.items.iter_mut().for_each(forbid_nul_in),
+        _ => {}
+    }
+}
+
+fn forbid_nul(doc: &mut OpenApiDoc) {
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let RefOr::T(parameter) = parameter
+                    && let Some(schema) = &mut parameter.schema
+                {
+                    forbid_nul_in(schema);
+                }
+            }
+        }
+    }
+    // Not the problem type: its detail may quote what the request sent.
+    if let Some(components) = doc.components.as_mut() {
+        components
+            .schemas
+            .iter_mut()
+            .filter(|(name, _)| name.as_str() != "Problem")
+            .for_each(|(_, schema)| forbid_nul_in(schema));
+    }
+}
+
 /// Writes [`RULES`] onto the document's schemas. Panics (at start-up and in
 /// every test that builds the document) when a rule names a missing field.
 pub fn apply(doc: &mut OpenApiDoc) {
@@ -133,6 +198,7 @@ pub fn apply(doc: &mut OpenApiDoc) {
             field.unwrap_or_else(|| panic!("no field {schema_name}.{property} to describe"));
         refine(field, rule);
     }
+    forbid_nul(doc);
 }
 
 fn refine(field: &mut RefOr<Schema>, rule: Rule) {

@@ -237,6 +237,7 @@ pub fn app(
         )
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
         .default_service(web::to(no_route))
+        .wrap(actix_web::middleware::from_fn(refuse_nul_in_uri))
         .wrap(actix_web::middleware::from_fn(rate_limit::limit))
         .wrap(actix_web::middleware::from_fn(cors::cors))
         .wrap(actix_web::middleware::from_fn(security_headers))
@@ -282,6 +283,26 @@ async fn security_headers(
         header::HeaderValue::from_static("nosniff"),
     );
     Ok(response)
+}
+
+/// No text may hold NUL, whatever the backend (PostgreSQL cannot store it):
+/// a path or query string carrying `%00` is refused before any handler.
+async fn refuse_nul_in_uri(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let uri = req.uri().to_string();
+    if uri.to_ascii_lowercase().contains("%00") {
+        let refusal = error::ApiError::bad_request(
+            error::ErrorCode::InvalidText,
+            "text must not contain NUL characters",
+        );
+        let response = actix_web::ResponseError::error_response(&refusal);
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 async fn openapi_json(doc: web::Data<String>) -> HttpResponse {

@@ -494,6 +494,17 @@ async fn hostile_bytes_and_races_get_4xx_never_5xx(backend: Backend) {
         }
     }
 
+    // NUL in a path or query is refused the same on both backends.
+    for uri in [
+        "/v1/articles?after=%00",
+        "/v1/sources/x%00",
+        "/v1/keys?after=a%00b",
+    ] {
+        app.get_as(uri, &admin)
+            .await
+            .assert_problem(400, "invalid_text");
+    }
+
     // A body too large for the article retraction, read raw: still problem+json.
     let huge = format!("{{\"reason\": \"{}\"}}", "a".repeat(3 * 1024 * 1024));
     let reply = app

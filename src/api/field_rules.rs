@@ -144,14 +144,7 @@ fn forbid_nul_in(schema: &mut RefOr<Schema>) {
 
 fn forbid_nul(doc: &mut OpenApiDoc) {
     for item in doc.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in super::operations_mut(item) {
             for parameter in operation.parameters.iter_mut().flatten() {
                 if let RefOr::T(parameter) = parameter
                     && let Some(schema) = &mut parameter.schema

@@ -132,6 +132,21 @@ fn complete(doc: &mut OpenApiDoc) {
     field_rules::apply(doc);
 }
 
+/// Every operation of a path.
+fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.patch,
+        &mut item.delete,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Declares the refusals every handler shares through its extractors, so the
 /// document lists each status the server can answer: a JSON body can be too
 /// large (413) or of another media type (415); query and path parameters
@@ -154,14 +169,7 @@ fn declare_shared_refusals(doc: &mut OpenApiDoc) {
     };
     for (path, item) in doc.paths.paths.iter_mut() {
         let limited = !matches!(path.as_str(), "/healthz" | "/readyz");
-        let operations = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in operations_mut(item) {
             let mut refusals = Vec::new();
             if operation.request_body.is_some() {
                 refusals.push(("413", "the body is larger than 2 MiB"));

@@ -121,28 +121,7 @@ async fn the_list_comes_in_the_formats_readers_cite_with(backend: Backend) {
             .status,
         200
     );
-    let member = app
-        .post_as(
-            "/v1/subscribers",
-            &admin,
-            json!({"external_id": "m", "tier": "member"}),
-        )
-        .await
-        .json();
-    let reader = app
-        .post_as(
-            &format!(
-                "/v1/subscribers/{}/token",
-                member["id"].as_str().expect("id")
-            ),
-            &admin,
-            json!({}),
-        )
-        .await
-        .json()["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let (_, reader) = app.member(&admin, "m").await;
 
     let types = [
         ("csl-json", "application/vnd.citationstyles.csl+json"),

@@ -359,6 +359,31 @@ impl TestApp {
         self.call(Self::with_token(req, token)).await
     }
 
+    /// A member subscriber made by `admin`: its id and a token for it.
+    pub async fn member(&self, admin: &str, external_id: &str) -> (String, String) {
+        let made = self
+            .post_as(
+                "/v1/subscribers",
+                admin,
+                serde_json::json!({"external_id": external_id, "tier": "member"}),
+            )
+            .await
+            .json();
+        let id = made["id"].as_str().expect("subscriber id").to_owned();
+        let token = self
+            .post_as(
+                &format!("/v1/subscribers/{id}/token"),
+                admin,
+                serde_json::json!({}),
+            )
+            .await
+            .json()["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        (id, token)
+    }
+
     pub async fn post_as(&self, uri: &str, token: &str, body: Value) -> Reply {
         self.send("POST", uri, Some(token), Some(body)).await
     }

@@ -104,26 +104,7 @@ async fn the_page_shows_the_list_escaped_under_a_strict_policy(backend: Backend)
     assert_eq!(data_block(&html, "application/json")["locked"], true);
 
     // A subscriber's newsletter link: the full list, links and all.
-    let member = app
-        .post_as(
-            "/v1/subscribers",
-            &admin,
-            json!({"external_id": "m", "tier": "member"}),
-        )
-        .await
-        .json();
-    let member_id = member["id"].as_str().expect("id").to_owned();
-    let token = app
-        .post_as(
-            &format!("/v1/subscribers/{member_id}/token"),
-            &admin,
-            json!({}),
-        )
-        .await
-        .json()["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let (member_id, token) = app.member(&admin, "m").await;
     let full = app
         .get(&format!("/articles/story/sources?token={token}"))
         .await;

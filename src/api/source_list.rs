@@ -186,10 +186,33 @@ pub async fn page(
     })
 }
 
+fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(body)
+}
+
 /// The page's stylesheet, from the binary.
 pub async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(crate::newsroom::source_page::STYLESHEET)
+    asset(
+        "text/css; charset=utf-8",
+        crate::newsroom::source_page::STYLESHEET,
+    )
+}
+
+/// The verifier every page and panel runs, from the binary.
+pub async fn verify_script() -> HttpResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        crate::newsroom::source_page::VERIFY_JS,
+    )
+}
+
+/// The page's check, from the binary.
+pub async fn page_script() -> HttpResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        crate::newsroom::source_page::PAGE_JS,
+    )
 }

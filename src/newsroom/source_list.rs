@@ -276,7 +276,7 @@ fn build(
         let body = match format {
             Format::Html => {
                 let ld = formats::json_ld(&article, &teaser_entries(&teaser));
-                source_page::render(Shown::Teaser(&teaser), &json, &ld).into_bytes()
+                source_page::render(Shown::Teaser(&teaser), &json, &ld, ledger.vkey()).into_bytes()
             }
             _ => json,
         };
@@ -342,7 +342,7 @@ fn build(
     let body = Bytes::from(match format {
         Format::Html => {
             let ld = formats::json_ld(&body.article.article, &full_entries_of(&body));
-            source_page::render(Shown::Verified(&body), &json, &ld).into_bytes()
+            source_page::render(Shown::Verified(&body), &json, &ld, ledger.vkey()).into_bytes()
         }
         _ => json,
     });

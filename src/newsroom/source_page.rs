@@ -15,6 +15,10 @@ use super::source_list::{ProvenCitation, SourceTeaser, VerifiedSourceList};
 
 /// The stylesheet the page links to (`/assets/sources.css`).
 pub const STYLESHEET: &str = include_str!("source_page.css");
+/// The verifier (`/assets/verify.js`), shared with the embeddable panel.
+pub const VERIFY_JS: &str = include_str!("../web/verify.js");
+/// The page's check (`/assets/page.js`).
+pub const PAGE_JS: &str = include_str!("../web/page.js");
 
 /// What the page shows.
 pub enum Shown<'a> {
@@ -35,7 +39,7 @@ fn kind_name(kind: &str) -> String {
     kind.replace('_', " ")
 }
 
-pub fn render(shown: Shown, list_json: &[u8], json_ld: &Value) -> String {
+pub fn render(shown: Shown, list_json: &[u8], json_ld: &Value, vkey: &str) -> String {
     let article: &Article = match &shown {
         Shown::Teaser(t) => &t.article,
         Shown::Verified(v) => &v.article.article,
@@ -48,10 +52,13 @@ pub fn render(shown: Shown, list_json: &[u8], json_ld: &Value) -> String {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="referrer" content="no-referrer";
+                meta name="sourceledger-vkey" content=(vkey);
                 title { "Sources: " (article.title) }
                 link rel="stylesheet" href="/assets/sources.css";
                 script type="application/ld+json" { (data_block(&json_ld)) }
                 script type="application/json" id="sourceledger-list" { (data_block(list_json)) }
+                script src="/assets/verify.js" defer {}
+                script src="/assets/page.js" defer {}
             }
             body {
                 header {
@@ -167,7 +174,7 @@ fn verified_section(list: &VerifiedSourceList) -> Markup {
             h2 #sources-heading {
                 (list.citations.len()) @if list.citations.len() == 1 { " source" } @else { " sources" }
             }
-            p.proof #sourceledger-status data-state="unchecked" {
+            p.proof #sourceledger-status data-state="unchecked" role="status" aria-live="polite" {
                 "Each fact below is proven by the newsroom's ledger at size " (list.tree_size) ". "
                 "Your browser checks the proofs when JavaScript is on."
             }

@@ -6,6 +6,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod browser;
 mod citation_formats;
 mod cli;
 mod cors;

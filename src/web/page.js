@@ -25,7 +25,8 @@
       status.setAttribute('data-anchor', fromLink ? 'link' : 'server');
       status.textContent = '\u2713 Verified in your browser: every source and citation on this page is in ' +
         verdict.origin + '\u2019s ledger, proven to its signed checkpoint of ' + verdict.size +
-        ' entries, checked against ' + anchor + '.';
+        ' entries (the newest fact recorded ' + String(verdict.latest).slice(0, 10) + '), checked against ' +
+        anchor + '.';
     } else {
       status.setAttribute('data-state', 'failed');
       status.setAttribute('data-reason', verdict.reason);

@@ -5,7 +5,8 @@
  * RFC 9162 inclusion proof to the checkpoint's root; each fact shown equal to
  * what its leaf records. The same checks as `sourceledger verify`.
  * Defines SourceLedgerVerify.verifyList(list, vkey) -> Promise of
- * {ok: true, size, origin} or {ok: false, reason}. No dependencies. */
+ * {ok: true, size, origin, latest} (latest: the newest time a fact shown was
+ * recorded) or {ok: false, reason}. No dependencies. */
 (function (global) {
   'use strict';
   var subtle = global.crypto && global.crypto.subtle;
@@ -130,7 +131,12 @@
     return sha256(concat(LEAF, text)).then(function (h) {
       if (toHex(h) !== proven.leaf_hash) fail('entry ' + proven.index + ': the leaf does not hash to its leaf_hash');
       return checkInclusion(proven.index, cp.size, h, cp.root, proven.proof || []);
-    }).then(function () { return JSON.parse(proven.leaf); });
+    }).then(function () {
+      var leaf = JSON.parse(proven.leaf);
+      // The ledger's times are UTC with microseconds: they sort as text.
+      if (typeof leaf.at === 'string' && (!cp.latest || leaf.at > cp.latest)) cp.latest = leaf.at;
+      return leaf;
+    });
   }
 
   function same(a, b) { return jcs(a) === jcs(b); }
@@ -197,7 +203,7 @@
         });
       });
       return checks.then(function () {
-        return { ok: true, size: Number(cp.size), origin: cp.origin };
+        return { ok: true, size: Number(cp.size), origin: cp.origin, latest: cp.latest };
       });
     }).catch(function (e) {
       return { ok: false, reason: e && e.verifyReason ? e.verifyReason : 'the check could not be made: ' + e };

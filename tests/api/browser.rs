@@ -186,6 +186,11 @@ async fn a_real_browser_verifies_the_page_or_says_what_failed(backend: Backend) 
         "{status}"
     );
     assert!(dom.contains("Verified in your browser"), "no mark");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(
+        dom.contains(&format!("the newest fact recorded {today}")),
+        "no time in the mark"
+    );
     assert!(
         dom.contains("&lt;img src=x onerror=alert(1)&gt; Budget report"),
         "the hostile title is not text"

@@ -98,6 +98,11 @@ async fn the_browser_verifier_agrees_with_sourceledger_verify(backend: Backend) 
 
     let honest = verify_in_js(&list, &vkey);
     assert_eq!(honest["ok"], true, "{honest}");
+    let newest = list["article"]["updated_at"].as_str().expect("updated_at");
+    assert_eq!(
+        honest["latest"], newest,
+        "the article's publication is the newest fact"
+    );
     assert!(sourceledger::verify::list::check(&list, &vkey).ok());
 
     let other_key = {

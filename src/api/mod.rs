@@ -248,6 +248,7 @@ pub fn app(
             web::get().to(source_list::verify_script),
         )
         .route("/assets/page.js", web::get().to(source_list::page_script))
+        .route("/embed.js", web::get().to(source_list::embed_script))
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
         .default_service(web::to(no_route))
         .wrap(actix_web::middleware::from_fn(refuse_nul_in_uri))

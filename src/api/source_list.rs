@@ -216,3 +216,11 @@ pub async fn page_script() -> HttpResponse {
         crate::newsroom::source_page::PAGE_JS,
     )
 }
+
+/// The embeddable source panel, from the binary.
+pub async fn embed_script() -> HttpResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        crate::newsroom::source_page::EMBED_JS,
+    )
+}

@@ -17,6 +17,12 @@ use super::source_list::{ProvenCitation, SourceTeaser, VerifiedSourceList};
 pub const STYLESHEET: &str = include_str!("source_page.css");
 /// The verifier (`/assets/verify.js`), shared with the embeddable panel.
 pub const VERIFY_JS: &str = include_str!("../web/verify.js");
+/// The embeddable panel (`/embed.js`): the verifier, then the panel, in one
+/// file so that a newsroom adds one script tag.
+pub const EMBED_JS: &str = concat!(
+    include_str!("../web/verify.js"),
+    include_str!("../web/embed.js")
+);
 /// The page's check (`/assets/page.js`).
 pub const PAGE_JS: &str = include_str!("../web/page.js");
 

@@ -22,6 +22,7 @@ mod ledger_vectors;
 mod migrations;
 mod newsroom;
 mod openapi;
+mod panel;
 mod permissions;
 mod platforms;
 mod process;

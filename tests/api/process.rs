@@ -17,6 +17,8 @@ pub struct ServerProcess {
     database_url: Option<String>,
     /// Where the server's log goes (at `info`); by default stderr, at `warn`.
     log: Option<PathBuf>,
+    /// Settings of the test's own, as environment variables.
+    env: Vec<(String, String)>,
 }
 
 pub fn free_port() -> u16 {
@@ -34,12 +36,26 @@ impl ServerProcess {
 
     /// Like [`ServerProcess::start`], with the log at `info` written to `log`.
     pub fn start_with_log(data_dir: &Path, database_url: Option<&str>, log: Option<&Path>) -> Self {
+        Self::start_with(data_dir, database_url, log, &[])
+    }
+
+    /// Like [`ServerProcess::start_with_log`], with settings in `env`.
+    pub fn start_with(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        log: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut server = ServerProcess {
             child: None,
             port: free_port(),
             data_dir: data_dir.to_owned(),
             database_url: database_url.map(str::to_owned),
             log: log.map(Path::to_owned),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         server.spawn();
         server
@@ -79,6 +95,7 @@ impl ServerProcess {
         if let Some(url) = &self.database_url {
             command.env("SOURCELEDGER_DATABASE_URL", url);
         }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         self.child = Some(command.spawn().expect("start the server"));
         let agent = agent();
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -1,0 +1,201 @@
+/* sourceledger: the source panel a newsroom puts under its articles.
+ *   <div data-sourceledger="SLUG" data-vkey="VKEY"></div>
+ *   <script src="https://LEDGER/embed.js" async></script>
+ * Optional on the div: data-identity="ghost" (the reader's Ghost session,
+ * from the host site's /members/api/session, exchanged for a sourceledger
+ * token) or data-token-provider="NAME" (window[NAME]() returns a Promise of a
+ * sourceledger token, or of null for a reader who is not signed in).
+ * Renders into a shadow root (the host page's styles and ours never meet),
+ * with textContent only. The div carries data-state: loading, teaser,
+ * verified or failed (then data-reason). The key the proofs are checked
+ * against is data-vkey, never something the ledger sends. Served after
+ * verify.js in the same file, so SourceLedgerVerify is defined. */
+(function () {
+  'use strict';
+  var script = document.currentScript;
+  var ledger = script && script.src ? new URL(script.src).origin : null;
+  var CSS = ':host{all:initial;display:block;font:1rem/1.5 system-ui,sans-serif;color:#1a1a1a;background:#fff;' +
+    'border:1px solid #c8c8c8;border-radius:6px;padding:1rem 1.2rem;margin:1.5rem 0;max-width:46rem;box-sizing:border-box}' +
+    '*{box-sizing:border-box}h2{font-size:1.2rem;margin:0 0 .5rem}h3{font-size:1.05rem;margin:0 0 .2rem}' +
+    'ol{padding-left:1.3rem;margin:.5rem 0}li{margin:0 0 1rem}p{margin:.25rem 0}a{color:#0b4f9c}' +
+    'a:focus,a:hover{color:#062f5f;outline:2px solid #062f5f;outline-offset:2px}.meta,.state{color:#3d3d3d;font-size:.92rem}' +
+    'blockquote{margin:.4rem 0;padding-left:.8rem;border-left:3px solid #8a8a8a}' +
+    '.mark{font-weight:600;padding:.4rem .6rem;border-radius:4px;background:#f2f2f2}' +
+    '.mark[data-state=verified]{background:#e6f4ea;color:#0d5a27}.mark[data-state=failed]{background:#fde8e8;color:#8a1111}' +
+    '.cta{margin-top:.8rem}.button{display:inline-block;padding:.45rem .9rem;background:#0b4f9c;color:#fff;text-decoration:none;border-radius:4px;font-weight:600}' +
+    '.button:hover,.button:focus{background:#062f5f;color:#fff}.retracted h3{text-decoration:line-through}';
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined || c === false) return;
+      node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+    });
+    return node;
+  }
+  /* A link only to the web: never javascript: or data: from a record. */
+  function link(href, text, cls) {
+    if (typeof href !== 'string' || !/^https?:\/\//i.test(href)) return text;
+    var attrs = { href: href, rel: 'noopener noreferrer' };
+    if (cls) attrs['class'] = cls;
+    return el('a', attrs, [text]);
+  }
+  function day(text) { return typeof text === 'string' ? text.slice(0, 10) : ''; }
+  function kind(text) { return String(text).replace(/_/g, ' '); }
+  function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
+  function tally(counts) {
+    return Object.keys(counts || {}).map(function (k) { return kind(k) + ' (' + counts[k] + ')'; }).join(', ');
+  }
+
+  function teaser(list) {
+    var parts = [el('h2', {}, [plural(list.source_count, 'source') + ' behind this article'])];
+    if (list.source_count) {
+      parts.push(el('p', { 'class': 'meta' }, ['Kinds: ' + tally(list.kinds) + '. Languages: ' + tally(list.languages) + '.']));
+    }
+    parts.push(el('ol', {}, (list.sources || []).map(function (s) {
+      return el('li', {}, [el('h3', {}, [s.title]), el('p', { 'class': 'meta' }, [s.publisher + ' \u00b7 ' + kind(s.kind) + ' \u00b7 ' + s.language])]);
+    })));
+    if (list.retracted_count) {
+      parts.push(el('p', { 'class': 'meta' }, [plural(list.retracted_count, 'retracted citation') + ', listed apart for subscribers.']));
+    }
+    var cta = el('div', { 'class': 'cta' }, [el('p', {}, [list.message])]);
+    if (list.subscribe_url) cta.appendChild(el('p', {}, [link(list.subscribe_url, 'Subscribe', 'button')]));
+    parts.push(cta);
+    return parts;
+  }
+
+  function state(c) {
+    if (c.status === 'verified') return 'Verified by ' + (c.verified_by || 'an editor') + ' on ' + day(c.verified_at);
+    if (c.status === 'retracted') return 'Retracted on ' + day(c.retracted_at) + (c.retraction_reason ? ': ' + c.retraction_reason : '');
+    return 'Attached by ' + c.attached_by + ' on ' + day(c.attached_at) + ', not yet verified by an editor';
+  }
+
+  function item(entry) {
+    var c = entry.citation, s = entry.source;
+    var meta = [s.publisher, kind(s.kind), s.language];
+    if (s.published_at) meta.push('published ' + day(s.published_at));
+    var links = el('p', {}, [link(s.url, 'Open the source: ' + s.title)]);
+    if (s.archive_url) links.appendChild(el('span', {}, [' \u00b7 ', link(s.archive_url, 'Archived copy of ' + s.title)]));
+    return el('li', {}, [
+      el('h3', {}, [s.title]),
+      el('p', { 'class': 'meta' }, [meta.join(' \u00b7 ')]),
+      links,
+      c.quote ? el('blockquote', {}, [c.quote]) : null,
+      el('p', {}, [el('strong', {}, ['Supports: ']), c.claim + ' (' + c.locator + ')']),
+      el('p', { 'class': 'state' }, [state(c)])
+    ]);
+  }
+
+  /* The full list, from the JSON the ledger served: each citation joined
+   * with its source and proofs the way the verifier reads them. */
+  function full(list, mark) {
+    function entries(items) {
+      return (items || []).map(function (i) { return item({ citation: i, source: i.source }); });
+    }
+    var parts = [el('h2', {}, [plural((list.citations || []).length, 'source') + ' behind this article']), mark,
+      el('ol', {}, entries(list.citations))];
+    if ((list.retracted || []).length) {
+      parts.push(el('h2', {}, ['Retracted citations']), el('ol', { 'class': 'retracted' }, entries(list.retracted)));
+    }
+    return parts;
+  }
+
+  function fetchJson(url, options) {
+    return fetch(url, options).then(function (r) {
+      if (!r.ok) { var e = new Error(url + ': ' + r.status); e.status = r.status; throw e; }
+      return r.json();
+    });
+  }
+
+  /* The reader's sourceledger token, or null for an anonymous reader. */
+  function token(host) {
+    var provider = host.getAttribute('data-token-provider');
+    if (provider) {
+      var fn = window[provider];
+      return typeof fn === 'function' ? Promise.resolve(fn()).catch(function () { return null; }) : Promise.resolve(null);
+    }
+    if (host.getAttribute('data-identity') === 'ghost') {
+      return fetch('/members/api/session', { credentials: 'same-origin' }).then(function (r) {
+        return r.ok ? r.text() : '';
+      }).then(function (identity) {
+        if (!identity) return null;
+        return fetchJson(ledger + '/v1/auth/exchange', {
+          method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ identity_token: identity.trim() })
+        }).then(function (answer) { return answer.access_token; });
+      }).catch(function () { return null; });
+    }
+    return Promise.resolve(null);
+  }
+
+  function render(host) {
+    if (host.__sourceledger) return;
+    host.__sourceledger = true;
+    var root = host.attachShadow({ mode: 'open' });
+    if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === 'function') {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } else {
+      root.appendChild(el('style', {}, [CSS]));
+    }
+    var body = el('section', { 'aria-label': 'Sources behind this article' }, [el('p', { 'class': 'meta' }, ['Loading the sources\u2026'])]);
+    root.appendChild(body);
+    function show(parts) {
+      while (body.firstChild) body.removeChild(body.firstChild);
+      parts.forEach(function (p) { body.appendChild(p); });
+    }
+    function settle(name, reason) {
+      host.setAttribute('data-state', name);
+      if (reason) host.setAttribute('data-reason', reason); else host.removeAttribute('data-reason');
+    }
+    settle('loading');
+    var slug = host.getAttribute('data-sourceledger') || '';
+    var vkey = host.getAttribute('data-vkey');
+    var url = ledger + '/v1/articles/' + encodeURIComponent(slug) + '/sources';
+    function load(bearer) {
+      var headers = { Accept: 'application/json' };
+      if (bearer) headers.Authorization = 'Bearer ' + bearer;
+      return fetchJson(url, { headers: headers, credentials: 'omit' }).catch(function (e) {
+        // An expired or revoked token: the reader sees what anyone sees.
+        if (bearer && e.status === 401) return load(null);
+        throw e;
+      });
+    }
+    return token(host).then(load).then(function (list) {
+      if (list.locked) { show(teaser(list)); settle('teaser'); return; }
+      var mark = el('p', { 'class': 'mark', role: 'status', 'aria-live': 'polite', 'data-state': 'loading' },
+        ['Checking every proof in your browser\u2026']);
+      show(full(list, mark));
+      // The time the check takes, for anyone who asks the page (Performance API).
+      performance.mark('sourceledger:verify-start');
+      var check = vkey ? window.SourceLedgerVerify.verifyList(list, vkey)
+        : Promise.resolve({ ok: false, reason: 'the embed tag gives no data-vkey to check against' });
+      return check.then(function (verdict) {
+        performance.measure('sourceledger:verify', 'sourceledger:verify-start');
+        if (verdict.ok) {
+          mark.setAttribute('data-state', 'verified');
+          mark.textContent = '\u2713 Verified in your browser: every source and citation here is in ' + verdict.origin +
+            '\u2019s ledger, proven to its signed checkpoint of ' + verdict.size + ' entries (the newest fact recorded ' +
+            day(verdict.latest) + '), checked against the newsroom\u2019s key.';
+          settle('verified');
+        } else {
+          mark.setAttribute('data-state', 'failed');
+          mark.textContent = '\u2717 Not verified: ' + verdict.reason + '. Do not rely on this list.';
+          settle('failed', verdict.reason);
+        }
+      });
+    }).catch(function (e) {
+      show([el('p', { 'class': 'meta' }, ['The sources could not be loaded.'])]);
+      settle('failed', 'the list could not be loaded: ' + (e && e.message ? e.message : e));
+    });
+  }
+
+  function start() {
+    if (!ledger) return;
+    Array.prototype.forEach.call(document.querySelectorAll('[data-sourceledger]'), render);
+  }
+  window.SourceLedgerPanel = { render: render };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
+})();

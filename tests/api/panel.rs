@@ -1,0 +1,462 @@
+//! The embeddable source panel on a newsroom's page, in a real browser
+//! (Debian's chromium driven by tests/web/browser_check.mjs through
+//! playwright-core): an anonymous reader sees the teaser and the newsroom's
+//! call to action; a member sees every source and the mark their own browser
+//! computed; a list altered in transit (one URL, one proof hash, a checkpoint
+//! signed by another key) shows the failure and no mark; a host the newsroom
+//! did not list cannot load it; hostile text stays text; axe-core finds no
+//! serious or critical problem on the panel or the page. Screenshots of every
+//! state go to target/browser-artifacts/.
+//!
+//! Runs where chromium and the browser tools are installed
+//! (`SOURCELEDGER_TEST_BROWSER_TOOLS`: a folder with playwright-core and
+//! axe-core in node_modules, as .ci/run makes); CI requires it.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::durability::vkey;
+use crate::helpers::Backend;
+use crate::on_both_backends;
+use crate::process::{ServerProcess, agent, key_token, request, token_for};
+
+on_both_backends!(the_panel_shows_the_teaser_the_verified_list_or_what_failed);
+
+const CTA_TEXT: &str = "Join the Courier's free newsletter to see every source.";
+const CTA_URL: &str = "https://courier.example/subscribe?from=sources";
+
+/// A newsroom's web site on loopback: fixed pages, each with its own headers.
+pub struct HostSite {
+    pub origin: String,
+    pages: Arc<Mutex<HashMap<String, (String, String)>>>,
+}
+
+impl HostSite {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let origin = format!("http://{}", listener.local_addr().expect("addr"));
+        let pages: Arc<Mutex<HashMap<String, (String, String)>>> = Arc::default();
+        let served = pages.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut line = String::new();
+                let mut reader = BufReader::new(&stream);
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                // The rest of the head is not needed.
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let path = line.split(' ').nth(1).unwrap_or("/").to_owned();
+                let page = served.lock().expect("pages").get(&path).cloned();
+                let reply = match page {
+                    Some((csp, body)) => {
+                        let policy = if csp.is_empty() {
+                            String::new()
+                        } else {
+                            format!("Content-Security-Policy: {csp}\r\n")
+                        };
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n{policy}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                    }
+                    None => {
+                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_owned()
+                    }
+                };
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        HostSite { origin, pages }
+    }
+
+    pub fn page(&self, path: &str, csp: &str, body: String) -> String {
+        self.pages
+            .lock()
+            .expect("pages")
+            .insert(path.to_owned(), (csp.to_owned(), body));
+        format!("{}{path}", self.origin)
+    }
+}
+
+/// An article page of the newsroom's with the embed snippet, styled so that
+/// any leak of its rules into the panel would show.
+pub fn article_page(ledger: &str, slug: &str, vkey: &str, extra: &str, head: &str) -> String {
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>The Courier: a story</title>{head}
+<style nonce="courier">h2, h3 {{ display: none !important; }} li {{ list-style: none; }} a {{ color: #ff0 !important; }} body {{ color: #222; }}</style></head>
+<body><main><h1>A story</h1><p>The article's text.</p>
+<div data-sourceledger="{slug}" data-vkey="{vkey}" {extra}></div>
+<p>After the panel.</p></main>
+<script src="{ledger}/embed.js" async></script></body></html>"#
+    )
+}
+
+/// What the browser saw on each visit.
+pub fn browse(visits: Value, axe: bool) -> Vec<Value> {
+    let tools = std::env::var("SOURCELEDGER_TEST_BROWSER_TOOLS").expect("browser tools");
+    let shots = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/browser-artifacts"
+    ));
+    std::fs::create_dir_all(&shots).expect("artifacts dir");
+    let chromium =
+        std::env::var("SOURCELEDGER_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut child = Command::new("node")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/web/browser_check.mjs"
+        ))
+        .env("SOURCELEDGER_TEST_BROWSER_TOOLS", tools)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node");
+    let input = json!({"chromium": chromium, "shots": shots, "axe": axe, "visits": visits});
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.to_string().as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("browser_check");
+    assert!(
+        out.status.success(),
+        "browser_check failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("browser_check's JSON")
+}
+
+/// Whether the browser tests can run here; CI requires them.
+pub fn browser_tools() -> bool {
+    let ready = std::env::var_os("SOURCELEDGER_TEST_BROWSER_TOOLS").is_some();
+    if !ready {
+        assert!(
+            std::env::var_os("SOURCELEDGER_TEST_REQUIRE_BROWSER").is_none(),
+            "SOURCELEDGER_TEST_REQUIRE_BROWSER is set but SOURCELEDGER_TEST_BROWSER_TOOLS is not"
+        );
+        eprintln!("SKIPPED: no SOURCELEDGER_TEST_BROWSER_TOOLS");
+    }
+    ready
+}
+
+/// An article with `n` cited sources (the first titled `first_title`), one
+/// citation verified and, when `n > 2`, the last retracted; published.
+pub fn newsroom_with_article(server: &ServerProcess, slug: &str, n: usize, first_title: &str) {
+    let base = server.url();
+    let http = agent();
+    let admin = token_for(&http, &base, &server.bootstrap_key());
+    let journalist = key_token(&http, &base, &admin, "journalist");
+    let editor = key_token(&http, &base, &admin, "editor");
+    let post = |path: &str, token: &str, body: Value| {
+        let answer = request(
+            &http,
+            "POST",
+            &format!("{base}{path}"),
+            Some(token),
+            Some(&body),
+        )
+        .expect("post");
+        assert!(answer.status < 300, "{path}: {}", answer.text);
+        answer
+    };
+    post(
+        "/v1/articles",
+        &journalist,
+        json!({"slug": slug, "title": "A story", "url": format!("https://courier.example/{slug}"), "language": "en", "authors": ["A"]}),
+    );
+    let mut citations = Vec::new();
+    for i in 0..n {
+        let title = if i == 0 {
+            first_title.to_owned()
+        } else {
+            format!("Source number {i}")
+        };
+        let source = post(
+            "/v1/sources",
+            &journalist,
+            json!({"url": format!("https://s{i}.example/doc"), "title": title, "publisher": "Publisher", "kind": if i % 2 == 0 { "document" } else { "dataset" }, "language": "en", "archive_url": format!("https://archive.example/{i}"), "published_at": "2026-03-01"}),
+        );
+        citations.push(json!({"source_id": source.body["id"], "claim": format!("Claim {i}"), "locator": format!("paragraph {i}"), "quote": format!("A quote from source {i}")}));
+    }
+    let attached = post(
+        &format!("/v1/articles/{slug}/citations"),
+        &journalist,
+        json!({"citations": citations}),
+    );
+    let id = |i: usize| {
+        attached.body["citations"][i]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    };
+    post(
+        &format!("/v1/citations/{}/verify", id(0)),
+        &editor,
+        json!({}),
+    );
+    if n > 2 {
+        post(
+            &format!("/v1/citations/{}/retract", id(n - 1)),
+            &editor,
+            json!({"reason": "Figures revised"}),
+        );
+    }
+    post(&format!("/v1/articles/{slug}/publish"), &editor, json!({}));
+}
+
+/// A subscriber's token, made by the admin.
+pub fn member_token(server: &ServerProcess, external_id: &str) -> String {
+    let base = server.url();
+    let http = agent();
+    let admin = token_for(&http, &base, &server.bootstrap_key());
+    let member = request(
+        &http,
+        "POST",
+        &format!("{base}/v1/subscribers"),
+        Some(&admin),
+        Some(&json!({"external_id": external_id, "tier": "member"})),
+    )
+    .expect("subscriber");
+    let id = member.body["id"].as_str().expect("id");
+    let token = request(
+        &http,
+        "POST",
+        &format!("{base}/v1/subscribers/{id}/token"),
+        Some(&admin),
+        Some(&json!({})),
+    )
+    .expect("token");
+    token.body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
+
+/// The list's checkpoint re-signed by another key under the same name: what
+/// a server that lost its key, or an impostor, would send.
+fn forged_checkpoint(server: &ServerProcess, token: &str) -> String {
+    let list = request(
+        &agent(),
+        "GET",
+        &format!("{}/v1/articles/story/sources", server.url()),
+        Some(token),
+        None,
+    )
+    .expect("list");
+    let note = list.body["checkpoint"].as_str().expect("checkpoint");
+    let mut lines = note.lines();
+    let origin = lines.next().expect("origin");
+    let size: u64 = lines.next().expect("size").parse().expect("size");
+    let root = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        lines.next().expect("root"),
+    )
+    .expect("root");
+    let impostor = sourceledger::secrets::LedgerKey::from_signer_key(
+        &sourceledger::secrets::LedgerKey::generate(origin),
+    )
+    .expect("key");
+    let root = sourceledger::ledger::Hash(root.try_into().expect("32 bytes"));
+    sourceledger::ledger::checkpoint::sign(impostor.signer(), origin, size, root).expect("sign")
+}
+
+fn find<'a>(results: &'a [Value], name: &str) -> &'a Value {
+    results
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no visit {name}"))
+}
+
+fn no_violations(seen: &Value) {
+    assert_eq!(
+        seen["violations"],
+        json!([]),
+        "{}: axe-core found serious or critical problems",
+        seen["name"]
+    );
+    assert_eq!(seen["errors"], json!([]), "{}: script errors", seen["name"]);
+}
+
+async fn the_panel_shows_the_teaser_the_verified_list_or_what_failed(backend: Backend) {
+    if !browser_tools() {
+        return;
+    }
+    let site = HostSite::start();
+    let stranger = HostSite::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database_url = match &backend {
+        Backend::Sqlite => None,
+        Backend::Postgres(db) => Some(db.url.clone()),
+    };
+    let server = ServerProcess::start_with(
+        dir.path(),
+        database_url.as_deref(),
+        None,
+        &[
+            ("SOURCELEDGER_EMBED_ORIGINS", site.origin.as_str()),
+            ("SOURCELEDGER_CTA_TEXT", CTA_TEXT),
+            ("SOURCELEDGER_CTA_URL", CTA_URL),
+        ],
+    );
+    let ledger = server.url();
+    let hostile = "<img src=x onerror=alert(1)> Budget report";
+    newsroom_with_article(&server, "story", 3, hostile);
+    let token = member_token(&server, "reader-1");
+    let vkey = vkey(&server);
+    let name = backend.name();
+
+    let anonymous = site.page(
+        "/anonymous.html",
+        "",
+        article_page(&ledger, "story", &vkey, "", ""),
+    );
+    // The newsroom's page keeps a strict policy of its own: the panel needs
+    // only script-src and connect-src for the ledger, no inline styles.
+    let policy = format!(
+        "default-src 'none'; script-src 'nonce-courier' {ledger}; connect-src {ledger}; style-src 'nonce-courier'"
+    );
+    let provider = format!(
+        r#"<script nonce="courier">window.courierToken = function () {{ return Promise.resolve("{token}"); }};</script>"#
+    );
+    let member = site.page(
+        "/member.html",
+        &policy,
+        article_page(
+            &ledger,
+            "story",
+            &vkey,
+            r#"data-token-provider="courierToken""#,
+            &provider,
+        ),
+    );
+    let elsewhere = stranger.page(
+        "/member.html",
+        "",
+        article_page(
+            &ledger,
+            "story",
+            &vkey,
+            r#"data-token-provider="courierToken""#,
+            &provider,
+        ),
+    );
+    let page = format!("{ledger}/articles/story/sources");
+    let visits = json!([
+        {"name": format!("panel-teaser-{name}"), "url": anonymous, "kind": "panel"},
+        {"name": format!("panel-verified-{name}"), "url": member, "kind": "panel"},
+        {"name": format!("panel-altered-url-{name}"), "url": member, "kind": "panel", "tamper": "url"},
+        {"name": format!("panel-altered-proof-{name}"), "url": member, "kind": "panel", "tamper": "proof"},
+        {"name": format!("panel-forged-checkpoint-{name}"), "url": member, "kind": "panel", "tamper": "checkpoint",
+         "checkpoint": forged_checkpoint(&server, &token)},
+        {"name": format!("panel-not-allowed-{name}"), "url": elsewhere, "kind": "panel"},
+        {"name": format!("page-verified-{name}"), "url": format!("{page}?token={token}#vkey={vkey}"), "kind": "page"},
+        {"name": format!("page-teaser-{name}"), "url": page, "kind": "page"},
+    ]);
+    let results = browse(visits, true);
+
+    // Anonymous: the teaser and the newsroom's own call to action, no links
+    // but the newsroom's; the hostile title is text.
+    let seen = find(&results, &format!("panel-teaser-{name}"));
+    assert_eq!(seen["state"], "teaser", "{seen}");
+    let text = seen["text"].as_str().expect("text");
+    assert!(
+        text.contains(CTA_TEXT)
+            && text.contains("2 sources")
+            && text.contains("1 retracted citation,"),
+        "{text}"
+    );
+    assert_eq!(seen["hrefs"], json!([CTA_URL]));
+    assert!(!text.contains("s1.example") && !text.contains("A quote"));
+    let html = seen["html"].as_str().expect("html");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;") && !html.contains("<img"));
+    no_violations(seen);
+
+    // A member: every source with its direct link and archived copy, the
+    // retracted one apart with its reason, and the mark.
+    let seen = find(&results, &format!("panel-verified-{name}"));
+    assert_eq!(seen["state"], "verified", "{seen}");
+    let text = seen["text"].as_str().expect("text");
+    assert!(text.contains("Verified in your browser"), "{text}");
+    for href in [
+        "https://s0.example/doc",
+        "https://s1.example/doc",
+        "https://archive.example/0",
+        "https://s2.example/doc",
+    ] {
+        assert!(
+            seen["hrefs"]
+                .as_array()
+                .expect("hrefs")
+                .iter()
+                .any(|h| h == href),
+            "no link to {href}: {}",
+            seen["hrefs"]
+        );
+    }
+    assert!(text.contains("Retracted citations") && text.contains("Figures revised"));
+    assert!(text.contains("A quote from source 1") && text.contains("Claim 1 (paragraph 1)"));
+    assert!(text.contains("Verified by"));
+    let html = seen["html"].as_str().expect("html");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;") && !html.contains("<img"));
+    assert_ne!(
+        seen["heading_display"], "none",
+        "the host page's styles reach into the panel"
+    );
+    assert!(seen["verify_ms"].as_f64().is_some(), "no verify measure");
+    no_violations(seen);
+
+    // Altered in transit: the failure, naming what, and never the mark.
+    for (visit, reason) in [
+        ("panel-altered-url", "url is not what the ledger records"),
+        (
+            "panel-altered-proof",
+            "the inclusion proof does not lead to the checkpoint",
+        ),
+        (
+            "panel-forged-checkpoint",
+            "the checkpoint has no signature by",
+        ),
+    ] {
+        let seen = find(&results, &format!("{visit}-{name}"));
+        assert_eq!(seen["state"], "failed", "{seen}");
+        let said = seen["reason"].as_str().expect("reason");
+        assert!(said.contains(reason), "{visit}: {said}");
+        let text = seen["text"].as_str().expect("text");
+        assert!(
+            !text.contains("Verified in your browser") && text.contains("Not verified"),
+            "{visit}: {text}"
+        );
+    }
+
+    // A site the newsroom did not list: the browser refuses it the list.
+    let seen = find(&results, &format!("panel-not-allowed-{name}"));
+    assert_eq!(seen["state"], "failed", "{seen}");
+    assert!(
+        seen["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("could not be loaded")
+    );
+
+    // The page: verified for the member, the teaser for anyone, both clean.
+    let seen = find(&results, &format!("page-verified-{name}"));
+    assert_eq!(seen["state"], "verified", "{seen}");
+    no_violations(seen);
+    let seen = find(&results, &format!("page-teaser-{name}"));
+    assert_eq!(seen["state"], "teaser", "{seen}");
+    no_violations(seen);
+}

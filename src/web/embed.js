@@ -5,7 +5,9 @@
  * from the host site's /members/api/session, exchanged for a sourceledger
  * token) or data-token-provider="NAME" (window[NAME]() returns a Promise of a
  * sourceledger token, or of null for a reader who is not signed in).
- * Renders into a shadow root (the host page's styles and ours never meet),
+ * Renders into a shadow root (the host page's styles and ours never meet;
+ * sizes in em from the reader's own default font size, whatever the host's
+ * root font size),
  * with textContent only. The div carries data-state: loading, teaser,
  * verified or failed (then data-reason). The key the proofs are checked
  * against is data-vkey, never something the ledger sends. Served after
@@ -14,15 +16,15 @@
   'use strict';
   var script = document.currentScript;
   var ledger = script && script.src ? new URL(script.src).origin : null;
-  var CSS = ':host{all:initial;display:block;font:1rem/1.5 system-ui,sans-serif;color:#1a1a1a;background:#fff;' +
-    'border:1px solid #c8c8c8;border-radius:6px;padding:1rem 1.2rem;margin:1.5rem 0;max-width:46rem;box-sizing:border-box}' +
-    '*{box-sizing:border-box}h2{font-size:1.2rem;margin:0 0 .5rem}h3{font-size:1.05rem;margin:0 0 .2rem}' +
-    'ol{padding-left:1.3rem;margin:.5rem 0}li{margin:0 0 1rem}p{margin:.25rem 0}a{color:#0b4f9c}' +
-    'a:focus,a:hover{color:#062f5f;outline:2px solid #062f5f;outline-offset:2px}.meta,.state{color:#3d3d3d;font-size:.92rem}' +
-    'blockquote{margin:.4rem 0;padding-left:.8rem;border-left:3px solid #8a8a8a}' +
-    '.mark{font-weight:600;padding:.4rem .6rem;border-radius:4px;background:#f2f2f2}' +
+  var CSS = ':host{all:initial;display:block;font:medium/1.5 system-ui,sans-serif;color:#1a1a1a;background:#fff;' +
+    'border:1px solid #c8c8c8;border-radius:6px;padding:1em 1.2em;margin:1.5em 0;max-width:46em;box-sizing:border-box}' +
+    '*{box-sizing:border-box}h2{font-size:1.2em;margin:0 0 .5em}h3{font-size:1.05em;margin:0 0 .2em}' +
+    'ol{padding-left:1.3em;margin:.5em 0}li{margin:0 0 1em}p{margin:.25em 0}a{color:#0b4f9c}' +
+    'a:focus,a:hover{color:#062f5f;outline:2px solid #062f5f;outline-offset:2px}.meta,.state{color:#3d3d3d;font-size:.92em}' +
+    'blockquote{margin:.4em 0;padding-left:.8em;border-left:3px solid #8a8a8a}' +
+    '.mark{font-weight:600;padding:.4em .6em;border-radius:4px;background:#f2f2f2}' +
     '.mark[data-state=verified]{background:#e6f4ea;color:#0d5a27}.mark[data-state=failed]{background:#fde8e8;color:#8a1111}' +
-    '.cta{margin-top:.8rem}.button{display:inline-block;padding:.45rem .9rem;background:#0b4f9c;color:#fff;text-decoration:none;border-radius:4px;font-weight:600}' +
+    '.cta{margin-top:.8em}.button{display:inline-block;padding:.45em .9em;background:#0b4f9c;color:#fff;text-decoration:none;border-radius:4px;font-weight:600}' +
     '.button:hover,.button:focus{background:#062f5f;color:#fff}.retracted h3{text-decoration:line-through}';
 
   function el(tag, attrs, children) {

@@ -92,6 +92,43 @@ impl Ghost {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// A sign-in link for the member, as Ghost would email it: asked for the
+    /// way Ghost's Portal asks, read from Ghost's own database (no mail is sent).
+    fn magic_link(&self, email: &str) -> String {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Token {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            token: String,
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+            data: Option<String>,
+        }
+        let agent = agent();
+        let asked = agent
+            .post(&format!("{}/members/api/send-magic-link/", self.url))
+            .header("Referer", &format!("{}/", self.url))
+            .send_json(json!({"email": email, "emailType": "signin", "autoRedirect": false}))
+            .expect("send-magic-link");
+        assert!(asked.status().is_success(), "{}", asked.status());
+        let mut conn = diesel::SqliteConnection::establish(&format!("file:{}?mode=ro", self.db))
+            .expect("Ghost's database");
+        let tokens: Vec<Token> = diesel::sql_query(
+            "SELECT token, data FROM tokens ORDER BY created_at DESC, id DESC LIMIT 50",
+        )
+        .load(&mut conn)
+        .expect("tokens");
+        let token = tokens
+            .into_iter()
+            .find(|t| {
+                t.data
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str::<Value>(d).ok())
+                    .is_some_and(|d| d["email"] == email)
+            })
+            .expect("a sign-in token for the member");
+        format!("{}/members/?token={}&action=signin", self.url, token.token)
+    }
+
     fn script(&self, name: &str) -> Command {
         let mut command = Command::new("python3");
         command.arg(self.scripts.join(name));
@@ -137,7 +174,13 @@ async fn a_real_ghost_drives_its_members_and_posts(backend: Backend) {
         Backend::Sqlite => None,
         Backend::Postgres(db) => Some(db.url.clone()),
     };
-    let server = ServerProcess::start(dir.path(), database_url.as_deref());
+    // Ghost's pages embed the panel: its origin may call.
+    let server = ServerProcess::start_with(
+        dir.path(),
+        database_url.as_deref(),
+        None,
+        &[("SOURCELEDGER_EMBED_ORIGINS", ghost.url.as_str())],
+    );
     let base = server.url();
     let http = agent();
     let admin = token_for(&http, &base, &server.bootstrap_key());
@@ -271,10 +314,18 @@ async fn a_real_ghost_drives_its_members_and_posts(backend: Backend) {
         .status,
         201
     );
+    // The newsroom's template carries the embed snippet (here the post's own
+    // footer code injection), reading the member's Ghost session.
+    let snippet = format!(
+        r#"<div data-sourceledger="{slug}" data-vkey="{}" data-identity="ghost"></div><script src="{base}/embed.js" async></script>"#,
+        vkey(&server)
+    );
     let (status, post) = ghost.admin(
         "POST",
         "/posts/",
-        Some(json!({"posts": [{"title": "Story", "slug": slug, "status": "published"}]})),
+        Some(
+            json!({"posts": [{"title": "Story", "slug": slug, "status": "published", "codeinjection_foot": snippet}]}),
+        ),
     );
     assert_eq!(status, 201, "{post}");
     let article_status = || {
@@ -322,6 +373,34 @@ async fn a_real_ghost_drives_its_members_and_posts(backend: Backend) {
         "{}",
         String::from_utf8_lossy(&verified.stderr)
     );
+
+    // In a real browser on Ghost's own post page: the member signed in through
+    // Ghost's magic link sees the verified list; a reader who is not signed
+    // in sees the teaser.
+    if crate::panel::browser_tools() {
+        let sign_in = ghost.magic_link(&email);
+        let post_page = format!("{}/{slug}/", ghost.url);
+        let name = backend.name();
+        let results = crate::panel::browse(
+            json!([
+                {"name": format!("ghost-member-{name}"), "url": post_page, "kind": "panel", "before": [sign_in]},
+                {"name": format!("ghost-anonymous-{name}"), "url": post_page, "kind": "panel"},
+            ]),
+            false,
+        );
+        assert_eq!(results[0]["state"], "verified", "{}", results[0]);
+        assert!(
+            results[0]["hrefs"]
+                .as_array()
+                .expect("hrefs")
+                .iter()
+                .any(|h| h == "https://stats.example/report"),
+            "{}",
+            results[0]
+        );
+        assert_eq!(results[1]["state"], "teaser", "{}", results[1]);
+        assert_eq!(results[1]["hrefs"], json!([]), "{}", results[1]);
+    }
 
     // Edited in Ghost (a new email): reflected.
     let new_email = format!("moved-{unique}@example.org");

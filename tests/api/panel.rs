@@ -460,3 +460,102 @@ async fn the_panel_shows_the_teaser_the_verified_list_or_what_failed(backend: Ba
     assert_eq!(seen["state"], "teaser", "{seen}");
     no_violations(seen);
 }
+
+/// The figures issue 10 asks for (not a test: nothing here is asserted).
+/// `cargo test --release --test api panel::timings -- --ignored --nocapture`
+/// with the browser tools set: the time the reader's browser takes to verify
+/// a 20-source and a 200-source list (the page's own Performance API measure,
+/// five visits each), and the server time of the 20-source page.
+#[test]
+#[ignore = "a benchmark, run by hand"]
+fn timings() {
+    let site = HostSite::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ServerProcess::start_with(
+        dir.path(),
+        None,
+        None,
+        &[("SOURCELEDGER_EMBED_ORIGINS", site.origin.as_str())],
+    );
+    let ledger = server.url();
+    newsroom_with_article(&server, "twenty", 20, "First");
+    newsroom_with_article(&server, "two-hundred", 200, "First");
+    let token = member_token(&server, "reader-1");
+    let vkey = vkey(&server);
+    let provider = format!(
+        r#"<script>window.courierToken = function () {{ return Promise.resolve("{token}"); }};</script>"#
+    );
+    let mut visits = Vec::new();
+    for slug in ["twenty", "two-hundred"] {
+        let url = site.page(
+            &format!("/{slug}.html"),
+            "",
+            article_page(
+                &ledger,
+                slug,
+                &vkey,
+                r#"data-token-provider="courierToken""#,
+                &provider,
+            ),
+        );
+        for i in 0..5 {
+            visits.push(json!({"name": format!("timing-{slug}-{i}"), "url": url, "kind": "panel"}));
+        }
+    }
+    let results = browse(Value::Array(visits), false);
+    for slug in ["twenty", "two-hundred"] {
+        let mut times: Vec<f64> = results
+            .iter()
+            .filter(|r| {
+                r["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with(&format!("timing-{slug}-")))
+            })
+            .map(|r| {
+                assert_eq!(r["state"], "verified", "{r}");
+                r["verify_ms"].as_f64().expect("verify_ms")
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "browser verify, {slug} sources: median {:.1} ms (min {:.1}, max {:.1}) over {} visits",
+            times[times.len() / 2],
+            times[0],
+            times[times.len() - 1],
+            times.len()
+        );
+    }
+    let http = agent();
+    for (what, url, token) in [
+        (
+            "page, 20 sources, member",
+            format!("{ledger}/articles/twenty/sources"),
+            Some(token.as_str()),
+        ),
+        (
+            "page, 20 sources, anonymous",
+            format!("{ledger}/articles/twenty/sources"),
+            None,
+        ),
+        ("healthz (for scale)", format!("{ledger}/healthz"), None),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..500 {
+            let started = std::time::Instant::now();
+            let answer = request(&http, "GET", &url, token, None).expect("get");
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(answer.status, 200);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "server time, {what}: median {:.2} ms, p99 {:.2} ms over {} sequential requests",
+            times[times.len() / 2],
+            times[times.len() * 99 / 100],
+            times.len()
+        );
+    }
+    println!(
+        "embed.js: {} bytes",
+        sourceledger::newsroom::source_page::EMBED_JS.len()
+    );
+}

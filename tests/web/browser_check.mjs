@@ -7,7 +7,8 @@
 // checkpoint replaced by one signed with another key.
 //
 // stdin: {"chromium", "shots", "axe", "visits": [{"name", "url", "kind":
-//   "panel"|"page", "tamper": null|"url"|"proof"|"checkpoint", "checkpoint"}]}
+//   "panel"|"page", "tamper": null|"url"|"proof"|"checkpoint", "checkpoint",
+//   "before": [URL visited first in the same browser], "axe"}]}
 // stdout: [{"name", "state", "reason", "text", "hrefs", "violations", "verify_ms"}]
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -85,11 +86,13 @@ try {
         await route.fulfill({ response, json: list });
       });
     }
+    // Pages to pass through first in the same browser (a sign-in link).
+    for (const url of visit.before || []) await page.goto(url);
     await page.goto(visit.url);
     const seen = await settle(page, visit.kind);
     await page.screenshot({ path: `${input.shots}/${visit.name}.png`, fullPage: true });
     let violations = [];
-    if (input.axe) {
+    if (visit.axe ?? input.axe) {
       await page.evaluate(axeSource);
       const report = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
       violations = report.violations

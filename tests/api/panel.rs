@@ -153,97 +153,111 @@ pub fn browser_tools() -> bool {
     ready
 }
 
-/// An article with `n` cited sources (the first titled `first_title`), one
-/// citation verified and, when `n > 2`, the last retracted; published.
-pub fn newsroom_with_article(server: &ServerProcess, slug: &str, n: usize, first_title: &str) {
-    let base = server.url();
-    let http = agent();
-    let admin = token_for(&http, &base, &server.bootstrap_key());
-    let journalist = key_token(&http, &base, &admin, "journalist");
-    let editor = key_token(&http, &base, &admin, "editor");
-    let post = |path: &str, token: &str, body: Value| {
+/// A newsroom's staff on a running server.
+pub struct Desk {
+    base: String,
+    http: ureq::Agent,
+    admin: String,
+    journalist: String,
+    editor: String,
+}
+
+impl Desk {
+    pub fn new(server: &ServerProcess) -> Self {
+        let base = server.url();
+        let http = agent();
+        let admin = token_for(&http, &base, &server.bootstrap_key());
+        let journalist = key_token(&http, &base, &admin, "journalist");
+        let editor = key_token(&http, &base, &admin, "editor");
+        Desk {
+            base,
+            http,
+            admin,
+            journalist,
+            editor,
+        }
+    }
+
+    fn post(&self, path: &str, token: &str, body: Value) -> crate::process::Answer {
         let answer = request(
-            &http,
+            &self.http,
             "POST",
-            &format!("{base}{path}"),
+            &format!("{}{path}", self.base),
             Some(token),
             Some(&body),
         )
         .expect("post");
         assert!(answer.status < 300, "{path}: {}", answer.text);
         answer
-    };
-    post(
-        "/v1/articles",
-        &journalist,
-        json!({"slug": slug, "title": "A story", "url": format!("https://courier.example/{slug}"), "language": "en", "authors": ["A"]}),
-    );
-    let mut citations = Vec::new();
-    for i in 0..n {
-        let title = if i == 0 {
-            first_title.to_owned()
-        } else {
-            format!("Source number {i}")
-        };
-        let source = post(
-            "/v1/sources",
-            &journalist,
-            json!({"url": format!("https://s{i}.example/doc"), "title": title, "publisher": "Publisher", "kind": if i % 2 == 0 { "document" } else { "dataset" }, "language": "en", "archive_url": format!("https://archive.example/{i}"), "published_at": "2026-03-01"}),
-        );
-        citations.push(json!({"source_id": source.body["id"], "claim": format!("Claim {i}"), "locator": format!("paragraph {i}"), "quote": format!("A quote from source {i}")}));
     }
-    let attached = post(
-        &format!("/v1/articles/{slug}/citations"),
-        &journalist,
-        json!({"citations": citations}),
-    );
-    let id = |i: usize| {
-        attached.body["citations"][i]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned()
-    };
-    post(
-        &format!("/v1/citations/{}/verify", id(0)),
-        &editor,
-        json!({}),
-    );
-    if n > 2 {
-        post(
-            &format!("/v1/citations/{}/retract", id(n - 1)),
-            &editor,
-            json!({"reason": "Figures revised"}),
-        );
-    }
-    post(&format!("/v1/articles/{slug}/publish"), &editor, json!({}));
-}
 
-/// A subscriber's token, made by the admin.
-pub fn member_token(server: &ServerProcess, external_id: &str) -> String {
-    let base = server.url();
-    let http = agent();
-    let admin = token_for(&http, &base, &server.bootstrap_key());
-    let member = request(
-        &http,
-        "POST",
-        &format!("{base}/v1/subscribers"),
-        Some(&admin),
-        Some(&json!({"external_id": external_id, "tier": "member"})),
-    )
-    .expect("subscriber");
-    let id = member.body["id"].as_str().expect("id");
-    let token = request(
-        &http,
-        "POST",
-        &format!("{base}/v1/subscribers/{id}/token"),
-        Some(&admin),
-        Some(&json!({})),
-    )
-    .expect("token");
-    token.body["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned()
+    /// An article with `n` cited sources (the first titled `first_title`),
+    /// one citation verified and, when `n > 2`, the last retracted; published.
+    pub fn article(&self, slug: &str, n: usize, first_title: &str) {
+        let (journalist, editor) = (&self.journalist, &self.editor);
+        self.post(
+            "/v1/articles",
+            journalist,
+            json!({"slug": slug, "title": "A story", "url": format!("https://courier.example/{slug}"), "language": "en", "authors": ["A"]}),
+        );
+        let mut citations = Vec::new();
+        for i in 0..n {
+            let title = if i == 0 {
+                first_title.to_owned()
+            } else {
+                format!("Source number {i}")
+            };
+            let source = self.post(
+                "/v1/sources",
+                journalist,
+                json!({"url": format!("https://s{i}.example/doc"), "title": title, "publisher": "Publisher", "kind": if i % 2 == 0 { "document" } else { "dataset" }, "language": "en", "archive_url": format!("https://archive.example/{i}"), "published_at": "2026-03-01"}),
+            );
+            citations.push(json!({"source_id": source.body["id"], "claim": format!("Claim {i}"), "locator": format!("paragraph {i}"), "quote": format!("A quote from source {i}")}));
+        }
+        let attached = self.post(
+            &format!("/v1/articles/{slug}/citations"),
+            journalist,
+            json!({"citations": citations}),
+        );
+        let id = |i: usize| {
+            attached.body["citations"][i]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        };
+        self.post(
+            &format!("/v1/citations/{}/verify", id(0)),
+            editor,
+            json!({}),
+        );
+        if n > 2 {
+            self.post(
+                &format!("/v1/citations/{}/retract", id(n - 1)),
+                editor,
+                json!({"reason": "Figures revised"}),
+            );
+        }
+        self.post(&format!("/v1/articles/{slug}/publish"), editor, json!({}));
+    }
+
+    /// A subscriber's token, made by the admin.
+    pub fn member_token(&self, external_id: &str) -> String {
+        let member = self.post(
+            "/v1/subscribers",
+            &self.admin,
+            json!({"external_id": external_id, "tier": "member"}),
+        );
+        let id = member.body["id"].as_str().expect("id");
+        let token = self.post(
+            &format!("/v1/subscribers/{id}/token"),
+            &self.admin,
+            json!({}),
+        );
+        token.body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
 }
 
 /// The list's checkpoint re-signed by another key under the same name: what
@@ -314,8 +328,9 @@ async fn the_panel_shows_the_teaser_the_verified_list_or_what_failed(backend: Ba
     );
     let ledger = server.url();
     let hostile = "<img src=x onerror=alert(1)> Budget report";
-    newsroom_with_article(&server, "story", 3, hostile);
-    let token = member_token(&server, "reader-1");
+    let desk = Desk::new(&server);
+    desk.article("story", 3, hostile);
+    let token = desk.member_token("reader-1");
     let vkey = vkey(&server);
     let name = backend.name();
 
@@ -478,9 +493,10 @@ fn timings() {
         &[("SOURCELEDGER_EMBED_ORIGINS", site.origin.as_str())],
     );
     let ledger = server.url();
-    newsroom_with_article(&server, "twenty", 20, "First");
-    newsroom_with_article(&server, "two-hundred", 200, "First");
-    let token = member_token(&server, "reader-1");
+    let desk = Desk::new(&server);
+    desk.article("twenty", 20, "First");
+    desk.article("two-hundred", 200, "First");
+    let token = desk.member_token("reader-1");
     let vkey = vkey(&server);
     let provider = format!(
         r#"<script>window.courierToken = function () {{ return Promise.resolve("{token}"); }};</script>"#

@@ -51,11 +51,9 @@ fn parse_with(tools: &std::path::Path, program: &str, kind: &str, body: &[u8]) -
     std::fs::write(&file, body).expect("write");
     let here = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/formats");
     let output = if program == "node" {
-        // ES modules resolve packages next to the script: run it from the tools folder.
-        let script = tools.join("check.mjs");
-        std::fs::copy(format!("{here}/check.mjs"), &script).expect("copy check.mjs");
         Command::new("node")
-            .arg(&script)
+            .arg(format!("{here}/check.mjs"))
+            .env("SOURCELEDGER_TEST_FORMAT_TOOLS", tools)
             .arg(kind)
             .arg(&file)
             .output()

@@ -1,11 +1,15 @@
 // Reads a CSL-JSON, BibTeX or RIS file with citation-js and prints the
 // CSL-JSON it understood, then an APA bibliography made from it, for
-// tests/api/citation_formats.rs. usage: node check.mjs csl-json|bibtex|ris FILE
+// tests/api/citation_formats.rs. usage: node check.mjs csl-json|bibtex|ris FILE,
+// with the packages in $SOURCELEDGER_TEST_FORMAT_TOOLS/node_modules.
 import { readFileSync } from 'node:fs';
-import { Cite } from '@citation-js/core';
-import '@citation-js/plugin-bibtex';
-import '@citation-js/plugin-ris';
-import '@citation-js/plugin-csl';
+import { createRequire } from 'node:module';
+
+const require = createRequire(process.env.SOURCELEDGER_TEST_FORMAT_TOOLS + '/');
+const { Cite } = require('@citation-js/core');
+require('@citation-js/plugin-bibtex');
+require('@citation-js/plugin-ris');
+require('@citation-js/plugin-csl');
 
 const [kind, path] = process.argv.slice(2);
 const text = readFileSync(path, 'utf8');

@@ -69,6 +69,8 @@ fn settings(dir: &std::path::Path) -> Settings {
         cta_text: sourceledger::config::DEFAULT_CTA_TEXT.into(),
         cta_url: None,
         embed_origins: Vec::new(),
+        fetch_ports: sourceledger::outbound::DEFAULT_PORTS.to_vec(),
+        archive: sourceledger::config::ArchiveSettings::default(),
     }
 }
 

@@ -106,6 +106,71 @@ pub struct Settings {
     /// Origins (`https://news.example`) whose pages may embed the panel
     /// (`SOURCELEDGER_EMBED_ORIGINS`, comma-separated; none by default).
     pub embed_origins: Vec<String>,
+    /// Ports the fetcher may reach on public addresses
+    /// (`SOURCELEDGER_FETCH_PORTS`, comma-separated; default 80 and 443).
+    pub fetch_ports: Vec<u16>,
+    /// Archived copies and link checks.
+    pub archive: ArchiveSettings,
+}
+
+/// Where archived copies are kept (`SOURCELEDGER_SNAPSHOT_STORE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotStore {
+    /// Files under `<data dir>/snapshots` (`file`, the default).
+    File,
+    /// An S3-compatible object store (`s3://bucket/prefix`), with the usual
+    /// `AWS_*` variables and `AWS_ENDPOINT_URL`.
+    S3 { bucket: String, prefix: String },
+}
+
+impl SnapshotStore {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() || text == "file" {
+            return Ok(Self::File);
+        }
+        let rest = text
+            .strip_prefix("s3://")
+            .ok_or("must be `file` or an s3://bucket/prefix URL")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err("an s3:// URL needs a bucket".into());
+        }
+        Ok(Self::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        })
+    }
+}
+
+/// The largest upload or capture by default: 50 MiB.
+pub const DEFAULT_SNAPSHOT_MAX_BYTES: u64 = 50 * 1024 * 1024;
+/// Links are checked once a day by default.
+pub const DEFAULT_LINK_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+#[derive(Debug, Clone)]
+pub struct ArchiveSettings {
+    pub store: SnapshotStore,
+    /// The largest snapshot accepted, uploaded or captured
+    /// (`SOURCELEDGER_SNAPSHOT_MAX_BYTES`).
+    pub max_bytes: u64,
+    /// Capture every source when it is recorded (`SOURCELEDGER_CAPTURE_ON_RECORD`,
+    /// `true` or `false`, default `false`).
+    pub capture_on_record: bool,
+    /// Time between checks of one link (`SOURCELEDGER_LINK_CHECK_INTERVAL`,
+    /// seconds; 0 turns the monitor off).
+    pub link_check_interval: std::time::Duration,
+}
+
+impl Default for ArchiveSettings {
+    fn default() -> Self {
+        Self {
+            store: SnapshotStore::File,
+            max_bytes: DEFAULT_SNAPSHOT_MAX_BYTES,
+            capture_on_record: false,
+            link_check_interval: DEFAULT_LINK_CHECK_INTERVAL,
+        }
+    }
 }
 
 impl Settings {
@@ -190,6 +255,54 @@ impl Settings {
             name: "SOURCELEDGER_EMBED_ORIGINS",
             problem,
         })?;
+        let fetch_ports = match get("SOURCELEDGER_FETCH_PORTS") {
+            None => crate::outbound::DEFAULT_PORTS.to_vec(),
+            Some(text) => text
+                .split(',')
+                .map(|p| p.trim().parse::<u16>().ok().filter(|p| *p > 0))
+                .collect::<Option<Vec<u16>>>()
+                .filter(|ports| !ports.is_empty())
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "SOURCELEDGER_FETCH_PORTS",
+                    problem: "must be comma-separated port numbers".into(),
+                })?,
+        };
+        let archive = ArchiveSettings {
+            store: SnapshotStore::parse(&get("SOURCELEDGER_SNAPSHOT_STORE").unwrap_or_default())
+                .map_err(|problem| ConfigError::Invalid {
+                    name: "SOURCELEDGER_SNAPSHOT_STORE",
+                    problem,
+                })?,
+            max_bytes: match get("SOURCELEDGER_SNAPSHOT_MAX_BYTES") {
+                None => DEFAULT_SNAPSHOT_MAX_BYTES,
+                Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    ConfigError::Invalid {
+                        name: "SOURCELEDGER_SNAPSHOT_MAX_BYTES",
+                        problem: "must be a positive number of bytes".into(),
+                    }
+                })?,
+            },
+            capture_on_record: match get("SOURCELEDGER_CAPTURE_ON_RECORD").as_deref() {
+                None | Some("false") | Some("0") => false,
+                Some("true") | Some("1") => true,
+                Some(_) => {
+                    return Err(ConfigError::Invalid {
+                        name: "SOURCELEDGER_CAPTURE_ON_RECORD",
+                        problem: "must be true or false".into(),
+                    });
+                }
+            },
+            link_check_interval: match get("SOURCELEDGER_LINK_CHECK_INTERVAL") {
+                None => DEFAULT_LINK_CHECK_INTERVAL,
+                Some(v) => v
+                    .parse::<u64>()
+                    .map(std::time::Duration::from_secs)
+                    .map_err(|_| ConfigError::Invalid {
+                        name: "SOURCELEDGER_LINK_CHECK_INTERVAL",
+                        problem: "must be a whole number of seconds (0: off)".into(),
+                    })?,
+            },
+        };
         Ok(Self {
             data_dir,
             database,
@@ -204,6 +317,8 @@ impl Settings {
             cta_text,
             cta_url,
             embed_origins,
+            fetch_ports,
+            archive,
         })
     }
 }

@@ -73,6 +73,11 @@ error_codes! {
     UnknownSource = "unknown_source",
     /// A revision that would change nothing.
     NoChange = "no_change",
+    /// The URL, or an address it leads to, may not be fetched (SPEC
+    /// "Outbound requests").
+    FetchRefused = "fetch_refused",
+    /// The source could not be fetched, or did not answer with a page to keep.
+    CaptureFailed = "capture_failed",
     /// A valid identity from a membership platform, but no subscriber it may
     /// speak for.
     NotASubscriber = "not_a_subscriber",

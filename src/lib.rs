@@ -1,6 +1,7 @@
 //! sourceledger: a source transparency and citation ledger for newsrooms.
 
 pub mod api;
+pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod config;

@@ -1,15 +1,18 @@
 //! The one way out (SPEC "Outbound requests"): every request the server makes
-//! (JWKS today; captures, link checks, witnesses and time stamps next) goes
-//! through a [`Fetcher`], which refuses loopback, private, link-local and other
+//! (JWKS, captures, link checks; witnesses and time stamps next) goes through a
+//! [`Fetcher`], which refuses loopback, private, link-local and other
 //! non-public addresses unless the operator allows them with
-//! `SOURCELEDGER_FETCH_ALLOW`, and takes plain `http` only to allowed addresses.
+//! `SOURCELEDGER_FETCH_ALLOW`, takes plain `http` only to allowed addresses,
+//! and other ports than `SOURCELEDGER_FETCH_PORTS` (default 80 and 443) only
+//! to allowed addresses.
 //!
 //! The check sits in the resolver, so it applies to the addresses the
 //! connection is really made to (a name that resolves to 127.0.0.1 is refused,
-//! and so is every redirect hop), not to the name in the URL. No proxy from the
+//! and so is every redirect hop), not to the name in the URL; the connection
+//! goes to the address checked, with no second lookup. No proxy from the
 //! environment is used. Calls block: run them off the async executor.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,8 +26,21 @@ use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 /// How long and how large one request may be.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// From the first byte sent to the last byte of the body.
     pub timeout: Duration,
     pub max_bytes: u64,
+}
+
+/// The stricter limits of a fetch whose URL a user typed.
+#[derive(Debug, Clone, Copy)]
+pub struct CaptureLimits {
+    pub connect: Duration,
+    /// From the request sent to the response's head.
+    pub first_byte: Duration,
+    /// The whole exchange, every hop included.
+    pub total: Duration,
+    pub max_bytes: u64,
+    pub max_redirects: u32,
 }
 
 /// A response: its status, the headers a caller may need, and the body.
@@ -35,9 +51,28 @@ pub struct Fetched {
     pub body: Vec<u8>,
 }
 
+/// One hop of a capture: the request as sent and the response's head as
+/// received (a redirect's body is kept; the last hop's body went to the sink).
+#[derive(Debug, Clone)]
+pub struct Hop {
+    pub url: String,
+    pub request_head: Vec<u8>,
+    pub status: u16,
+    pub response_head: Vec<u8>,
+    pub body: Vec<u8>,
+}
+
+/// What a capture fetched: every hop, the last one's body written to the sink.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub hops: Vec<Hop>,
+    pub content_type: Option<String>,
+    pub body_len: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("{0} is not an http(s) URL")]
+    #[error("{0}")]
     BadUrl(String),
     #[error("refused: {0}")]
     Refused(String),
@@ -45,59 +80,94 @@ pub enum FetchError {
     Timeout,
     #[error("the response is larger than {0} bytes")]
     TooLarge(u64),
+    #[error("more than {0} redirects")]
+    TooManyRedirects(u32),
+    #[error("the host name does not resolve")]
+    NoSuchHost,
     #[error("{0}")]
     Failed(String),
+    /// Writing the body where it was to go failed.
+    #[error("storing the response: {0}")]
+    Sink(std::io::Error),
 }
 
-/// Addresses no request may reach unless allowed: everything that is not a
-/// public unicast address.
-fn is_public(ip: IpAddr) -> bool {
+/// Why `ip` may not be reached, or `None` for a public unicast address.
+pub fn refusal(ip: IpAddr) -> Option<&'static str> {
     match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V4(v4) => refusal_v4(v4),
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public_v4(v4);
+                return refusal_v4(v4).map(|_| "an IPv4-mapped non-public address");
             }
             let segments = v6.segments();
             // NAT64 (64:ff9b::/96) carries an IPv4 address in its low bits.
             if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
                 let [a, b] = segments[6].to_be_bytes();
                 let [c, d] = segments[7].to_be_bytes();
-                return is_public_v4(Ipv4Addr::new(a, b, c, d));
+                return refusal_v4(Ipv4Addr::new(a, b, c, d))
+                    .map(|_| "a NAT64 form of a non-public address");
             }
-            !(v6.is_unspecified()
-                || v6.is_loopback()
-                || v6.is_multicast()
-                || (segments[0] & 0xfe00) == 0xfc00 // unique local
-                || (segments[0] & 0xffc0) == 0xfe80 // link-local
-                || (segments[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
-                || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
-                || segments[..4] == [0x100, 0, 0, 0] // discard
-                || segments[..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible (deprecated)
+            if v6.is_unspecified() {
+                Some("the unspecified address")
+            } else if v6.is_loopback() {
+                Some("a loopback address")
+            } else if v6.is_multicast() {
+                Some("a multicast address")
+            } else if (segments[0] & 0xfe00) == 0xfc00 {
+                Some("a unique local (private) address")
+            } else if (segments[0] & 0xffc0) == 0xfe80 || (segments[0] & 0xffc0) == 0xfec0 {
+                Some("a link-local address")
+            } else if segments[0] == 0x2001 && segments[1] == 0x0db8 {
+                Some("a documentation address")
+            } else if segments[..4] == [0x100, 0, 0, 0] {
+                Some("a discard address")
+            } else if segments[..6] == [0, 0, 0, 0, 0, 0] {
+                Some("an IPv4-compatible address")
+            } else {
+                None
+            }
         }
     }
 }
 
-fn is_public_v4(ip: Ipv4Addr) -> bool {
+fn refusal_v4(ip: Ipv4Addr) -> Option<&'static str> {
     let [a, b, c, _] = ip.octets();
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_broadcast()
-        || ip.is_documentation()
-        || ip.is_multicast()
-        || a == 0 // "this network"
-        || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
-        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
-        || (a == 198 && (18..20).contains(&b)) // benchmarking
-        || a >= 240) // reserved
+    if ip.is_unspecified() || a == 0 {
+        Some("the unspecified address or \"this network\"")
+    } else if ip.is_loopback() {
+        Some("a loopback address")
+    } else if ip.is_private() {
+        Some("a private address")
+    } else if ip.is_link_local() {
+        Some("a link-local address (cloud metadata lives here)")
+    } else if a == 100 && (64..128).contains(&b) {
+        Some("a shared (CGNAT) address")
+    } else if ip.is_broadcast() || ip.is_multicast() {
+        Some("a multicast or broadcast address")
+    } else if ip.is_documentation() || (a == 198 && (18..20).contains(&b)) {
+        Some("a documentation or benchmarking address")
+    } else if (a == 192 && b == 0 && c == 0) || a >= 240 {
+        Some("a reserved address")
+    } else {
+        None
+    }
+}
+
+/// Addresses no request may reach unless allowed: everything that is not a
+/// public unicast address.
+#[cfg(test)]
+fn is_public(ip: IpAddr) -> bool {
+    refusal(ip).is_none()
 }
 
 /// The policy, applied by the resolver to every address of every hop.
 #[derive(Debug, Clone)]
 struct Policy {
     allow: Arc<[IpNet]>,
+    ports: Arc<[u16]>,
+    /// Whether plain `http` may reach public addresses (captures and link
+    /// checks: many sources are still on http) or only allowed ones (keys).
+    plain_http_public: bool,
 }
 
 impl Policy {
@@ -105,27 +175,38 @@ impl Policy {
         self.allow.iter().any(|net| net.contains(&ip))
     }
 
-    /// Keeps the addresses this URL may be fetched from; an `http` URL only
-    /// reaches allowed addresses.
+    /// Keeps the addresses this URL may be fetched from, or says why none.
     fn check(&self, uri: &Uri, addrs: ResolvedSocketAddrs) -> Result<ResolvedSocketAddrs, String> {
         let plain = uri.scheme_str() == Some("http");
+        let host = uri.host().unwrap_or_default();
         let mut kept = addrs.clone();
         kept.truncate(0);
+        let mut why = None;
         for addr in addrs.iter() {
             let ip = addr.ip();
-            if self.allowed(ip) || (!plain && is_public(ip)) {
+            if self.allowed(ip) {
                 kept.push(*addr);
+                continue;
             }
-        }
-        if kept.is_empty() {
-            let host = uri.host().unwrap_or_default();
-            return Err(if plain {
-                format!("{host}: plain http only to addresses in SOURCELEDGER_FETCH_ALLOW")
+            why = Some(if let Some(reason) = refusal(ip) {
+                format!("{host} is {ip}, {reason}")
+            } else if plain && !self.plain_http_public {
+                format!("{host}: plain http is taken only to addresses in SOURCELEDGER_FETCH_ALLOW")
+            } else if !self.ports.contains(&addr.port()) {
+                format!(
+                    "{host}: port {} is not in SOURCELEDGER_FETCH_PORTS",
+                    addr.port()
+                )
             } else {
-                format!("{host} resolves to no public address")
+                kept.push(*addr);
+                continue;
             });
         }
-        Ok(kept)
+        match why {
+            Some(why) if kept.is_empty() => Err(why),
+            _ if kept.is_empty() => Err(format!("{host} resolves to no address")),
+            _ => Ok(kept),
+        }
     }
 }
 
@@ -155,39 +236,57 @@ impl Resolver for PolicyResolver {
 /// The outbound HTTP client. Cheap to clone.
 #[derive(Clone)]
 pub struct Fetcher {
-    agent: ureq::Agent,
+    /// For keys and other fixed endpoints: https, or http to allowed addresses.
+    strict: ureq::Agent,
+    /// For URLs users typed: http or https, one hop at a time.
+    capture: ureq::Agent,
+    user_agent: Arc<str>,
 }
+
+/// The ports a fetch may go to by default.
+pub const DEFAULT_PORTS: [u16; 2] = [80, 443];
 
 impl Fetcher {
     /// A fetcher that may also reach the addresses in `allow` (over plain
-    /// `http` too).
-    pub fn new(allow: Vec<IpNet>) -> Self {
-        let config = ureq::Agent::config_builder()
-            .proxy(None)
-            .max_redirects(3)
-            .http_status_as_error(false)
-            .user_agent(concat!("sourceledger/", env!("CARGO_PKG_VERSION")))
-            .build();
-        let resolver = PolicyResolver {
-            inner: DefaultResolver::default(),
-            policy: Policy {
-                allow: allow.into(),
-            },
+    /// `http` and on any port too); other addresses only on `ports`.
+    pub fn new(allow: Vec<IpNet>, ports: Vec<u16>, public_url: &str) -> Self {
+        let user_agent: Arc<str> = format!(
+            "sourceledger/{} (source archiving and link checks; +{public_url})",
+            env!("CARGO_PKG_VERSION")
+        )
+        .into();
+        let (allow, ports): (Arc<[IpNet]>, Arc<[u16]>) = (allow.into(), ports.into());
+        let agent = |plain_http_public: bool, redirects: u32| {
+            let config = ureq::Agent::config_builder()
+                .proxy(None)
+                .max_redirects(redirects)
+                .http_status_as_error(false)
+                .user_agent(&*user_agent)
+                .accept_encoding("identity")
+                .build();
+            let resolver = PolicyResolver {
+                inner: DefaultResolver::default(),
+                policy: Policy {
+                    allow: allow.clone(),
+                    ports: ports.clone(),
+                    plain_http_public,
+                },
+            };
+            ureq::Agent::with_parts(config, DefaultConnector::default(), resolver)
         };
         Self {
-            agent: ureq::Agent::with_parts(config, DefaultConnector::default(), resolver),
+            strict: agent(false, 3),
+            capture: agent(true, 0),
+            user_agent,
         }
     }
 
     /// GETs `url` within `limits`. Any status is a response; the caller decides.
     pub fn get(&self, url: &str, limits: Limits) -> Result<Fetched, FetchError> {
-        let parsed = url::Url::parse(url).map_err(|_| FetchError::BadUrl(url.to_owned()))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(FetchError::BadUrl(url.to_owned()));
-        }
+        let url = checked_url(url)?;
         let response = self
-            .agent
-            .get(url)
+            .strict
+            .get(url.as_str())
             .config()
             .timeout_global(Some(limits.timeout))
             .build()
@@ -215,11 +314,175 @@ impl Fetcher {
             body,
         })
     }
+
+    /// GETs a URL a user typed, following redirects hop by hop (each hop's
+    /// address checked again), and writes the last response's body to `sink`,
+    /// refusing more than `limits.max_bytes`. Returns every hop, for the
+    /// archive's request and response records.
+    pub fn capture(
+        &self,
+        url: &str,
+        limits: CaptureLimits,
+        sink: &mut dyn Write,
+    ) -> Result<Captured, FetchError> {
+        let started = std::time::Instant::now();
+        let mut url = checked_url(url)?;
+        let mut hops = Vec::new();
+        loop {
+            let left = limits
+                .total
+                .checked_sub(started.elapsed())
+                .ok_or(FetchError::Timeout)?;
+            let response = self
+                .capture
+                .get(url.as_str())
+                .header("Accept", "*/*")
+                .config()
+                .timeout_connect(Some(limits.connect))
+                .timeout_recv_response(Some(limits.first_byte))
+                .timeout_global(Some(left))
+                .build()
+                .call()
+                .map_err(fetch_error)?;
+            let status = response.status().as_u16();
+            let request_head = request_head(&url, &self.user_agent);
+            let response_head = response_head(&response);
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if (300..400).contains(&status)
+                && let Some(location) = location
+            {
+                let mut body = Vec::new();
+                response
+                    .into_body()
+                    .into_reader()
+                    .take(64 * 1024)
+                    .read_to_end(&mut body)
+                    .map_err(|e| fetch_error(ureq::Error::Io(e)))?;
+                hops.push(Hop {
+                    url: url.to_string(),
+                    request_head,
+                    status,
+                    response_head,
+                    body,
+                });
+                if hops.len() as u32 > limits.max_redirects {
+                    return Err(FetchError::TooManyRedirects(limits.max_redirects));
+                }
+                let next = url
+                    .join(&location)
+                    .map_err(|_| FetchError::BadUrl(format!("a redirect to {location:?}")))?;
+                url = checked_url(next.as_str())?;
+                continue;
+            }
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let mut reader = response
+                .into_body()
+                .into_with_config()
+                .limit(u64::MAX)
+                .reader()
+                .take(limits.max_bytes + 1);
+            let mut body_len = 0u64;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = reader
+                    .read(&mut buf)
+                    .map_err(|e| fetch_error(ureq::Error::Io(e)))?;
+                if n == 0 {
+                    break;
+                }
+                body_len += n as u64;
+                if body_len > limits.max_bytes {
+                    return Err(FetchError::TooLarge(limits.max_bytes));
+                }
+                sink.write_all(&buf[..n]).map_err(FetchError::Sink)?;
+            }
+            hops.push(Hop {
+                url: url.to_string(),
+                request_head,
+                status,
+                response_head,
+                body: Vec::new(),
+            });
+            return Ok(Captured {
+                hops,
+                content_type,
+                body_len,
+            });
+        }
+    }
+}
+
+/// Only absolute http(s) URLs with a host, normalised (`http://2130706433/`
+/// becomes `http://127.0.0.1/`, which the resolver then refuses).
+fn checked_url(text: &str) -> Result<url::Url, FetchError> {
+    let url = url::Url::parse(text)
+        .map_err(|_| FetchError::BadUrl(format!("{text:?} is not an absolute URL")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(FetchError::BadUrl(format!(
+            "{}: only http and https URLs are fetched",
+            url.scheme()
+        )));
+    }
+    if url.host().is_none() || !url.username().is_empty() || url.password().is_some() {
+        return Err(FetchError::BadUrl(format!(
+            "{text:?} has no host, or carries credentials"
+        )));
+    }
+    Ok(url)
+}
+
+/// The request as this fetcher sends it (HTTP/1.1), for the archive.
+fn request_head(url: &url::Url, user_agent: &str) -> Vec<u8> {
+    let mut target = url.path().to_owned();
+    if let Some(query) = url.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    let host = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    };
+    format!(
+        "GET {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {user_agent}\r\nAccept: */*\r\nAccept-Encoding: identity\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// The response's status line and headers as received, less
+/// `Transfer-Encoding` (the body is kept de-chunked, so the archive says its
+/// length instead).
+fn response_head(response: &ureq::http::Response<ureq::Body>) -> Vec<u8> {
+    let status = response.status();
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    )
+    .into_bytes();
+    for (name, value) in response.headers() {
+        if name == "transfer-encoding" {
+            continue;
+        }
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head
 }
 
 fn fetch_error(error: ureq::Error) -> FetchError {
     match error {
         ureq::Error::Timeout(_) => FetchError::Timeout,
+        ureq::Error::HostNotFound => FetchError::NoSuchHost,
         ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
             FetchError::Refused(e.to_string())
         }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::archive::store::{self, BlobStore, FileStore};
 use crate::auth::keys;
 use crate::auth::token::TokenKeys;
 use crate::config::Settings;
@@ -23,6 +24,8 @@ pub enum StartupError {
     Db(#[from] crate::db::DbError),
     #[error("{0}")]
     Bootstrap(String),
+    #[error("the snapshot store: {0}")]
+    Snapshots(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -51,6 +54,11 @@ pub struct AppState {
     pub sealing: SealingKey,
     /// The membership platforms' keys, fetched through the outbound fetcher.
     pub identity_keys: IdentityKeys,
+    /// The one way out, for captures and link checks (and, inside
+    /// `identity_keys`, the platforms' keys).
+    pub fetcher: Fetcher,
+    /// Where snapshot bytes are kept.
+    pub snapshots: Arc<dyn BlobStore>,
     /// This process's rate limiters.
     pub rate_limits: Arc<RateLimits>,
 }
@@ -71,6 +79,22 @@ impl AppState {
         keys::ensure_bootstrap_admin(&mut conn, &settings.data_dir)
             .map_err(StartupError::Bootstrap)?;
         drop(conn);
+        store::sweep_staging(&settings.data_dir).map_err(StartupError::Snapshots)?;
+        let snapshots: Arc<dyn BlobStore> = match &settings.archive.store {
+            crate::config::SnapshotStore::File => {
+                Arc::new(FileStore::new(&settings.data_dir).map_err(StartupError::Snapshots)?)
+            }
+            crate::config::SnapshotStore::S3 { .. } => {
+                return Err(StartupError::Bootstrap(
+                    "SOURCELEDGER_SNAPSHOT_STORE=s3://… is not built yet".into(),
+                ));
+            }
+        };
+        let fetcher = Fetcher::new(
+            settings.fetch_allow.clone(),
+            settings.fetch_ports.clone(),
+            &settings.public_url,
+        );
         Ok(Self {
             db,
             tokens: Arc::new(TokenKeys::new(&jwt_secret, &settings.origin)),
@@ -87,7 +111,9 @@ impl AppState {
                 },
             ),
             sealing: sealing_key,
-            identity_keys: IdentityKeys::new(Fetcher::new(settings.fetch_allow.clone())),
+            identity_keys: IdentityKeys::new(fetcher.clone()),
+            fetcher,
+            snapshots,
             rate_limits: Arc::new(RateLimits::new(&settings)),
             settings,
         })

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod ledger;
 pub mod platforms;
 pub mod rate_limit;
+pub mod snapshots;
 pub mod source_list;
 pub mod sources;
 pub mod subscribers;
@@ -105,6 +106,9 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(sources::revise)
         .service(sources::get)
         .service(sources::versions)
+        .service(snapshots::upload)
+        .service(snapshots::download)
+        .service(snapshots::capture)
         .service(citations::attach)
         .service(citations::verify)
         .service(citations::retract)

@@ -108,6 +108,21 @@ diesel::table! {
         ledger_index -> BigInt,
         recorded_at -> Text,
         recorded_by -> Text,
+        captured_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    snapshots (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        content_type -> Text,
+        origin -> Text,
+        url -> Nullable<Text>,
+        warc_sha256 -> Nullable<Text>,
+        warc_size -> Nullable<BigInt>,
+        stored_at -> Text,
+        stored_by -> Text,
     }
 }
 
@@ -151,4 +166,11 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(articles, citations, sources, subscribers, platforms);
+diesel::allow_tables_to_appear_in_same_query!(
+    articles,
+    citations,
+    sources,
+    subscribers,
+    platforms,
+    snapshots
+);

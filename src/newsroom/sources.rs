@@ -109,12 +109,17 @@ pub struct SourceVersion {
     pub recorded_at: String,
     /// The actor that recorded it.
     pub recorded_by: String,
+    /// When the snapshot of this version was captured from `url` by this
+    /// server (a version made by a capture).
+    pub captured_at: Option<String>,
 }
 
 impl SourceVersion {
-    /// What the ledger records of this version.
+    /// What the ledger records of this version. `captured_at` is recorded
+    /// only when there is one, so versions from before captures existed hash
+    /// as they always did.
     pub fn record(&self) -> Value {
-        json!({
+        let mut record = json!({
             "id": self.id,
             "version": self.version,
             "url": self.url,
@@ -127,7 +132,11 @@ impl SourceVersion {
             "snapshot_sha256": self.snapshot_sha256,
             "archive_url": self.archive_url,
             "doi": self.doi,
-        })
+        });
+        if let (Some(at), Some(fields)) = (&self.captured_at, record.as_object_mut()) {
+            fields.insert("captured_at".into(), json!(at));
+        }
+        record
     }
 }
 
@@ -165,6 +174,7 @@ impl Fields {
             ledger_index: 0,
             recorded_at: String::new(),
             recorded_by: actor.to_owned(),
+            captured_at: None,
         }
     }
 }
@@ -193,20 +203,17 @@ fn validate_new(new: &NewSource) -> Result<Fields, ApiError> {
 }
 
 /// Appends `row`'s entry and stores it, with its hash and ledger index.
+/// `kind`: `source.recorded`, `source.revised` or `source.captured`.
 fn record_version(
     conn: &mut DbConnection,
     seq: &mut Sequencer,
     actor: &str,
+    kind: &str,
     mut row: SourceVersion,
 ) -> Result<SourceVersion, ApiError> {
-    let version = row.version;
     let record = row.record();
     row.record_sha256 = record_sha256(&record)?;
-    let kind = if version == 1 {
-        "source.recorded"
-    } else {
-        "source.revised"
-    };
+
     let about = About {
         article: None,
         source: Some(&row.id),
@@ -241,7 +248,7 @@ pub fn create(
     new: &NewSource,
 ) -> Result<SourceVersion, ApiError> {
     let row = validate_new(new)?.into_version(uuid::Uuid::new_v4().to_string(), 1, actor);
-    record_version(conn, seq, actor, row)
+    record_version(conn, seq, actor, "source.recorded", row)
 }
 
 /// Records version n+1 of source `id` with `patch` applied to version n.
@@ -280,7 +287,11 @@ pub fn revise(
         archive_url: pick(&patch.archive_url, &latest.archive_url),
         doi: pick(&patch.doi, &latest.doi),
     };
-    let row = validate_new(&merged)?.into_version(latest.id.clone(), latest.version + 1, actor);
+    let mut row = validate_new(&merged)?.into_version(latest.id.clone(), latest.version + 1, actor);
+    // The capture time stays with the snapshot it dates.
+    if row.snapshot_sha256 == latest.snapshot_sha256 {
+        row.captured_at = latest.captured_at.clone();
+    }
     let unchanged = same_content(&row, &latest);
     if unchanged {
         return Err(ApiError::new(
@@ -289,7 +300,31 @@ pub fn revise(
             "the patch changes nothing: no new version was made",
         ));
     }
-    record_version(conn, seq, actor, row)
+    record_version(conn, seq, actor, "source.revised", row)
+}
+
+/// Records version n+1 of source `id`: its snapshot captured by this server
+/// at `captured_at`, kept at `archive_url`.
+pub fn record_capture(
+    conn: &mut DbConnection,
+    seq: &mut Sequencer,
+    actor: &str,
+    id: &str,
+    snapshot_sha256: &str,
+    archive_url: &str,
+    captured_at: &str,
+) -> Result<SourceVersion, ApiError> {
+    let latest = latest(conn, id)?;
+    let mut row = SourceVersion {
+        version: latest.version + 1,
+        snapshot_sha256: Some(snapshot_sha256.to_owned()),
+        archive_url: Some(archive_url.to_owned()),
+        captured_at: Some(captured_at.to_owned()),
+        recorded_by: actor.to_owned(),
+        ..latest
+    };
+    row.record_sha256.clear();
+    record_version(conn, seq, actor, "source.captured", row)
 }
 
 /// The latest version of source `id`, or a 404.

@@ -27,6 +27,8 @@ mod permissions;
 mod platforms;
 mod process;
 mod rate_limits;
+mod site;
+mod snapshots;
 mod source_page;
 mod startup;
 mod validation;

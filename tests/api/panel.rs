@@ -12,12 +12,9 @@
 //! (`SOURCELEDGER_TEST_BROWSER_TOOLS`: a folder with playwright-core and
 //! axe-core in node_modules, as .ci/run makes); CI requires it.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
@@ -25,70 +22,12 @@ use crate::durability::vkey;
 use crate::helpers::Backend;
 use crate::on_both_backends;
 use crate::process::{ServerProcess, agent, key_token, request, token_for};
+use crate::site::HostSite;
 
 on_both_backends!(the_panel_shows_the_teaser_the_verified_list_or_what_failed);
 
 const CTA_TEXT: &str = "Join the Courier's free newsletter to see every source.";
 const CTA_URL: &str = "https://courier.example/subscribe?from=sources";
-
-/// A newsroom's web site on loopback: fixed pages, each with its own headers.
-pub struct HostSite {
-    pub origin: String,
-    pages: Arc<Mutex<HashMap<String, (String, String)>>>,
-}
-
-impl HostSite {
-    pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let origin = format!("http://{}", listener.local_addr().expect("addr"));
-        let pages: Arc<Mutex<HashMap<String, (String, String)>>> = Arc::default();
-        let served = pages.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut line = String::new();
-                let mut reader = BufReader::new(&stream);
-                if reader.read_line(&mut line).is_err() {
-                    continue;
-                }
-                // The rest of the head is not needed.
-                let mut header = String::new();
-                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                    header.clear();
-                }
-                let path = line.split(' ').nth(1).unwrap_or("/").to_owned();
-                let page = served.lock().expect("pages").get(&path).cloned();
-                let reply = match page {
-                    Some((csp, body)) => {
-                        let policy = if csp.is_empty() {
-                            String::new()
-                        } else {
-                            format!("Content-Security-Policy: {csp}\r\n")
-                        };
-                        format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n{policy}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                            body.len()
-                        )
-                    }
-                    None => {
-                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                            .to_owned()
-                    }
-                };
-                let _ = stream.write_all(reply.as_bytes());
-            }
-        });
-        HostSite { origin, pages }
-    }
-
-    pub fn page(&self, path: &str, csp: &str, body: String) -> String {
-        self.pages
-            .lock()
-            .expect("pages")
-            .insert(path.to_owned(), (csp.to_owned(), body));
-        format!("{}{path}", self.origin)
-    }
-}
 
 /// An article page of the newsroom's with the embed snippet, styled so that
 /// any leak of its rules into the panel would show.

@@ -493,7 +493,7 @@ fn the_fetcher_reaches_private_addresses_only_when_allowed() {
         timeout: std::time::Duration::from_secs(5),
         max_bytes: 1024,
     };
-    let closed = Fetcher::new(vec![]);
+    let closed = Fetcher::new(vec![], vec![80, 443], "http://sourceledger.test");
     let by_name = jwks.url.replace("127.0.0.1", "localhost");
     for url in [
         &jwks.url,
@@ -505,10 +505,14 @@ fn the_fetcher_reaches_private_addresses_only_when_allowed() {
             other => panic!("{url}: {other:?}"),
         }
     }
-    let open = Fetcher::new(vec![
-        "127.0.0.1/32".parse().expect("cidr"),
-        "::1/128".parse().expect("cidr"),
-    ]);
+    let open = Fetcher::new(
+        vec![
+            "127.0.0.1/32".parse().expect("cidr"),
+            "::1/128".parse().expect("cidr"),
+        ],
+        vec![80, 443],
+        "http://sourceledger.test",
+    );
     let fetched = open.get(&jwks.url, limits).expect("allowed");
     assert_eq!(fetched.status, 200);
     assert_eq!(

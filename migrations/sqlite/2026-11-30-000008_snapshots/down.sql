@@ -1,0 +1,2 @@
+ALTER TABLE sources DROP COLUMN captured_at;
+DROP TABLE snapshots;

@@ -1,0 +1,8 @@
+//! Archived copies of sources (SPEC "Snapshots and links"): bytes a
+//! journalist uploads, or the server captures from a source's URL into a WARC;
+//! kept by the SHA-256 of the bytes in a [`store::BlobStore`].
+
+pub mod capture;
+pub mod snapshots;
+pub mod store;
+pub mod warc;

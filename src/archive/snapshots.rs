@@ -1,0 +1,105 @@
+//! The snapshots a newsroom holds: one row per payload, named by its SHA-256.
+
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::DbConnection;
+use crate::db::schema::snapshots;
+use crate::error::ApiError;
+
+/// A stored snapshot, as the database keeps it.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = snapshots)]
+pub struct Snapshot {
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    /// `upload` or `capture`.
+    pub origin: String,
+    /// The URL a capture came from.
+    pub url: Option<String>,
+    /// The WARC a capture is archived in, a blob of its own.
+    pub warc_sha256: Option<String>,
+    pub warc_size: Option<i64>,
+    pub stored_at: String,
+    pub stored_by: String,
+}
+
+/// What an upload answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredSnapshot {
+    /// Hex SHA-256 of the bytes: the snapshot's name.
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+}
+
+impl From<&Snapshot> for StoredSnapshot {
+    fn from(s: &Snapshot) -> Self {
+        Self {
+            sha256: s.sha256.clone(),
+            size: s.size,
+            content_type: s.content_type.clone(),
+        }
+    }
+}
+
+pub fn find(conn: &mut DbConnection, sha256: &str) -> Result<Option<Snapshot>, ApiError> {
+    Ok(snapshots::table
+        .find(sha256)
+        .select(Snapshot::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Stores `row` unless a snapshot of the same bytes is stored already; the
+/// row that stands, and whether it is new. Inside a ledger write transaction
+/// writers are serialised, so the check and the insert cannot race; outside
+/// one, a concurrent insert of the same bytes is found after the fact.
+pub fn insert_if_absent(
+    conn: &mut DbConnection,
+    row: Snapshot,
+) -> Result<(Snapshot, bool), ApiError> {
+    if let Some(existing) = find(conn, &row.sha256)? {
+        return Ok((existing, false));
+    }
+    match diesel::insert_into(snapshots::table)
+        .values(&row)
+        .execute(conn)
+    {
+        Ok(_) => Ok((row, true)),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => {
+            let existing = find(conn, &row.sha256)?
+                .ok_or_else(|| ApiError::internal("a snapshot row vanished"))?;
+            Ok((existing, false))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Content types a browser would run or render as a document of our origin:
+/// served as attachments only.
+pub fn is_active_content(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    !matches!(
+        essence.as_str(),
+        "image/png"
+            | "image/jpeg"
+            | "image/gif"
+            | "image/webp"
+            | "image/avif"
+            | "text/plain"
+            | "text/csv"
+            | "application/json"
+    ) && !essence.starts_with("audio/")
+        && !essence.starts_with("video/")
+}

@@ -1,0 +1,518 @@
+//! Archived copies: uploads stored by hash and served safely, captures of a
+//! loopback site archived as WARC (read back by warcio when
+//! `SOURCELEDGER_TEST_WARC_TOOLS` names a venv with it; CI installs it), and
+//! the fetcher refusing every address a user-typed URL must not reach.
+
+use actix_web::test::TestRequest;
+use base64::Engine;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{Backend, Reply, TestApp};
+use crate::on_both_backends;
+use crate::site::HostSite;
+use sourceledger::auth::Role;
+
+on_both_backends!(
+    uploads_are_stored_by_hash_and_served_safely,
+    a_capture_is_archived_as_warc_and_recorded,
+    user_typed_urls_never_reach_private_addresses,
+);
+
+async fn put(app: &TestApp, token: Option<&str>, content_type: &str, body: &[u8]) -> Reply {
+    let mut req = TestRequest::put()
+        .uri("/v1/snapshots")
+        .insert_header(("Content-Type", content_type))
+        .set_payload(body.to_vec());
+    if let Some(token) = token {
+        req = req.insert_header(("Authorization", format!("Bearer {token}")));
+    }
+    app.call(req).await
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                found.extend(files_under(&path));
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+async fn uploads_are_stored_by_hash_and_served_safely(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.archive.max_bytes = 4096).await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let admin = app.admin_token().await;
+    let (_, reader) = app.member(&admin, "reader").await;
+    let page = b"<html><script>alert(document.cookie)</script>A page saved by hand</html>";
+    let sha = sha256_hex(page);
+
+    // Who may upload is settled before the body is looked at.
+    put(&app, None, "text/html", page)
+        .await
+        .assert_problem(401, "unauthorized");
+    put(&app, Some(&reader), "text/html", page)
+        .await
+        .assert_problem(403, "forbidden");
+
+    let stored = put(&app, Some(&journalist), "text/html", page).await;
+    assert_eq!(stored.status, 201, "{}", stored.text());
+    assert_eq!(
+        stored.json(),
+        json!({"sha256": sha, "size": page.len(), "content_type": "text/html"})
+    );
+    let again = put(&app, Some(&journalist), "text/html", page).await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.json()["sha256"], sha);
+
+    // Served to a subscriber as bytes that cannot run in our origin.
+    let uri = format!("/v1/snapshots/{sha}");
+    let got = app.get_as(&uri, &reader).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body, page);
+    assert_eq!(got.header("content-type"), Some("text/html"));
+    assert_eq!(got.header("content-security-policy"), Some("sandbox"));
+    assert_eq!(got.header("x-content-type-options"), Some("nosniff"));
+    assert!(
+        got.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment")),
+        "{:?}",
+        got.header("content-disposition")
+    );
+    let digest = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(page));
+    assert_eq!(
+        got.header("repr-digest"),
+        Some(format!("sha-256=:{digest}:").as_str())
+    );
+    let etag = got.header("etag").expect("etag").to_owned();
+    assert_eq!(etag, format!("\"{sha}\""));
+
+    // Ranges, conditional requests.
+    let ranged = app
+        .call(
+            TestRequest::get()
+                .uri(&uri)
+                .insert_header(("Authorization", format!("Bearer {reader}")))
+                .insert_header(("Range", "bytes=6-13")),
+        )
+        .await;
+    assert_eq!(ranged.status, 206);
+    assert_eq!(ranged.body, &page[6..14]);
+    assert_eq!(
+        ranged.header("content-range"),
+        Some(format!("bytes 6-13/{}", page.len()).as_str())
+    );
+    assert_eq!(
+        ranged.header("repr-digest"),
+        got.header("repr-digest"),
+        "Repr-Digest is of the whole representation"
+    );
+    let tail = app
+        .call(
+            TestRequest::get()
+                .uri(&uri)
+                .insert_header(("Authorization", format!("Bearer {reader}")))
+                .insert_header(("Range", "bytes=-5")),
+        )
+        .await;
+    assert_eq!(tail.body, &page[page.len() - 5..]);
+    let past = app
+        .call(
+            TestRequest::get()
+                .uri(&uri)
+                .insert_header(("Authorization", format!("Bearer {reader}")))
+                .insert_header(("Range", "bytes=5000-6000")),
+        )
+        .await;
+    past.assert_problem(416, "out_of_range");
+    let cached = app
+        .call(
+            TestRequest::get()
+                .uri(&uri)
+                .insert_header(("Authorization", format!("Bearer {reader}")))
+                .insert_header(("If-None-Match", etag.as_str())),
+        )
+        .await;
+    assert_eq!(cached.status, 304);
+
+    // An image is shown, not downloaded; still sandboxed.
+    let png = b"\x89PNG\r\n\x1a\nnot really an image";
+    let image = put(&app, Some(&journalist), "image/png", png).await;
+    assert_eq!(image.status, 201);
+    let shown = app
+        .get_as(&format!("/v1/snapshots/{}", sha256_hex(png)), &reader)
+        .await;
+    assert_eq!(shown.header("content-disposition"), None);
+    assert_eq!(shown.header("content-security-policy"), Some("sandbox"));
+    for (content_type, bytes) in [
+        ("image/svg+xml", &b"<svg onload='alert(1)'/>"[..]),
+        ("application/javascript", b"alert(1)"),
+        ("application/xml", b"<x/>"),
+    ] {
+        put(&app, Some(&journalist), content_type, bytes).await;
+        let served = app
+            .get_as(&format!("/v1/snapshots/{}", sha256_hex(bytes)), &reader)
+            .await;
+        assert!(
+            served
+                .header("content-disposition")
+                .is_some_and(|d| d.starts_with("attachment")),
+            "{content_type} is not an attachment"
+        );
+    }
+
+    // Refusals: anonymous, unknown, malformed, no WARC for an upload.
+    app.get(&uri).await.assert_problem(401, "unauthorized");
+    app.get_as(&format!("/v1/snapshots/{}", "0".repeat(64)), &reader)
+        .await
+        .assert_problem(404, "not_found");
+    app.get_as("/v1/snapshots/XYZ", &reader)
+        .await
+        .assert_problem(400, "invalid_path");
+    app.get_as(&format!("{uri}?format=warc"), &reader)
+        .await
+        .assert_problem(404, "not_found");
+    app.get_as(&format!("{uri}?format=zip"), &reader)
+        .await
+        .assert_problem(400, "invalid_query");
+    put(&app, Some(&journalist), "not a type", b"x")
+        .await
+        .assert_problem(400, "invalid_field");
+
+    // Over the cap: 413, nothing stored, nothing left half written.
+    let blobs_before = files_under(&app.data_dir.join("snapshots/blobs")).len();
+    let big = vec![b'x'; 5000];
+    put(&app, Some(&journalist), "application/octet-stream", &big)
+        .await
+        .assert_problem(413, "payload_too_large");
+    assert_eq!(
+        files_under(&app.data_dir.join("snapshots/blobs")).len(),
+        blobs_before
+    );
+    assert!(files_under(&app.data_dir.join("snapshots/staging")).is_empty());
+    app.get_as(&format!("/v1/snapshots/{}", sha256_hex(&big)), &reader)
+        .await
+        .assert_problem(404, "not_found");
+}
+
+/// warcio's reading of a WARC file: every record with its digests checked.
+fn warcio(warc: &[u8]) -> Option<Vec<Value>> {
+    let tools = std::env::var_os("SOURCELEDGER_TEST_WARC_TOOLS");
+    let Some(tools) = tools else {
+        assert!(
+            std::env::var_os("SOURCELEDGER_TEST_REQUIRE_WARC_TOOLS").is_none(),
+            "SOURCELEDGER_TEST_REQUIRE_WARC_TOOLS is set but SOURCELEDGER_TEST_WARC_TOOLS is not"
+        );
+        eprintln!("SKIPPED: warcio (set SOURCELEDGER_TEST_WARC_TOOLS)");
+        return None;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("capture.warc");
+    std::fs::write(&file, warc).expect("write");
+    let read = |file: &std::path::Path| {
+        std::process::Command::new(std::path::Path::new(&tools).join("bin/python"))
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/archive/read_warc.py"
+            ))
+            .arg(file)
+            .output()
+            .expect("python")
+    };
+    let out = read(&file);
+    assert!(
+        out.status.success(),
+        "warcio refused the WARC: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The check has teeth: one payload byte changed, warcio refuses the file.
+    let mut tampered = warc.to_vec();
+    let at = tampered
+        .windows(6)
+        .rposition(|w| w == b"Budget")
+        .expect("payload in the WARC");
+    tampered[at] = b'F';
+    std::fs::write(&file, &tampered).expect("write");
+    let refused = read(&file);
+    assert!(
+        !refused.status.success(),
+        "warcio accepted a WARC with a changed payload"
+    );
+    Some(serde_json::from_slice(&out.stdout).expect("read_warc.py's JSON"))
+}
+
+async fn a_capture_is_archived_as_warc_and_recorded(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let admin = app.admin_token().await;
+    let (_, reader) = app.member(&admin, "reader").await;
+    let site = HostSite::start();
+    let body = "<html><body><h1>Budget 2026</h1><p>Spending rose 4%.</p></body></html>";
+    let page = site.page("/report", "", body.to_owned());
+    let moved = site.answer(
+        "/old-report",
+        301,
+        vec![("Location".into(), "/report".into())],
+        b"moved".to_vec(),
+    );
+    let source = app
+        .post_as(
+            "/v1/sources",
+            &journalist,
+            json!({"url": moved, "title": "Budget", "publisher": "Ministry", "kind": "document", "language": "en"}),
+        )
+        .await;
+    assert_eq!(source.status, 201, "{}", source.text());
+    let id = source.json()["id"].as_str().expect("id").to_owned();
+
+    let before = app.ledger_size();
+    let captured = app
+        .post_as(&format!("/v1/sources/{id}/capture"), &journalist, json!({}))
+        .await;
+    assert_eq!(captured.status, 201, "{}", captured.text());
+    let version = captured.json();
+    let sha = sha256_hex(body.as_bytes());
+    assert_eq!(version["version"], 2);
+    assert_eq!(version["snapshot_sha256"], sha);
+    assert_eq!(version["url"], moved, "the source's URL is kept");
+    assert!(
+        version["archive_url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/v1/snapshots/{sha}"))),
+        "{version}"
+    );
+    assert!(version["captured_at"].is_string());
+    assert_eq!(app.ledger_size(), before + 1, "one entry for the capture");
+    let entry = app
+        .get_as(
+            &format!(
+                "/v1/ledger/entries/{}",
+                version["ledger_index"].as_i64().expect("index")
+            ),
+            &reader,
+        )
+        .await
+        .json();
+    assert_eq!(entry["kind"], "source.captured");
+    let leaf: Value = serde_json::from_str(entry["leaf"].as_str().expect("leaf")).expect("leaf");
+    assert_eq!(leaf["record"]["snapshot_sha256"], sha);
+    assert_eq!(leaf["record"]["captured_at"], version["captured_at"]);
+
+    // The payload is the body; the WARC is the whole exchange.
+    let payload = app.get_as(&format!("/v1/snapshots/{sha}"), &reader).await;
+    assert_eq!(payload.status, 200);
+    assert_eq!(payload.body, body.as_bytes());
+    let warc = app
+        .get_as(&format!("/v1/snapshots/{sha}?format=warc"), &reader)
+        .await;
+    assert_eq!(warc.status, 200);
+    assert_eq!(warc.header("content-type"), Some("application/warc"));
+    let warc_again = app
+        .get_as(&format!("/v1/snapshots/{sha}?format=warc"), &reader)
+        .await;
+    assert_eq!(
+        warc.body, warc_again.body,
+        "the WARC is stored, not rebuilt"
+    );
+    if let Some(records) = warcio(&warc.body) {
+        let kinds: Vec<&str> = records
+            .iter()
+            .map(|r| r["type"].as_str().expect("type"))
+            .collect();
+        assert_eq!(
+            kinds,
+            ["warcinfo", "request", "response", "request", "response"]
+        );
+        assert_eq!(records[2]["uri"], moved);
+        assert_eq!(records[2]["status"], "301");
+        assert_eq!(records[4]["uri"], page);
+        assert_eq!(records[4]["status"], "200");
+        assert_eq!(records[4]["payload_sha256"], sha);
+        assert_eq!(
+            records[4]["payload_digest"],
+            format!(
+                "sha256:{}",
+                data_encoding::BASE32.encode(&Sha256::digest(body.as_bytes()))
+            )
+        );
+    }
+
+    // The same bytes captured again: the same hash, a new dated version.
+    let again = app
+        .post_as(&format!("/v1/sources/{id}/capture"), &journalist, json!({}))
+        .await;
+    assert_eq!(again.status, 201, "{}", again.text());
+    assert_eq!(again.json()["snapshot_sha256"], sha);
+    assert_eq!(again.json()["version"], 3);
+
+    // A page that is gone: nothing archived, nothing recorded.
+    site.answer("/report", 404, vec![], b"gone".to_vec());
+    let size = app.ledger_size();
+    app.post_as(&format!("/v1/sources/{id}/capture"), &journalist, json!({}))
+        .await
+        .assert_problem(422, "capture_failed");
+    assert_eq!(app.ledger_size(), size);
+
+    // Subscribers may not capture.
+    app.post_as(&format!("/v1/sources/{id}/capture"), &reader, json!({}))
+        .await
+        .assert_problem(403, "forbidden");
+
+    // The audit re-derives every record, captures included, from the rows.
+    let audit = app.post_as("/v1/audit/verify", &admin, json!({})).await;
+    assert_eq!(audit.status, 200, "{}", audit.text());
+    assert_eq!(audit.json()["ok"], true, "{}", audit.text());
+}
+
+async fn user_typed_urls_never_reach_private_addresses(backend: Backend) {
+    // Only 127.0.0.3 is allowed here (no name resolves to it), for the
+    // redirect tests below; 127.0.0.1 and 127.0.0.2 have listeners that must
+    // never see a connection.
+    let site = HostSite::start_on("127.0.0.3");
+    let local = HostSite::start();
+    let port = local.origin.rsplit(':').next().expect("port").to_owned();
+    let app = TestApp::spawn_with(backend, |s| {
+        s.fetch_allow = vec!["127.0.0.3/32".parse().expect("cidr")];
+    })
+    .await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let forbidden = HostSite::start_on("127.0.0.2");
+    let forbidden_port = forbidden.origin.rsplit(':').next().expect("port");
+    let capture = |url: String| {
+        let app = &app;
+        let journalist = journalist.clone();
+        async move {
+            let source = app
+                .post_as(
+                    "/v1/sources",
+                    &journalist,
+                    json!({"url": url, "title": "T", "publisher": "P", "kind": "document", "language": "en"}),
+                )
+                .await;
+            assert_eq!(source.status, 201, "{url}: {}", source.text());
+            let id = source.json()["id"].as_str().expect("id").to_owned();
+            app.post_as(&format!("/v1/sources/{id}/capture"), &journalist, json!({}))
+                .await
+        }
+    };
+    let size = app.ledger_size();
+    for (url, why) in [
+        (format!("http://127.0.0.1:{port}/"), "loopback"),
+        (format!("http://127.0.0.2:{forbidden_port}/"), "loopback"),
+        (format!("http://[::1]:{port}/"), "loopback"),
+        (
+            "http://169.254.169.254/latest/meta-data/".into(),
+            "link-local",
+        ),
+        ("http://10.0.0.1/".into(), "private"),
+        ("http://0.0.0.0/".into(), "unspecified"),
+        ("http://2130706434/".into(), "loopback"),
+        ("http://[::ffff:127.0.0.2]/".into(), "IPv4-mapped"),
+        (format!("http://localhost:{port}/"), "loopback"),
+        ("http://100.64.1.1/".into(), "CGNAT"),
+        ("http://[fd00::1]/".into(), "private"),
+        ("http://224.0.0.1/".into(), "multicast"),
+    ] {
+        let refused = capture(url.clone()).await;
+        let problem = refused.assert_problem(422, "fetch_refused");
+        let detail = problem["detail"].as_str().expect("detail");
+        assert!(detail.contains(why), "{url}: {detail}");
+    }
+    assert_eq!(forbidden.hits(), 0, "a forbidden address was connected to");
+    assert_eq!(local.hits(), 0, "a forbidden address was connected to");
+
+    // An allowed site that redirects to a forbidden one: refused at the hop.
+    let redirect = site.answer(
+        "/jump",
+        302,
+        vec![(
+            "Location".into(),
+            format!("http://127.0.0.2:{forbidden_port}/secret"),
+        )],
+        vec![],
+    );
+    let refused = capture(redirect).await;
+    let problem = refused.assert_problem(422, "fetch_refused");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("127.0.0.2")),
+        "{problem}"
+    );
+    let to_metadata = site.answer(
+        "/meta",
+        302,
+        vec![(
+            "Location".into(),
+            "http://169.254.169.254/latest/meta-data/".into(),
+        )],
+        vec![],
+    );
+    capture(to_metadata)
+        .await
+        .assert_problem(422, "fetch_refused");
+    assert_eq!(forbidden.hits() + local.hits(), 0);
+    assert_eq!(
+        app.ledger_size(),
+        size + 14,
+        "only the sources were recorded, no capture"
+    );
+
+    // Other schemes cannot be recorded, and the fetcher refuses them anyway.
+    for url in [
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:70/",
+        "ftp://127.0.0.1/",
+    ] {
+        app.post_as(
+            "/v1/sources",
+            &journalist,
+            json!({"url": url, "title": "T", "publisher": "P", "kind": "document", "language": "en"}),
+        )
+        .await
+        .assert_problem(400, "invalid_field");
+        let fetcher =
+            sourceledger::outbound::Fetcher::new(vec![], vec![80, 443], "http://sourceledger.test");
+        let limits = sourceledger::outbound::CaptureLimits {
+            connect: std::time::Duration::from_secs(2),
+            first_byte: std::time::Duration::from_secs(2),
+            total: std::time::Duration::from_secs(5),
+            max_bytes: 1024,
+            max_redirects: 5,
+        };
+        match fetcher.capture(url, limits, &mut Vec::new()) {
+            Err(sourceledger::outbound::FetchError::BadUrl(why)) => {
+                assert!(why.contains("only http and https"), "{why}")
+            }
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+    // A public address on a port the operator did not allow: refused before
+    // any connection.
+    let fetcher =
+        sourceledger::outbound::Fetcher::new(vec![], vec![80, 443], "http://sourceledger.test");
+    let limits = sourceledger::outbound::CaptureLimits {
+        connect: std::time::Duration::from_secs(2),
+        first_byte: std::time::Duration::from_secs(2),
+        total: std::time::Duration::from_secs(5),
+        max_bytes: 1024,
+        max_redirects: 5,
+    };
+    match fetcher.capture("https://93.184.216.34:8443/", limits, &mut Vec::new()) {
+        Err(sourceledger::outbound::FetchError::Refused(why)) => {
+            assert!(why.contains("SOURCELEDGER_FETCH_PORTS"), "{why}")
+        }
+        other => panic!("port: {other:?}"),
+    }
+}

@@ -160,6 +160,12 @@ pub struct ArchiveSettings {
     /// Time between checks of one link (`SOURCELEDGER_LINK_CHECK_INTERVAL`,
     /// seconds; 0 turns the monitor off).
     pub link_check_interval: std::time::Duration,
+    /// Time between two checks on one host
+    /// (`SOURCELEDGER_LINK_CHECK_HOST_DELAY_MS`, default 1000).
+    pub link_check_host_delay: std::time::Duration,
+    /// Link checks in flight at once (`SOURCELEDGER_LINK_CHECK_CONCURRENCY`,
+    /// default 8).
+    pub link_check_concurrency: usize,
 }
 
 impl Default for ArchiveSettings {
@@ -169,6 +175,8 @@ impl Default for ArchiveSettings {
             max_bytes: DEFAULT_SNAPSHOT_MAX_BYTES,
             capture_on_record: false,
             link_check_interval: DEFAULT_LINK_CHECK_INTERVAL,
+            link_check_host_delay: std::time::Duration::from_secs(1),
+            link_check_concurrency: 8,
         }
     }
 }
@@ -300,6 +308,27 @@ impl Settings {
                     .map_err(|_| ConfigError::Invalid {
                         name: "SOURCELEDGER_LINK_CHECK_INTERVAL",
                         problem: "must be a whole number of seconds (0: off)".into(),
+                    })?,
+            },
+            link_check_host_delay: match get("SOURCELEDGER_LINK_CHECK_HOST_DELAY_MS") {
+                None => std::time::Duration::from_secs(1),
+                Some(v) => v
+                    .parse::<u64>()
+                    .map(std::time::Duration::from_millis)
+                    .map_err(|_| ConfigError::Invalid {
+                        name: "SOURCELEDGER_LINK_CHECK_HOST_DELAY_MS",
+                        problem: "must be a whole number of milliseconds".into(),
+                    })?,
+            },
+            link_check_concurrency: match get("SOURCELEDGER_LINK_CHECK_CONCURRENCY") {
+                None => 8,
+                Some(v) => v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=256).contains(n))
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name: "SOURCELEDGER_LINK_CHECK_CONCURRENCY",
+                        problem: "must be a whole number from 1 to 256".into(),
                     })?,
             },
         };

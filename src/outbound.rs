@@ -223,7 +223,14 @@ impl Resolver for PolicyResolver {
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let addrs = self.inner.resolve(uri, config, timeout)?;
+        // A name that does not resolve is said so plainly (a gone link).
+        let addrs = self
+            .inner
+            .resolve(uri, config, timeout)
+            .map_err(|e| match e {
+                ureq::Error::Io(_) => ureq::Error::HostNotFound,
+                other => other,
+            })?;
         self.policy.check(uri, addrs).map_err(|reason| {
             ureq::Error::Io(std::io::Error::new(
                 std::io::ErrorKind::PermissionDenied,

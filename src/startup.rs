@@ -43,6 +43,14 @@ impl Application {
         let addr = settings.bind.clone();
         let state = web::Data::new(AppState::prepare(settings)?);
         warm_in_background(state.clone());
+        if !state.settings.archive.link_check_interval.is_zero() {
+            crate::archive::monitor::spawn(
+                state.db.clone(),
+                state.fetcher.clone(),
+                crate::archive::monitor::Pace::from_settings(&state.settings.archive),
+                state.settings.archive.max_bytes,
+            );
+        }
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
             source,

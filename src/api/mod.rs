@@ -109,6 +109,7 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(snapshots::upload)
         .service(snapshots::download)
         .service(snapshots::capture)
+        .service(snapshots::drift)
         .service(citations::attach)
         .service(citations::verify)
         .service(citations::retract)

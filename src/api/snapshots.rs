@@ -10,9 +10,10 @@ use base64::Engine;
 use futures_util::StreamExt;
 
 use crate::archive::capture::{self as capturing, CaptureError};
+use crate::archive::monitor::{self, Drift};
 use crate::archive::snapshots::{self, Snapshot, StoredSnapshot, is_active_content};
 use crate::archive::store::{Stager, is_too_large, valid_name};
-use crate::auth::{Allowed, Read, Write};
+use crate::auth::{Allowed, Read, Staff, Write};
 use crate::error::{ApiError, ErrorCode, Problem};
 use crate::ledger::write_transaction;
 use crate::newsroom::sources::{self, SourceVersion};
@@ -413,4 +414,33 @@ fn requested_range(req: &HttpRequest, size: u64) -> Result<Option<(u64, u64)>, A
             format!("the snapshot has {size} bytes"),
         )),
     }
+}
+
+/// The article's citations whose source links changed or vanished since the
+/// article was published, as the link monitor found them (staff): for the
+/// corrections desk.
+#[utoipa::path(
+    operation_id = "article_drift",
+    tag = "articles",
+    params(("slug" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Drift),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/articles/{slug}/drift")]
+pub async fn drift(
+    state: web::Data<AppState>,
+    _caller: Allowed<Staff>,
+    slug: web::Path<String>,
+) -> Result<web::Json<Drift>, ApiError> {
+    let slug = slug.into_inner();
+    let drift = state
+        .db
+        .run(move |conn| monitor::drift(conn, &slug))
+        .await?;
+    Ok(web::Json(drift))
 }

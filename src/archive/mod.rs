@@ -3,6 +3,7 @@
 //! kept by the SHA-256 of the bytes in a [`store::BlobStore`].
 
 pub mod capture;
+pub mod monitor;
 pub mod snapshots;
 pub mod store;
 pub mod warc;

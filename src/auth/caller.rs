@@ -75,7 +75,12 @@ pub struct Audit;
 pub struct ManageSubscribers;
 /// Manage API keys: admins.
 pub struct Administer;
+/// See what only the newsroom sees (drafts, link drift): staff.
+pub struct Staff;
 
+impl Permission for Staff {
+    const ROLES: &'static [Role] = &STAFF;
+}
 impl Permission for Read {
     const ROLES: &'static [Role] = &READERS;
 }

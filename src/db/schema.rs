@@ -127,6 +127,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    link_checks (source_id, url) {
+        source_id -> Text,
+        url -> Text,
+        status -> Text,
+        detail -> Nullable<Text>,
+        digest -> Nullable<Text>,
+        checked_at -> Text,
+        changed_at -> Text,
+        ledger_index -> BigInt,
+        next_check_at -> Text,
+    }
+}
+
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Text,
+    }
+}
+
+diesel::table! {
     citations (id) {
         id -> Text,
         article_slug -> Text,
@@ -172,5 +194,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sources,
     subscribers,
     platforms,
-    snapshots
+    snapshots,
+    link_checks,
+    leases
 );

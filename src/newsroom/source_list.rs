@@ -252,7 +252,15 @@ fn build(
     let rows = load_citations(conn, &article.slug)?;
     let mut facts: Vec<String> = vec![article.slug.clone(), article.ledger_index.to_string()];
     for (c, s) in &rows {
-        facts.push(format!("{}:{}:{}", c.id, c.ledger_index, s.ledger_index));
+        // The link monitor's findings are shown too: a new one, a new list.
+        facts.push(format!(
+            "{}:{}:{}:{}:{}",
+            c.id,
+            c.ledger_index,
+            s.ledger_index,
+            s.link_status,
+            s.link_checked_at.as_deref().unwrap_or_default()
+        ));
     }
     if !matches!(format, Format::Json | Format::Html) {
         facts.push(format!("{}:{full}", format.name()));

@@ -112,7 +112,25 @@ pub struct SourceVersion {
     /// When the snapshot of this version was captured from `url` by this
     /// server (a version made by a capture).
     pub captured_at: Option<String>,
+    /// What the link monitor last found at `url`: `unchecked`, `live`,
+    /// `changed` (the page differs from the capture), `gone` or `error`.
+    #[diesel(skip_insertion)]
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Text>(LINK_STATUS_SQL))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Text>)]
+    #[schema(pattern = "^(unchecked|live|changed|gone|error)$")]
+    pub link_status: String,
+    /// When the link monitor last checked `url`.
+    #[diesel(skip_insertion)]
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(LINK_CHECKED_SQL))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Text>>)]
+    pub link_checked_at: Option<String>,
 }
+
+/// A version's link state, from the monitor's table (not part of the record:
+/// it changes after the version was recorded; each change has its own
+/// `source.link` ledger entry).
+const LINK_STATUS_SQL: &str = "COALESCE((SELECT l.status FROM link_checks l WHERE l.source_id = sources.id AND l.url = sources.url), 'unchecked')";
+const LINK_CHECKED_SQL: &str = "(SELECT l.checked_at FROM link_checks l WHERE l.source_id = sources.id AND l.url = sources.url)";
 
 impl SourceVersion {
     /// What the ledger records of this version. `captured_at` is recorded
@@ -175,6 +193,8 @@ impl Fields {
             recorded_at: String::new(),
             recorded_by: actor.to_owned(),
             captured_at: None,
+            link_status: "unchecked".into(),
+            link_checked_at: None,
         }
     }
 }

@@ -19,6 +19,7 @@ mod ledger_api;
 mod ledger_concurrency;
 mod ledger_reference;
 mod ledger_vectors;
+mod links;
 mod migrations;
 mod newsroom;
 mod openapi;

@@ -74,6 +74,9 @@ impl ServerProcess {
             .env("SOURCELEDGER_RATE_LIMIT_TOKEN", "0")
             // A membership platform on loopback (tests/api/ghost.rs) is reachable.
             .env("SOURCELEDGER_FETCH_ALLOW", "127.0.0.1")
+            // No link monitor adding entries behind a test's back, unless
+            // the test asks for one.
+            .env("SOURCELEDGER_LINK_CHECK_INTERVAL", "0")
             .env(
                 "SOURCELEDGER_PUBLIC_URL",
                 format!("http://127.0.0.1:{}", self.port),

@@ -1,0 +1,3 @@
+DROP TABLE leases;
+DROP INDEX link_checks_due;
+DROP TABLE link_checks;

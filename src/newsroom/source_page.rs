@@ -134,6 +134,29 @@ fn teaser_section(teaser: &SourceTeaser) -> Markup {
     }
 }
 
+/// What the link monitor found, in words, when a reader should know it.
+pub fn link_note(s: &crate::newsroom::sources::SourceVersion) -> Option<String> {
+    let checked = s.link_checked_at.as_deref().map(date).unwrap_or_default();
+    let archived = match &s.captured_at {
+        Some(at) => format!("the copy archived on {}", date(at)),
+        None => "the archived copy".to_owned(),
+    };
+    match s.link_status.as_str() {
+        "gone" => Some(if s.archive_url.is_some() {
+            format!("This link no longer works (checked {checked}): read {archived}.")
+        } else {
+            format!("This link no longer works (checked {checked}).")
+        }),
+        "changed" => Some(format!(
+            "The page has changed since it was archived (checked {checked}); {archived} shows what was cited."
+        )),
+        _ => s
+            .captured_at
+            .as_deref()
+            .map(|at| format!("Archived on {}.", date(at))),
+    }
+}
+
 fn citation_item(item: &ProvenCitation) -> Markup {
     let (c, s) = (&item.citation, &item.source);
     html! {
@@ -145,10 +168,18 @@ fn citation_item(item: &ProvenCitation) -> Markup {
                     @if let Some(published) = &s.published_at { " · published " (date(published)) }
                     @if let Some(accessed) = &s.accessed_at { " · accessed " (date(accessed)) }
                 }
+                @if let Some(note) = link_note(s) { p.link-state data-link-status=(s.link_status) { (note) } }
                 p.links {
-                    a href=(s.url) rel="noopener noreferrer" { "Open the source: " (s.title) }
-                    @if let Some(archive) = &s.archive_url {
-                        " · " a href=(archive) rel="noopener noreferrer" { "Archived copy of " (s.title) }
+                    @if s.link_status == "gone" && s.archive_url.is_some() {
+                        @if let Some(archive) = &s.archive_url {
+                            a href=(archive) rel="noopener noreferrer" { "Archived copy of " (s.title) }
+                        }
+                        " · " a href=(s.url) rel="noopener noreferrer" { "The original address (no longer answers)" }
+                    } @else {
+                        a href=(s.url) rel="noopener noreferrer" { "Open the source: " (s.title) }
+                        @if let Some(archive) = &s.archive_url {
+                            " · " a href=(archive) rel="noopener noreferrer" { "Archived copy of " (s.title) }
+                        }
                     }
                     @if let Some(doi) = &s.doi { " · DOI " (doi) }
                 }

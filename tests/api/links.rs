@@ -206,6 +206,19 @@ async fn links_are_watched_and_each_change_is_recorded_once(backend: Backend) {
                 .expect("the gone link in the drift report");
             assert_eq!(budget["link_status"], "gone");
             assert_eq!(budget["archive_url"], captured["archive_url"]);
+            // Readers are sent to the archived copy first.
+            let page = app
+                .get(&format!("/articles/budget/sources?token={reader}"))
+                .await
+                .text();
+            let note = page.find("This link no longer works").expect("the note");
+            let archive = page
+                .find("Archived copy of Budget")
+                .expect("the archive link");
+            let original = page
+                .find("The original address (no longer answers)")
+                .expect("the original");
+            assert!(note < archive && archive < original, "{page}");
         }
     }
 

@@ -120,11 +120,38 @@ pub enum SnapshotStore {
     File,
     /// An S3-compatible object store (`s3://bucket/prefix`), with the usual
     /// `AWS_*` variables and `AWS_ENDPOINT_URL`.
-    S3 { bucket: String, prefix: String },
+    S3(S3Settings),
+}
+
+/// Where and how to reach the object store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Settings {
+    pub bucket: String,
+    pub prefix: String,
+    /// `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`; AWS itself when unset.
+    pub endpoint: Option<String>,
+    /// `AWS_REGION` or `AWS_DEFAULT_REGION`, default `us-east-1`.
+    pub region: String,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for S3Settings {
+    // The secret key and token are never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SnapshotStore {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str, get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let text = text.trim();
         if text.is_empty() || text == "file" {
             return Ok(Self::File);
@@ -136,10 +163,18 @@ impl SnapshotStore {
         if bucket.is_empty() {
             return Err("an s3:// URL needs a bucket".into());
         }
-        Ok(Self::S3 {
+        let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        Ok(Self::S3(S3Settings {
             bucket: bucket.to_owned(),
             prefix: prefix.trim_matches('/').to_owned(),
-        })
+            endpoint: var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL")),
+            region: var("AWS_REGION")
+                .or_else(|| var("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|| "us-east-1".into()),
+            access_key: var("AWS_ACCESS_KEY_ID"),
+            secret_key: var("AWS_SECRET_ACCESS_KEY"),
+            session_token: var("AWS_SESSION_TOKEN"),
+        }))
     }
 }
 
@@ -276,11 +311,14 @@ impl Settings {
                 })?,
         };
         let archive = ArchiveSettings {
-            store: SnapshotStore::parse(&get("SOURCELEDGER_SNAPSHOT_STORE").unwrap_or_default())
-                .map_err(|problem| ConfigError::Invalid {
-                    name: "SOURCELEDGER_SNAPSHOT_STORE",
-                    problem,
-                })?,
+            store: SnapshotStore::parse(
+                &get("SOURCELEDGER_SNAPSHOT_STORE").unwrap_or_default(),
+                get,
+            )
+            .map_err(|problem| ConfigError::Invalid {
+                name: "SOURCELEDGER_SNAPSHOT_STORE",
+                problem,
+            })?,
             max_bytes: match get("SOURCELEDGER_SNAPSHOT_MAX_BYTES") {
                 None => DEFAULT_SNAPSHOT_MAX_BYTES,
                 Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {

@@ -84,11 +84,14 @@ impl AppState {
             crate::config::SnapshotStore::File => {
                 Arc::new(FileStore::new(&settings.data_dir).map_err(StartupError::Snapshots)?)
             }
-            crate::config::SnapshotStore::S3 { .. } => {
-                return Err(StartupError::Bootstrap(
-                    "SOURCELEDGER_SNAPSHOT_STORE=s3://… is not built yet".into(),
-                ));
-            }
+            crate::config::SnapshotStore::S3(s3) => Arc::new(Arc::new(
+                crate::archive::s3::S3Store::new(s3).map_err(|e| {
+                    StartupError::Snapshots(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        e,
+                    ))
+                })?,
+            )),
         };
         let fetcher = Fetcher::new(
             settings.fetch_allow.clone(),

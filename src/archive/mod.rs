@@ -4,6 +4,7 @@
 
 pub mod capture;
 pub mod monitor;
+pub mod s3;
 pub mod snapshots;
 pub mod store;
 pub mod warc;

@@ -21,6 +21,7 @@ mod ledger_reference;
 mod ledger_vectors;
 mod links;
 mod migrations;
+mod moto;
 mod newsroom;
 mod openapi;
 mod panel;

@@ -9,15 +9,41 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::{Backend, Reply, TestApp};
+use crate::moto::Moto;
 use crate::on_both_backends;
 use crate::site::HostSite;
 use sourceledger::auth::Role;
+use sourceledger::config::SnapshotStore;
 
 on_both_backends!(
-    uploads_are_stored_by_hash_and_served_safely,
-    a_capture_is_archived_as_warc_and_recorded,
+    uploads_in_files,
+    uploads_in_s3,
+    captures_in_files,
+    captures_in_s3,
     user_typed_urls_never_reach_private_addresses,
 );
+
+async fn uploads_in_files(backend: Backend) {
+    uploads_are_stored_by_hash_and_served_safely(backend, None).await
+}
+
+async fn uploads_in_s3(backend: Backend) {
+    if let Some(moto) = Moto::start() {
+        let store = moto.store("uploads");
+        uploads_are_stored_by_hash_and_served_safely(backend, Some(store)).await
+    }
+}
+
+async fn captures_in_files(backend: Backend) {
+    a_capture_is_archived_as_warc_and_recorded(backend, None).await
+}
+
+async fn captures_in_s3(backend: Backend) {
+    if let Some(moto) = Moto::start() {
+        let store = moto.store("captures");
+        a_capture_is_archived_as_warc_and_recorded(backend, Some(store)).await
+    }
+}
 
 async fn put(app: &TestApp, token: Option<&str>, content_type: &str, body: &[u8]) -> Reply {
     let mut req = TestRequest::put()
@@ -50,8 +76,17 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     found
 }
 
-async fn uploads_are_stored_by_hash_and_served_safely(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |s| s.archive.max_bytes = 4096).await;
+async fn uploads_are_stored_by_hash_and_served_safely(
+    backend: Backend,
+    store: Option<SnapshotStore>,
+) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.archive.max_bytes = 4096;
+        if let Some(store) = store {
+            s.archive.store = store;
+        }
+    })
+    .await;
     let journalist = app.token_of(Role::Journalist).await;
     let admin = app.admin_token().await;
     let (_, reader) = app.member(&admin, "reader").await;
@@ -191,14 +226,21 @@ async fn uploads_are_stored_by_hash_and_served_safely(backend: Backend) {
         .assert_problem(400, "invalid_field");
 
     // Over the cap: 413, nothing stored, nothing left half written.
-    let blobs_before = files_under(&app.data_dir.join("snapshots/blobs")).len();
     let big = vec![b'x'; 5000];
     put(&app, Some(&journalist), "application/octet-stream", &big)
         .await
         .assert_problem(413, "payload_too_large");
     assert_eq!(
-        files_under(&app.data_dir.join("snapshots/blobs")).len(),
-        blobs_before
+        app.state
+            .snapshots
+            .size(&sha256_hex(&big))
+            .await
+            .expect("store"),
+        None
+    );
+    assert_eq!(
+        app.state.snapshots.size(&sha).await.expect("store"),
+        Some(page.len() as u64)
     );
     assert!(files_under(&app.data_dir.join("snapshots/staging")).is_empty());
     app.get_as(&format!("/v1/snapshots/{}", sha256_hex(&big)), &reader)
@@ -252,8 +294,16 @@ fn warcio(warc: &[u8]) -> Option<Vec<Value>> {
     Some(serde_json::from_slice(&out.stdout).expect("read_warc.py's JSON"))
 }
 
-async fn a_capture_is_archived_as_warc_and_recorded(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn a_capture_is_archived_as_warc_and_recorded(
+    backend: Backend,
+    store: Option<SnapshotStore>,
+) {
+    let app = TestApp::spawn_with(backend, |s| {
+        if let Some(store) = store {
+            s.archive.store = store;
+        }
+    })
+    .await;
     let journalist = app.token_of(Role::Journalist).await;
     let admin = app.admin_token().await;
     let (_, reader) = app.member(&admin, "reader").await;

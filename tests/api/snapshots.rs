@@ -566,3 +566,101 @@ async fn user_typed_urls_never_reach_private_addresses(backend: Backend) {
         other => panic!("port: {other:?}"),
     }
 }
+
+on_both_backends!(a_killed_upload_leaves_nothing_behind);
+
+/// Writes a PUT /v1/snapshots head to a server process, raw.
+fn raw_upload(base: &str, token: &str, framing: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    write!(
+        stream,
+        "PUT /v1/snapshots HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/pdf\r\n{framing}\r\n"
+    )
+    .expect("head");
+    stream
+}
+
+async fn a_killed_upload_leaves_nothing_behind(backend: Backend) {
+    use crate::process::{ServerProcess, agent, key_token, token_for};
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database_url = match &backend {
+        Backend::Sqlite => None,
+        Backend::Postgres(db) => Some(db.url.clone()),
+    };
+    let mut server = ServerProcess::start_with(
+        dir.path(),
+        database_url.as_deref(),
+        None,
+        &[("SOURCELEDGER_SNAPSHOT_MAX_BYTES", "8388608")],
+    );
+    let base = server.url();
+    let http = agent();
+    let admin = token_for(&http, &base, &server.bootstrap_key());
+    let journalist = key_token(&http, &base, &admin, "journalist");
+    let size_before = crate::process::request(
+        &http,
+        "GET",
+        &format!("{base}/v1/ledger/checkpoint"),
+        None,
+        None,
+    )
+    .expect("checkpoint")
+    .text;
+
+    // Chunked, with no length to check first: refused when the cap is passed.
+    let mut stream = raw_upload(&base, &journalist, "Transfer-Encoding: chunked\r\n");
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..9 {
+        if write!(stream, "{:x}\r\n", chunk.len()).is_err()
+            || stream.write_all(&chunk).is_err()
+            || stream.write_all(b"\r\n").is_err()
+        {
+            break; // the server answered and closed
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // Killed in the middle of a large upload.
+    let mut stream = raw_upload(&base, &journalist, "Content-Length: 8000000\r\n");
+    let part = vec![b'b'; 1 << 20];
+    for _ in 0..5 {
+        stream.write_all(&part).expect("send");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let staging = dir.path().join("snapshots/staging");
+    assert!(
+        !files_under(&staging).is_empty(),
+        "the upload was not being staged when the server was killed"
+    );
+    server.kill();
+    drop(stream);
+    server.restart();
+    assert!(
+        files_under(&staging).is_empty(),
+        "a half-written upload survived"
+    );
+    assert!(
+        files_under(&dir.path().join("snapshots/blobs")).is_empty(),
+        "a blob was stored"
+    );
+    let size_after = crate::process::request(
+        &http,
+        "GET",
+        &format!("{}/v1/ledger/checkpoint", server.url()),
+        None,
+        None,
+    )
+    .expect("checkpoint")
+    .text;
+    assert_eq!(
+        size_before.lines().nth(1),
+        size_after.lines().nth(1),
+        "the ledger grew"
+    );
+}

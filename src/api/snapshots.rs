@@ -185,8 +185,18 @@ pub async fn capture(
     caller: Allowed<Write>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let actor = caller.actor();
+    let version = capture_source(state, id.into_inner(), caller.actor()).await?;
+    Ok(HttpResponse::Created().json(version))
+}
+
+/// Captures the latest version's URL of source `id` and records the result
+/// (also run in the background for new sources under
+/// `SOURCELEDGER_CAPTURE_ON_RECORD`).
+pub async fn capture_source(
+    state: web::Data<AppState>,
+    id: String,
+    actor: String,
+) -> Result<SourceVersion, ApiError> {
     let lookup = id.clone();
     let source = state
         .db
@@ -228,6 +238,7 @@ pub async fn capture(
     };
     let sha256 = files.payload.sha256.clone();
     let captured_at = files.captured_at.clone();
+    // The bytes are in the store (synced) before any row names them.
     state
         .snapshots
         .put(files.payload)
@@ -239,7 +250,7 @@ pub async fn capture(
         .await
         .map_err(storage_failed)?;
     let archive_url = format!("{}/v1/snapshots/{sha256}", state.settings.public_url);
-    let version = state
+    state
         .db
         .run(move |conn| {
             write_transaction(conn, |conn, seq| {
@@ -247,8 +258,7 @@ pub async fn capture(
                 sources::record_capture(conn, seq, &actor, &id, &sha256, &archive_url, &captured_at)
             })
         })
-        .await?;
-    Ok(HttpResponse::Created().json(version))
+        .await
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]

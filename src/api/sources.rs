@@ -32,14 +32,25 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let source = body.read().await?;
     let actor = caller.actor();
+    let recorder = actor.clone();
     let version = state
         .db
         .run(move |conn| {
             write_transaction(conn, |conn, seq| {
-                sources::create(conn, seq, &actor, &source)
+                sources::create(conn, seq, &recorder, &source)
             })
         })
         .await?;
+    if state.settings.archive.capture_on_record {
+        // Archived in the background: the journalist is not kept waiting,
+        // and a page that cannot be captured is only logged.
+        let (state, id) = (state.clone(), version.id.clone());
+        actix_web::rt::spawn(async move {
+            if let Err(error) = super::snapshots::capture_source(state, id.clone(), actor).await {
+                tracing::warn!(source = %id, %error, "automatic capture failed");
+            }
+        });
+    }
     Ok(HttpResponse::Created().json(version))
 }
 

@@ -664,3 +664,40 @@ async fn a_killed_upload_leaves_nothing_behind(backend: Backend) {
         "the ledger grew"
     );
 }
+
+on_both_backends!(new_sources_are_captured_when_the_newsroom_asks);
+
+async fn new_sources_are_captured_when_the_newsroom_asks(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.archive.capture_on_record = true).await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let site = HostSite::start();
+    let body = "<p>An official statement.</p>";
+    let page = site.page("/statement", "", body.to_owned());
+    let source = app
+        .post_as(
+            "/v1/sources",
+            &journalist,
+            json!({"url": page, "title": "Statement", "publisher": "Ministry", "kind": "official_statement", "language": "en"}),
+        )
+        .await;
+    assert_eq!(source.status, 201, "{}", source.text());
+    assert_eq!(source.json()["version"], 1, "answered before the capture");
+    let id = source.json()["id"].as_str().expect("id").to_owned();
+    let started = std::time::Instant::now();
+    let captured = loop {
+        let latest = app
+            .get_as(&format!("/v1/sources/{id}"), &journalist)
+            .await
+            .json();
+        if latest["version"] == 2 {
+            break latest;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "not captured within 10 s: {latest}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(captured["snapshot_sha256"], sha256_hex(body.as_bytes()));
+    assert_eq!(captured["recorded_by"], source.json()["recorded_by"]);
+}

@@ -105,6 +105,43 @@ pub struct Entry {
     pub doi: Option<String>,
     /// The article's words the source supports, and where.
     pub claim: Option<String>,
+    /// The link's state as the monitor found it and when the copy was
+    /// archived, like Wikipedia's `url-status` ("url-status: dead (checked
+    /// 2026-11-30); archived 2026-11-02").
+    pub link: Option<String>,
+}
+
+/// The `link` line of an entry, from a source version.
+pub fn link_line(
+    status: &str,
+    checked_at: Option<&str>,
+    captured_at: Option<&str>,
+) -> Option<String> {
+    let day = |t: &str| t.get(..10).unwrap_or(t).to_owned();
+    let checked = checked_at.map(day).unwrap_or_default();
+    let state = match status {
+        "live" => Some(format!("url-status: live (checked {checked})")),
+        "changed" => Some(format!(
+            "url-status: changed since archived (checked {checked})"
+        )),
+        "gone" => Some(format!("url-status: dead (checked {checked})")),
+        _ => None,
+    };
+    let archived = captured_at.map(|at| format!("archived {}", day(at)));
+    match (state, archived) {
+        (Some(s), Some(a)) => Some(format!("{s}; {a}")),
+        (s, a) => s.or(a),
+    }
+}
+
+/// CSL's free-text note: what the source is cited for, and its link state.
+fn note_of(e: &Entry) -> Option<String> {
+    match (&e.claim, &e.link) {
+        (Some(c), Some(l)) => Some(format!("Cited for: {c}. {l}")),
+        (Some(c), None) => Some(format!("Cited for: {c}")),
+        (None, Some(l)) => Some(l.clone()),
+        (None, None) => None,
+    }
 }
 
 /// `[[year, month, day]]` of a stored date or time.
@@ -148,10 +185,7 @@ pub fn csl_json(entries: &[Entry]) -> Value {
                 ),
                 ("archive_location", e.archive_url.as_ref().map(|u| json!(u))),
                 ("DOI", e.doi.as_ref().map(|d| json!(d))),
-                (
-                    "note",
-                    e.claim.as_ref().map(|c| json!(format!("Cited for: {c}"))),
-                ),
+                ("note", note_of(e).map(|n| json!(n))),
             ];
             for (name, value) in fields {
                 if let Some(value) = value {
@@ -222,6 +256,9 @@ pub fn bibtex(entries: &[Entry]) -> String {
         if let Some(claim) = &e.claim {
             note.push(format!("Cited for: {}", bibtex_text(claim)));
         }
+        if let Some(link) = &e.link {
+            note.push(bibtex_text(link));
+        }
         if let Some(archive) = &e.archive_url {
             note.push(format!(
                 "Archived copy: \\url{{{}}}",
@@ -277,6 +314,9 @@ pub fn ris(entries: &[Entry]) -> String {
         }
         if let Some(archive) = &e.archive_url {
             ris_line(&mut out, "N1", &format!("Archived copy: {archive}"));
+        }
+        if let Some(link) = &e.link {
+            ris_line(&mut out, "N1", link);
         }
         if let Some(claim) = &e.claim {
             ris_line(&mut out, "N1", &format!("Cited for: {claim}"));

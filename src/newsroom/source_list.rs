@@ -374,6 +374,11 @@ fn full_entries(rows: &[(Citation, SourceVersion)]) -> Vec<Entry> {
             archive_url: s.archive_url.clone(),
             doi: s.doi.clone(),
             claim: Some(format!("{} ({})", c.claim, c.locator)),
+            link: formats::link_line(
+                &s.link_status,
+                s.link_checked_at.as_deref(),
+                s.captured_at.as_deref(),
+            ),
         })
         .collect()
 }
@@ -405,6 +410,7 @@ fn teaser_entries(teaser: &SourceTeaser) -> Vec<Entry> {
             archive_url: None,
             doi: None,
             claim: None,
+            link: None,
         })
         .collect()
 }

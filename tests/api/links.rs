@@ -219,6 +219,21 @@ async fn links_are_watched_and_each_change_is_recorded_once(backend: Backend) {
                 .find("The original address (no longer answers)")
                 .expect("the original");
             assert!(note < archive && archive < original, "{page}");
+            // The formats carry it too, as Wikipedia's url-status does.
+            for format in ["ris", "bibtex", "csl-json"] {
+                let text = app
+                    .get_as(
+                        &format!("/v1/articles/budget/sources?format={format}"),
+                        &reader,
+                    )
+                    .await
+                    .text();
+                assert!(
+                    text.contains("url-status: dead (checked"),
+                    "{format}: {text}"
+                );
+                assert!(text.contains("archived 20"), "{format}: {text}");
+            }
         }
     }
 

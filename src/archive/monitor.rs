@@ -316,15 +316,21 @@ pub fn run_round(
         let mut conn = db.get().map_err(ApiError::internal)?;
         due_links(&mut conn)?
     };
-    let mut by_host: BTreeMap<String, Vec<Link>> = BTreeMap::new();
-    for link in due {
-        let host = url::Url::parse(&link.url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_default();
-        by_host.entry(host).or_default().push(link);
-    }
-    let queue = Mutex::new(by_host.into_values().collect::<Vec<_>>());
+    // One host's links one after another, unless no delay is asked for.
+    let groups: Vec<Vec<Link>> = if pace.per_host_delay.is_zero() {
+        due.into_iter().map(|link| vec![link]).collect()
+    } else {
+        let mut by_host: BTreeMap<String, Vec<Link>> = BTreeMap::new();
+        for link in due {
+            let host = url::Url::parse(&link.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            by_host.entry(host).or_default().push(link);
+        }
+        by_host.into_values().collect()
+    };
+    let queue = Mutex::new(groups);
     let round = Mutex::new(Round::default());
     let failure: Mutex<Option<ApiError>> = Mutex::new(None);
     std::thread::scope(|scope| {

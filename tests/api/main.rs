@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod archive_bench;
 mod audit;
 mod auth;
 mod browser;

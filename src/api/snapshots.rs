@@ -56,7 +56,7 @@ fn uploaded_type(req: &HttpRequest) -> Result<String, ApiError> {
     responses(
         (status = 201, body = StoredSnapshot, description = "stored"),
         (status = 200, body = StoredSnapshot, description = "these bytes were stored already"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "an empty body, or a Content-Type that is no media type"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json", description = "larger than SOURCELEDGER_SNAPSHOT_MAX_BYTES; nothing stored"),
@@ -78,6 +78,15 @@ pub async fn upload(
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max) {
         return Err(too_large(max));
+    }
+    let empty = || {
+        ApiError::bad_request(
+            ErrorCode::InvalidBody,
+            "the body is empty: a snapshot holds at least one byte",
+        )
+    };
+    if declared == Some(0) {
+        return Err(empty());
     }
     // The bytes go to a blocking writer that hashes them on the way.
     let data_dir = state.settings.data_dir.clone();
@@ -116,6 +125,9 @@ pub async fn upload(
         Err(e) if is_too_large(&e) => return Err(too_large(max)),
         Err(e) => return Err(storage_failed(e)),
     };
+    if staged.size == 0 {
+        return Err(empty());
+    }
     let row = Snapshot {
         sha256: staged.sha256.clone(),
         size: staged.size as i64,

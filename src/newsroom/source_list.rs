@@ -45,6 +45,10 @@ pub struct CitationProofs {
     pub citation: ProvenLeaf,
     /// The source version it cites.
     pub source: ProvenLeaf,
+    /// The link monitor's last change of the source's link state
+    /// (`source.link`), when it has checked the link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<ProvenLeaf>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -298,6 +302,9 @@ fn build(
     for (c, s) in &rows {
         indexes.push(ledger_index(c.ledger_index)?);
         indexes.push(ledger_index(s.ledger_index)?);
+        if let Some(link) = s.link_entry {
+            indexes.push(ledger_index(link)?);
+        }
     }
     indexes.sort_unstable();
     indexes.dedup();
@@ -325,6 +332,7 @@ fn build(
             proof: CitationProofs {
                 citation: proof_of(c.ledger_index)?,
                 source: proof_of(s.ledger_index)?,
+                link: s.link_entry.map(proof_of).transpose()?,
             },
             citation: c,
             source: s,

@@ -124,12 +124,21 @@ pub struct SourceVersion {
     #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(LINK_CHECKED_SQL))]
     #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Text>>)]
     pub link_checked_at: Option<String>,
+    /// The `source.link` entry that recorded the link's current state, if it
+    /// has one: the list proves `link_status` with it.
+    #[diesel(skip_insertion)]
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(LINK_ENTRY_SQL))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>)]
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub link_entry: Option<i64>,
 }
 
 /// A version's link state, from the monitor's table (not part of the record:
 /// it changes after the version was recorded; each change has its own
 /// `source.link` ledger entry).
 const LINK_STATUS_SQL: &str = "COALESCE((SELECT l.status FROM link_checks l WHERE l.source_id = sources.id AND l.url = sources.url), 'unchecked')";
+const LINK_ENTRY_SQL: &str = "(SELECT l.ledger_index FROM link_checks l WHERE l.source_id = sources.id AND l.url = sources.url)";
 const LINK_CHECKED_SQL: &str = "(SELECT l.checked_at FROM link_checks l WHERE l.source_id = sources.id AND l.url = sources.url)";
 
 impl SourceVersion {
@@ -195,6 +204,7 @@ impl Fields {
             captured_at: None,
             link_status: "unchecked".into(),
             link_checked_at: None,
+            link_entry: None,
         }
     }
 }

@@ -101,6 +101,32 @@ fn check_derived(
     Ok(())
 }
 
+/// A link state shown other than `unchecked` must be the one the link
+/// monitor's last `source.link` entry for this source and URL records.
+fn check_link(item: &Value, source: &Value, cp: &VerifiedCheckpoint) -> Result<(), String> {
+    let shown = source["link_status"].as_str().unwrap_or("unchecked");
+    let proven = &item["proof"]["link"];
+    if proven.is_null() {
+        return if shown == "unchecked" {
+            Ok(())
+        } else {
+            Err(format!("link: the state {shown:?} is not proven"))
+        };
+    }
+    let leaf = check_leaf(proven, cp).map_err(|e| format!("link: {e}"))?;
+    let r = &leaf.record;
+    if leaf.kind != "source.link" || r["source_id"] != source["id"] || r["url"] != source["url"] {
+        return Err("link: the proof records another entry, source or URL".into());
+    }
+    if r["status"] != shown {
+        return Err(format!(
+            "link: shown as {shown:?} but the ledger records {}",
+            r["status"]
+        ));
+    }
+    Ok(())
+}
+
 fn check_citation(
     item: &Value,
     slug: &str,
@@ -126,6 +152,7 @@ fn check_citation(
     if source["record_sha256"].as_str() != Some(recomputed.as_str()) {
         return Err("source: record_sha256 is not the hash of the recorded source".into());
     }
+    check_link(item, source, cp)?;
     let citation_leaf =
         check_leaf(&item["proof"]["citation"], cp).map_err(|e| format!("citation: {e}"))?;
     if !citation_leaf.kind.starts_with("citation.") {

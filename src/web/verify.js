@@ -158,6 +158,23 @@
     });
   }
 
+  /* A link state shown other than "unchecked" must be what the link
+   * monitor's last source.link entry for this source and URL records. */
+  function checkLink(item, source, what, cp) {
+    var shown = source.link_status || 'unchecked';
+    if (!item.proof.link) {
+      if (shown !== 'unchecked') fail(what + ': its link state "' + shown + '" is not proven');
+      return Promise.resolve();
+    }
+    return checkLeaf(item.proof.link, cp).then(function (leaf) {
+      var r = leaf.record || {};
+      if (leaf.kind !== 'source.link' || r.source_id !== source.id || r.url !== source.url) {
+        fail(what + ': its link proof records another entry, source or URL');
+      }
+      if (r.status !== shown) fail(what + ': its link state is not what the ledger records');
+    });
+  }
+
   function checkCitation(item, slug, retracted, cp) {
     var source = item.source, title = source && source.title;
     var what = 'source "' + title + '"';
@@ -167,6 +184,8 @@
       checkDerived(leaf, item.proof.source, source, { recorded_at: 'at', recorded_by: 'actor' }, what);
       return sha256(enc.encode(jcs(leaf.record))).then(function (h) {
         if (toHex(h) !== source.record_sha256) fail(what + ': record_sha256 is not the hash of the recorded source');
+        return checkLink(item, source, what, cp);
+      }).then(function () {
         return checkLeaf(item.proof.citation, cp);
       });
     }).then(function (leaf) {

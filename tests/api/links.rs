@@ -182,6 +182,22 @@ async fn links_are_watched_and_each_change_is_recorded_once(backend: Backend) {
         assert_eq!(app.ledger_size(), size + 1);
         let shown = source_of(&app, "budget", &reader, "Budget").await;
         assert_eq!(shown["link_status"], expected);
+        // The state shown is proven by its entry; another state is refused.
+        let list = app
+            .get_as("/v1/articles/budget/sources", &reader)
+            .await
+            .json();
+        let vkey = app.state.ledger.vkey().to_owned();
+        let report = sourceledger::verify::list::check(&list, &vkey);
+        assert!(report.ok(), "{report:?}");
+        let mut altered = list.clone();
+        for item in altered["citations"].as_array_mut().expect("citations") {
+            if item["source"]["title"] == "Budget" {
+                item["source"]["link_status"] =
+                    json!(if expected == "live" { "gone" } else { "live" });
+            }
+        }
+        assert!(!sourceledger::verify::list::check(&altered, &vkey).ok());
         let entry = app
             .get_as(&format!("/v1/ledger/entries/{size}"), &reader)
             .await

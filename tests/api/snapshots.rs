@@ -224,6 +224,9 @@ async fn uploads_are_stored_by_hash_and_served_safely(
     put(&app, Some(&journalist), "not a type", b"x")
         .await
         .assert_problem(400, "invalid_field");
+    put(&app, Some(&journalist), "text/plain", b"")
+        .await
+        .assert_problem(400, "invalid_body");
 
     // Over the cap: 413, nothing stored, nothing left half written.
     let big = vec![b'x'; 5000];

@@ -145,6 +145,11 @@ async fn the_browser_verifier_agrees_with_sourceledger_verify(backend: Backend) 
             "verified_by",
         ),
         (
+            "a link state",
+            Box::new(|l| l["citations"][0]["source"]["link_status"] = json!("gone")),
+            "link state",
+        ),
+        (
             "a retraction hidden",
             Box::new(|l| {
                 let retracted = l["retracted"][0].clone();

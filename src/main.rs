@@ -31,6 +31,11 @@ enum Command {
         #[command(subcommand)]
         command: PlatformsCommand,
     },
+    /// The log as C2SP tlog-tiles files.
+    Tiles {
+        #[command(subcommand)]
+        command: TilesCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Check a saved source list (offline) or a live server, trusting nothing but
@@ -75,6 +80,16 @@ enum KeysCommand {
 }
 
 #[derive(Subcommand)]
+enum TilesCommand {
+    /// Write the checkpoint, the hash tiles and the entry bundles into DIR for a
+    /// static host, object store or CDN: only what is new since the checkpoint
+    /// already there. The entry bundles hold every record in full: publish DIR
+    /// where subscribers may read, or only its tile/<L>/ folders and checkpoint
+    /// to everyone.
+    Export { dir: std::path::PathBuf },
+}
+
+#[derive(Subcommand)]
 enum PlatformsCommand {
     /// Register one from the JSON body `POST /v1/platforms` takes, given as the
     /// argument or on stdin, e.g. '{"kind": "ghost", "name": "Our Ghost",
@@ -97,6 +112,9 @@ fn main() -> ExitCode {
             command: KeysCommand::Create { role, name },
         } => create_key(&role, &name),
         Command::Platforms { command } => manage_platforms(command),
+        Command::Tiles {
+            command: TilesCommand::Export { dir },
+        } => export_tiles(&dir),
         Command::Openapi => print_openapi(),
         Command::Verify(args) => return verify(args),
     };
@@ -138,6 +156,29 @@ fn create_key(role: &str, name: &str) -> Result<(), String> {
     eprintln!(
         "created {} key {:?} (id {})",
         key.row.role, key.row.name, key.row.id
+    );
+    Ok(())
+}
+
+fn export_tiles(dir: &std::path::Path) -> Result<(), String> {
+    let settings = settings()?;
+    let secrets = sourceledger::secrets::load_or_create(&settings.data_dir, &settings.origin)
+        .map_err(|e| e.to_string())?;
+    let ledger = sourceledger::ledger::Ledger::new(
+        secrets.ledger_key,
+        &settings.origin,
+        sourceledger::ledger::store::HashCache::new(1 << 16),
+    );
+    let db = Db::connect(&settings.database, 1).map_err(|e| e.to_string())?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    let done =
+        sourceledger::ledger::tiles::export(&mut conn, &ledger, dir).map_err(|e| e.to_string())?;
+    eprintln!(
+        "exported {} tiles into {}: tree size {} (was {})",
+        done.tiles,
+        dir.display(),
+        done.size,
+        done.old_size
     );
     Ok(())
 }

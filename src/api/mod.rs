@@ -17,6 +17,7 @@ pub mod snapshots;
 pub mod source_list;
 pub mod sources;
 pub mod subscribers;
+pub mod tiles;
 pub mod webhooks;
 
 use actix_web::body::MessageBody;
@@ -254,6 +255,8 @@ pub fn app(
         )
         .route("/assets/page.js", web::get().to(source_list::page_script))
         .route("/embed.js", web::get().to(source_list::embed_script))
+        .route("/checkpoint", web::get().to(tiles::checkpoint))
+        .route("/tile/{tail:.*}", web::get().to(tiles::tile))
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
         .default_service(web::to(no_route))
         .wrap(actix_web::middleware::from_fn(refuse_nul_in_uri))

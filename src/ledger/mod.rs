@@ -13,6 +13,7 @@ mod hashes;
 pub mod leaf;
 pub mod proof;
 pub mod store;
+pub mod tiles;
 
 pub use handle::{Consistency, Inclusion, Index, Ledger, ProvenLeaf, TreeSize};
 pub use store::{About, Appended, Sequencer, write_transaction};

@@ -34,6 +34,7 @@ mod site;
 mod snapshots;
 mod source_page;
 mod startup;
+mod tiles;
 mod validation;
 mod verify_cli;
 mod web_verifier;

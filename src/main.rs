@@ -51,10 +51,14 @@ struct VerifyArgs {
     /// A saved source list response, checked offline.
     file: Option<std::path::PathBuf>,
     /// The server's base URL, e.g. https://news.example.
-    #[arg(long, requires = "token", conflicts_with = "file")]
+    #[arg(long, requires = "token", conflicts_with_all = ["file", "tiles"])]
     url: Option<String>,
+    /// The log's C2SP tlog-tiles: a base URL (`checkpoint` and `tile/…`
+    /// under it) or a folder (as `sourceledger tiles export` writes it).
+    #[arg(long, conflicts_with = "file")]
+    tiles: Option<String>,
     /// A bearer token (a subscriber's or staff's).
-    #[arg(long, requires = "url")]
+    #[arg(long)]
     token: Option<String>,
     /// Check this article's source list.
     #[arg(long, requires = "url", conflicts_with = "all")]
@@ -63,7 +67,7 @@ struct VerifyArgs {
     #[arg(long, requires = "url")]
     all: bool,
     /// Where to remember the last accepted checkpoint.
-    #[arg(long, requires = "url")]
+    #[arg(long)]
     state: Option<std::path::PathBuf>,
 }
 
@@ -225,6 +229,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
         vkey,
         file,
         url,
+        tiles,
         token,
         article,
         all,
@@ -232,6 +237,14 @@ fn verify(args: VerifyArgs) -> ExitCode {
     } = args;
     use sourceledger::verify::{self, Failure, Online};
     let result = verify::read_vkey(&vkey).and_then(|vkey| match (file, url, token) {
+        (None, None, token) if tiles.is_some() => {
+            verify::tiles::verify(&verify::tiles::FromTiles {
+                vkey,
+                source: tiles.unwrap_or_default(),
+                token,
+                state,
+            })
+        }
         (Some(file), None, _) => verify::offline(&vkey, &file),
         (None, Some(url), Some(token)) if article.is_some() || all => verify::online(&Online {
             vkey,
@@ -242,7 +255,8 @@ fn verify(args: VerifyArgs) -> ExitCode {
             state,
         }),
         _ => Err(Failure::Trouble(
-            "give a FILE, or --url and --token with --article SLUG or --all".into(),
+            "give a FILE, --tiles URL_OR_DIR, or --url and --token with --article SLUG or --all"
+                .into(),
         )),
     });
     match result {

@@ -3,6 +3,7 @@
 //! ledger's pure functions, so it works against any conforming server.
 
 pub mod list;
+pub mod tiles;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -97,7 +98,7 @@ pub struct Accepted {
 }
 
 impl State {
-    fn load(path: &Path) -> Result<State, Failure> {
+    pub(crate) fn load(path: &Path) -> Result<State, Failure> {
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 serde_json::from_str(&text).map_err(|e| trouble(format!("{}: {e}", path.display())))
@@ -107,7 +108,7 @@ impl State {
         }
     }
 
-    fn save(&self, path: &Path) -> Result<(), Failure> {
+    pub(crate) fn save(&self, path: &Path) -> Result<(), Failure> {
         let text = serde_json::to_string_pretty(self).map_err(trouble)?;
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, text)

@@ -278,3 +278,157 @@ async fn tiles_export_to_a_directory_incrementally(backend: Backend) {
     let said = export(&app, dir.path());
     assert!(said.contains("exported 0 tiles"), "{said}");
 }
+
+fn verify_tiles(vkey: &str, source: &str, extra: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(BIN)
+        .args(["verify", "--vkey", vkey, "--tiles", source])
+        .args(extra)
+        .output()
+        .expect("verify");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), said)
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+on_both_backends!(the_log_verifies_from_a_tiles_folder_alone);
+
+async fn the_log_verifies_from_a_tiles_folder_alone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let vkey = app.state.ledger.vkey().to_owned();
+    let start = app.ledger_size();
+    append_entries(&app.state, (700 - start) as usize, "first");
+    let work = tempfile::tempdir().expect("tempdir");
+    let dir = work.path().join("tiles");
+    export(&app, &dir);
+    let at_700 = work.path().join("at-700");
+    copy_tree(&dir, &at_700);
+    let state = work.path().join("reader.state");
+    let state_arg = state.to_str().expect("path");
+    let dir_arg = dir.to_str().expect("path");
+
+    let (ok, said) = verify_tiles(&vkey, dir_arg, &["--state", state_arg]);
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("all 700 leaves of the entry bundles re-hashed"),
+        "{said}"
+    );
+    assert!(said.contains("hash tiles: authenticated"), "{said}");
+
+    // Grown, exported again: consistent with what was accepted.
+    append_entries(&app.state, 333, "second");
+    export(&app, &dir);
+    let (ok, said) = verify_tiles(&vkey, dir_arg, &["--state", state_arg]);
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("consistent with the checkpoint accepted before (700 entries)"),
+        "{said}"
+    );
+
+    // Rolled back to the old folder: refused.
+    let (ok, said) = verify_tiles(
+        &vkey,
+        at_700.to_str().expect("path"),
+        &["--state", state_arg],
+    );
+    assert!(!ok && said.contains("rolled back"), "{said}");
+
+    // A reader who accepted another tree of 700 entries (a fork): refused.
+    let forked_state = work.path().join("forked.state");
+    let mut accepted: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+    for (_, cp) in accepted["checkpoints"].as_object_mut().expect("map") {
+        cp["size"] = serde_json::json!(700);
+        cp["root"] = serde_json::json!("ab".repeat(32));
+    }
+    std::fs::write(&forked_state, accepted.to_string()).expect("write");
+    let (ok, said) = verify_tiles(
+        &vkey,
+        dir_arg,
+        &["--state", forked_state.to_str().expect("path")],
+    );
+    assert!(!ok && said.contains("not a prefix"), "{said}");
+
+    // One byte of a leaf, one byte of a hash tile, a missing bundle: refused.
+    for (file, why) in [
+        ("tile/entries/001", "not the hash the hash tiles hold"),
+        ("tile/0/002", "hash tiles"),
+    ] {
+        let altered = work
+            .path()
+            .join(format!("altered-{}", file.replace('/', "-")));
+        copy_tree(&dir, &altered);
+        let path = altered.join(file);
+        let mut bytes = std::fs::read(&path).expect("read");
+        // In a bundle, a letter of a record ("first" → "firsu"), so the leaf
+        // still parses; in a hash tile, a bit of a hash.
+        let at = bytes
+            .windows(5)
+            .rposition(|w| w == b"first")
+            .map_or(bytes.len() - 3, |i| i + 4);
+        bytes[at] ^= 1;
+        std::fs::write(&path, bytes).expect("write");
+        let (ok, said) = verify_tiles(&vkey, altered.to_str().expect("path"), &[]);
+        assert!(!ok && said.contains(why), "{file}: {said}");
+    }
+    let missing = work.path().join("missing");
+    copy_tree(&dir, &missing);
+    std::fs::remove_file(missing.join("tile/entries/003")).expect("remove");
+    let (ok, said) = verify_tiles(&vkey, missing.to_str().expect("path"), &[]);
+    assert!(
+        !ok && said.contains("tile/entries/003 is missing"),
+        "{said}"
+    );
+    // Another key: refused.
+    let other = sourceledger::secrets::LedgerKey::from_signer_key(
+        &sourceledger::secrets::LedgerKey::generate(&app.state.settings.origin),
+    )
+    .expect("key")
+    .verifier_key()
+    .to_owned();
+    let (ok, said) = verify_tiles(&other, dir_arg, &[]);
+    assert!(!ok && said.contains("checkpoint"), "{said}");
+}
+
+/// The same from a live server's own /tile/ URLs (bundles with a reader's token).
+#[test]
+fn the_log_verifies_from_a_servers_tiles() {
+    use crate::process::{ServerProcess, agent, key_token, request, token_for};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ServerProcess::start(dir.path(), None);
+    let base = server.url();
+    let http = agent();
+    let admin = token_for(&http, &base, &server.bootstrap_key());
+    let journalist = key_token(&http, &base, &admin, "journalist");
+    for i in 0..300 {
+        let made = request(
+            &http,
+            "POST",
+            &format!("{base}/v1/sources"),
+            Some(&journalist),
+            Some(&serde_json::json!({"url": format!("https://s{i}.example/"), "title": "T", "publisher": "P", "kind": "document", "language": "en"})),
+        )
+        .expect("source");
+        assert_eq!(made.status, 201);
+    }
+    let vkey = crate::durability::vkey(&server);
+    let (ok, said) = verify_tiles(&vkey, &base, &["--token", &journalist]);
+    assert!(ok, "{said}");
+    assert!(said.contains("all 300 leaves"), "{said}");
+    let (ok, said) = verify_tiles(&vkey, &base, &[]);
+    assert!(!ok, "entry bundles without a token: {said}");
+}

@@ -12,7 +12,7 @@ use crate::on_both_backends;
 
 on_both_backends!(go_sumdb_accepts_our_checkpoints_and_proofs);
 
-fn go_available() -> bool {
+pub fn go_available() -> bool {
     let found = Command::new("go")
         .arg("version")
         .output()

@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod ledger;
 pub mod limits;
+pub mod metrics;
 pub mod newsroom;
 pub mod outbound;
 pub mod platforms;

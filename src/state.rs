@@ -59,6 +59,8 @@ pub struct AppState {
     pub fetcher: Fetcher,
     /// Where snapshot bytes are kept.
     pub snapshots: Arc<dyn BlobStore>,
+    /// What the server counts, for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// This process's rate limiters.
     pub rate_limits: Arc<RateLimits>,
 }
@@ -117,6 +119,7 @@ impl AppState {
             identity_keys: IdentityKeys::new(fetcher.clone()),
             fetcher,
             snapshots,
+            metrics: Arc::default(),
             rate_limits: Arc::new(RateLimits::new(&settings)),
             settings,
         })

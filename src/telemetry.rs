@@ -66,8 +66,26 @@ pub async fn log_request(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
+    let metrics = req
+        .app_data::<actix_web::web::Data<crate::metrics::Metrics>>()
+        .cloned();
     let response = next.call(req).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Some(metrics) = metrics {
+        let (route, status) = match &response {
+            Ok(res) => (
+                res.request()
+                    .match_pattern()
+                    .unwrap_or_else(|| "unmatched".to_owned()),
+                res.status().as_u16(),
+            ),
+            Err(error) => (
+                "unmatched".to_owned(),
+                error.as_response_error().status_code().as_u16(),
+            ),
+        };
+        metrics.observe(&route, method.as_str(), status, latency_ms / 1000.0);
+    }
     match &response {
         Ok(res) => tracing::info!(
             %method,

@@ -11,6 +11,7 @@ mod field_rules;
 pub mod health;
 pub mod keys;
 pub mod ledger;
+pub mod metrics;
 pub mod platforms;
 pub mod rate_limit;
 pub mod snapshots;
@@ -232,7 +233,9 @@ pub fn app(
     let db = web::Data::new(state.db.clone());
     let rate_limits = web::Data::from(state.rate_limits.clone());
     let embed_origins = web::Data::new(cors::EmbedOrigins(state.settings.embed_origins.clone()));
+    let metrics = web::Data::from(state.metrics.clone());
     app.app_data(state)
+        .app_data(metrics)
         .app_data(embed_origins)
         .app_data(rate_limits)
         .app_data(tokens)
@@ -256,6 +259,7 @@ pub fn app(
         .route("/assets/page.js", web::get().to(source_list::page_script))
         .route("/embed.js", web::get().to(source_list::embed_script))
         .route("/checkpoint", web::get().to(tiles::checkpoint))
+        .route("/metrics", web::get().to(metrics::metrics))
         .route("/tile/{tail:.*}", web::get().to(tiles::tile))
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])))
         .default_service(web::to(no_route))

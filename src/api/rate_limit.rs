@@ -14,7 +14,8 @@ use crate::error::ApiError;
 use crate::limits::{Counted, RateLimits};
 
 /// Paths never limited: a load balancer's checks must not be refused.
-const EXEMPT: [&str; 2] = ["/healthz", "/readyz"];
+/// Probes and the metrics scrape are never limited.
+const EXEMPT: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 fn counted<'a>(req: &'a ServiceRequest, limits: &RateLimits) -> Option<Counted<'a>> {
     let bearer = req
@@ -44,6 +45,9 @@ pub async fn limit(
         && let Some(who) = counted(&req, limits)
         && let Err(wait) = limits.check(who)
     {
+        if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
+            metrics.rate_limited.inc();
+        }
         let response = actix_web::ResponseError::error_response(&ApiError::too_many_requests(wait));
         return Ok(req.into_response(response).map_into_right_body());
     }

@@ -177,6 +177,12 @@ pub struct Db {
 }
 
 impl Db {
+    /// This process's connections: (open, idle).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
     /// Opens a pool on `url` (creating a SQLite file and its folder when absent) and
     /// runs the pending migrations.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {

@@ -151,6 +151,7 @@ impl Sequencer {
         record: &Value,
         about: About<'_>,
     ) -> Result<Appended, LedgerError> {
+        crate::metrics::APPENDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let at = leaf::next_at(self.last_at);
         let at_text = leaf::format_at(at);
         let leaf_text = leaf::encode(kind, &at_text, actor, record)?;
@@ -373,4 +374,13 @@ pub fn checkpoints(
         query = query.filter(ledger_checkpoints::size.gt(to_i64(after)?));
     }
     Ok(query.load(conn)?)
+}
+
+/// When the newest signed checkpoint was made, if there is one.
+pub fn newest_checkpoint_time(conn: &mut DbConnection) -> Result<Option<String>, LedgerError> {
+    Ok(ledger_checkpoints::table
+        .order(ledger_checkpoints::size.desc())
+        .select(ledger_checkpoints::signed_at)
+        .first(conn)
+        .optional()?)
 }

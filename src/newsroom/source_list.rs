@@ -157,6 +157,9 @@ pub struct SourceLists {
     by_tag: Mutex<HashMap<String, Bytes>>,
     by_head: Mutex<HashMap<String, Built>>,
     capacity: usize,
+    /// Lists served as built before, and lists built (for the metrics).
+    pub hits: std::sync::atomic::AtomicU64,
+    pub misses: std::sync::atomic::AtomicU64,
 }
 
 fn bounded_insert<V>(map: &Mutex<HashMap<String, V>>, capacity: usize, key: String, value: V) {
@@ -175,6 +178,8 @@ impl SourceLists {
             by_tag: Mutex::new(HashMap::new()),
             by_head: Mutex::new(HashMap::new()),
             capacity,
+            hits: Default::default(),
+            misses: Default::default(),
         }
     }
 
@@ -464,8 +469,16 @@ pub fn for_caller(
     // size is unchanged, the list built at that size stands.
     let key = format!("{slug}\n{full}\n{}\n{}", format.name(), ledger.size(conn)?);
     let built = match cache.by_head(&key) {
-        Some(built) => built,
+        Some(built) => {
+            cache
+                .hits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            built
+        }
         None => {
+            cache
+                .misses
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let built = build(conn, ledger, cache, slug, full, format)?;
             cache.remember_head(key, built.clone());
             built

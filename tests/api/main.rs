@@ -21,6 +21,7 @@ mod ledger_concurrency;
 mod ledger_reference;
 mod ledger_vectors;
 mod links;
+mod metrics;
 mod migrations;
 mod moto;
 mod newsroom;

@@ -1,0 +1,79 @@
+//! `GET /metrics`: Prometheus text (OpenMetrics) exposition. The gauges that
+//! live in the database (the log's size, the latest checkpoint's age, the
+//! link monitor's states) are read at each scrape, in one short read.
+
+use std::sync::atomic::Ordering;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use diesel::prelude::*;
+
+use crate::db::schema::link_checks;
+use crate::error::ApiError;
+use crate::metrics::StateLabels;
+use crate::state::AppState;
+
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let st = state.clone();
+    let (size, signed_at, links) = state
+        .db
+        .run(move |conn| -> Result<_, ApiError> {
+            let size = st.ledger.size(conn)?.0;
+            let signed_at = crate::ledger::store::newest_checkpoint_time(conn)?;
+            let links: Vec<(String, i64)> = link_checks::table
+                .group_by(link_checks::status)
+                .select((link_checks::status, diesel::dsl::count_star()))
+                .load(conn)?;
+            Ok((size, signed_at, links))
+        })
+        .await?;
+    let m = &state.metrics;
+    m.log_size.set(i64::try_from(size).unwrap_or(i64::MAX));
+    let age = signed_at
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok())
+        .map(|at| (chrono::Utc::now() - at.with_timezone(&chrono::Utc)).num_seconds())
+        .unwrap_or(-1);
+    m.checkpoint_age_seconds.set(age);
+    let (open, idle) = state.db.pool_state();
+    let set = |family: &prometheus_client::metrics::family::Family<
+        StateLabels,
+        prometheus_client::metrics::gauge::Gauge,
+    >,
+               state: &str,
+               value: i64| {
+        family
+            .get_or_create(&StateLabels {
+                state: state.to_owned(),
+            })
+            .set(value);
+    };
+    set(&m.pool_connections, "idle", i64::from(idle));
+    set(
+        &m.pool_connections,
+        "in_use",
+        i64::from(open.saturating_sub(idle)),
+    );
+    for status in ["live", "changed", "gone", "error"] {
+        let n = links
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n);
+        set(&m.links, status, n);
+    }
+    let lists = &state.source_lists;
+    let (hits, misses) = (
+        lists.hits.load(Ordering::Relaxed),
+        lists.misses.load(Ordering::Relaxed),
+    );
+    m.list_cache_hits
+        .inc_by(hits.saturating_sub(m.list_cache_hits.get()));
+    m.list_cache_misses
+        .inc_by(misses.saturating_sub(m.list_cache_misses.get()));
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(m.render()))
+}

@@ -1,0 +1,161 @@
+//! Prometheus metrics (`GET /metrics`, the text exposition format), with the
+//! `prometheus-client` crate: requests by route and status with latency
+//! histograms, rate-limit refusals, source-list cache hits and misses, and,
+//! read when scraped, the log's size and appends, the latest checkpoint's
+//! age, the database pool's connections and the link monitor's states.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Entries appended by this process (the sequencer counts them).
+pub static APPENDS: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// The route's pattern (`/v1/articles/{slug}/sources`), never the path
+    /// itself: one series per route, not per article.
+    pub route: String,
+    pub method: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+    pub method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: String,
+}
+
+/// What the server counts, and the gauges filled in at each scrape.
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub latency: Family<RouteLabels, Histogram>,
+    pub rate_limited: Counter,
+    pub list_cache_hits: Counter,
+    pub list_cache_misses: Counter,
+    appends: Counter,
+    pub log_size: Gauge,
+    pub checkpoint_age_seconds: Gauge,
+    pub pool_connections: Family<StateLabels, Gauge>,
+    pub links: Family<StateLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("sourceledger");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route pattern, method and status",
+            requests.clone(),
+        );
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            // 0.1 ms to about 3 s.
+            Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+        });
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer, by route pattern and method",
+            latency.clone(),
+        );
+        let rate_limited = Counter::default();
+        registry.register(
+            "rate_limited",
+            "Requests refused with 429 by the rate limits",
+            rate_limited.clone(),
+        );
+        let list_cache_hits = Counter::default();
+        registry.register(
+            "source_list_cache_hits",
+            "Source lists served from the built-list cache",
+            list_cache_hits.clone(),
+        );
+        let list_cache_misses = Counter::default();
+        registry.register(
+            "source_list_cache_misses",
+            "Source lists built because the cache did not hold them",
+            list_cache_misses.clone(),
+        );
+        let appends = Counter::default();
+        registry.register(
+            "ledger_appends",
+            "Ledger entries appended by this process",
+            appends.clone(),
+        );
+        let log_size = Gauge::default();
+        registry.register("ledger_size", "Entries in the log", log_size.clone());
+        let checkpoint_age_seconds = Gauge::default();
+        registry.register(
+            "checkpoint_age_seconds",
+            "Seconds since the latest signed checkpoint was made",
+            checkpoint_age_seconds.clone(),
+        );
+        let pool_connections = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "db_pool_connections",
+            "This process's database connections, idle or in use",
+            pool_connections.clone(),
+        );
+        let links = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "links",
+            "Cited links by the link monitor's last finding",
+            links.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            rate_limited,
+            list_cache_hits,
+            list_cache_misses,
+            appends,
+            log_size,
+            checkpoint_age_seconds,
+            pool_connections,
+            links,
+        }
+    }
+}
+
+impl Metrics {
+    /// One answered request.
+    pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route.to_owned(),
+                method: method.to_owned(),
+                status: status.to_string(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+                method: method.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    /// The text exposition, after bringing the process-wide counts in.
+    pub fn render(&self) -> String {
+        let appended = APPENDS.load(Ordering::Relaxed);
+        self.appends
+            .inc_by(appended.saturating_sub(self.appends.get()));
+        let mut text = String::new();
+        if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
+            text.clear();
+        }
+        text
+    }
+}

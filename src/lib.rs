@@ -4,6 +4,7 @@ pub mod api;
 pub mod archive;
 pub mod audit;
 pub mod auth;
+pub mod compression;
 pub mod config;
 pub mod db;
 pub mod error;

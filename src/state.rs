@@ -37,6 +37,9 @@ pub enum StartupError {
 /// to 8M entries.
 const HASH_CACHE_ENTRIES: usize = 1 << 18;
 
+/// Compressed bodies kept: two encodings of each built list, and the assets.
+const COMPRESSED_CACHE_ENTRIES: usize = 1024;
+
 /// Verified source lists kept built (a few hundred KiB each at the most).
 const SOURCE_LIST_CACHE_ENTRIES: usize = 256;
 
@@ -59,6 +62,8 @@ pub struct AppState {
     pub fetcher: Fetcher,
     /// Where snapshot bytes are kept.
     pub snapshots: Arc<dyn BlobStore>,
+    /// Compressed lists, pages and assets, made once each.
+    pub compressed: crate::compression::Compressed,
     /// What the server counts, for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This process's rate limiters.
@@ -120,6 +125,7 @@ impl AppState {
             fetcher,
             snapshots,
             metrics: Arc::default(),
+            compressed: crate::compression::Compressed::new(COMPRESSED_CACHE_ENTRIES),
             rate_limits: Arc::new(RateLimits::new(&settings)),
             settings,
         })

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod citations;
 pub mod cors;
+pub mod encoding;
 mod field_rules;
 pub mod health;
 pub mod keys;
@@ -268,6 +269,9 @@ pub fn app(
         .wrap(actix_web::middleware::from_fn(cors::cors))
         .wrap(actix_web::middleware::from_fn(security_headers))
         .wrap(actix_web::middleware::from_fn(error::problems_only))
+        // Everything else by Accept-Encoding; what set its own encoding
+        // (lists, pages, assets compressed once; snapshots as stored) is left.
+        .wrap(actix_web::middleware::Compress::default())
         .wrap(actix_web::middleware::from_fn(
             crate::telemetry::log_request,
         ))

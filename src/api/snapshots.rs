@@ -373,7 +373,9 @@ pub async fn download(
         ))
         .insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::VARY, "Authorization"));
+        .insert_header((header::VARY, "Authorization"))
+        // The bytes as stored: what Repr-Digest and ranges are of.
+        .insert_header((header::CONTENT_ENCODING, "identity"));
     if warc || is_active_content(&content_type) {
         response.insert_header((
             header::CONTENT_DISPOSITION,

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 
 use actix_web::FromRequest;
 
+use super::encoding::encode;
 use crate::auth::{MaybeUnconfirmed, Unconfirmed};
 use crate::error::{ApiError, ErrorCode, Problem};
 use crate::newsroom::citation_formats::Format;
@@ -79,23 +80,28 @@ pub async fn source_list(
 ) -> Result<HttpResponse, ApiError> {
     let slug = slug.into_inner();
     let format = requested_format(&req, &query)?;
-    let (mut response, body) = list_response(&req, &state, caller.0, slug, format).await?;
-    response.insert_header((header::VARY, "Authorization, Accept"));
+    let (mut response, tag, body) = list_response(&req, &state, caller.0, slug, format).await?;
     Ok(match body {
-        Some(body) => response.content_type(format.content_type()).body(body),
-        None => response.finish(),
+        Some(body) => {
+            let vary = (tag.as_str(), "Authorization, Accept");
+            let body = encode(&req, &mut response, &state.compressed, vary, body, false);
+            response.content_type(format.content_type()).body(body)
+        }
+        None => response
+            .insert_header((header::VARY, "Authorization, Accept, Accept-Encoding"))
+            .finish(),
     })
 }
 
 /// The list as `caller` may see it, in `format`: the response begun (status,
-/// ETag, caching) and the body, none for a 304.
+/// ETag, caching), the tag, and the body, none for a 304.
 async fn list_response(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     caller: Option<Unconfirmed>,
     slug: String,
     format: Format,
-) -> Result<(actix_web::HttpResponseBuilder, Option<bytes::Bytes>), ApiError> {
+) -> Result<(actix_web::HttpResponseBuilder, String, Option<bytes::Bytes>), ApiError> {
     let if_none_match = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -122,9 +128,9 @@ async fn list_response(
     };
     let mut response = HttpResponse::build(status);
     response
-        .insert_header((header::ETAG, tag))
+        .insert_header((header::ETAG, tag.clone()))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"));
-    Ok((response, body))
+    Ok((response, tag, body))
 }
 
 #[derive(serde::Deserialize)]
@@ -170,56 +176,85 @@ pub async fn page(
         }
         other => other,
     };
-    let (mut response, body) = shown?;
+    let (mut response, tag, body) = shown?;
     response
-        .insert_header((header::VARY, "Authorization"))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
             page_csp(&state.settings.embed_origins),
         ))
         .insert_header((header::REFERRER_POLICY, "no-referrer"));
     Ok(match body {
-        Some(body) => response
-            .content_type(Format::Html.content_type())
-            .body(body),
-        None => response.finish(),
+        Some(body) => {
+            let vary = (tag.as_str(), "Authorization");
+            let body = encode(&req, &mut response, &state.compressed, vary, body, false);
+            response
+                .content_type(Format::Html.content_type())
+                .body(body)
+        }
+        None => response
+            .insert_header((header::VARY, "Authorization, Accept-Encoding"))
+            .finish(),
     })
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
-    HttpResponse::Ok()
+/// A file from the binary, compressed once per process at the best level.
+fn asset(
+    req: &HttpRequest,
+    state: &AppState,
+    content_type: &'static str,
+    body: &'static str,
+) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    response
         .content_type(content_type)
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(body)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"));
+    let key = format!("asset:{}", req.path());
+    let body = encode(
+        req,
+        &mut response,
+        &state.compressed,
+        (&key, ""),
+        bytes::Bytes::from_static(body.as_bytes()),
+        true,
+    );
+    response.body(body)
 }
 
 /// The page's stylesheet, from the binary.
-pub async fn stylesheet() -> HttpResponse {
+pub async fn stylesheet(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     asset(
+        &req,
+        &state,
         "text/css; charset=utf-8",
         crate::newsroom::source_page::STYLESHEET,
     )
 }
 
 /// The verifier every page and panel runs, from the binary.
-pub async fn verify_script() -> HttpResponse {
+pub async fn verify_script(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     asset(
+        &req,
+        &state,
         "text/javascript; charset=utf-8",
         crate::newsroom::source_page::VERIFY_JS,
     )
 }
 
 /// The page's check, from the binary.
-pub async fn page_script() -> HttpResponse {
+pub async fn page_script(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     asset(
+        &req,
+        &state,
         "text/javascript; charset=utf-8",
         crate::newsroom::source_page::PAGE_JS,
     )
 }
 
 /// The embeddable source panel, from the binary.
-pub async fn embed_script() -> HttpResponse {
+pub async fn embed_script(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     asset(
+        &req,
+        &state,
         "text/javascript; charset=utf-8",
         crate::newsroom::source_page::EMBED_JS,
     )

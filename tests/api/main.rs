@@ -10,6 +10,7 @@ mod auth;
 mod browser;
 mod citation_formats;
 mod cli;
+mod compression;
 mod cors;
 mod durability;
 mod errors;

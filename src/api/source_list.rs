@@ -107,29 +107,56 @@ async fn list_response(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let st = state.clone();
-    let outcome = state
-        .db
-        .run(move |conn| {
-            lists::for_caller(
-                conn,
-                &st.ledger,
-                &st.source_lists,
-                caller,
-                &slug,
-                format,
-                if_none_match.as_deref(),
-            )
-        })
-        .await?;
+    let anonymous = caller.is_none();
+    // The public teaser straight from memory while the log has not grown:
+    // this process wrote nothing since the size was read, at most a second
+    // ago (other processes' writes show within that second).
+    let writes = state.db.writes();
+    let lists = &state.source_lists;
+    let held = anonymous
+        .then(|| lists.known_size(writes))
+        .flatten()
+        .and_then(|size| lists.public_teaser(&slug, format, size));
+    let outcome = match held {
+        Some((tag, _)) if lists::not_modified(if_none_match.as_deref(), &tag) => {
+            Outcome::NotModified(tag)
+        }
+        Some((tag, body)) => Outcome::Body(tag, body),
+        None => {
+            let st = state.clone();
+            let (outcome, size) = state
+                .db
+                .run(move |conn| {
+                    lists::for_caller(
+                        conn,
+                        &st.ledger,
+                        &st.source_lists,
+                        caller,
+                        &slug,
+                        format,
+                        if_none_match.as_deref(),
+                    )
+                })
+                .await?;
+            lists.record_size(size, writes);
+            outcome
+        }
+    };
     let (status, tag, body) = match outcome {
         Outcome::NotModified(tag) => (StatusCode::NOT_MODIFIED, tag, None),
         Outcome::Body(tag, body) => (StatusCode::OK, tag, Some(body)),
     };
     let mut response = HttpResponse::build(status);
+    // The teaser is the same for every anonymous reader: shared caches and
+    // CDNs may keep it briefly.
+    let caching = if anonymous {
+        "public, max-age=10, stale-while-revalidate=60"
+    } else {
+        "private, no-cache"
+    };
     response
         .insert_header((header::ETAG, tag.clone()))
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"));
+        .insert_header((header::CACHE_CONTROL, caching));
     Ok((response, tag, body))
 }
 

@@ -169,11 +169,25 @@ fn refuse_if_not_durable(url: &str) -> Result<(), DbError> {
     }
 }
 
-/// The pool, and which backend it talks to.
+thread_local! {
+    /// Whether the work running on this thread committed a write to the log.
+    static WROTE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Says that the work on this thread committed a write (the ledger's write
+/// transaction calls it), so [`Db::run`] counts it.
+pub fn note_write() {
+    WROTE.with(|w| w.set(true));
+}
+
+/// The pool, which backend it talks to, and how many writes this process's
+/// [`Db::run`] work committed (read caches compare it to tell that nothing
+/// changed without asking the database).
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
     backend: &'static str,
+    writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Db {
@@ -216,6 +230,7 @@ impl Db {
         let db = Self {
             pool,
             backend: url.backend_name(),
+            writes: Default::default(),
         };
         db.migrate()?;
         Ok(db)
@@ -223,6 +238,11 @@ impl Db {
 
     pub fn backend(&self) -> &'static str {
         self.backend
+    }
+
+    /// Writes committed through [`Db::run`] in this process so far.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn get(
@@ -290,9 +310,15 @@ impl Db {
         E: From<Unavailable> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let writes = self.writes.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().map_err(Unavailable::NoConnection)?;
-            work(&mut conn)
+            WROTE.with(|w| w.set(false));
+            let done = work(&mut conn);
+            if WROTE.with(|w| w.replace(false)) {
+                writes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            }
+            done
         })
         .await
         .map_err(|_| Unavailable::WorkerGone)?

@@ -214,10 +214,14 @@ where
     F: FnOnce(&mut DbConnection, &mut Sequencer) -> Result<T, E>,
     E: From<LedgerError> + From<diesel::result::Error>,
 {
-    conn.transaction(|conn| {
+    let done = conn.transaction(|conn| {
         let mut sequencer = Sequencer::lock(conn)?;
         work(conn, &mut sequencer)
-    })
+    });
+    if done.is_ok() {
+        crate::db::note_write();
+    }
+    done
 }
 
 /// The number of entries committed so far.

@@ -129,7 +129,7 @@ fn etag(parts: &[String]) -> String {
     format!("\"{}\"", hex::encode(&hasher.finalize()[..16]))
 }
 
-fn not_modified(if_none_match: Option<&str>, tag: &str) -> bool {
+pub fn not_modified(if_none_match: Option<&str>, tag: &str) -> bool {
     if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
 }
 
@@ -139,6 +139,11 @@ pub enum Outcome {
     NotModified(String),
     Body(String, Bytes),
 }
+
+/// How long a log size read from the database is trusted when this process
+/// wrote nothing since: writes by other processes (several servers on one
+/// PostgreSQL) show in the teaser within this bound.
+pub const SIZE_TRUSTED_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A serialised list, its ETag, and whether anonymous readers may see it.
 #[derive(Clone)]
@@ -160,6 +165,8 @@ pub struct SourceLists {
     /// Lists served as built before, and lists built (for the metrics).
     pub hits: std::sync::atomic::AtomicU64,
     pub misses: std::sync::atomic::AtomicU64,
+    /// The log's size last read, the process's write count then, and when.
+    known_size: Mutex<Option<(u64, u64, std::time::Instant)>>,
 }
 
 fn bounded_insert<V>(map: &Mutex<HashMap<String, V>>, capacity: usize, key: String, value: V) {
@@ -180,6 +187,7 @@ impl SourceLists {
             capacity,
             hits: Default::default(),
             misses: Default::default(),
+            known_size: Mutex::new(None),
         }
     }
 
@@ -189,6 +197,34 @@ impl SourceLists {
 
     fn remember_tag(&self, tag: &str, body: Bytes) {
         bounded_insert(&self.by_tag, self.capacity, tag.to_owned(), body);
+    }
+
+    /// The log's size as last read, while this process wrote nothing since
+    /// (`writes` is its write count now) and for at most [`SIZE_TRUSTED_FOR`].
+    pub fn known_size(&self, writes: u64) -> Option<u64> {
+        let known = *self.known_size.lock().ok()?;
+        known
+            .filter(|(_, at_writes, read)| {
+                *at_writes == writes && read.elapsed() < SIZE_TRUSTED_FOR
+            })
+            .map(|(size, _, _)| size)
+    }
+
+    /// Remembers the log's size read when this process's write count was
+    /// `writes` (read before the size was).
+    pub fn record_size(&self, size: u64, writes: u64) {
+        if let Ok(mut known) = self.known_size.lock() {
+            *known = Some((size, writes, std::time::Instant::now()));
+        }
+    }
+
+    /// The public teaser of `slug` in `format` built at log size `size`, if
+    /// it is held: served with no database hop at all.
+    pub fn public_teaser(&self, slug: &str, format: Format, size: u64) -> Option<(String, Bytes)> {
+        let key = head_key(slug, false, format, size);
+        let built = self.by_head(&key).filter(|b| b.public)?;
+        self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some((built.tag, built.body))
     }
 
     fn by_head(&self, key: &str) -> Option<Built> {
@@ -449,6 +485,10 @@ fn ledger_index(stored: i64) -> Result<Index, ApiError> {
         .map_err(|_| ApiError::internal(format!("ledger index {stored}")))
 }
 
+fn head_key(slug: &str, full: bool, format: Format, size: u64) -> String {
+    format!("{slug}\n{full}\n{}\n{size}", format.name())
+}
+
 /// The source list of `slug` as `caller` may see it: the teaser for anonymous
 /// callers, the verified list for subscribers and staff, 404 for a draft
 /// unless the caller is staff. The token's key or subscriber is confirmed live
@@ -461,13 +501,14 @@ pub fn for_caller(
     slug: &str,
     format: Format,
     if_none_match: Option<&str>,
-) -> Result<Outcome, ApiError> {
+) -> Result<(Outcome, u64), ApiError> {
     let caller = caller.map(|c| c.confirm(conn)).transpose()?;
     let full = caller.as_ref().is_some_and(|c| c.is_reader());
     let staff = caller.as_ref().is_some_and(|c| c.is_staff());
     // Every change to what a list shows appends to the log: while the log's
     // size is unchanged, the list built at that size stands.
-    let key = format!("{slug}\n{full}\n{}\n{}", format.name(), ledger.size(conn)?);
+    let size = ledger.size(conn)?.0;
+    let key = head_key(slug, full, format, size);
     let built = match cache.by_head(&key) {
         Some(built) => {
             cache
@@ -488,7 +529,7 @@ pub fn for_caller(
         return Err(ApiError::not_found(format!("no article {slug:?}")));
     }
     if not_modified(if_none_match, &built.tag) {
-        return Ok(Outcome::NotModified(built.tag));
+        return Ok((Outcome::NotModified(built.tag), size));
     }
-    Ok(Outcome::Body(built.tag, built.body))
+    Ok((Outcome::Body(built.tag, built.body), size))
 }

@@ -36,6 +36,7 @@ mod site;
 mod snapshots;
 mod source_page;
 mod startup;
+mod teaser_cache;
 mod tiles;
 mod validation;
 mod verify_cli;

@@ -6,9 +6,7 @@ use std::sync::atomic::Ordering;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use diesel::prelude::*;
 
-use crate::db::schema::link_checks;
 use crate::error::ApiError;
 use crate::metrics::StateLabels;
 use crate::state::AppState;
@@ -20,10 +18,7 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         .run(move |conn| -> Result<_, ApiError> {
             let size = st.ledger.size(conn)?.0;
             let signed_at = crate::ledger::store::newest_checkpoint_time(conn)?;
-            let links: Vec<(String, i64)> = link_checks::table
-                .group_by(link_checks::status)
-                .select((link_checks::status, diesel::dsl::count_star()))
-                .load(conn)?;
+            let links = crate::archive::monitor::state_counts(conn)?;
             Ok((size, signed_at, links))
         })
         .await?;

@@ -168,34 +168,23 @@ fn write_warc(
             ),
         ];
         let len = head.len() as u64 + body_len;
-        if i == last {
-            let mut body = File::open(payload.path())?;
-            warc.write(
-                &Record {
-                    warc_type: "response",
-                    id: &response_id,
-                    date: &date,
-                    content_type: "application/http;msgtype=response",
-                    fields,
-                },
-                &block_digest,
-                len,
-                &mut head.as_slice().chain(&mut body),
-            )?;
+        let body: Box<dyn Read> = if i == last {
+            Box::new(File::open(payload.path())?)
         } else {
-            warc.write(
-                &Record {
-                    warc_type: "response",
-                    id: &response_id,
-                    date: &date,
-                    content_type: "application/http;msgtype=response",
-                    fields,
-                },
-                &block_digest,
-                len,
-                &mut head.as_slice().chain(hop.body.as_slice()),
-            )?;
-        }
+            Box::new(hop.body.as_slice())
+        };
+        warc.write(
+            &Record {
+                warc_type: "response",
+                id: &response_id,
+                date: &date,
+                content_type: "application/http;msgtype=response",
+                fields,
+            },
+            &block_digest,
+            len,
+            &mut head.as_slice().chain(body),
+        )?;
     }
     let mut stager = warc.into_inner();
     stager.flush()?;

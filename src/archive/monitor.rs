@@ -402,6 +402,14 @@ pub fn spawn(db: Db, fetcher: Fetcher, pace: Pace, max_bytes: u64) {
     });
 }
 
+/// How many checked links are in each state.
+pub fn state_counts(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, ApiError> {
+    Ok(link_checks::table
+        .group_by(link_checks::status)
+        .select((link_checks::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 /// A citation whose source's link changed or vanished after publication.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Drifted {

@@ -15,20 +15,16 @@ port=18181
 base=http://127.0.0.1:$port
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 
-SOURCELEDGER_DATA_DIR=$data SOURCELEDGER_BIND=127.0.0.1:$port RUST_LOG=warn "$bin" serve &
+# No rate limits (wrk is one client) and no link monitor during the runs.
+SOURCELEDGER_DATA_DIR=$data SOURCELEDGER_BIND=127.0.0.1:$port RUST_LOG=warn \
+  SOURCELEDGER_RATE_LIMIT_ANON=0 SOURCELEDGER_RATE_LIMIT_TOKEN=0 SOURCELEDGER_LINK_CHECK_INTERVAL=0 \
+  "$bin" serve &
 pid=$!
 until curl -sf "$base/readyz" >/dev/null; do sleep 0.05; done
 
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-post() { curl -sf -X POST "$base$1" -H "Authorization: Bearer $2" -H 'content-type: application/json' -d "$3"; }
-
-admin=$(curl -sf -X POST "$base/v1/auth/token" -H 'content-type: application/json' \
-  -d "{\"api_key\": \"$(cat "$data/bootstrap-admin.key")\"}" | json '["access_token"]')
-token_for() {
-  local key
-  key=$(post /v1/keys "$admin" "{\"role\": \"$1\", \"name\": \"bench $1\"}" | json '["key"]')
-  curl -sf -X POST "$base/v1/auth/token" -H 'content-type: application/json' -d "{\"api_key\": \"$key\"}" | json '["access_token"]'
-}
+# shellcheck source=benches/common.sh
+. "$here/benches/common.sh"
+admin=$(admin_token "$data")
 journalist=$(token_for journalist)
 editor=$(token_for editor)
 integration=$(token_for integration)
@@ -56,16 +52,4 @@ wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $su
   "$base/v1/articles/bench/sources" | grep -E 'Requests/sec|99%'
 
 echo "-- citations attached through the batch endpoint (batches of 1000, one client)"
-source_id=$(post /v1/sources "$journalist" '{"url": "https://source.example/batch", "title": "Batch", "publisher": "P", "kind": "dataset", "language": "en"}' | json '["id"]')
-post /v1/articles "$journalist" '{"slug": "batch", "title": "Batch", "url": "https://news.example/batch", "language": "en", "authors": ["A"]}' >/dev/null
-python3 - "$source_id" > "$data/batch.json" <<'PY'
-import json, sys
-print(json.dumps({"citations": [{"source_id": sys.argv[1], "claim": f"Claim {n}", "locator": f"p{n}"} for n in range(1000)]}))
-PY
-start=$(date +%s%N)
-for _ in $(seq 1 20); do
-  curl -sf -o /dev/null -X POST "$base/v1/articles/batch/citations" -H "Authorization: Bearer $journalist" \
-    -H 'content-type: application/json' --data-binary "@$data/batch.json"
-done
-end=$(date +%s%N)
-echo "20000 citations in $(( (end - start) / 1000000 )) ms: $(( 20000 * 1000000000 / (end - start) )) citations/s"
+echo "20000 citations: $(batch_citations_per_second "$journalist" "$data") citations/s"

@@ -26,8 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-post() { curl -sf -X POST "$base$1" -H "Authorization: Bearer $2" -H 'content-type: application/json' -d "$3"; }
+# shellcheck source=benches/common.sh
+. "$here/benches/common.sh"
 
 # wrk's requests/s and p99 (ms) of one run, as "RPS P99".
 measure() {
@@ -47,17 +47,10 @@ start_server() { # DATABASE_URL or empty for SQLite
     ${2:+SOURCELEDGER_DATABASE_URL=$2} "$bin" serve &
   pid=$!
   until curl -sf "$base/readyz" >/dev/null; do sleep 0.05; done
-  admin=$(curl -sf -X POST "$base/v1/auth/token" -H 'content-type: application/json' \
-    -d "{\"api_key\": \"$(cat "$data/bootstrap-admin.key")\"}" | json '["access_token"]')
+  admin=$(admin_token "$data")
 }
 
 stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
-
-token_for() {
-  local key
-  key=$(post /v1/keys "$admin" "{\"role\": \"$1\", \"name\": \"bench $1\"}" | json '["key"]')
-  curl -sf -X POST "$base/v1/auth/token" -H 'content-type: application/json' -d "{\"api_key\": \"$key\"}" | json '["access_token"]'
-}
 
 setup_article() {
   journalist=$(token_for journalist)
@@ -138,20 +131,8 @@ run_backend() { # label, database URL or empty
   w=$(measure -s "$writes_lua" -H "Authorization: Bearer $journalist" "$base/v1/sources")
   printf '%-34s %-34s ours %7s req/s, p99 %s ms\n' "single writes, $connections connections" \
     "$([ "$1" = sqlite ] && echo '>= 3000/s, p99 <= 50 ms' || echo '>= 1500/s, p99 <= 100 ms')" "${w%% *}" "$(echo "$w" | cut -d' ' -f2-)"
-  local source_id start end
-  source_id=$(post /v1/sources "$journalist" '{"url": "https://source.example/batch", "title": "Batch", "publisher": "P", "kind": "dataset", "language": "en"}' | json '["id"]')
-  post /v1/articles "$journalist" '{"slug": "batch", "title": "Batch", "url": "https://news.example/batch", "language": "en", "authors": ["A"]}' >/dev/null
-  python3 - "$source_id" >"$work/batch.json" <<'PY'
-import json, sys
-print(json.dumps({"citations": [{"source_id": sys.argv[1], "claim": f"Claim {n}", "locator": f"p{n}"} for n in range(1000)]}))
-PY
-  start=$(date +%s%N)
-  for _ in $(seq 1 20); do
-    curl -sf -o /dev/null -X POST "$base/v1/articles/batch/citations" -H "Authorization: Bearer $journalist" \
-      -H 'content-type: application/json' --data-binary "@$work/batch.json"
-  done
-  end=$(date +%s%N)
-  printf '%-34s %-34s ours %7s citations/s\n' "batch citations over HTTP" ">= 20000/s" "$((20000 * 1000000000 / (end - start)))"
+  printf '%-34s %-34s ours %7s citations/s\n' "batch citations over HTTP" ">= 20000/s" \
+    "$(batch_citations_per_second "$journalist" "$work")"
   stop_server
 }
 

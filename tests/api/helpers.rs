@@ -386,6 +386,13 @@ impl TestApp {
         (id, token)
     }
 
+    /// Records a source as `token`'s caller; the version made (201 checked).
+    pub async fn record_source(&self, token: &str, source: Value) -> Value {
+        let made = self.post_as("/v1/sources", token, source).await;
+        assert_eq!(made.status, 201, "{}", made.text());
+        made.json()
+    }
+
     pub async fn post_as(&self, uri: &str, token: &str, body: Value) -> Reply {
         self.send("POST", uri, Some(token), Some(body)).await
     }

@@ -1,0 +1,37 @@
+# Shared by the HTTP benchmarks (sourced, not run): calls to a running server
+# at $base, with $admin an admin's token once `admin_token` ran.
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+post() { curl -sf -X POST "$base$1" -H "Authorization: Bearer $2" -H 'content-type: application/json' -d "$3"; }
+
+# An admin token from the bootstrap key in data dir $1.
+admin_token() {
+  curl -sf -X POST "$base/v1/auth/token" -H 'content-type: application/json' \
+    -d "{\"api_key\": \"$(cat "$1/bootstrap-admin.key")\"}" | json '["access_token"]'
+}
+
+# A token for a new API key of role $1.
+token_for() {
+  local key
+  key=$(post /v1/keys "$admin" "{\"role\": \"$1\", \"name\": \"bench $1\"}" | json '["key"]')
+  curl -sf -X POST "$base/v1/auth/token" -H 'content-type: application/json' -d "{\"api_key\": \"$key\"}" | json '["access_token"]'
+}
+
+# Citations per second through the batch endpoint: 20 batches of 1000 from one
+# client, as journalist token $1, scratch files in $2. Prints the rate.
+batch_citations_per_second() {
+  local source_id start end
+  source_id=$(post /v1/sources "$1" '{"url": "https://source.example/batch", "title": "Batch", "publisher": "P", "kind": "dataset", "language": "en"}' | json '["id"]')
+  post /v1/articles "$1" '{"slug": "batch", "title": "Batch", "url": "https://news.example/batch", "language": "en", "authors": ["A"]}' >/dev/null
+  python3 - "$source_id" >"$2/batch.json" <<'PY'
+import json, sys
+print(json.dumps({"citations": [{"source_id": sys.argv[1], "claim": f"Claim {n}", "locator": f"p{n}"} for n in range(1000)]}))
+PY
+  start=$(date +%s%N)
+  for _ in $(seq 1 20); do
+    curl -sf -o /dev/null -X POST "$base/v1/articles/batch/citations" -H "Authorization: Bearer $1" \
+      -H 'content-type: application/json' --data-binary "@$2/batch.json"
+  done
+  end=$(date +%s%N)
+  echo $((20000 * 1000000000 / (end - start)))
+}

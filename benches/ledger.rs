@@ -5,11 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use diesel::Connection;
 use sourceledger::config::{DatabaseUrl, Settings};
 use sourceledger::db::DbConnection;
 use sourceledger::ledger::store::HashCache;
-use sourceledger::ledger::{LedgerError, Sequencer, store};
+use sourceledger::ledger::{LedgerError, store, write_transaction};
 use sourceledger::startup::AppState;
 
 struct Args {
@@ -75,8 +74,7 @@ fn settings(dir: &std::path::Path) -> Settings {
 }
 
 fn append(conn: &mut DbConnection, count: u64, start: u64) {
-    conn.transaction::<_, LedgerError, _>(|conn| {
-        let mut seq = Sequencer::lock(conn)?;
+    write_transaction::<_, LedgerError, _>(conn, |conn, seq| {
         for i in 0..count {
             let record = serde_json::json!({
                 "id": format!("src-{}", start + i),

@@ -290,6 +290,10 @@ impl From<crate::db::Unavailable> for ApiError {
                 tracing::warn!(error = %error, "no database connection");
                 Self::unavailable("the database is not reachable right now")
             }
+            crate::db::Unavailable::Lost(reason) => {
+                tracing::warn!(%reason, "a write did not commit");
+                Self::unavailable("the write did not commit; try again")
+            }
             other => Self::internal(other),
         }
     }

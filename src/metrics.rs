@@ -45,9 +45,12 @@ pub struct Metrics {
     pub list_cache_hits: Counter,
     pub list_cache_misses: Counter,
     appends: Counter,
+    pub group_sizes: Histogram,
+    pub group_failed_items: Counter,
     pub log_size: Gauge,
     pub checkpoint_age_seconds: Gauge,
     pub pool_connections: Family<StateLabels, Gauge>,
+    pub db_calls: Counter,
     pub links: Family<StateLabels, Gauge>,
 }
 
@@ -93,6 +96,18 @@ impl Default for Metrics {
             "Ledger entries appended by this process",
             appends.clone(),
         );
+        let group_sizes = Histogram::new(exponential_buckets(1.0, 2.0, 8));
+        registry.register(
+            "write_group_size",
+            "Writes committed together in one transaction (group commit)",
+            group_sizes.clone(),
+        );
+        let group_failed_items = Counter::default();
+        registry.register(
+            "write_group_failed_items",
+            "Writes that failed and rolled back alone inside a committed group",
+            group_failed_items.clone(),
+        );
         let log_size = Gauge::default();
         registry.register("ledger_size", "Entries in the log", log_size.clone());
         let checkpoint_age_seconds = Gauge::default();
@@ -106,6 +121,12 @@ impl Default for Metrics {
             "db_pool_connections",
             "This process's database connections, idle or in use",
             pool_connections.clone(),
+        );
+        let db_calls = Counter::default();
+        registry.register(
+            "db_calls",
+            "Pieces of request work that went to the database (a hop each); reads served from memory make none",
+            db_calls.clone(),
         );
         let links = Family::<StateLabels, Gauge>::default();
         registry.register(
@@ -121,9 +142,12 @@ impl Default for Metrics {
             list_cache_hits,
             list_cache_misses,
             appends,
+            group_sizes,
+            group_failed_items,
             log_size,
             checkpoint_age_seconds,
             pool_connections,
+            db_calls,
             links,
         }
     }

@@ -64,6 +64,11 @@ pub struct AppState {
     pub snapshots: Arc<dyn BlobStore>,
     /// Compressed lists, pages and assets, made once each.
     pub compressed: crate::compression::Compressed,
+    /// The process's one writer to the log: writes that arrive together
+    /// commit together (group commit).
+    pub writer: crate::ledger::GroupCommitter,
+    /// The token subjects this process has confirmed live.
+    pub liveness: Arc<crate::auth::Liveness>,
     /// What the server counts, for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This process's rate limiters.
@@ -105,7 +110,20 @@ impl AppState {
             settings.fetch_ports.clone(),
             &settings.public_url,
         );
+        let metrics: Arc<crate::metrics::Metrics> = Arc::default();
+        let writer = {
+            let metrics = metrics.clone();
+            crate::ledger::GroupCommitter::start(
+                db.clone(),
+                Arc::new(move |group: crate::ledger::group::GroupStats| {
+                    metrics.group_sizes.observe(group.items as f64);
+                    metrics.group_failed_items.inc_by(group.failed as u64);
+                }),
+            )
+        };
         Ok(Self {
+            liveness: Arc::new(crate::auth::Liveness::start(db.clone())),
+            writer,
             db,
             tokens: Arc::new(TokenKeys::new(&jwt_secret, &settings.origin)),
             ledger: Ledger::new(
@@ -124,7 +142,7 @@ impl AppState {
             identity_keys: IdentityKeys::new(fetcher.clone()),
             fetcher,
             snapshots,
-            metrics: Arc::default(),
+            metrics,
             compressed: crate::compression::Compressed::new(COMPRESSED_CACHE_ENTRIES),
             rate_limits: Arc::new(RateLimits::new(&settings)),
             settings,

@@ -8,7 +8,6 @@ use super::page_limit;
 use crate::api::body::Body;
 use crate::auth::{Allowed, Edit, MaybeCaller, Write};
 use crate::error::{ApiError, Problem};
-use crate::ledger::write_transaction;
 use crate::newsroom::articles::{self, Article, ArticleStatus, NewArticle};
 use crate::state::AppState;
 
@@ -35,12 +34,8 @@ pub async fn create(
     let article = body.read().await?;
     let actor = caller.actor();
     let row = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn, seq| {
-                articles::create(conn, seq, &actor, &article)
-            })
-        })
+        .writer
+        .write(move |conn, seq| articles::create(conn, seq, &actor, &article))
         .await?;
     Ok(HttpResponse::Created().json(row))
 }
@@ -128,11 +123,9 @@ async fn change_status(
 ) -> Result<web::Json<Article>, ApiError> {
     let actor = caller.actor();
     let row = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn, seq| {
-                articles::change_status(conn, seq, &actor, &slug, to, reason.as_deref())
-            })
+        .writer
+        .write(move |conn, seq| {
+            articles::change_status(conn, seq, &actor, &slug, to, reason.as_deref())
         })
         .await?;
     Ok(web::Json(row))

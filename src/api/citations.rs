@@ -8,7 +8,6 @@ use utoipa::ToSchema;
 use crate::api::body::{Body, from_value};
 use crate::auth::{Allowed, Edit, Write};
 use crate::error::{ApiError, Problem};
-use crate::ledger::write_transaction;
 use crate::newsroom::citations::{self, Citation, MAX_BATCH, NewCitation};
 use crate::state::AppState;
 
@@ -75,12 +74,8 @@ pub async fn attach(
     let caller = caller.caller;
     let slug = slug.into_inner();
     let rows = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn, seq| {
-                citations::attach(conn, seq, &caller, &slug, &batch, is_batch)
-            })
-        })
+        .writer
+        .write(move |conn, seq| citations::attach(conn, seq, &caller, &slug, &batch, is_batch))
         .await?;
     Ok(HttpResponse::Created().json(CitationList { citations: rows }))
 }
@@ -108,10 +103,8 @@ pub async fn verify(
     let caller = caller.caller;
     let id = id.into_inner();
     let row = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn, seq| citations::verify(conn, seq, &caller, &id))
-        })
+        .writer
+        .write(move |conn, seq| citations::verify(conn, seq, &caller, &id))
         .await?;
     Ok(web::Json(row))
 }
@@ -151,12 +144,8 @@ pub async fn retract(
     let caller = caller.caller;
     let id = id.into_inner();
     let row = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn, seq| {
-                citations::retract(conn, seq, &caller, &id, &reason)
-            })
-        })
+        .writer
+        .write(move |conn, seq| citations::retract(conn, seq, &caller, &id, &reason))
         .await?;
     Ok(web::Json(row))
 }

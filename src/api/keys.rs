@@ -155,6 +155,8 @@ pub async fn revoke(
 ) -> Result<web::Json<KeyInfo>, ApiError> {
     let id = id.into_inner();
     let row = state.db.run(move |conn| keys::revoke(conn, &id)).await?;
+    // Its tokens stop here at once (other processes: within a second).
+    state.liveness.forget();
     tracing::info!(id = %row.id, by = %caller.actor(), "API key revoked");
     Ok(web::Json(row.into()))
 }

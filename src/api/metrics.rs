@@ -64,6 +64,8 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         .inc_by(hits.saturating_sub(m.list_cache_hits.get()));
     m.list_cache_misses
         .inc_by(misses.saturating_sub(m.list_cache_misses.get()));
+    let runs = state.db.runs();
+    m.db_calls.inc_by(runs.saturating_sub(m.db_calls.get()));
     Ok(HttpResponse::Ok()
         .insert_header((
             header::CONTENT_TYPE,

@@ -235,7 +235,9 @@ pub fn app(
     let rate_limits = web::Data::from(state.rate_limits.clone());
     let embed_origins = web::Data::new(cors::EmbedOrigins(state.settings.embed_origins.clone()));
     let metrics = web::Data::from(state.metrics.clone());
+    let liveness = web::Data::from(state.liveness.clone());
     app.app_data(state)
+        .app_data(liveness)
         .app_data(metrics)
         .app_data(embed_origins)
         .app_data(rate_limits)

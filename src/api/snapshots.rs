@@ -15,7 +15,6 @@ use crate::archive::snapshots::{self, Snapshot, StoredSnapshot, is_active_conten
 use crate::archive::store::{Stager, is_too_large, valid_name};
 use crate::auth::{Allowed, Read, Staff, Write};
 use crate::error::{ApiError, ErrorCode, Problem};
-use crate::ledger::write_transaction;
 use crate::newsroom::sources::{self, SourceVersion};
 use crate::outbound::CaptureLimits;
 use crate::state::AppState;
@@ -263,12 +262,10 @@ pub async fn capture_source(
         .map_err(storage_failed)?;
     let archive_url = format!("{}/v1/snapshots/{sha256}", state.settings.public_url);
     state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn, seq| {
-                snapshots::insert_if_absent(conn, row)?;
-                sources::record_capture(conn, seq, &actor, &id, &sha256, &archive_url, &captured_at)
-            })
+        .writer
+        .write(move |conn, seq| {
+            snapshots::insert_if_absent(conn, row)?;
+            sources::record_capture(conn, seq, &actor, &id, &sha256, &archive_url, &captured_at)
         })
         .await
 }

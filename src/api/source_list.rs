@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use actix_web::FromRequest;
 
 use super::encoding::encode;
-use crate::auth::{MaybeUnconfirmed, Unconfirmed};
+use crate::auth::{Caller, MaybeUnconfirmed, Unconfirmed};
 use crate::error::{ApiError, ErrorCode, Problem};
 use crate::newsroom::citation_formats::Format;
 use crate::newsroom::source_list::{self as lists, Outcome, SourceTeaser, VerifiedSourceList};
@@ -108,15 +108,22 @@ async fn list_response(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let anonymous = caller.is_none();
-    // The public teaser straight from memory while the log has not grown:
-    // this process wrote nothing since the size was read, at most a second
-    // ago (other processes' writes show within that second).
+    // Straight from memory while the log has not grown: this process wrote
+    // nothing since the size was read, at most a second ago (other processes'
+    // writes show within that second), and the caller is anonymous or was
+    // confirmed live before with nothing revoked since (auth::Liveness).
     let writes = state.db.writes();
     let lists = &state.source_lists;
-    let held = anonymous
-        .then(|| lists.known_size(writes))
-        .flatten()
-        .and_then(|size| lists.public_teaser(&slug, format, size));
+    let in_memory = match &caller {
+        None => Some(None),
+        Some(unconfirmed) => unconfirmed.confirmed_in_memory(&state.liveness).map(Some),
+    };
+    let held = in_memory.and_then(|confirmed| {
+        let full = confirmed.as_ref().is_some_and(Caller::is_reader);
+        let staff = confirmed.as_ref().is_some_and(Caller::is_staff);
+        let size = lists.known_size(writes)?;
+        lists.held(&slug, full, staff, format, size)
+    });
     let outcome = match held {
         Some((tag, _)) if lists::not_modified(if_none_match.as_deref(), &tag) => {
             Outcome::NotModified(tag)
@@ -124,7 +131,8 @@ async fn list_response(
         Some((tag, body)) => Outcome::Body(tag, body),
         None => {
             let st = state.clone();
-            let (outcome, size) = state
+            let generation = state.liveness.generation();
+            let (outcome, size, confirmed) = state
                 .db
                 .run(move |conn| {
                     lists::for_caller(
@@ -139,6 +147,11 @@ async fn list_response(
                 })
                 .await?;
             lists.record_size(size, writes);
+            if let Some(caller) = confirmed {
+                state
+                    .liveness
+                    .remember(caller.subject, caller.role, generation);
+            }
             outcome
         }
     };

@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 use crate::api::body::Body;
 use crate::auth::{Allowed, Read, Write};
 use crate::error::{ApiError, Problem};
-use crate::ledger::write_transaction;
 use crate::newsroom::sources::{self, NewSource, SourcePatch, SourceVersion};
 use crate::state::AppState;
 
@@ -34,12 +33,8 @@ pub async fn create(
     let actor = caller.actor();
     let recorder = actor.clone();
     let version = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn, seq| {
-                sources::create(conn, seq, &recorder, &source)
-            })
-        })
+        .writer
+        .write(move |conn, seq| sources::create(conn, seq, &recorder, &source))
         .await?;
     if state.settings.archive.capture_on_record {
         // Archived in the background: the journalist is not kept waiting,
@@ -82,12 +77,8 @@ pub async fn revise(
     let actor = caller.actor();
     let id = id.into_inner();
     let version = state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn, seq| {
-                sources::revise(conn, seq, &actor, &id, &patch)
-            })
-        })
+        .writer
+        .write(move |conn, seq| sources::revise(conn, seq, &actor, &id, &patch))
         .await?;
     Ok(web::Json(version))
 }

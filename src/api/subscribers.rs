@@ -65,6 +65,8 @@ pub async fn remove(
         .db
         .run(move |conn| subscribers::delete(conn, &id))
         .await?;
+    // Their tokens stop here at once (other processes: within a second).
+    state.liveness.forget();
     Ok(HttpResponse::NoContent().finish())
 }
 

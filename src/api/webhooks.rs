@@ -128,10 +128,15 @@ pub async fn receive(
         ),
     };
     let applied = platform.clone();
+    let deletion = matches!(event, Event::MemberDeleted { .. });
     let outcome = state
         .db
         .run(move |conn| deliveries::apply(conn, &applied, &delivery_id, &event, now))
         .await?;
+    if deletion && outcome == Outcome::Applied {
+        // The member's tokens stop here at once (elsewhere within a second).
+        state.liveness.forget();
+    }
     tracing::info!(platform = %platform.id, ?outcome, "webhook delivery");
     Ok(web::Json(Received { outcome }))
 }

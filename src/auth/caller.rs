@@ -1,7 +1,7 @@
 //! The extractors that turn a request's bearer token into a [`Caller`].
 //!
-//! They need only the token keys and the database, both registered as app data
-//! of their own. [`Allowed`] checks the role before a handler (or any body
+//! They need only the token keys, the database and the [`Liveness`] set, each
+//! registered as app data of its own. [`Allowed`] checks the role before a handler (or any body
 //! reader) runs: a caller who may not do a thing learns nothing about how to.
 
 use std::future::Future;
@@ -11,7 +11,7 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 
 use super::Role;
-use super::live;
+use super::live::{self, Liveness};
 use super::token::{Subject, TokenKeys};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
@@ -137,9 +137,10 @@ impl<P: Permission + 'static> FromRequest for Allowed<P> {
             }
         });
         let db = database(req);
+        let liveness = liveness(req);
         Box::pin(async move {
             let unconfirmed = checked?;
-            let caller = db?.run(move |conn| unconfirmed.confirm(conn)).await?;
+            let caller = unconfirmed.confirm_via(db?, liveness?).await?;
             Ok(Allowed {
                 caller,
                 permission: PhantomData,
@@ -208,6 +209,38 @@ impl Unconfirmed {
     }
 }
 
+impl Unconfirmed {
+    /// The caller, confirmed live from this process's memory when it can be
+    /// ([`Liveness`]), with no database hop.
+    pub fn confirmed_in_memory(&self, liveness: &Liveness) -> Option<Caller> {
+        liveness
+            .known_live(&self.0.subject, self.0.role)
+            .then(|| self.0.clone())
+    }
+
+    /// The caller confirmed live: from memory, else from the database (and
+    /// then remembered).
+    pub async fn confirm_via(
+        self,
+        db: Db,
+        liveness: web::Data<Liveness>,
+    ) -> Result<Caller, ApiError> {
+        if let Some(caller) = self.confirmed_in_memory(&liveness) {
+            return Ok(caller);
+        }
+        let generation = liveness.generation();
+        let caller = db.run(move |conn| self.confirm(conn)).await?;
+        liveness.remember(caller.subject.clone(), caller.role, generation);
+        Ok(caller)
+    }
+}
+
+fn liveness(req: &HttpRequest) -> Result<web::Data<Liveness>, ApiError> {
+    req.app_data::<web::Data<Liveness>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("no liveness registered"))
+}
+
 fn database(req: &HttpRequest) -> Result<Db, ApiError> {
     req.app_data::<web::Data<Db>>()
         .map(|db| db.get_ref().clone())
@@ -244,9 +277,10 @@ impl Unconfirmed {
 fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Caller, ApiError>> + 'static {
     let checked = check_token(req);
     let db = database(req);
+    let liveness = liveness(req);
     async move {
         let unconfirmed = checked?;
-        db?.run(move |conn| unconfirmed.confirm(conn)).await
+        unconfirmed.confirm_via(db?, liveness?).await
     }
 }
 

@@ -10,6 +10,7 @@ pub use caller::{
     Administer, Allowed, Audit, Caller, Edit, ManageSubscribers, MaybeCaller, MaybeUnconfirmed,
     Permission, READERS, Read, STAFF, Staff, Unconfirmed, Write,
 };
+pub use live::Liveness;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -41,7 +41,7 @@ pub struct Claims {
 }
 
 /// The token's subject: what must still be live for the token to work.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Subject {
     ApiKey(String),
     Subscriber(String),

@@ -49,6 +49,10 @@ pub enum Unavailable {
     NoConnection(diesel::r2d2::PoolError),
     #[error("the blocking thread pool is gone")]
     WorkerGone,
+    /// The write's transaction did not commit for a reason not its own (a
+    /// lost connection, a lock not granted in time): it may be tried again.
+    #[error("the write did not commit: {0}")]
+    Lost(String),
 }
 
 /// Applies the per-connection settings each backend needs.
@@ -169,25 +173,23 @@ fn refuse_if_not_durable(url: &str) -> Result<(), DbError> {
     }
 }
 
-thread_local! {
-    /// Whether the work running on this thread committed a write to the log.
-    static WROTE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
+/// Writes to the log committed by this process, on any database: read caches
+/// compare it to tell that nothing changed without asking the database.
+static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Says that the work on this thread committed a write (the ledger's write
-/// transaction calls it), so [`Db::run`] counts it.
+/// Counts a committed write to the log (the ledger's write transaction and
+/// the group committer call it once their commit has returned).
 pub fn note_write() {
-    WROTE.with(|w| w.set(true));
+    WRITES.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
 }
 
-/// The pool, which backend it talks to, and how many writes this process's
-/// [`Db::run`] work committed (read caches compare it to tell that nothing
-/// changed without asking the database).
+/// The pool, which backend it talks to, and how much request work went to it.
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
     backend: &'static str,
-    writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Database work run through [`Db::run`] (requests' database hops).
+    runs: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Db {
@@ -230,7 +232,7 @@ impl Db {
         let db = Self {
             pool,
             backend: url.backend_name(),
-            writes: Default::default(),
+            runs: Default::default(),
         };
         db.migrate()?;
         Ok(db)
@@ -240,9 +242,16 @@ impl Db {
         self.backend
     }
 
-    /// Writes committed through [`Db::run`] in this process so far.
+    /// Pieces of database work run through [`Db::run`] so far.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Writes to the log this process committed so far (on any database: a
+    /// reader that compares two counts may see a change that was elsewhere,
+    /// never miss one).
     pub fn writes(&self) -> u64 {
-        self.writes.load(std::sync::atomic::Ordering::Acquire)
+        WRITES.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn get(
@@ -309,16 +318,11 @@ impl Db {
         T: Send + 'static,
         E: From<Unavailable> + Send + 'static,
     {
+        self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let pool = self.pool.clone();
-        let writes = self.writes.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().map_err(Unavailable::NoConnection)?;
-            WROTE.with(|w| w.set(false));
-            let done = work(&mut conn);
-            if WROTE.with(|w| w.replace(false)) {
-                writes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-            }
-            done
+            work(&mut conn)
         })
         .await
         .map_err(|_| Unavailable::WorkerGone)?

@@ -188,6 +188,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    auth_changes (id) {
+        id -> Integer,
+        counter -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     articles,
     citations,

@@ -8,6 +8,7 @@
 
 mod cache;
 pub mod checkpoint;
+pub mod group;
 mod handle;
 mod hashes;
 pub mod leaf;
@@ -15,6 +16,7 @@ pub mod proof;
 pub mod store;
 pub mod tiles;
 
+pub use group::GroupCommitter;
 pub use handle::{Consistency, Inclusion, Index, Ledger, ProvenLeaf, TreeSize};
 pub use store::{About, Appended, Sequencer, write_transaction};
 pub use tlog_tiles::tlog::{Hash, record_hash as leaf_hash};

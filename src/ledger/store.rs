@@ -91,14 +91,29 @@ fn to_u64(n: i64) -> Result<u64, LedgerError> {
 pub struct Sequencer {
     size: u64,
     last_at: Option<DateTime<Utc>>,
-    // Hashes this transaction wrote, so a batch does not read back its own rows.
+    /// The head as locked, so [`Sequencer::finish`] knows whether it moved.
+    locked_size: u64,
+    /// The stored hashes of this transaction's entries, by stored-hash index:
+    /// read back from here while the transaction runs (a batch never reads its
+    /// own rows) and written in a few statements by [`Sequencer::finish`].
     written: HashMap<u64, Hash>,
 }
+
+/// Where a [`Sequencer`] stood, to go back to when a savepoint rolls back.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    size: u64,
+    last_at: Option<DateTime<Utc>>,
+}
+
+/// Stored hashes per insert statement (two bound values each; both backends
+/// take far more).
+const HASH_ROWS_PER_INSERT: usize = 500;
 
 impl Sequencer {
     /// Locks the head. Call it first in the transaction: on SQLite the write
     /// makes this the writer before any read, on PostgreSQL it locks the row.
-    pub fn lock(conn: &mut DbConnection) -> Result<Self, LedgerError> {
+    pub(super) fn lock(conn: &mut DbConnection) -> Result<Self, LedgerError> {
         let locked = diesel::update(ledger_head::table.find(1))
             .set(ledger_head::size.eq(ledger_head::size))
             .execute(conn)?;
@@ -119,11 +134,71 @@ impl Sequencer {
             }
             parsed => parsed,
         };
+        let size = to_u64(size)?;
         Ok(Self {
-            size: to_u64(size)?,
+            size,
             last_at,
+            locked_size: size,
             written: HashMap::new(),
         })
+    }
+
+    /// Where the sequencer stands now.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            size: self.size,
+            last_at: self.last_at,
+        }
+    }
+
+    /// Forgets every append made since `mark`, whose rows a savepoint has just
+    /// rolled back. A later entry's stored hashes all come after an earlier
+    /// one's, so those of the forgotten entries are the ones from the first
+    /// index of entry `mark.size` on.
+    pub fn rewind(&mut self, mark: Mark) {
+        let first = tlog::stored_hash_index(0, mark.size);
+        self.written.retain(|&index, _| index < first);
+        self.size = mark.size;
+        self.last_at = mark.last_at;
+    }
+
+    /// Writes what the appends left for the end: the stored hashes and the new
+    /// head. [`write_transaction`] and the group committer call it last in the
+    /// transaction; work that reads the tree it has just grown, inside its own
+    /// transaction, calls it first.
+    pub fn finish(&mut self, conn: &mut DbConnection) -> Result<(), LedgerError> {
+        if self.size == self.locked_size {
+            return Ok(());
+        }
+        let mut written: Vec<(u64, Hash)> = self.written.drain().collect();
+        written.sort_unstable_by_key(|&(index, _)| index);
+        let rows = written
+            .iter()
+            .map(|(index, hash)| {
+                Ok((
+                    ledger_hashes::id.eq(to_i64(*index)?),
+                    ledger_hashes::hash.eq(hash.0.to_vec()),
+                ))
+            })
+            .collect::<Result<Vec<_>, LedgerError>>()?;
+        for chunk in rows.chunks(HASH_ROWS_PER_INSERT) {
+            // Many rows in one statement; diesel's multi-backend connection
+            // cannot build that, each backend's own connection can.
+            let insert = diesel::insert_into(ledger_hashes::table).values(chunk);
+            match conn {
+                DbConnection::Sqlite(c) => insert.execute(c)?,
+                DbConnection::Postgres(c) => insert.execute(c)?,
+            };
+        }
+        let last_at = self.last_at.map(leaf::format_at).unwrap_or_default();
+        diesel::update(ledger_head::table.find(1))
+            .set((
+                ledger_head::size.eq(to_i64(self.size)?),
+                ledger_head::last_at.eq(last_at),
+            ))
+            .execute(conn)?;
+        self.locked_size = self.size;
+        Ok(())
     }
 
     /// The size of the log including what this transaction appended.
@@ -179,21 +254,7 @@ impl Sequencer {
             })
             .execute(conn)?;
         let first = tlog::stored_hash_index(0, n);
-        for (offset, hash) in (0u64..).zip(&hashes) {
-            diesel::insert_into(ledger_hashes::table)
-                .values((
-                    ledger_hashes::id.eq(to_i64(first + offset)?),
-                    ledger_hashes::hash.eq(hash.0.to_vec()),
-                ))
-                .execute(conn)?;
-            self.written.insert(first + offset, *hash);
-        }
-        diesel::update(ledger_head::table.find(1))
-            .set((
-                ledger_head::size.eq(index + 1),
-                ledger_head::last_at.eq(&at_text),
-            ))
-            .execute(conn)?;
+        self.written.extend((first..).zip(hashes));
 
         self.size = n + 1;
         self.last_at = Some(at);
@@ -216,7 +277,9 @@ where
 {
     let done = conn.transaction(|conn| {
         let mut sequencer = Sequencer::lock(conn)?;
-        work(conn, &mut sequencer)
+        let done = work(conn, &mut sequencer)?;
+        sequencer.finish(conn)?;
+        Ok(done)
     });
     if done.is_ok() {
         crate::db::note_write();

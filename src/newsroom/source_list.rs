@@ -18,7 +18,7 @@ use super::citation_formats::{self as formats, Entry, Format};
 use super::citations::{Citation, CitationStatus};
 use super::source_page::{self, Shown};
 use super::sources::SourceVersion;
-use crate::auth::Unconfirmed;
+use crate::auth::{Caller, Unconfirmed};
 use crate::db::DbConnection;
 use crate::db::schema::{citations, sources};
 use crate::error::ApiError;
@@ -218,11 +218,21 @@ impl SourceLists {
         }
     }
 
-    /// The public teaser of `slug` in `format` built at log size `size`, if
-    /// it is held: served with no database hop at all.
-    pub fn public_teaser(&self, slug: &str, format: Format, size: u64) -> Option<(String, Bytes)> {
-        let key = head_key(slug, false, format, size);
-        let built = self.by_head(&key).filter(|b| b.public)?;
+    /// The list of `slug` as a reader (`full`) or staff member would see it,
+    /// built at log size `size`, if it is held and they may see it: served
+    /// with no database hop at all.
+    pub fn held(
+        &self,
+        slug: &str,
+        full: bool,
+        staff: bool,
+        format: Format,
+        size: u64,
+    ) -> Option<(String, Bytes)> {
+        let key = head_key(slug, full, format, size);
+        let built = self
+            .by_head(&key)
+            .filter(|b| articles::visible_to(b.public, staff))?;
         self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Some((built.tag, built.body))
     }
@@ -492,7 +502,8 @@ fn head_key(slug: &str, full: bool, format: Format, size: u64) -> String {
 /// The source list of `slug` as `caller` may see it: the teaser for anonymous
 /// callers, the verified list for subscribers and staff, 404 for a draft
 /// unless the caller is staff. The token's key or subscriber is confirmed live
-/// here, in the same database hop as the list.
+/// here, in the same database hop as the list. Also answers the log's size
+/// read and the caller as confirmed.
 pub fn for_caller(
     conn: &mut DbConnection,
     ledger: &Ledger,
@@ -501,7 +512,7 @@ pub fn for_caller(
     slug: &str,
     format: Format,
     if_none_match: Option<&str>,
-) -> Result<(Outcome, u64), ApiError> {
+) -> Result<(Outcome, u64, Option<Caller>), ApiError> {
     let caller = caller.map(|c| c.confirm(conn)).transpose()?;
     let full = caller.as_ref().is_some_and(|c| c.is_reader());
     let staff = caller.as_ref().is_some_and(|c| c.is_staff());
@@ -529,7 +540,7 @@ pub fn for_caller(
         return Err(ApiError::not_found(format!("no article {slug:?}")));
     }
     if not_modified(if_none_match, &built.tag) {
-        return Ok((Outcome::NotModified(built.tag), size));
+        return Ok((Outcome::NotModified(built.tag), size, caller));
     }
-    Ok((Outcome::Body(built.tag, built.body), size))
+    Ok((Outcome::Body(built.tag, built.body), size, caller))
 }

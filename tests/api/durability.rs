@@ -297,8 +297,12 @@ async fn a_killed_server_keeps_every_acknowledged_write(backend: Backend) {
     let mut server = ServerProcess::start(data_dir, url.as_deref());
     let staff = Staff::make(&server);
     let vkey = vkey(&server);
+    let mut largest_group = 0.0f64;
     for round in 0..2 {
         let acked = write_until_cut(&server, &staff, CLIENTS, 150 + 100 * round, || {
+            // Writes commit in groups (group commit): the cut falls while one
+            // group syncs and the next queues.
+            largest_group = largest_group.max(mean_group(&server));
             server_kill(&server);
             Vec::new()
         });
@@ -311,6 +315,33 @@ async fn a_killed_server_keeps_every_acknowledged_write(backend: Backend) {
         assert_eq!(self::vkey(&server), vkey, "the signing key changed");
         check_after_restart(&server, &staff, &acked, &vkey);
     }
+    assert!(
+        largest_group > 1.0,
+        "the writes never went in groups: the kill did not fall mid-group"
+    );
+}
+
+/// Writes per committed group so far, from the server's `/metrics`.
+fn mean_group(server: &ServerProcess) -> f64 {
+    let text = request(
+        &agent(),
+        "GET",
+        &format!("{}/metrics", server.url()),
+        None,
+        None,
+    )
+    .expect("metrics")
+    .text;
+    let field = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let groups = field("sourceledger_write_group_size_count");
+    let writes = field("sourceledger_write_group_size_sum");
+    eprintln!("{writes} writes committed in {groups} groups before the kill");
+    if groups > 0.0 { writes / groups } else { 0.0 }
 }
 
 /// Kills the server process without touching the value (its port stays).

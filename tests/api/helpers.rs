@@ -265,17 +265,18 @@ pub fn append_entries(
     count: usize,
     tag: &str,
 ) -> Vec<sourceledger::ledger::Appended> {
-    use sourceledger::ledger::Sequencer;
     let mut conn = state.db.get().expect("conn");
-    conn.transaction::<_, sourceledger::ledger::LedgerError, _>(|conn| {
-        let mut seq = Sequencer::lock(conn)?;
-        (0..count)
-            .map(|i| {
-                let record = serde_json::json!({"test": tag, "n": i});
-                seq.append(conn, "test.entry", "test:helper", &record)
-            })
-            .collect()
-    })
+    sourceledger::ledger::write_transaction::<_, sourceledger::ledger::LedgerError, _>(
+        &mut conn,
+        |conn, seq| {
+            (0..count)
+                .map(|i| {
+                    let record = serde_json::json!({"test": tag, "n": i});
+                    seq.append(conn, "test.entry", "test:helper", &record)
+                })
+                .collect()
+        },
+    )
     .expect("append")
 }
 

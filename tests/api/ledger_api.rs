@@ -277,15 +277,16 @@ on_both_backends!(a_rolled_back_append_leaves_no_trace);
 
 async fn a_rolled_back_append_leaves_no_trace(backend: Backend) {
     use sourceledger::ledger::proof::TreeBuilder;
-    use sourceledger::ledger::{LedgerError, Sequencer, store};
+    use sourceledger::ledger::{LedgerError, store, write_transaction};
     let app = TestApp::spawn(backend).await;
     {
         let mut conn = app.state.db.get().expect("conn");
-        let result = conn.transaction::<(), LedgerError, _>(|conn| {
-            let mut seq = Sequencer::lock(conn)?;
+        let result = write_transaction::<(), LedgerError, _>(&mut conn, |conn, seq| {
             for i in 0..130 {
                 seq.append(conn, "test.doomed", "test:x", &serde_json::json!({"i": i}))?;
             }
+            // The hashes and head as a commit would write them.
+            seq.finish(conn)?;
             // Read the doomed tree inside the transaction, through the shared cache.
             store::root(conn, app.state.ledger.hashes(), 130)?;
             store::prove_inclusion(conn, app.state.ledger.hashes(), 3, 130)?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 use sourceledger::ledger::proof::{TreeBuilder, verify_inclusion};
-use sourceledger::ledger::{Sequencer, checkpoint, store};
+use sourceledger::ledger::{checkpoint, store, write_transaction};
 use sourceledger::startup::AppState;
 
 use crate::helpers::{Backend, TestApp};
@@ -23,8 +23,7 @@ fn write(state: Arc<actix_web::web::Data<AppState>>, writer: usize) {
         // Transactions of 1 to 4 entries.
         let batch = (1 + (writer + round) % 4).min(ENTRIES_PER_THREAD - written);
         let mut conn = state.db.get().expect("conn");
-        conn.transaction::<_, sourceledger::ledger::LedgerError, _>(|conn| {
-            let mut seq = Sequencer::lock(conn)?;
+        write_transaction::<_, sourceledger::ledger::LedgerError, _>(&mut conn, |conn, seq| {
             for i in 0..batch {
                 let record = serde_json::json!({"writer": writer, "n": written + i});
                 seq.append(

@@ -1,0 +1,248 @@
+//! Group commit: writes that arrive together commit together.
+//!
+//! Every request that appends to the log hands its work to one writer thread
+//! per process. The thread takes whatever has queued since its last commit (up
+//! to [`MAX_GROUP`] items), runs each item inside a savepoint of one
+//! transaction that holds the log's write lock, and commits once: one durable
+//! sync for the whole group. An item that fails rolls back to its savepoint and
+//! fails alone; the others commit. Nobody hears back before the commit that
+//! holds their write has returned, so an acknowledged write is durable, and a
+//! record still commits in the same transaction as its entry.
+//!
+//! There is no waiting for a group to fill: while one group syncs, the next
+//! queues, so a group is as large as the load makes it and a lone write goes
+//! through at once. Across processes sharing a PostgreSQL database the head
+//! row stays the arbiter: each process's group takes its lock in turn.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use diesel::Connection;
+
+use super::LedgerError;
+use super::store::Sequencer;
+use crate::db::{Db, DbConnection, Unavailable};
+
+/// The most items one transaction carries.
+pub const MAX_GROUP: usize = 128;
+
+/// What a group's items are, to the writer thread: run inside a savepoint,
+/// then told how the commit went.
+trait Item: Send {
+    /// Runs the work; `false` when it failed, and its savepoint must roll back.
+    fn run(&mut self, conn: &mut DbConnection, seq: &mut Sequencer) -> bool;
+    /// The group committed: the item's own outcome goes back to its caller.
+    fn committed(self: Box<Self>);
+    /// The group did not commit: a successful item reports why instead.
+    fn lost(self: Box<Self>, why: GroupFailure);
+}
+
+/// Why a whole group failed to commit.
+#[derive(Debug, Clone)]
+enum GroupFailure {
+    Unavailable(String),
+    Db(String),
+}
+
+struct Job<T, E, F> {
+    work: Option<F>,
+    outcome: Option<Result<T, E>>,
+    reply: tokio::sync::oneshot::Sender<Result<T, E>>,
+}
+
+impl<T, E, F> Item for Job<T, E, F>
+where
+    F: FnOnce(&mut DbConnection, &mut Sequencer) -> Result<T, E> + Send,
+    T: Send,
+    E: From<LedgerError> + Send,
+{
+    fn run(&mut self, conn: &mut DbConnection, seq: &mut Sequencer) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let outcome = work(conn, seq);
+        let ok = outcome.is_ok();
+        self.outcome = Some(outcome);
+        ok
+    }
+
+    fn committed(self: Box<Self>) {
+        if let Some(outcome) = self.outcome {
+            // A caller that has gone away (its client disconnected) no longer
+            // needs the answer; the write stands.
+            let _ = self.reply.send(outcome);
+        }
+    }
+
+    fn lost(self: Box<Self>, why: GroupFailure) {
+        let outcome = match self.outcome {
+            Some(Err(own)) => Err(own),
+            _ => Err(E::from(why.into())),
+        };
+        let _ = self.reply.send(outcome);
+    }
+}
+
+impl From<GroupFailure> for LedgerError {
+    fn from(why: GroupFailure) -> Self {
+        match why {
+            GroupFailure::Unavailable(message) => {
+                LedgerError::Unavailable(Unavailable::Lost(message))
+            }
+            GroupFailure::Db(message) => LedgerError::Unavailable(Unavailable::Lost(format!(
+                "the group's commit failed: {message}"
+            ))),
+        }
+    }
+}
+
+/// An item's savepoint rolled back on purpose, or the database failed.
+enum Rollback {
+    Item,
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for Rollback {
+    fn from(e: diesel::result::Error) -> Self {
+        Rollback::Db(e)
+    }
+}
+
+/// What a committed group looked like, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupStats {
+    pub items: usize,
+    pub failed: usize,
+}
+
+/// Hands writes to the process's writer thread.
+#[derive(Clone)]
+pub struct GroupCommitter {
+    queue: mpsc::Sender<Box<dyn Item>>,
+}
+
+impl GroupCommitter {
+    /// Starts the writer thread on `db`; `on_commit` hears of every committed
+    /// group.
+    pub fn start(db: Db, on_commit: Arc<dyn Fn(GroupStats) + Send + Sync>) -> Self {
+        let (queue, items) = mpsc::channel::<Box<dyn Item>>();
+        let spawned = std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || writer(db, items, on_commit));
+        if let Err(error) = spawned {
+            // Without the thread every write answers 503 (the queue's receiver
+            // is gone), which is what an operator will see and look into.
+            tracing::error!(%error, "cannot start the ledger writer thread");
+        }
+        Self { queue }
+    }
+
+    /// Runs `work` in the next group's transaction, with the log's sequencer,
+    /// and answers once that transaction has committed (or failed).
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection, &mut Sequencer) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<LedgerError> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Box<dyn Item> = Box::new(Job {
+            work: Some(work),
+            outcome: None,
+            reply,
+        });
+        if self.queue.send(job).is_err() {
+            return Err(E::from(LedgerError::Unavailable(Unavailable::WorkerGone)));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(E::from(LedgerError::Unavailable(Unavailable::WorkerGone))))
+    }
+}
+
+fn writer(
+    db: Db,
+    items: mpsc::Receiver<Box<dyn Item>>,
+    on_commit: Arc<dyn Fn(GroupStats) + Send + Sync>,
+) {
+    while let Ok(first) = items.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match items.try_recv() {
+                Ok(item) => group.push(item),
+                Err(_) => break,
+            }
+        }
+        // A panic in one item's work (a bug) takes its group down: each
+        // caller's reply is dropped and answers 503; the connection, in an
+        // unknown state, is discarded by the pool; the thread goes on.
+        let committed = std::panic::catch_unwind(AssertUnwindSafe(|| commit_group(&db, group)));
+        match committed {
+            Ok(Some(stats)) => on_commit(stats),
+            Ok(None) => {}
+            Err(_) => tracing::error!("a write panicked; its group was rolled back"),
+        }
+    }
+}
+
+/// Runs one group in one transaction; `None` when it did not commit.
+fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
+    let mut conn = match db.get() {
+        Ok(conn) => conn,
+        Err(e) => {
+            let why = GroupFailure::Unavailable(e.to_string());
+            group.into_iter().for_each(|item| item.lost(why.clone()));
+            return None;
+        }
+    };
+    let mut failed = 0;
+    let done = conn.transaction(|conn| -> Result<(), Rollback> {
+        let mut seq = Sequencer::lock(conn).map_err(ledger_to_rollback)?;
+        for item in group.iter_mut() {
+            let mark = seq.mark();
+            let ran = conn.transaction(|conn| match item.run(conn, &mut seq) {
+                true => Ok(()),
+                false => Err(Rollback::Item),
+            });
+            match ran {
+                Ok(()) => {}
+                Err(Rollback::Item) => {
+                    seq.rewind(mark);
+                    failed += 1;
+                }
+                Err(e @ Rollback::Db(_)) => return Err(e),
+            }
+        }
+        seq.finish(conn).map_err(ledger_to_rollback)
+    });
+    match done {
+        Ok(()) => {
+            crate::db::note_write();
+            let stats = GroupStats {
+                items: group.len(),
+                failed,
+            };
+            group.into_iter().for_each(Item::committed);
+            Some(stats)
+        }
+        Err(e) => {
+            let why = match e {
+                Rollback::Db(e) => GroupFailure::Db(e.to_string()),
+                Rollback::Item => GroupFailure::Db("rolled back".into()),
+            };
+            tracing::error!(items = group.len(), reason = ?why, "a group of writes did not commit");
+            group.into_iter().for_each(|item| item.lost(why.clone()));
+            None
+        }
+    }
+}
+
+fn ledger_to_rollback(e: LedgerError) -> Rollback {
+    match e {
+        LedgerError::Db(e) => Rollback::Db(e),
+        other => Rollback::Db(diesel::result::Error::QueryBuilderError(
+            other.to_string().into(),
+        )),
+    }
+}

@@ -1,0 +1,192 @@
+//! Group commit: 64 writers at once (on PostgreSQL through two application
+//! instances over one database, as two server processes would be) commit in
+//! groups; every acknowledged write is in the log with its entry, the indexes
+//! have no gap, and a write that fails inside a group, after it had appended,
+//! leaves no trace while the rest of its group commits.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use sourceledger::auth::Role;
+use sourceledger::db::schema::ledger_entries;
+
+use crate::helpers::{App, Backend, Reply, TestApp, call};
+use crate::on_both_backends;
+
+on_both_backends!(sixty_four_writers_commit_in_groups_and_a_failure_fails_alone);
+
+const WRITERS: usize = 64;
+const ROUNDS: usize = 8;
+
+/// What one writer was told.
+#[derive(Default)]
+struct Outcome {
+    /// Acknowledged writes: (ledger index, the record's id).
+    acknowledged: Vec<(i64, String)>,
+    /// Claims of citations whose batch was refused: never to be in the log.
+    refused_claims: Vec<String>,
+}
+
+async fn post(app: &App, uri: &str, token: &str, body: Value) -> Reply {
+    call(
+        app,
+        actix_web::test::TestRequest::post()
+            .uri(uri)
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .set_json(body),
+    )
+    .await
+}
+
+async fn writer(app: App, token: String, w: usize) -> Outcome {
+    let mut out = Outcome::default();
+    for round in 0..ROUNDS {
+        let made = post(
+            &app,
+            "/v1/sources",
+            &token,
+            json!({"url": format!("https://source.example/{w}/{round}"), "title": format!("Source {w}/{round}"), "publisher": "P", "kind": "document", "language": "en"}),
+        )
+        .await;
+        assert_eq!(made.status, 201, "{}", made.text());
+        let source = made.json();
+        out.acknowledged.push((
+            source["ledger_index"].as_i64().expect("index"),
+            source["id"].as_str().expect("id").to_owned(),
+        ));
+        if (w + round).is_multiple_of(4) {
+            // The first citation appends, the second names no source: the
+            // whole request fails, inside whatever group it joined.
+            let claim = format!("doomed claim {w}/{round}");
+            let refused = post(
+                &app,
+                "/v1/articles/grouped/citations",
+                &token,
+                json!({"citations": [
+                    {"source_id": source["id"], "claim": claim, "locator": "p1"},
+                    {"source_id": "no-such-source", "claim": "x", "locator": "p2"},
+                ]}),
+            )
+            .await;
+            refused.assert_problem(422, "unknown_source");
+            out.refused_claims.push(claim);
+        } else {
+            let cited = post(
+                &app,
+                "/v1/articles/grouped/citations",
+                &token,
+                json!({"source_id": source["id"], "claim": format!("claim {w}/{round}"), "locator": "p1"}),
+            )
+            .await;
+            assert_eq!(cited.status, 201, "{}", cited.text());
+            let citation = &cited.json()["citations"][0];
+            out.acknowledged.push((
+                citation["ledger_index"].as_i64().expect("index"),
+                citation["id"].as_str().expect("id").to_owned(),
+            ));
+        }
+    }
+    out
+}
+
+/// A counter or histogram field of a metrics text.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in the metrics"))
+}
+
+async fn sixty_four_writers_commit_in_groups_and_a_failure_fails_alone(backend: Backend) {
+    let is_postgres = matches!(backend, Backend::Postgres(_));
+    let app = TestApp::spawn(backend).await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let article = app
+        .post_as(
+            "/v1/articles",
+            &journalist,
+            json!({"slug": "grouped", "title": "Grouped", "url": "https://news.example/grouped", "language": "en", "authors": ["A"]}),
+        )
+        .await;
+    assert_eq!(article.status, 201, "{}", article.text());
+    let before = app.ledger_size();
+
+    let second = if is_postgres {
+        Some(app.another_instance().await)
+    } else {
+        None
+    };
+    let writers = (0..WRITERS).map(|w| {
+        let target = match &second {
+            Some((other, _)) if w % 2 == 1 => other.clone(),
+            _ => app.app.clone(),
+        };
+        writer(target, journalist.clone(), w)
+    });
+    let outcomes = futures_util::future::join_all(writers).await;
+
+    let mut conn = app.state.db.get().expect("conn");
+    let rows: Vec<(i64, String)> = ledger_entries::table
+        .order(ledger_entries::idx.asc())
+        .select((ledger_entries::idx, ledger_entries::leaf))
+        .load(&mut *conn)
+        .expect("entries");
+    for (i, (idx, _)) in rows.iter().enumerate() {
+        assert_eq!(*idx, i as i64, "the indexes have a gap or a duplicate");
+    }
+    let leaves: HashMap<i64, Value> = rows
+        .iter()
+        .map(|(idx, leaf)| (*idx, serde_json::from_str(leaf).expect("leaf json")))
+        .collect();
+    let acknowledged: Vec<&(i64, String)> = outcomes.iter().flat_map(|o| &o.acknowledged).collect();
+    let mut seen = HashSet::new();
+    for (index, id) in &acknowledged {
+        let leaf = leaves
+            .get(index)
+            .unwrap_or_else(|| panic!("acknowledged entry {index} is missing"));
+        assert_eq!(
+            leaf["record"]["id"],
+            json!(id),
+            "entry {index} is another record"
+        );
+        assert!(seen.insert(*index), "two writes were told entry {index}");
+    }
+    assert_eq!(
+        rows.len() as u64,
+        before + acknowledged.len() as u64,
+        "the log holds exactly what was acknowledged"
+    );
+    let refused: HashSet<&String> = outcomes.iter().flat_map(|o| &o.refused_claims).collect();
+    assert_eq!(refused.len(), WRITERS * ROUNDS / 4);
+    for leaf in leaves.values() {
+        if let Some(claim) = leaf["record"]["claim"].as_str() {
+            assert!(
+                !refused.contains(&claim.to_owned()),
+                "a refused citation is in the log: {claim}"
+            );
+        }
+    }
+    drop(conn);
+
+    // The writes did go in groups, and refused items were rolled back inside
+    // groups that committed.
+    let text = app.state.metrics.render();
+    let groups = metric(&text, "sourceledger_write_group_size_count");
+    let grouped = metric(&text, "sourceledger_write_group_size_sum");
+    let failed = metric(&text, "sourceledger_write_group_failed_items_total");
+    eprintln!("{grouped} writes in {groups} groups, {failed} failed alone (this instance)");
+    assert!(
+        grouped > groups,
+        "no group held more than one write ({grouped} in {groups})"
+    );
+    assert!(failed >= 1.0, "no failing write went through a group");
+
+    // The server's own audit re-derives every leaf, the tree and the checkpoint.
+    let auditor = app.token_of(Role::Auditor).await;
+    let audit = app
+        .send("POST", "/v1/audit/verify", Some(&auditor), None)
+        .await;
+    assert_eq!(audit.status, 200, "{}", audit.text());
+    assert_eq!(audit.json()["ok"], true, "audit: {}", audit.text());
+}

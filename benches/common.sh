@@ -1,6 +1,21 @@
 # Shared by the HTTP benchmarks (sourced, not run): calls to a running server
 # at $base, with $admin an admin's token once `admin_token` ran.
 
+# Installs the Debian packages that provide commands "$@" (command=package)
+# when a command is missing.
+need() {
+  local pair missing=()
+  for pair in "$@"; do
+    command -v "${pair%%=*}" >/dev/null 2>&1 || missing+=("${pair#*=}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  echo "installing ${missing[*]} (Debian packages)" >&2
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}" >/dev/null 2>&1 ||
+    { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}" >/dev/null; }
+}
+
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 post() { curl -sf -X POST "$base$1" -H "Authorization: Bearer $2" -H 'content-type: application/json' -d "$3"; }
 

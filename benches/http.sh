@@ -24,6 +24,7 @@ until curl -sf "$base/readyz" >/dev/null; do sleep 0.05; done
 
 # shellcheck source=benches/common.sh
 . "$here/benches/common.sh"
+need wrk=wrk curl=curl
 admin=$(admin_token "$data")
 journalist=$(token_for journalist)
 editor=$(token_for editor)

@@ -28,6 +28,7 @@ trap cleanup EXIT
 
 # shellcheck source=benches/common.sh
 . "$here/benches/common.sh"
+need wrk=wrk nginx=nginx-light curl=curl
 
 # wrk's requests/s and p99 (ms) of one run, as "RPS P99".
 measure() {

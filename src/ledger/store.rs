@@ -97,6 +97,10 @@ pub struct Sequencer {
     /// read back from here while the transaction runs (a batch never reads its
     /// own rows) and written in a few statements by [`Sequencer::finish`].
     written: HashMap<u64, Hash>,
+    /// This transaction's entries, in index order, inserted by
+    /// [`Sequencer::finish`] in a few statements (nothing reads the entries
+    /// of a transaction that is still writing).
+    entries: Vec<EntryRow>,
 }
 
 /// Where a [`Sequencer`] stood, to go back to when a savepoint rolls back.
@@ -106,9 +110,9 @@ pub struct Mark {
     last_at: Option<DateTime<Utc>>,
 }
 
-/// Stored hashes per insert statement (two bound values each; both backends
-/// take far more).
-const HASH_ROWS_PER_INSERT: usize = 500;
+/// Rows per insert statement: under both backends' limits on bound values
+/// (SQLite 32,766, PostgreSQL 65,535) for the widest row written so.
+pub const ROWS_PER_INSERT: usize = 500;
 
 impl Sequencer {
     /// Locks the head. Call it first in the transaction: on SQLite the write
@@ -140,6 +144,7 @@ impl Sequencer {
             last_at,
             locked_size: size,
             written: HashMap::new(),
+            entries: Vec::new(),
         })
     }
 
@@ -158,6 +163,12 @@ impl Sequencer {
     pub fn rewind(&mut self, mark: Mark) {
         let first = tlog::stored_hash_index(0, mark.size);
         self.written.retain(|&index, _| index < first);
+        let kept = self
+            .entries
+            .iter()
+            .take_while(|e| u64::try_from(e.idx).is_ok_and(|i| i < mark.size))
+            .count();
+        self.entries.truncate(kept);
         self.size = mark.size;
         self.last_at = mark.last_at;
     }
@@ -181,14 +192,11 @@ impl Sequencer {
                 ))
             })
             .collect::<Result<Vec<_>, LedgerError>>()?;
-        for chunk in rows.chunks(HASH_ROWS_PER_INSERT) {
-            // Many rows in one statement; diesel's multi-backend connection
-            // cannot build that, each backend's own connection can.
-            let insert = diesel::insert_into(ledger_hashes::table).values(chunk);
-            match conn {
-                DbConnection::Sqlite(c) => insert.execute(c)?,
-                DbConnection::Postgres(c) => insert.execute(c)?,
-            };
+        for chunk in std::mem::take(&mut self.entries).chunks(ROWS_PER_INSERT) {
+            insert_rows(conn, diesel::insert_into(ledger_entries::table).values(chunk))?;
+        }
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            insert_rows(conn, diesel::insert_into(ledger_hashes::table).values(chunk))?;
         }
         let last_at = self.last_at.map(leaf::format_at).unwrap_or_default();
         diesel::update(ledger_head::table.find(1))
@@ -241,18 +249,16 @@ impl Sequencer {
             .ok_or_else(|| LedgerError::Tree("no hashes to store".into()))?;
         let index = to_i64(n)?;
 
-        diesel::insert_into(ledger_entries::table)
-            .values(&EntryRow {
-                idx: index,
-                at: at_text.clone(),
-                kind: kind.to_owned(),
-                actor: actor.to_owned(),
-                leaf: leaf_text.clone(),
-                leaf_hash: leaf_hash.0.to_vec(),
-                article: about.article.map(str::to_owned),
-                source: about.source.map(str::to_owned),
-            })
-            .execute(conn)?;
+        self.entries.push(EntryRow {
+            idx: index,
+            at: at_text.clone(),
+            kind: kind.to_owned(),
+            actor: actor.to_owned(),
+            leaf: leaf_text.clone(),
+            leaf_hash: leaf_hash.0.to_vec(),
+            article: about.article.map(str::to_owned),
+            source: about.source.map(str::to_owned),
+        });
         let first = tlog::stored_hash_index(0, n);
         self.written.extend((first..).zip(hashes));
 
@@ -264,6 +270,19 @@ impl Sequencer {
             leaf: leaf_text,
             leaf_hash,
         })
+    }
+}
+
+/// Runs a multi-row insert: diesel's multi-backend connection cannot build
+/// one, each backend's own connection can.
+pub fn insert_rows<Q>(conn: &mut DbConnection, insert: Q) -> QueryResult<usize>
+where
+    Q: diesel::query_dsl::methods::ExecuteDsl<SqliteConnection>
+        + diesel::query_dsl::methods::ExecuteDsl<PgConnection>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => diesel::query_dsl::methods::ExecuteDsl::<SqliteConnection>::execute(insert, c),
+        DbConnection::Postgres(c) => diesel::query_dsl::methods::ExecuteDsl::<PgConnection>::execute(insert, c),
     }
 }
 

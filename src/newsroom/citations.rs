@@ -2,17 +2,21 @@
 //! attached, verified (by an editor), retracted (with a reason). Each state is
 //! a ledger entry; the row holds the current one.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::articles::{self, ArticleStatus};
+use super::sources::SourceVersion;
 use super::{fields, ledger_index, sources};
 use crate::auth::{Caller, Role};
 use crate::db::DbConnection;
 use crate::db::schema::citations;
 use crate::error::{ApiError, ErrorCode};
+use crate::ledger::store::{ROWS_PER_INSERT, insert_rows};
 use crate::ledger::{About, Sequencer};
 
 pub const MAX_BATCH: usize = 1000;
@@ -124,6 +128,8 @@ pub fn attach(
     }
     let actor = caller.actor();
     let mut out = Vec::with_capacity(batch.len());
+    // A batch often cites a few sources many times: each is read once.
+    let mut sources_read: HashMap<(&str, Option<i64>), Option<SourceVersion>> = HashMap::new();
     for (i, new) in batch.iter().enumerate() {
         let field = |name: &str| {
             if name_items {
@@ -132,11 +138,19 @@ pub fn attach(
                 name.to_owned()
             }
         };
-        let source = match new.source_version {
-            Some(v) => sources::version(conn, &new.source_id, v)?,
-            None => sources::latest(conn, &new.source_id).ok(),
-        }
-        .ok_or_else(|| {
+        let key = (new.source_id.as_str(), new.source_version);
+        let read = match sources_read.get(&key) {
+            Some(read) => read.clone(),
+            None => {
+                let read = match new.source_version {
+                    Some(v) => sources::version(conn, &new.source_id, v)?,
+                    None => sources::latest(conn, &new.source_id).ok(),
+                };
+                sources_read.insert(key, read.clone());
+                read
+            }
+        };
+        let source = read.ok_or_else(|| {
             ApiError::new(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::UnknownSource,
@@ -180,10 +194,10 @@ pub fn attach(
         )?;
         row.attached_at = appended.at.clone();
         row.ledger_index = ledger_index(&appended);
-        diesel::insert_into(citations::table)
-            .values(row.clone())
-            .execute(conn)?;
         out.push(row);
+    }
+    for chunk in out.chunks(ROWS_PER_INSERT) {
+        insert_rows(conn, diesel::insert_into(citations::table).values(chunk.to_vec()))?;
     }
     Ok(out)
 }

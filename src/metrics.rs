@@ -4,7 +4,9 @@
 //! read when scraped, the log's size and appends, the latest checkpoint's
 //! age, the database pool's connections and the link monitor's states.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -52,6 +54,8 @@ pub struct Metrics {
     pub pool_connections: Family<StateLabels, Gauge>,
     pub db_calls: Counter,
     pub links: Family<StateLabels, Gauge>,
+    /// Route patterns by path, see [`Metrics::route_of`].
+    routes: RwLock<HashMap<String, Arc<str>>>,
 }
 
 impl Default for Metrics {
@@ -149,11 +153,33 @@ impl Default for Metrics {
             pool_connections,
             db_calls,
             links,
+            routes: RwLock::default(),
         }
     }
 }
 
+/// Paths whose route pattern is remembered (a few thousand articles'
+/// lists and pages); the map starts over when full.
+const ROUTES_KNOWN: usize = 4096;
+
 impl Metrics {
+    /// The route pattern `path` matched, `unmatched` for none. Finding it
+    /// walks every route again, a regular expression for each with a path
+    /// parameter: it is done once per path and remembered.
+    pub fn route_of(&self, path: &str, find: impl FnOnce() -> Option<String>) -> Arc<str> {
+        if let Some(route) = self.routes.read().ok().and_then(|r| r.get(path).cloned()) {
+            return route;
+        }
+        let route: Arc<str> = find().unwrap_or_else(|| "unmatched".to_owned()).into();
+        if let Ok(mut routes) = self.routes.write() {
+            if routes.len() >= ROUTES_KNOWN {
+                routes.clear();
+            }
+            routes.insert(path.to_owned(), route.clone());
+        }
+        route
+    }
+
     /// One answered request.
     pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
         self.requests

@@ -74,13 +74,11 @@ pub async fn log_request(
     if let Some(metrics) = metrics {
         let (route, status) = match &response {
             Ok(res) => (
-                res.request()
-                    .match_pattern()
-                    .unwrap_or_else(|| "unmatched".to_owned()),
+                metrics.route_of(&path, || res.request().match_pattern()),
                 res.status().as_u16(),
             ),
             Err(error) => (
-                "unmatched".to_owned(),
+                std::sync::Arc::from("unmatched"),
                 error.as_response_error().status_code().as_u16(),
             ),
         };

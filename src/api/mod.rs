@@ -78,7 +78,11 @@ impl utoipa::Modify for BearerAuth {
 
 /// Registers every documented endpoint.
 fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz)
+    // actix tries routes in order, a regular expression for each one with a
+    // path parameter: the readers' list comes first, as it takes most
+    // requests by far (a quarter of its time went on other routes' matching).
+    cfg.service(source_list::source_list)
+        .service(health::healthz)
         .service(health::readyz)
         .service(auth::token)
         .service(auth::exchange)
@@ -104,7 +108,6 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(articles::get)
         .service(articles::publish)
         .service(articles::retract)
-        .service(source_list::source_list)
         .service(sources::create)
         .service(sources::revise)
         .service(sources::get)
@@ -221,7 +224,10 @@ pub fn app(
         InitError = (),
     >,
 > {
+    // The readers' page and the panel script before the rest, like the list.
     let (app, mut doc) = App::new()
+        .route("/articles/{slug}/sources", web::get().to(source_list::page))
+        .route("/embed.js", web::get().to(source_list::embed_script))
         .into_utoipa_app()
         .openapi(BaseDoc::openapi())
         .configure(routes)
@@ -250,7 +256,6 @@ pub fn app(
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .route("/openapi.json", web::get().to(openapi_json))
         .route("/docs", web::get().to(docs_redirect))
-        .route("/articles/{slug}/sources", web::get().to(source_list::page))
         .route(
             "/assets/sources.css",
             web::get().to(source_list::stylesheet),
@@ -260,7 +265,6 @@ pub fn app(
             web::get().to(source_list::verify_script),
         )
         .route("/assets/page.js", web::get().to(source_list::page_script))
-        .route("/embed.js", web::get().to(source_list::embed_script))
         .route("/checkpoint", web::get().to(tiles::checkpoint))
         .route("/metrics", web::get().to(metrics::metrics))
         .route("/tile/{tail:.*}", web::get().to(tiles::tile))

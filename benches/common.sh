@@ -32,21 +32,29 @@ token_for() {
   curl -sf -X POST "$base/v1/auth/token" -H 'content-type: application/json' -d "{\"api_key\": \"$key\"}" | json '["access_token"]'
 }
 
-# Citations per second through the batch endpoint: 20 batches of 1000 from one
-# client, as journalist token $1, scratch files in $2. Prints the rate.
+# Citations per second through the batch endpoint, batches of 1000 as
+# journalist token $1, scratch files in $2: 20 batches from one client one
+# after the other, or with $3 clients at once, 10 batches each (as several
+# desks importing together). Prints the rate.
 batch_citations_per_second() {
-  local source_id start end
+  local clients=${3:-1} source_id start end c pids=()
   source_id=$(post /v1/sources "$1" '{"url": "https://source.example/batch", "title": "Batch", "publisher": "P", "kind": "dataset", "language": "en"}' | json '["id"]')
-  post /v1/articles "$1" '{"slug": "batch", "title": "Batch", "url": "https://news.example/batch", "language": "en", "authors": ["A"]}' >/dev/null
+  post /v1/articles "$1" '{"slug": "batch", "title": "Batch", "url": "https://news.example/batch", "language": "en", "authors": ["A"]}' >/dev/null 2>&1 || true
   python3 - "$source_id" >"$2/batch.json" <<'PY'
 import json, sys
 print(json.dumps({"citations": [{"source_id": sys.argv[1], "claim": f"Claim {n}", "locator": f"p{n}"} for n in range(1000)]}))
 PY
+  local per_client=20
+  [ "$clients" -gt 1 ] && per_client=10
   start=$(date +%s%N)
-  for _ in $(seq 1 20); do
-    curl -sf -o /dev/null -X POST "$base/v1/articles/batch/citations" -H "Authorization: Bearer $1" \
-      -H 'content-type: application/json' --data-binary "@$2/batch.json"
+  for c in $(seq 1 "$clients"); do
+    (for _ in $(seq 1 "$per_client"); do
+      curl -sf -o /dev/null -X POST "$base/v1/articles/batch/citations" -H "Authorization: Bearer $1" \
+        -H 'content-type: application/json' --data-binary "@$2/batch.json"
+    done) &
+    pids+=($!)
   done
+  wait "${pids[@]}"
   end=$(date +%s%N)
-  echo $((20000 * 1000000000 / (end - start)))
+  echo $((clients * per_client * 1000 * 1000000000 / (end - start)))
 }

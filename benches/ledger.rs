@@ -1,7 +1,11 @@
 //! Ledger benchmark: appends on SQLite (in batches and one per transaction),
 //! proof cost and memory as the log grows, and start-up time on a large log.
 //!
-//! cargo bench --bench ledger -- [--entries N] [--batch N] [--singles N] [--sync-compare N] [--dir PATH]
+//! cargo bench --bench ledger -- [--entries N] [--batch N] [--singles N] [--sync-compare N] [--dir PATH] [--postgres URL]
+//!
+//! With `--postgres URL` (an empty database) the batched appends, proofs and
+//! start-up run on PostgreSQL instead; the singles and sync comparison stay
+//! on SQLite.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +21,7 @@ struct Args {
     singles: u64,
     sync_compare: u64,
     dir: Option<std::path::PathBuf>,
+    postgres: Option<String>,
 }
 
 fn args() -> Args {
@@ -26,6 +31,7 @@ fn args() -> Args {
         singles: 100_000,
         sync_compare: 0,
         dir: None,
+        postgres: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -36,6 +42,7 @@ fn args() -> Args {
             "--singles" => a.singles = value().parse().unwrap_or(a.singles),
             "--sync-compare" => a.sync_compare = value().parse().unwrap_or(a.sync_compare),
             "--dir" => a.dir = Some(value().into()),
+            "--postgres" => a.postgres = Some(value()),
             _ => {}
         }
     }
@@ -54,9 +61,16 @@ fn rss_kib() -> u64 {
 }
 
 fn settings(dir: &std::path::Path) -> Settings {
+    settings_on(dir, None)
+}
+
+fn settings_on(dir: &std::path::Path, postgres: Option<&str>) -> Settings {
     Settings {
         data_dir: dir.to_owned(),
-        database: DatabaseUrl::Sqlite(dir.join("sourceledger.db")),
+        database: match postgres {
+            Some(url) => DatabaseUrl::Postgres(url.to_owned()),
+            None => DatabaseUrl::Sqlite(dir.join("sourceledger.db")),
+        },
         bind: "127.0.0.1:0".into(),
         origin: "bench.sourceledger.example/ledger".into(),
         db_pool_size: 2,
@@ -161,11 +175,18 @@ fn main() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = a.dir.clone().unwrap_or_else(|| tmp.path().join("batched"));
     println!(
-        "ledger benchmark: {} entries in batches of {}, then {} one per transaction",
-        a.entries, a.batch, a.singles
+        "ledger benchmark: {} entries in batches of {} on {}, then {} one per transaction",
+        a.entries,
+        a.batch,
+        if a.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        a.singles
     );
 
-    let state = AppState::prepare(settings(&dir)).expect("prepare");
+    let state = AppState::prepare(settings_on(&dir, a.postgres.as_deref())).expect("prepare");
     let mut conn = state.db.get().expect("conn");
     let milestones = [1_000u64, 10_000, 100_000, 1_000_000, 10_000_000];
     let started = Instant::now();
@@ -198,7 +219,7 @@ fn main() {
 
     // Start-up on the large log: open, migrate-check, first checkpoint.
     let t = Instant::now();
-    let state = AppState::prepare(settings(&dir)).expect("prepare");
+    let state = AppState::prepare(settings_on(&dir, a.postgres.as_deref())).expect("prepare");
     let prepared = t.elapsed();
     let mut conn = state.db.get().expect("conn");
     let checkpoint = store::latest_checkpoint(
@@ -214,16 +235,18 @@ fn main() {
         prepared.as_secs_f64() * 1e3,
         t.elapsed().as_secs_f64() * 1e3
     );
-    let file = dir.join("sourceledger.db");
-    let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0)
-        + std::fs::metadata(dir.join("sourceledger.db-wal"))
-            .map(|m| m.len())
-            .unwrap_or(0);
-    println!(
-        "database size: {:.1} MiB ({:.0} bytes/entry)",
-        bytes as f64 / 1048576.0,
-        bytes as f64 / checkpoint.size.max(1) as f64
-    );
+    if a.postgres.is_none() {
+        let file = dir.join("sourceledger.db");
+        let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0)
+            + std::fs::metadata(dir.join("sourceledger.db-wal"))
+                .map(|m| m.len())
+                .unwrap_or(0);
+        println!(
+            "database size: {:.1} MiB ({:.0} bytes/entry)",
+            bytes as f64 / 1048576.0,
+            bytes as f64 / checkpoint.size.max(1) as f64
+        );
+    }
     drop(conn);
     drop(state);
 

@@ -193,10 +193,16 @@ impl Sequencer {
             })
             .collect::<Result<Vec<_>, LedgerError>>()?;
         for chunk in std::mem::take(&mut self.entries).chunks(ROWS_PER_INSERT) {
-            insert_rows(conn, diesel::insert_into(ledger_entries::table).values(chunk))?;
+            insert_rows(
+                conn,
+                diesel::insert_into(ledger_entries::table).values(chunk),
+            )?;
         }
         for chunk in rows.chunks(ROWS_PER_INSERT) {
-            insert_rows(conn, diesel::insert_into(ledger_hashes::table).values(chunk))?;
+            insert_rows(
+                conn,
+                diesel::insert_into(ledger_hashes::table).values(chunk),
+            )?;
         }
         let last_at = self.last_at.map(leaf::format_at).unwrap_or_default();
         diesel::update(ledger_head::table.find(1))
@@ -281,8 +287,12 @@ where
         + diesel::query_dsl::methods::ExecuteDsl<PgConnection>,
 {
     match conn {
-        DbConnection::Sqlite(c) => diesel::query_dsl::methods::ExecuteDsl::<SqliteConnection>::execute(insert, c),
-        DbConnection::Postgres(c) => diesel::query_dsl::methods::ExecuteDsl::<PgConnection>::execute(insert, c),
+        DbConnection::Sqlite(c) => {
+            diesel::query_dsl::methods::ExecuteDsl::<SqliteConnection>::execute(insert, c)
+        }
+        DbConnection::Postgres(c) => {
+            diesel::query_dsl::methods::ExecuteDsl::<PgConnection>::execute(insert, c)
+        }
     }
 }
 

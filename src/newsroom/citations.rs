@@ -197,7 +197,10 @@ pub fn attach(
         out.push(row);
     }
     for chunk in out.chunks(ROWS_PER_INSERT) {
-        insert_rows(conn, diesel::insert_into(citations::table).values(chunk.to_vec()))?;
+        insert_rows(
+            conn,
+            diesel::insert_into(citations::table).values(chunk.to_vec()),
+        )?;
     }
     Ok(out)
 }

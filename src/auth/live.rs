@@ -56,6 +56,19 @@ pub const TRUSTED_FOR: Duration = Duration::from_secs(1);
 /// that raced a revocation cannot bring the revoked subject back.
 pub struct Liveness {
     inner: Arc<Inner>,
+    /// Dropped to stop the poller, which is then waited for: the database is
+    /// closed when the application state that owns this is gone.
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    poller: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Liveness {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(poller) = self.poller.take() {
+            let _ = poller.join();
+        }
+    }
 }
 
 struct Inner {
@@ -77,29 +90,40 @@ struct Known {
 const MAX_KNOWN: usize = 100_000;
 
 impl Liveness {
-    /// Starts the poller on `db`; it stops when this is dropped.
+    /// Starts the poller on `db`; it stops, and is waited for, when this is
+    /// dropped.
     pub fn start(db: Db) -> Self {
         let inner = Arc::new(Inner {
             db,
             known: Mutex::new(Known::default()),
         });
-        let weak = Arc::downgrade(&inner);
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let polled = inner.clone();
         let spawned = std::thread::Builder::new()
             .name("auth-changes".into())
             .spawn(move || {
                 loop {
-                    let Some(inner) = weak.upgrade() else { break };
-                    inner.poll();
-                    drop(inner);
-                    std::thread::sleep(POLL_EVERY);
+                    polled.poll();
+                    match stopped.recv_timeout(POLL_EVERY) {
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                        _ => break,
+                    }
                 }
             });
-        if let Err(error) = spawned {
-            // Without the poller the set is never trusted: every request is
-            // confirmed against the database, correct but slower.
-            tracing::warn!(%error, "cannot start the auth change poller");
+        let poller = match spawned {
+            Ok(poller) => Some(poller),
+            Err(error) => {
+                // Without the poller the set is never trusted: every request
+                // is confirmed against the database, correct but slower.
+                tracing::warn!(%error, "cannot start the auth change poller");
+                None
+            }
+        };
+        Self {
+            inner,
+            stop: Some(stop),
+            poller,
         }
-        Self { inner }
     }
 
     /// Whether `subject` with `role` was confirmed live and nothing has been

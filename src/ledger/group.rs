@@ -116,10 +116,21 @@ pub struct GroupStats {
     pub failed: usize,
 }
 
-/// Hands writes to the process's writer thread.
-#[derive(Clone)]
+/// Hands writes to the process's writer thread. Dropping it lets the thread
+/// finish what is queued and waits for it, so the database is closed when
+/// the application state that owns this is gone.
 pub struct GroupCommitter {
-    queue: mpsc::Sender<Box<dyn Item>>,
+    queue: Option<mpsc::Sender<Box<dyn Item>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for GroupCommitter {
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl GroupCommitter {
@@ -130,12 +141,19 @@ impl GroupCommitter {
         let spawned = std::thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || writer(db, items, on_commit));
-        if let Err(error) = spawned {
-            // Without the thread every write answers 503 (the queue's receiver
-            // is gone), which is what an operator will see and look into.
-            tracing::error!(%error, "cannot start the ledger writer thread");
+        let thread = match spawned {
+            Ok(thread) => Some(thread),
+            Err(error) => {
+                // Without the thread every write answers 503 (the queue's
+                // receiver is gone), which an operator will see and look into.
+                tracing::error!(%error, "cannot start the ledger writer thread");
+                None
+            }
+        };
+        Self {
+            queue: Some(queue),
+            thread,
         }
-        Self { queue }
     }
 
     /// Runs `work` in the next group's transaction, with the log's sequencer,
@@ -152,7 +170,8 @@ impl GroupCommitter {
             outcome: None,
             reply,
         });
-        if self.queue.send(job).is_err() {
+        let sent = self.queue.as_ref().map(|queue| queue.send(job));
+        if !matches!(sent, Some(Ok(()))) {
             return Err(E::from(LedgerError::Unavailable(Unavailable::WorkerGone)));
         }
         answer

@@ -292,7 +292,9 @@ impl From<crate::db::Unavailable> for ApiError {
             }
             crate::db::Unavailable::Lost(reason) => {
                 tracing::warn!(%reason, "a write did not commit");
-                Self::unavailable("the write did not commit; try again")
+                Self::unavailable(
+                    "the database failed during the write: it was not acknowledged; check whether it landed before trying again",
+                )
             }
             other => Self::internal(other),
         }

@@ -144,7 +144,7 @@ impl GroupCommitter {
         let thread = match spawned {
             Ok(thread) => Some(thread),
             Err(error) => {
-                // Without the thread every write answers 503 (the queue's
+                // Without the thread every write answers 500 (the queue's
                 // receiver is gone), which an operator will see and look into.
                 tracing::error!(%error, "cannot start the ledger writer thread");
                 None
@@ -194,7 +194,7 @@ fn writer(
             }
         }
         // A panic in one item's work (a bug) takes its group down: each
-        // caller's reply is dropped and answers 503; the connection, in an
+        // caller's reply is dropped and answers 500; the connection, in an
         // unknown state, is discarded by the pool; the thread goes on.
         let committed = std::panic::catch_unwind(AssertUnwindSafe(|| commit_group(&db, group)));
         match committed {
@@ -227,7 +227,7 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
             match ran {
                 Ok(()) => {}
                 Err(Rollback::Item) => {
-                    seq.rewind(mark);
+                    seq.rewind(mark).map_err(ledger_to_rollback)?;
                     failed += 1;
                 }
                 Err(e @ Rollback::Db(_)) => return Err(e),

@@ -108,6 +108,7 @@ pub struct Sequencer {
 pub struct Mark {
     size: u64,
     last_at: Option<DateTime<Utc>>,
+    locked_size: u64,
 }
 
 /// Rows per insert statement: under both backends' limits on bound values
@@ -153,6 +154,7 @@ impl Sequencer {
         Mark {
             size: self.size,
             last_at: self.last_at,
+            locked_size: self.locked_size,
         }
     }
 
@@ -160,7 +162,17 @@ impl Sequencer {
     /// rolled back. A later entry's stored hashes all come after an earlier
     /// one's, so those of the forgotten entries are the ones from the first
     /// index of entry `mark.size` on.
-    pub fn rewind(&mut self, mark: Mark) {
+    ///
+    /// Work that called [`Sequencer::finish`] since `mark` had its rows
+    /// written and taken out of memory, and a rollback to before it removed
+    /// earlier work's rows too: that cannot be put back, and is an error (the
+    /// whole transaction must roll back).
+    pub fn rewind(&mut self, mark: Mark) -> Result<(), LedgerError> {
+        if self.locked_size != mark.locked_size {
+            return Err(LedgerError::Corrupt(
+                "work that finished the sequencer was rolled back".into(),
+            ));
+        }
         let first = tlog::stored_hash_index(0, mark.size);
         self.written.retain(|&index, _| index < first);
         let kept = self
@@ -171,6 +183,7 @@ impl Sequencer {
         self.entries.truncate(kept);
         self.size = mark.size;
         self.last_at = mark.last_at;
+        Ok(())
     }
 
     /// Writes what the appends left for the end: the stored hashes and the new

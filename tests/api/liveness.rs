@@ -56,6 +56,29 @@ async fn list_as(app: &App, token: &str) -> Reply {
     .await
 }
 
+/// Reads the list as `token` until a read does no database work (the
+/// reader confirmed, the change counter read once); that read's reply.
+async fn until_served_from_memory(
+    app: &App,
+    state: &sourceledger::startup::AppState,
+    token: &str,
+) -> Reply {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let runs = state.db.runs();
+        let reply = list_as(app, token).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        if state.db.runs() == runs {
+            return reply;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a confirmed reader's list still goes to the database"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn a_confirmed_reader_is_served_from_memory_until_revoked_here(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     published_story(&app).await;
@@ -67,21 +90,8 @@ async fn a_confirmed_reader_is_served_from_memory_until_revoked_here(backend: Ba
     assert_eq!(first.json()["locked"], false, "a member sees the full list");
     // Once confirmed (and the shared change counter read), the same reader's
     // list comes from memory: no database work at all.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let runs = app.state.db.runs();
-        let again = list_as(&app.app, &token).await;
-        assert_eq!(again.status, 200);
-        assert_eq!(again.body, first.body, "the same list");
-        if app.state.db.runs() == runs {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a confirmed reader's list still goes to the database"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
+    let again = until_served_from_memory(&app.app, &app.state, &token).await;
+    assert_eq!(again.body, first.body, "the same list");
     let runs = app.state.db.runs();
     for _ in 0..20 {
         assert_eq!(list_as(&app.app, &token).await.status, 200);
@@ -136,16 +146,7 @@ async fn a_revocation_elsewhere_takes_effect_within_a_second(backend: Backend) {
     let (member, token) = app.member(&admin, "reader-2").await;
     // A second server on the same database serves the reader from memory.
     let (other, other_state) = app.another_instance().await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let runs = other_state.db.runs();
-        assert_eq!(list_as(&other, &token).await.status, 200);
-        if other_state.db.runs() == runs {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never served from memory");
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_served_from_memory(&other, &other_state, &token).await;
 
     // Deleted through the first server.
     let removed = app

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sourceledger::ledger::{checkpoint, proof};
 
-use crate::helpers::{Backend, hex_list};
+use crate::helpers::{Backend, hex_list, metric_sample};
 use crate::on_both_backends;
 use crate::process::{ServerProcess, agent, key_token, request, token_for};
 
@@ -332,12 +332,7 @@ fn mean_group(server: &ServerProcess) -> f64 {
     )
     .expect("metrics")
     .text;
-    let field = |name: &str| -> f64 {
-        text.lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0.0)
-    };
+    let field = |series: &str| metric_sample(&text, series).unwrap_or(0.0);
     let groups = field("sourceledger_write_group_size_count");
     let writes = field("sourceledger_write_group_size_sum");
     eprintln!("{writes} writes committed in {groups} groups before the kill");

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sourceledger::auth::Role;
 use sourceledger::db::schema::ledger_entries;
 
-use crate::helpers::{App, Backend, Reply, TestApp, call};
+use crate::helpers::{App, Backend, Reply, TestApp, call, metric_sample};
 use crate::on_both_backends;
 
 on_both_backends!(sixty_four_writers_commit_in_groups_and_a_failure_fails_alone);
@@ -90,14 +90,6 @@ async fn writer(app: App, token: String, w: usize) -> Outcome {
     out
 }
 
-/// A counter or histogram field of a metrics text.
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in the metrics"))
-}
-
 async fn sixty_four_writers_commit_in_groups_and_a_failure_fails_alone(backend: Backend) {
     let is_postgres = matches!(backend, Backend::Postgres(_));
     let app = TestApp::spawn(backend).await;
@@ -172,9 +164,12 @@ async fn sixty_four_writers_commit_in_groups_and_a_failure_fails_alone(backend: 
     // The writes did go in groups, and refused items were rolled back inside
     // groups that committed.
     let text = app.state.metrics.render();
-    let groups = metric(&text, "sourceledger_write_group_size_count");
-    let grouped = metric(&text, "sourceledger_write_group_size_sum");
-    let failed = metric(&text, "sourceledger_write_group_failed_items_total");
+    let metric = |series: &str| {
+        metric_sample(&text, series).unwrap_or_else(|| panic!("no {series} in the metrics"))
+    };
+    let groups = metric("sourceledger_write_group_size_count");
+    let grouped = metric("sourceledger_write_group_size_sum");
+    let failed = metric("sourceledger_write_group_failed_items_total");
     eprintln!("{grouped} writes in {groups} groups, {failed} failed alone (this instance)");
     assert!(
         grouped > groups,

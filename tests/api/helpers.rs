@@ -323,6 +323,18 @@ impl TestApp {
     }
 }
 
+/// The value of one series (name and labels as written) in a Prometheus text
+/// exposition, if it is there.
+pub fn metric_sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
 pub fn hex_list(value: &Value) -> Vec<Vec<u8>> {
     value
         .as_array()

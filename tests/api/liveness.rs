@@ -46,6 +46,19 @@ async fn published_story(app: &TestApp) {
     assert_eq!(published.status, 200, "{}", published.text());
 }
 
+/// Deletes subscriber `id` through `app`'s API (204 checked).
+async fn delete_subscriber(app: &TestApp, admin: &str, id: &str) {
+    let removed = app
+        .send(
+            "DELETE",
+            &format!("/v1/subscribers/{id}"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.text());
+}
+
 async fn list_as(app: &App, token: &str) -> Reply {
     call(
         app,
@@ -99,15 +112,7 @@ async fn a_confirmed_reader_is_served_from_memory_until_revoked_here(backend: Ba
     assert_eq!(app.state.db.runs(), runs, "20 reads, no database hop");
 
     // Deleted through this process: the very next read is refused.
-    let removed = app
-        .send(
-            "DELETE",
-            &format!("/v1/subscribers/{member}"),
-            Some(&admin),
-            None,
-        )
-        .await;
-    assert_eq!(removed.status, 204, "{}", removed.text());
+    delete_subscriber(&app, &admin, &member).await;
     list_as(&app.app, &token)
         .await
         .assert_problem(401, "unauthorized");
@@ -149,15 +154,7 @@ async fn a_revocation_elsewhere_takes_effect_within_a_second(backend: Backend) {
     until_served_from_memory(&other, &other_state, &token).await;
 
     // Deleted through the first server.
-    let removed = app
-        .send(
-            "DELETE",
-            &format!("/v1/subscribers/{member}"),
-            Some(&admin),
-            None,
-        )
-        .await;
-    assert_eq!(removed.status, 204, "{}", removed.text());
+    delete_subscriber(&app, &admin, &member).await;
     let deleted = Instant::now();
 
     // The bound: any read the second server starts a second or more after

@@ -5,18 +5,13 @@
 
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, append_entries};
+use crate::helpers::{Backend, TestApp, append_entries, metric_sample};
 use crate::on_both_backends;
 use sourceledger::auth::Role;
 
 on_both_backends!(metrics_show_what_an_operator_needs);
 
 /// The value of the sample named exactly `series` (name and labels).
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 async fn metrics_show_what_an_operator_needs(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| s.rate_limit_anon = 2).await;
     let journalist = app.token_of(Role::Journalist).await;
@@ -67,7 +62,7 @@ async fn metrics_show_what_an_operator_needs(backend: Backend) {
     assert!(text.ends_with("# EOF\n"), "{text}");
     let route = r#"route="/v1/articles/{slug}/sources",method="GET""#;
     assert!(
-        sample(
+        metric_sample(
             &text,
             &format!(r#"sourceledger_http_requests_total{{{route},status="200"}}"#)
         )
@@ -75,7 +70,7 @@ async fn metrics_show_what_an_operator_needs(backend: Backend) {
         "{text}"
     );
     assert!(
-        sample(
+        metric_sample(
             &text,
             &format!(r#"sourceledger_http_request_duration_seconds_count{{{route}}}"#)
         )
@@ -88,17 +83,22 @@ async fn metrics_show_what_an_operator_needs(backend: Backend) {
         "a path, not a pattern"
     );
     assert_eq!(
-        sample(&text, "sourceledger_ledger_size"),
+        metric_sample(&text, "sourceledger_ledger_size"),
         Some(app.ledger_size() as f64)
     );
-    assert!(sample(&text, "sourceledger_ledger_appends_total").is_some_and(|n| n >= 7.0));
-    assert!(sample(&text, "sourceledger_checkpoint_age_seconds").is_some_and(|n| n >= 0.0));
-    assert!(sample(&text, "sourceledger_rate_limited_total").is_some_and(|n| n >= 1.0));
-    assert!(sample(&text, "sourceledger_source_list_cache_hits_total").is_some_and(|n| n >= 2.0));
-    assert!(sample(&text, "sourceledger_source_list_cache_misses_total").is_some_and(|n| n >= 1.0));
-    assert!(sample(&text, r#"sourceledger_db_pool_connections{state="idle"}"#).is_some());
+    assert!(metric_sample(&text, "sourceledger_ledger_appends_total").is_some_and(|n| n >= 7.0));
+    assert!(metric_sample(&text, "sourceledger_checkpoint_age_seconds").is_some_and(|n| n >= 0.0));
+    assert!(metric_sample(&text, "sourceledger_rate_limited_total").is_some_and(|n| n >= 1.0));
+    assert!(
+        metric_sample(&text, "sourceledger_source_list_cache_hits_total").is_some_and(|n| n >= 2.0)
+    );
+    assert!(
+        metric_sample(&text, "sourceledger_source_list_cache_misses_total")
+            .is_some_and(|n| n >= 1.0)
+    );
+    assert!(metric_sample(&text, r#"sourceledger_db_pool_connections{state="idle"}"#).is_some());
     assert_eq!(
-        sample(&text, r#"sourceledger_links{state="gone"}"#),
+        metric_sample(&text, r#"sourceledger_links{state="gone"}"#),
         Some(0.0)
     );
     assert!(

@@ -38,12 +38,9 @@ trait Item: Send {
     fn lost(self: Box<Self>, why: GroupFailure);
 }
 
-/// Why a whole group failed to commit.
+/// Why a whole group failed to commit, for the log line and the answer.
 #[derive(Debug, Clone)]
-enum GroupFailure {
-    Unavailable(String),
-    Db(String),
-}
+struct GroupFailure(String);
 
 struct Job<T, E, F> {
     work: Option<F>,
@@ -85,15 +82,8 @@ where
 }
 
 impl From<GroupFailure> for LedgerError {
-    fn from(why: GroupFailure) -> Self {
-        match why {
-            GroupFailure::Unavailable(message) => {
-                LedgerError::Unavailable(Unavailable::Lost(message))
-            }
-            GroupFailure::Db(message) => LedgerError::Unavailable(Unavailable::Lost(format!(
-                "the group's commit failed: {message}"
-            ))),
-        }
+    fn from(GroupFailure(why): GroupFailure) -> Self {
+        LedgerError::Unavailable(Unavailable::Lost(why))
     }
 }
 
@@ -210,7 +200,7 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
     let mut conn = match db.get() {
         Ok(conn) => conn,
         Err(e) => {
-            let why = GroupFailure::Unavailable(e.to_string());
+            let why = GroupFailure(e.to_string());
             group.into_iter().for_each(|item| item.lost(why.clone()));
             return None;
         }
@@ -247,8 +237,9 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
         }
         Err(e) => {
             let why = match e {
-                Rollback::Db(e) => GroupFailure::Db(e.to_string()),
-                Rollback::Item => GroupFailure::Db("rolled back".into()),
+                Rollback::Db(e) => GroupFailure(format!("the group's transaction failed: {e}")),
+                // Only an item's own savepoint ever rolls back for Item.
+                Rollback::Item => GroupFailure("the group's transaction rolled back".into()),
             };
             tracing::error!(items = group.len(), reason = ?why, "a group of writes did not commit");
             group.into_iter().for_each(|item| item.lost(why.clone()));

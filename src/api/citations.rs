@@ -73,9 +73,15 @@ pub async fn attach(
     let (batch, is_batch) = parse_body(body.read().await?)?;
     let caller = caller.caller;
     let slug = slug.into_inner();
+    // Checked and encoded on a pool connection: the log's writer, which every
+    // write waits on, is left only what needs its lock.
+    let prepared = state
+        .db
+        .run(move |conn| citations::prepare(conn, &caller, &slug, &batch, is_batch))
+        .await?;
     let rows = state
         .writer
-        .write(move |conn, seq| citations::attach(conn, seq, &caller, &slug, &batch, is_batch))
+        .write(move |conn, seq| citations::attach(conn, seq, prepared))
         .await?;
     Ok(HttpResponse::Created().json(CitationList { citations: rows }))
 }

@@ -41,22 +41,85 @@ impl Leaf {
 /// The canonical text of a leaf; refuses records that are not JSON objects and
 /// leaves over 64 KiB.
 pub fn encode(kind: &str, at: &str, actor: &str, record: &Value) -> Result<String, LedgerError> {
+    prepare(kind, actor, record)?.at(at)
+}
+
+/// The length of every `at` that [`format_at`] writes.
+const AT_LEN: usize = "2026-01-01T00:00:00.000000Z".len();
+
+/// A leaf encoded before its time is known: the canonical text on either side
+/// of the `at` value. JCS orders the keys `actor`, `at`, `kind`, `record`, `v`,
+/// so the time sits between two fixed parts, and the costly part (the record's
+/// canonical form) can be made outside the log's write lock.
+#[derive(Debug, Clone)]
+pub struct PreparedLeaf {
+    kind: String,
+    actor: String,
+    /// `{"actor":…,"at":"`
+    head: String,
+    /// `","kind":…,"record":{…},"v":1}`
+    tail: String,
+}
+
+/// Encodes everything of a leaf but its time; refuses records that are not
+/// JSON objects and leaves that would be over 64 KiB.
+pub fn prepare(kind: &str, actor: &str, record: &Value) -> Result<PreparedLeaf, LedgerError> {
     if !record.is_object() {
         return Err(LedgerError::MalformedLeaf("record is not an object".into()));
     }
-    let leaf = serde_json::json!({
-        "v": LEAF_VERSION,
-        "kind": kind,
-        "at": at,
-        "actor": actor,
-        "record": record,
-    });
-    let text = serde_json_canonicalizer::to_string(&leaf)
-        .map_err(|e| LedgerError::MalformedLeaf(e.to_string()))?;
-    if text.len() > MAX_LEAF_BYTES {
-        return Err(LedgerError::LeafTooLarge(text.len()));
+    let canonical = |value: &Value| {
+        serde_json_canonicalizer::to_string(value)
+            .map_err(|e| LedgerError::MalformedLeaf(e.to_string()))
+    };
+    let head = format!("{{\"actor\":{},\"at\":\"", canonical(&Value::from(actor))?);
+    let tail = format!(
+        "\",\"kind\":{},\"record\":{},\"v\":{LEAF_VERSION}}}",
+        canonical(&Value::from(kind))?,
+        canonical(record)?
+    );
+    let len = head.len() + AT_LEN + tail.len();
+    if len > MAX_LEAF_BYTES {
+        return Err(LedgerError::LeafTooLarge(len));
     }
-    Ok(text)
+    Ok(PreparedLeaf {
+        kind: kind.to_owned(),
+        actor: actor.to_owned(),
+        head,
+        tail,
+    })
+}
+
+impl PreparedLeaf {
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// The leaf's canonical text at time `at`. A time is written as printable
+    /// ASCII with nothing JSON escapes; anything else is refused rather than
+    /// spliced.
+    pub fn at(&self, at: &str) -> Result<String, LedgerError> {
+        if !at
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        {
+            return Err(LedgerError::MalformedLeaf(format!(
+                "the time {at:?} cannot stand in a leaf"
+            )));
+        }
+        let len = self.head.len() + at.len() + self.tail.len();
+        if len > MAX_LEAF_BYTES {
+            return Err(LedgerError::LeafTooLarge(len));
+        }
+        let mut text = String::with_capacity(len);
+        text.push_str(&self.head);
+        text.push_str(at);
+        text.push_str(&self.tail);
+        Ok(text)
+    }
 }
 
 /// Lowercase hex SHA-256 of a record's RFC 8785 canonical JSON: how a source
@@ -114,6 +177,30 @@ mod tests {
             "{\"actor\":\"journalist:ana\",\"at\":\"2026-01-01T00:00:00.000000Z\",\"kind\":\"source.recorded\",\"record\":{\"a\":\"é\u{2028}\",\"m\":[true,null],\"z\":1},\"v\":1}"
         );
         assert_eq!(Leaf::parse(&text).expect("parse").record, record);
+    }
+
+    #[test]
+    fn a_prepared_leaf_is_the_canonical_form_of_the_whole() {
+        let record = serde_json::json!({
+            "claim": "\"quoted\" \\ and \u{7f}\u{1f} \u{1F600}",
+            "n": 1.5e300,
+            "nested": {"b": [1, {"z": null, "a": false}], "a": "é"},
+        });
+        let at = "2026-01-01T00:00:00.000001Z";
+        let whole = serde_json::json!({
+            "v": LEAF_VERSION, "kind": "citation.attached", "at": at,
+            "actor": "journalist:\"zoë\"", "record": record,
+        });
+        let spliced = prepare("citation.attached", "journalist:\"zoë\"", &record)
+            .expect("prepare")
+            .at(at)
+            .expect("at");
+        assert_eq!(
+            spliced,
+            serde_json_canonicalizer::to_string(&whole).expect("canonical")
+        );
+        let prepared = prepare("k", "a", &serde_json::json!({})).expect("prepare");
+        assert!(prepared.at("2026\"").is_err());
     }
 
     #[test]

@@ -253,10 +253,22 @@ impl Sequencer {
         record: &Value,
         about: About<'_>,
     ) -> Result<Appended, LedgerError> {
+        self.append_prepared(conn, &leaf::prepare(kind, actor, record)?, about)
+    }
+
+    /// Appends one entry for a leaf encoded beforehand ([`leaf::prepare`]),
+    /// so that the work under the log's write lock is the time, the hashes and
+    /// the rows.
+    pub fn append_prepared(
+        &mut self,
+        conn: &mut DbConnection,
+        prepared: &leaf::PreparedLeaf,
+        about: About<'_>,
+    ) -> Result<Appended, LedgerError> {
         crate::metrics::APPENDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let at = leaf::next_at(self.last_at);
         let at_text = leaf::format_at(at);
-        let leaf_text = leaf::encode(kind, &at_text, actor, record)?;
+        let leaf_text = prepared.at(&at_text)?;
         let n = self.size;
         let hashes = {
             let reader = StoredHashes::with_overlay(conn, &self.written);
@@ -271,8 +283,8 @@ impl Sequencer {
         self.entries.push(EntryRow {
             idx: index,
             at: at_text.clone(),
-            kind: kind.to_owned(),
-            actor: actor.to_owned(),
+            kind: prepared.kind().to_owned(),
+            actor: prepared.actor().to_owned(),
             leaf: leaf_text.clone(),
             leaf_hash: leaf_hash.0.to_vec(),
             article: about.article.map(str::to_owned),

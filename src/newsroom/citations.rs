@@ -16,6 +16,7 @@ use crate::auth::{Caller, Role};
 use crate::db::DbConnection;
 use crate::db::schema::citations;
 use crate::error::{ApiError, ErrorCode};
+use crate::ledger::leaf::{self, PreparedLeaf};
 use crate::ledger::store::{ROWS_PER_INSERT, insert_rows};
 use crate::ledger::{About, Sequencer};
 
@@ -103,22 +104,45 @@ impl Citation {
     }
 }
 
-/// Attaches `batch` to the article, all or nothing: the first bad item refuses
-/// the whole batch, naming it (`citations[i].field`).
-pub fn attach(
+/// A batch checked and encoded before it reaches the log's writer: every
+/// field validated, every source version read, every leaf encoded but for its
+/// time. What is left under the write lock is the article's state, a re-check
+/// of sources cited at their latest version, the hashes and the rows.
+pub struct PreparedBatch {
+    slug: String,
+    items: Vec<PreparedCitation>,
+}
+
+struct PreparedCitation {
+    /// The row but for its time and ledger index.
+    row: Citation,
+    /// The version the request named, or `None` for the latest.
+    requested: Option<i64>,
+    leaf: PreparedLeaf,
+}
+
+/// The source versions a batch cites, each read once.
+type SourcesRead<'a> = HashMap<(&'a str, Option<i64>), Option<SourceVersion>>;
+
+fn read_sources<'a>(
     conn: &mut DbConnection,
-    seq: &mut Sequencer,
-    caller: &Caller,
-    slug: &str,
-    batch: &[NewCitation],
-    name_items: bool,
-) -> Result<Vec<Citation>, ApiError> {
-    if batch.is_empty() || batch.len() > MAX_BATCH {
-        return Err(ApiError::invalid_field(
-            "citations",
-            format!("must hold 1 to {MAX_BATCH} citations"),
-        ));
+    batch: impl Iterator<Item = (&'a str, Option<i64>)>,
+) -> Result<SourcesRead<'a>, ApiError> {
+    let mut read = HashMap::new();
+    for key in batch {
+        if read.contains_key(&key) {
+            continue;
+        }
+        let found = match key.1 {
+            Some(v) => sources::version(conn, key.0, v)?,
+            None => sources::latest(conn, key.0).ok(),
+        };
+        read.insert(key, found);
     }
+    Ok(read)
+}
+
+fn check_article(conn: &mut DbConnection, slug: &str) -> Result<String, ApiError> {
     let article = articles::get(conn, slug)?;
     if article.status == ArticleStatus::Retracted {
         return Err(ApiError::conflict(
@@ -126,10 +150,34 @@ pub fn attach(
             "the article is retracted: nothing more can be cited",
         ));
     }
+    Ok(article.slug)
+}
+
+/// Checks `batch` for the article, all or nothing: the first bad item refuses
+/// the whole batch, naming it (`citations[i].field`). Reads, never writes:
+/// run it on any connection, then hand the result to [`attach`].
+pub fn prepare(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    slug: &str,
+    batch: &[NewCitation],
+    name_items: bool,
+) -> Result<PreparedBatch, ApiError> {
+    if batch.is_empty() || batch.len() > MAX_BATCH {
+        return Err(ApiError::invalid_field(
+            "citations",
+            format!("must hold 1 to {MAX_BATCH} citations"),
+        ));
+    }
+    let slug = check_article(conn, slug)?;
+    let sources_read = read_sources(
+        conn,
+        batch
+            .iter()
+            .map(|n| (n.source_id.as_str(), n.source_version)),
+    )?;
     let actor = caller.actor();
-    let mut out = Vec::with_capacity(batch.len());
-    // A batch often cites a few sources many times: each is read once.
-    let mut sources_read: HashMap<(&str, Option<i64>), Option<SourceVersion>> = HashMap::new();
+    let mut items = Vec::with_capacity(batch.len());
     for (i, new) in batch.iter().enumerate() {
         let field = |name: &str| {
             if name_items {
@@ -138,32 +186,24 @@ pub fn attach(
                 name.to_owned()
             }
         };
-        let key = (new.source_id.as_str(), new.source_version);
-        let read = match sources_read.get(&key) {
-            Some(read) => read.clone(),
-            None => {
-                let read = match new.source_version {
-                    Some(v) => sources::version(conn, &new.source_id, v)?,
-                    None => sources::latest(conn, &new.source_id).ok(),
-                };
-                sources_read.insert(key, read.clone());
-                read
-            }
-        };
-        let source = read.ok_or_else(|| {
-            ApiError::new(
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::UnknownSource,
-                format!(
-                    "{}: no source {:?} at that version",
-                    field("source_id"),
-                    new.source_id
-                ),
-            )
-        })?;
-        let mut row = Citation {
+        let source = sources_read
+            .get(&(new.source_id.as_str(), new.source_version))
+            .cloned()
+            .flatten()
+            .ok_or_else(|| {
+                ApiError::new(
+                    actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::UnknownSource,
+                    format!(
+                        "{}: no source {:?} at that version",
+                        field("source_id"),
+                        new.source_id
+                    ),
+                )
+            })?;
+        let row = Citation {
             id: uuid::Uuid::new_v4().to_string(),
-            article_slug: article.slug.clone(),
+            article_slug: slug.clone(),
             source_id: source.id,
             source_version: source.version,
             claim: fields::text(&field("claim"), &new.claim, 5000, true)?,
@@ -185,15 +225,58 @@ pub fn attach(
             retraction_reason: None,
             ledger_index: 0,
         };
-        let appended = seq.append_about(
-            conn,
-            "citation.attached",
-            &actor,
-            &row.record(),
-            row.about(),
-        )?;
-        row.attached_at = appended.at.clone();
+        let leaf = leaf::prepare("citation.attached", &actor, &row.record())?;
+        items.push(PreparedCitation {
+            row,
+            requested: new.source_version,
+            leaf,
+        });
+    }
+    Ok(PreparedBatch { slug, items })
+}
+
+/// Attaches a prepared batch, all or nothing. The article may have been
+/// retracted, and a source cited at its latest version may have gained a
+/// version, since [`prepare`]: both are checked again here, and such an item
+/// is encoded again, so the batch cites what is latest when it commits.
+pub fn attach(
+    conn: &mut DbConnection,
+    seq: &mut Sequencer,
+    prepared: PreparedBatch,
+) -> Result<Vec<Citation>, ApiError> {
+    check_article(conn, &prepared.slug)?;
+    let latest = read_sources(
+        conn,
+        prepared
+            .items
+            .iter()
+            .filter(|item| item.requested.is_none())
+            .map(|item| (item.row.source_id.as_str(), None)),
+    )?;
+    let mut out = Vec::with_capacity(prepared.items.len());
+    for item in &prepared.items {
+        let mut row = item.row.clone();
+        let mut moved = None;
+        if item.requested.is_none() {
+            let now = latest
+                .get(&(row.source_id.as_str(), None))
+                .and_then(|s| s.as_ref().map(|s| s.version));
+            // Versions are never removed, so the source is still there.
+            if let Some(now) = now
+                && now != row.source_version
+            {
+                row.source_version = now;
+                moved = Some(leaf::prepare(
+                    "citation.attached",
+                    &row.attached_by,
+                    &row.record(),
+                )?);
+            }
+        }
+        let appended =
+            seq.append_prepared(conn, moved.as_ref().unwrap_or(&item.leaf), row.about())?;
         row.ledger_index = ledger_index(&appended);
+        row.attached_at = appended.at;
         out.push(row);
     }
     for chunk in out.chunks(ROWS_PER_INSERT) {

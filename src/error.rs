@@ -89,6 +89,9 @@ error_codes! {
     Gone = "gone",
     /// Over the rate limit; try again after `Retry-After` seconds.
     TooManyRequests = "too_many_requests",
+    /// As a witness: a checkpoint not cosigned (not this log's signature, an
+    /// unknown log, a proof that does not verify, a fork); `detail` says which.
+    CheckpointRefused = "checkpoint_refused",
     /// The ledger entry would exceed 64 KiB.
     RecordTooLarge = "record_too_large",
     PayloadTooLarge = "payload_too_large",
@@ -361,6 +364,10 @@ fn code_for(status: StatusCode) -> ErrorCode {
     }
 }
 
+/// The one error answer a protocol fixes otherwise: a witness's 409 names the
+/// size it last cosigned (C2SP tlog-witness).
+pub const TLOG_SIZE: &str = "text/x.tlog.size";
+
 /// A safety net: any error response that is not already problem+json (one that
 /// actix itself made, say) is replaced by one, with nothing of the original body.
 pub async fn problems_only<B: actix_web::body::MessageBody + 'static>(
@@ -376,10 +383,10 @@ pub async fn problems_only<B: actix_web::body::MessageBody + 'static>(
     match next.call(req).await {
         Ok(res) => {
             let status = res.status();
-            let is_problem = res
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+            let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+                v.as_bytes() == PROBLEM_JSON.as_bytes()
+                    || (status == StatusCode::CONFLICT && v.as_bytes() == TLOG_SIZE.as_bytes())
+            });
             if (status.is_client_error() || status.is_server_error()) && !is_problem {
                 let (request, original) = res.into_parts();
                 let mut replacement = bare(status).error_response();

@@ -69,6 +69,14 @@ struct VerifyArgs {
     /// Where to remember the last accepted checkpoint.
     #[arg(long)]
     state: Option<std::path::PathBuf>,
+    /// A witness's cosignature verifier key (or a file holding it); repeat
+    /// for each witness trusted. Needs a live server or tiles.
+    #[arg(long = "witness", conflicts_with = "file")]
+    witnesses: Vec<String>,
+    /// How many of the given witnesses must have cosigned the checkpoint
+    /// (default: all of them).
+    #[arg(long, requires = "witnesses")]
+    quorum: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -166,8 +174,12 @@ fn create_key(role: &str, name: &str) -> Result<(), String> {
 
 fn export_tiles(dir: &std::path::Path) -> Result<(), String> {
     let settings = settings()?;
-    let secrets = sourceledger::secrets::load_or_create(&settings.data_dir, &settings.origin)
-        .map_err(|e| e.to_string())?;
+    let secrets = sourceledger::secrets::load_or_create(
+        &settings.data_dir,
+        &settings.origin,
+        &settings.witnessing.name,
+    )
+    .map_err(|e| e.to_string())?;
     let ledger = sourceledger::ledger::Ledger::new(
         secrets.ledger_key,
         &settings.origin,
@@ -201,9 +213,12 @@ fn manage_platforms(command: PlatformsCommand) -> Result<(), String> {
                 None => std::io::read_to_string(std::io::stdin()).map_err(|e| e.to_string())?,
             };
             let new = api::body::parse(json.as_bytes()).map_err(problem)?;
-            let secrets =
-                sourceledger::secrets::load_or_create(&settings.data_dir, &settings.origin)
-                    .map_err(|e| e.to_string())?;
+            let secrets = sourceledger::secrets::load_or_create(
+                &settings.data_dir,
+                &settings.origin,
+                &settings.witnessing.name,
+            )
+            .map_err(|e| e.to_string())?;
             let registered =
                 platforms::create(&mut conn, &secrets.sealing_key, &new).map_err(problem)?;
             serde_json::to_string_pretty(&RegisteredPlatform::new(registered, &settings.public_url))
@@ -234,12 +249,22 @@ fn verify(args: VerifyArgs) -> ExitCode {
         article,
         all,
         state,
+        witnesses,
+        quorum,
     } = args;
-    use sourceledger::verify::{self, Failure, Online};
+    use sourceledger::verify::{self, Failure, Online, Witnessing};
+    let witnesses = match Witnessing::read(&witnesses, quorum) {
+        Ok(witnesses) => witnesses,
+        Err(failure) => {
+            eprintln!("sourceledger verify: {failure}");
+            return ExitCode::from(2);
+        }
+    };
     let result = verify::read_vkey(&vkey).and_then(|vkey| match (file, url, token) {
         (None, None, token) if tiles.is_some() => {
             verify::tiles::verify(&verify::tiles::FromTiles {
                 vkey,
+                witnesses,
                 source: tiles.unwrap_or_default(),
                 token,
                 state,
@@ -248,6 +273,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
         (Some(file), None, _) => verify::offline(&vkey, &file),
         (None, Some(url), Some(token)) if article.is_some() || all => verify::online(&Online {
             vkey,
+            witnesses,
             url,
             token,
             article,

@@ -299,27 +299,29 @@ impl Fetcher {
             .build()
             .call()
             .map_err(fetch_error)?;
-        let status = response.status().as_u16();
-        let cache_control = response
-            .headers()
-            .get("cache-control")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let mut body = Vec::new();
-        response
-            .into_body()
-            .into_reader()
-            .take(limits.max_bytes + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| fetch_error(ureq::Error::Io(e)))?;
-        if body.len() as u64 > limits.max_bytes {
-            return Err(FetchError::TooLarge(limits.max_bytes));
-        }
-        Ok(Fetched {
-            status,
-            cache_control,
-            body,
-        })
+        read_response(response, limits)
+    }
+
+    /// POSTs `body` (of `content_type`) to `url` within `limits`, as [`get`](Self::get)
+    /// does: https, or http to allowed addresses; any status is a response.
+    pub fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: &[u8],
+        limits: Limits,
+    ) -> Result<Fetched, FetchError> {
+        let url = checked_url(url)?;
+        let response = self
+            .strict
+            .post(url.as_str())
+            .header("content-type", content_type)
+            .config()
+            .timeout_global(Some(limits.timeout))
+            .build()
+            .send(body)
+            .map_err(fetch_error)?;
+        read_response(response, limits)
     }
 
     /// GETs a URL a user typed, following redirects hop by hop (each hop's
@@ -429,6 +431,34 @@ impl Fetcher {
 
 /// Only absolute http(s) URLs with a host, normalised (`http://2130706433/`
 /// becomes `http://127.0.0.1/`, which the resolver then refuses).
+/// A response's status, caching policy and body (at most `limits.max_bytes`).
+fn read_response(
+    response: ureq::http::Response<ureq::Body>,
+    limits: Limits,
+) -> Result<Fetched, FetchError> {
+    let status = response.status().as_u16();
+    let cache_control = response
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut body = Vec::new();
+    response
+        .into_body()
+        .into_reader()
+        .take(limits.max_bytes + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| fetch_error(ureq::Error::Io(e)))?;
+    if body.len() as u64 > limits.max_bytes {
+        return Err(FetchError::TooLarge(limits.max_bytes));
+    }
+    Ok(Fetched {
+        status,
+        cache_control,
+        body,
+    })
+}
+
 fn checked_url(text: &str) -> Result<url::Url, FetchError> {
     let url = url::Url::parse(text)
         .map_err(|_| FetchError::BadUrl(format!("{text:?} is not an absolute URL")))?;

@@ -16,6 +16,7 @@ pub const LEDGER_KEY_FILE: &str = "ledger.key";
 pub const JWT_SECRET_FILE: &str = "jwt.secret";
 pub const BOOTSTRAP_ADMIN_KEY_FILE: &str = "bootstrap-admin.key";
 pub const SEALING_KEY_FILE: &str = "platform.key";
+pub const WITNESS_KEY_FILE: &str = "witness.key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -26,6 +27,14 @@ pub enum SecretsError {
     },
     #[error("{path} is not a valid {what}")]
     Malformed { path: PathBuf, what: &'static str },
+    #[error(
+        "{path} cosigns as {key_name:?} but SOURCELEDGER_WITNESS_NAME is {name:?}; a witness keeps its name for life"
+    )]
+    WitnessNameMismatch {
+        path: PathBuf,
+        key_name: String,
+        name: String,
+    },
     #[error(
         "{path} signs for origin {key_origin:?} but SOURCELEDGER_ORIGIN is {origin:?}; a log keeps its origin for life"
     )]
@@ -86,9 +95,89 @@ impl LedgerKey {
     }
 }
 
+/// The vkey type byte of a C2SP tlog-cosignature Ed25519 cosigner
+/// (`cosignature/v1`).
+pub const COSIGNATURE_V1: u8 = 0x04;
+
+/// A cosigner's key ID: `SHA-256(<name> || "\n" || 0x04 || public key)[:4]`.
+pub fn cosigner_key_id(name: &str, public: &ed25519_dalek::VerifyingKey) -> u32 {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(name.as_bytes());
+    hash.update(b"\n");
+    hash.update([COSIGNATURE_V1]);
+    hash.update(public.as_bytes());
+    let digest = hash.finalize();
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+}
+
+/// The key this server cosigns other logs' checkpoints with, as a witness,
+/// kept as `PRIVATE+KEY+<name>+<id>+<base64(0x04 || seed)>` (the signed-note
+/// layout with the cosignature type byte). Not `Debug`: it holds a secret.
+pub struct WitnessKey {
+    name: String,
+    signing: ed25519_dalek::SigningKey,
+}
+
+impl WitnessKey {
+    pub fn from_signer_key(skey: &str) -> Option<Self> {
+        let (name, id_and_key) = skey.trim().strip_prefix("PRIVATE+KEY+")?.split_once('+')?;
+        let (id, key64) = id_and_key.split_once('+')?;
+        let key = BASE64.decode(key64).ok()?;
+        let (&kind, seed) = key.split_first()?;
+        let seed: [u8; 32] = seed.try_into().ok()?;
+        let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let valid = kind == COSIGNATURE_V1
+            && signed_note::is_key_name_valid(name)
+            && u32::from_str_radix(id, 16).ok()? == cosigner_key_id(name, &signing.verifying_key());
+        valid.then(|| Self {
+            name: name.to_owned(),
+            signing,
+        })
+    }
+
+    pub fn generate(name: &str) -> String {
+        let signing = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        let mut material = vec![COSIGNATURE_V1];
+        material.extend_from_slice(signing.as_bytes());
+        format!(
+            "PRIVATE+KEY+{name}+{:08x}+{}",
+            cosigner_key_id(name, &signing.verifying_key()),
+            BASE64.encode(material)
+        )
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn key_id(&self) -> u32 {
+        cosigner_key_id(&self.name, &self.signing.verifying_key())
+    }
+
+    /// The public verifier key, `<name>+<hex id>+<base64(0x04 || public key)>`.
+    pub fn verifier_key(&self) -> String {
+        let mut material = vec![COSIGNATURE_V1];
+        material.extend_from_slice(self.signing.verifying_key().as_bytes());
+        format!(
+            "{}+{:08x}+{}",
+            self.name,
+            self.key_id(),
+            BASE64.encode(material)
+        )
+    }
+
+    pub fn sign(&self, msg: &[u8]) -> ed25519_dalek::Signature {
+        use ed25519_dalek::Signer as _;
+        self.signing.sign(msg)
+    }
+}
+
 /// What the server signs and seals with.
 pub struct Secrets {
     pub ledger_key: LedgerKey,
+    /// What this server cosigns other logs' checkpoints with, as a witness.
+    pub witness_key: WitnessKey,
     pub jwt_secret: Vec<u8>,
     pub sealing_key: SealingKey,
 }
@@ -138,7 +227,11 @@ pub fn ensure_data_dir(data_dir: &Path) -> Result<(), SecretsError> {
 }
 
 /// Loads the secrets from the data dir, creating any that are missing.
-pub fn load_or_create(data_dir: &Path, origin: &str) -> Result<Secrets, SecretsError> {
+pub fn load_or_create(
+    data_dir: &Path,
+    origin: &str,
+    witness_name: &str,
+) -> Result<Secrets, SecretsError> {
     ensure_data_dir(data_dir)?;
 
     let key_path = data_dir.join(LEDGER_KEY_FILE);
@@ -166,8 +259,24 @@ pub fn load_or_create(data_dir: &Path, origin: &str) -> Result<Secrets, SecretsE
             what: "base64 secret of at least 32 bytes",
         })?;
 
+    let witness_path = data_dir.join(WITNESS_KEY_FILE);
+    let witness_skey = read_or_create(&witness_path, || WitnessKey::generate(witness_name))?;
+    let witness_key =
+        WitnessKey::from_signer_key(&witness_skey).ok_or_else(|| SecretsError::Malformed {
+            path: witness_path.clone(),
+            what: "cosignature/v1 Ed25519 signer key",
+        })?;
+    if witness_key.name() != witness_name {
+        return Err(SecretsError::WitnessNameMismatch {
+            path: witness_path,
+            key_name: witness_key.name().to_owned(),
+            name: witness_name.to_owned(),
+        });
+    }
+
     Ok(Secrets {
         ledger_key,
+        witness_key,
         jwt_secret,
         sealing_key,
     })
@@ -272,7 +381,8 @@ mod tests {
     fn first_start_creates_private_files_and_a_restart_keeps_them() {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
-        let first = load_or_create(&data, "news.example/log").expect("create");
+        let first =
+            load_or_create(&data, "news.example/log", "news.example/witness").expect("create");
         for name in [LEDGER_KEY_FILE, JWT_SECRET_FILE] {
             let mode = fs::metadata(data.join(name))
                 .expect("file")
@@ -280,7 +390,8 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600, "{name}");
         }
-        let again = load_or_create(&data, "news.example/log").expect("load");
+        let again =
+            load_or_create(&data, "news.example/log", "news.example/witness").expect("load");
         assert_eq!(
             first.ledger_key.verifier_key(),
             again.ledger_key.verifier_key()
@@ -297,8 +408,8 @@ mod tests {
     #[test]
     fn a_key_for_another_origin_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        load_or_create(dir.path(), "a.example/log").expect("create");
-        let err = load_or_create(dir.path(), "b.example/log")
+        load_or_create(dir.path(), "a.example/log", "a.example/witness").expect("create");
+        let err = load_or_create(dir.path(), "b.example/log", "a.example/witness")
             .err()
             .expect("mismatch");
         assert!(matches!(err, SecretsError::OriginMismatch { .. }));

@@ -32,6 +32,9 @@ fn warm_in_background(state: web::Data<AppState>) {
     });
 }
 
+/// How often the witnesses are asked about the latest checkpoint.
+const WITNESS_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A bound, ready-to-run HTTP server.
 pub struct Application {
     port: u16,
@@ -51,6 +54,13 @@ impl Application {
                 state.settings.archive.max_bytes,
             );
         }
+        crate::witness::submit::spawn(
+            state.db.clone(),
+            state.ledger.clone(),
+            state.fetcher.clone(),
+            state.witnesses.clone(),
+            WITNESS_TICK,
+        );
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
             source,

@@ -50,7 +50,11 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// The log: its signing key, origin and the upper tree levels this process
     /// keeps in memory.
-    pub ledger: Ledger,
+    pub ledger: Arc<Ledger>,
+    /// This server as a witness of other logs.
+    pub witness: crate::witness::Witness,
+    /// The witnesses this log asks to cosign its checkpoints.
+    pub witnesses: crate::witness::submit::Witnesses,
     /// Built verified source lists, by ETag.
     pub source_lists: SourceLists,
     /// Seals the membership platforms' webhook secrets.
@@ -81,9 +85,21 @@ impl AppState {
     pub fn prepare(settings: Settings) -> Result<Self, StartupError> {
         let Secrets {
             ledger_key,
+            witness_key,
             jwt_secret,
             sealing_key,
-        } = secrets::load_or_create(&settings.data_dir, &settings.origin)?;
+        } = secrets::load_or_create(
+            &settings.data_dir,
+            &settings.origin,
+            &settings.witnessing.name,
+        )?;
+        let witness = crate::witness::Witness::new(witness_key, &settings.witnessing.witness_for)
+            .map_err(StartupError::Bootstrap)?;
+        let witnesses = crate::witness::submit::Witnesses::parse(
+            &settings.witnessing.witnesses,
+            settings.witnessing.quorum,
+        )
+        .map_err(|e| StartupError::Bootstrap(format!("SOURCELEDGER_WITNESSES: {e}")))?;
         let db = Db::connect(&settings.database, settings.db_pool_size)?;
         let mut conn = db
             .get()
@@ -126,11 +142,13 @@ impl AppState {
             writer,
             db,
             tokens: Arc::new(TokenKeys::new(&jwt_secret, &settings.origin)),
-            ledger: Ledger::new(
+            ledger: Arc::new(Ledger::new(
                 ledger_key,
                 &settings.origin,
                 HashCache::new(HASH_CACHE_ENTRIES),
-            ),
+            )),
+            witness,
+            witnesses,
             source_lists: SourceLists::new(
                 SOURCE_LIST_CACHE_ENTRIES,
                 CallToAction {

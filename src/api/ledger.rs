@@ -32,14 +32,14 @@ fn in_field(field: &'static str) -> impl Fn(LedgerError) -> ApiError {
 #[get("/v1/ledger/checkpoint")]
 pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    let row = state
+    let note = state
         .db
-        .run(move |conn| st.ledger.latest_checkpoint(conn))
+        .run(move |conn| crate::witness::submit::latest_note(conn, &st.ledger))
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .insert_header(("Cache-Control", "no-cache"))
-        .body(row.note))
+        .body(note))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -57,8 +57,11 @@ pub struct CheckpointItem {
     size: u64,
     /// Lowercase hex.
     root_hash: String,
-    /// The signed note text.
+    /// The signed note text, with the witnesses' cosignatures kept for it.
     note: String,
+    /// Whether the configured quorum of witnesses has cosigned it (false
+    /// when the log has no witnesses).
+    witnessed: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -88,14 +91,25 @@ pub async fn checkpoints(
     let after = query.after;
     let rows = state
         .db
-        .run(move |conn| store::checkpoints(conn, after, limit))
+        .run(move |conn| {
+            store::checkpoints(conn, after, limit)?
+                .into_iter()
+                .map(|row| {
+                    let cosigned = store::cosignatures(conn, row.size)?.len();
+                    let note = store::cosigned_note(conn, &row)?;
+                    Ok::<_, LedgerError>((row, note, cosigned))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
         .await?;
+    let quorum = state.witnesses.quorum;
     let checkpoints: Vec<CheckpointItem> = rows
         .into_iter()
-        .map(|row| CheckpointItem {
+        .map(|(row, note, cosigned)| CheckpointItem {
             size: u64::try_from(row.size).unwrap_or_default(),
             root_hash: hex::encode(row.root_hash),
-            note: row.note,
+            note,
+            witnessed: quorum > 0 && cosigned >= quorum,
         })
         .collect();
     let next = (checkpoints.len() == limit as usize)

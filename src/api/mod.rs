@@ -21,6 +21,7 @@ pub mod sources;
 pub mod subscribers;
 pub mod tiles;
 pub mod webhooks;
+pub mod witness;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -97,6 +98,8 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(ledger::consistency_proof)
         .service(ledger::entries)
         .service(ledger::entry)
+        .service(witness::key)
+        .service(witness::add_checkpoint)
         .service(keys::create)
         .service(keys::list)
         .service(keys::revoke)

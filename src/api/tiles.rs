@@ -15,14 +15,14 @@ use crate::state::AppState;
 /// expect it next to the tiles.
 pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    let row = state
+    let note = state
         .db
-        .run(move |conn| st.ledger.latest_checkpoint(conn))
+        .run(move |conn| crate::witness::submit::latest_note(conn, &st.ledger))
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(row.note))
+        .body(note))
 }
 
 /// `GET /tile/<L>/<N>[.p/<W>]` and `GET /tile/entries/<N>[.p/<W>]`.

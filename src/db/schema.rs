@@ -195,6 +195,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    witness_cosignatures (size, witness) {
+        size -> BigInt,
+        witness -> Text,
+        line -> Text,
+        cosigned_at -> Text,
+    }
+}
+
+diesel::table! {
+    witnessed_logs (origin) {
+        origin -> Text,
+        size -> BigInt,
+        root_hash -> Binary,
+        checkpoint -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    witness_refusals (id) {
+        id -> BigInt,
+        origin -> Text,
+        reason -> Text,
+        request -> Text,
+        received_at -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     articles,
     citations,

@@ -8,6 +8,7 @@
 
 mod cache;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod group;
 mod handle;
 mod hashes;

@@ -16,7 +16,9 @@ use super::hashes::StoredHashes;
 pub use super::hashes::warm_cache;
 use super::{LedgerError, checkpoint, leaf};
 use crate::db::DbConnection;
-use crate::db::schema::{ledger_checkpoints, ledger_entries, ledger_hashes, ledger_head};
+use crate::db::schema::{
+    ledger_checkpoints, ledger_entries, ledger_hashes, ledger_head, witness_cosignatures,
+};
 
 /// What one append wrote.
 #[derive(Debug, Clone)]
@@ -504,4 +506,26 @@ pub fn newest_checkpoint_time(conn: &mut DbConnection) -> Result<Option<String>,
         .select(ledger_checkpoints::signed_at)
         .first(conn)
         .optional()?)
+}
+
+/// The witnesses' cosignatures kept for the checkpoint of `size`, each as
+/// (the witness's vkey, its signature line).
+pub fn cosignatures(
+    conn: &mut DbConnection,
+    size: i64,
+) -> Result<Vec<(String, String)>, LedgerError> {
+    Ok(witness_cosignatures::table
+        .filter(witness_cosignatures::size.eq(size))
+        .order(witness_cosignatures::witness.asc())
+        .select((witness_cosignatures::witness, witness_cosignatures::line))
+        .load(conn)?)
+}
+
+/// The checkpoint's signed note with every cosignature kept for it appended.
+pub fn cosigned_note(conn: &mut DbConnection, row: &CheckpointRow) -> Result<String, LedgerError> {
+    let mut note = row.note.clone();
+    for (_, line) in cosignatures(conn, row.size)? {
+        note.push_str(&line);
+    }
+    Ok(note)
 }

@@ -117,8 +117,67 @@ impl State {
     }
 }
 
+/// The witnesses a reader trusts, and how many of them must have cosigned
+/// the checkpoint (`--witness VKEY ... --quorum N`).
+#[derive(Debug, Clone, Default)]
+pub struct Witnessing {
+    pub keys: Vec<crate::ledger::cosignature::CosignatureVerifier>,
+    pub quorum: usize,
+}
+
+impl Witnessing {
+    /// Reads `--witness` values (each a vkey or a file holding one).
+    pub fn read(values: &[String], quorum: Option<usize>) -> Result<Self, Failure> {
+        let keys = values
+            .iter()
+            .map(|value| {
+                let path = Path::new(value);
+                let vkey = if path.is_file() {
+                    std::fs::read_to_string(path)
+                        .map_err(|e| trouble(format!("{}: {e}", path.display())))?
+                } else {
+                    value.clone()
+                };
+                crate::ledger::cosignature::CosignatureVerifier::new(vkey.trim()).map_err(trouble)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let quorum = quorum.unwrap_or(keys.len());
+        if quorum > keys.len() {
+            return Err(trouble(format!(
+                "--quorum {quorum} is more than the {} witnesses given",
+                keys.len()
+            )));
+        }
+        Ok(Self { keys, quorum })
+    }
+
+    /// Refuses a checkpoint with fewer valid cosignatures than the quorum.
+    pub fn check(&self, note: &[u8]) -> Result<(), Failure> {
+        if self.keys.is_empty() {
+            return Ok(());
+        }
+        let found = crate::ledger::cosignature::verified(note, &self.keys);
+        if found.len() < self.quorum {
+            return Err(Failure::Refused(format!(
+                "the checkpoint carries {} valid cosignature(s) of the {} witnesses given; {} required",
+                found.len(),
+                self.keys.len(),
+                self.quorum
+            )));
+        }
+        println!(
+            "witnessed: {} of {} witnesses cosigned (quorum {})",
+            found.len(),
+            self.keys.len(),
+            self.quorum
+        );
+        Ok(())
+    }
+}
+
 pub struct Online {
     pub vkey: String,
+    pub witnesses: Witnessing,
     pub url: String,
     pub token: String,
     pub article: Option<String>,
@@ -230,6 +289,7 @@ pub fn online(opts: &Online) -> Result<(), Failure> {
     let note = client.get("/v1/ledger/checkpoint", false)?;
     let latest = checkpoint::open(note.as_bytes(), &opts.vkey)
         .map_err(|e| Failure::Refused(format!("the checkpoint: {e}")))?;
+    opts.witnesses.check(note.as_bytes())?;
     println!(
         "checkpoint: {} entries, root {}",
         latest.size,

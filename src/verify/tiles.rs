@@ -22,6 +22,7 @@ use crate::ledger::tiles::{HEIGHT, TileRef, WIDTH};
 
 pub struct FromTiles {
     pub vkey: String,
+    pub witnesses: super::Witnessing,
     /// A base URL (`https://…`) or a folder.
     pub source: String,
     /// For entry bundles served to readers only.
@@ -139,6 +140,7 @@ pub fn verify(opts: &FromTiles) -> Result<(), Failure> {
     let note = source.required("checkpoint")?;
     let cp = checkpoint::open(&note, &opts.vkey)
         .map_err(|e| Failure::Refused(format!("the checkpoint: {e}")))?;
+    opts.witnesses.check(&note)?;
     println!(
         "checkpoint: {} entries, root {}",
         cp.size,

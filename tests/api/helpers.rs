@@ -139,6 +139,9 @@ pub fn settings_for(backend: &Backend, data_dir: &Path) -> Settings {
         embed_origins: Vec::new(),
         fetch_ports: sourceledger::outbound::DEFAULT_PORTS.to_vec(),
         archive: sourceledger::config::ArchiveSettings::default(),
+        witnessing: sourceledger::config::WitnessSettings::none_for(
+            "test.sourceledger.example/ledger",
+        ),
     }
 }
 

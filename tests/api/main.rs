@@ -44,3 +44,4 @@ mod validation;
 mod verify_cli;
 mod web_verifier;
 mod webhooks;
+mod witnesses;

@@ -135,6 +135,12 @@ impl ServerProcess {
         self.spawn();
     }
 
+    /// Sets a setting for the next start ([`restart`](Self::restart)).
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_owned(), value.to_owned()));
+    }
+
     pub fn bootstrap_key(&self) -> String {
         std::fs::read_to_string(self.data_dir.join("bootstrap-admin.key"))
             .expect("bootstrap key")

@@ -61,7 +61,12 @@ pub enum Unavailable {
 /// queue instead of failing, foreign keys on, and `synchronous = FULL` so that
 /// every commit is synced to disk before it returns (under `NORMAL` a commit
 /// waits for the next WAL checkpoint, and a power cut loses acknowledged writes
-/// and entries that a served checkpoint already covers).
+/// and entries that a served checkpoint already covers). A group of writes
+/// must not spill pages to disk before it commits: a page cache of 16 MiB a
+/// connection (used only as far as needed) and temporary files (a savepoint's
+/// sub-journal) in memory. No commit checkpoints the WAL into the database
+/// file: [`checkpoint_wal`], on a thread of its own, does, so the log's writer
+/// never waits for it.
 ///
 /// PostgreSQL: a commit is durable unless the server or this session turned
 /// `fsync` or `synchronous_commit` off; such a connection is refused.
@@ -75,7 +80,10 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
                 .batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                      PRAGMA synchronous = FULL;
-                     PRAGMA foreign_keys = ON;"
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA temp_store = MEMORY;
+                     PRAGMA cache_size = -16384;
+                     PRAGMA wal_autocheckpoint = 0;"
                 ))
                 .map_err(diesel::r2d2::Error::QueryError),
             DbConnection::Postgres(conn) => match postgres_durability(conn) {
@@ -170,6 +178,16 @@ fn refuse_if_not_durable(url: &str) -> Result<(), DbError> {
         Ok(None) => Ok(()),
         Ok(Some(problem)) => Err(DbError::NotDurable(problem)),
         Err(e) => Err(DbError::Connect(e.to_string())),
+    }
+}
+
+/// Copies what the WAL holds into the SQLite database file, as far as no
+/// reader still needs it (a passive checkpoint: it never blocks or waits for
+/// anyone). Nothing to do on PostgreSQL.
+pub fn checkpoint_wal(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(conn) => conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);"),
+        DbConnection::Postgres(_) => Ok(()),
     }
 }
 

@@ -112,13 +112,36 @@ pub struct GroupStats {
 pub struct GroupCommitter {
     queue: Option<mpsc::Sender<Box<dyn Item>>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Hung up on drop: the checkpointer stops.
+    stop_checkpoints: Option<mpsc::Sender<()>>,
+    checkpointer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for GroupCommitter {
     fn drop(&mut self) {
         drop(self.queue.take());
-        if let Some(thread) = self.thread.take() {
+        drop(self.stop_checkpoints.take());
+        for thread in [self.thread.take(), self.checkpointer.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = thread.join();
+        }
+    }
+}
+
+/// How often the WAL is checkpointed (SQLite), off the writer's thread.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Checkpoints the WAL every [`CHECKPOINT_EVERY`] until `stop` hangs up.
+fn checkpointer(db: Db, stop: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        let done = db
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| crate::db::checkpoint_wal(&mut conn).map_err(|e| e.to_string()));
+        if let Err(error) = done {
+            tracing::warn!(%error, "the WAL checkpoint failed; the next one tries again");
         }
     }
 }
@@ -128,6 +151,17 @@ impl GroupCommitter {
     /// group.
     pub fn start(db: Db, on_commit: Arc<dyn Fn(GroupStats) + Send + Sync>) -> Self {
         let (queue, items) = mpsc::channel::<Box<dyn Item>>();
+        let (stop_checkpoints, stop) = mpsc::channel::<()>();
+        let checkpointer = if db.backend() != "sqlite" {
+            None
+        } else {
+            let db = db.clone();
+            std::thread::Builder::new()
+                .name("wal-checkpointer".into())
+                .spawn(move || checkpointer(db, stop))
+                .map_err(|error| tracing::error!(%error, "cannot start the WAL checkpointer"))
+                .ok()
+        };
         let spawned = std::thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || writer(db, items, on_commit));
@@ -143,6 +177,8 @@ impl GroupCommitter {
         Self {
             queue: Some(queue),
             thread,
+            stop_checkpoints: Some(stop_checkpoints),
+            checkpointer,
         }
     }
 

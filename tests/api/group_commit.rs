@@ -39,7 +39,12 @@ async fn post(app: &App, uri: &str, token: &str, body: Value) -> Reply {
     .await
 }
 
-async fn writer(app: App, token: String, w: usize) -> Outcome {
+async fn writer(
+    app: App,
+    state: actix_web::web::Data<sourceledger::state::AppState>,
+    token: String,
+    w: usize,
+) -> Outcome {
     let mut out = Outcome::default();
     for round in 0..ROUNDS {
         let made = post(
@@ -56,20 +61,23 @@ async fn writer(app: App, token: String, w: usize) -> Outcome {
             source["id"].as_str().expect("id").to_owned(),
         ));
         if (w + round).is_multiple_of(4) {
-            // The first citation appends, the second names no source: the
-            // whole request fails, inside whatever group it joined.
+            // A write that appends, then fails (as a citation batch would
+            // if its article were retracted under it): the whole write rolls
+            // back, inside whatever group it joined. A refusal HTTP can
+            // cause (an unknown source) is found before the write queues.
             let claim = format!("doomed claim {w}/{round}");
-            let refused = post(
-                &app,
-                "/v1/articles/grouped/citations",
-                &token,
-                json!({"citations": [
-                    {"source_id": source["id"], "claim": claim, "locator": "p1"},
-                    {"source_id": "no-such-source", "claim": "x", "locator": "p2"},
-                ]}),
-            )
-            .await;
-            refused.assert_problem(422, "unknown_source");
+            let doomed = claim.clone();
+            let refused = state
+                .writer
+                .write(move |conn, seq| {
+                    seq.append(conn, "test.doomed", "test:group", &json!({"claim": doomed}))?;
+                    Err::<(), _>(sourceledger::error::ApiError::conflict(
+                        sourceledger::error::ErrorCode::ArticleRetracted,
+                        "retracted under the write",
+                    ))
+                })
+                .await;
+            assert!(refused.is_err());
             out.refused_claims.push(claim);
         } else {
             let cited = post(
@@ -110,11 +118,11 @@ async fn sixty_four_writers_commit_in_groups_and_a_failure_fails_alone(backend: 
         None
     };
     let writers = (0..WRITERS).map(|w| {
-        let target = match &second {
-            Some((other, _)) if w % 2 == 1 => other.clone(),
-            _ => app.app.clone(),
+        let (target, state) = match &second {
+            Some((other, state)) if w % 2 == 1 => (other.clone(), state.clone()),
+            _ => (app.app.clone(), app.state.clone()),
         };
-        writer(target, journalist.clone(), w)
+        writer(target, state, journalist.clone(), w)
     });
     let outcomes = futures_util::future::join_all(writers).await;
 
@@ -184,4 +192,96 @@ async fn sixty_four_writers_commit_in_groups_and_a_failure_fails_alone(backend: 
         .await;
     assert_eq!(audit.status, 200, "{}", audit.text());
     assert_eq!(audit.json()["ok"], true, "audit: {}", audit.text());
+}
+
+on_both_backends!(a_batch_checked_before_it_queues_commits_what_holds_when_it_commits);
+
+/// A batch is checked and encoded before it reaches the writer; what changed
+/// in between is checked again under the lock: a source cited at its latest
+/// version that gained a version is cited at the new one (its leaf says so),
+/// and an article retracted in between refuses the batch, appending nothing.
+async fn a_batch_checked_before_it_queues_commits_what_holds_when_it_commits(backend: Backend) {
+    use sourceledger::auth::Caller;
+    use sourceledger::auth::token::Subject;
+    use sourceledger::newsroom::citations::{self, NewCitation};
+    let app = TestApp::spawn(backend).await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let editor = app.token_of(Role::Editor).await;
+    let admin = app.admin_token().await;
+    let made = app
+        .post_as(
+            "/v1/articles",
+            &journalist,
+            json!({"slug": "moving", "title": "Moving", "url": "https://news.example/moving", "language": "en", "authors": ["A"]}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text());
+    let source = app
+        .record_source(
+            &journalist,
+            json!({"url": "https://source.example/moving", "title": "Before", "publisher": "P", "kind": "document", "language": "en"}),
+        )
+        .await;
+    let id = source["id"].as_str().expect("id").to_owned();
+    let caller = Caller {
+        role: Role::Journalist,
+        name: "tester".into(),
+        subject: Subject::ApiKey("tester".into()),
+    };
+    let batch: Vec<NewCitation> = serde_json::from_value(json!([
+        {"source_id": id, "claim": "latest", "locator": "p1"},
+        {"source_id": id, "source_version": 1, "claim": "first", "locator": "p2"},
+    ]))
+    .expect("batch");
+    let prepare = |batch: &[NewCitation]| {
+        let mut conn = app.state.db.get().expect("conn");
+        citations::prepare(&mut conn, &caller, "moving", batch, true).expect("prepare")
+    };
+
+    let prepared = prepare(&batch);
+    let revised = app
+        .send(
+            "PATCH",
+            &format!("/v1/sources/{id}"),
+            Some(&journalist),
+            Some(json!({"title": "After"})),
+        )
+        .await;
+    assert_eq!(revised.status, 200, "{}", revised.text());
+    let rows = app
+        .state
+        .writer
+        .write(move |conn, seq| citations::attach(conn, seq, prepared))
+        .await
+        .expect("attach");
+    assert_eq!(rows[0].source_version, 2, "the latest when it committed");
+    assert_eq!(rows[1].source_version, 1, "the version named");
+    for row in &rows {
+        let entry = app
+            .get_as(&format!("/v1/ledger/entries/{}", row.ledger_index), &admin)
+            .await
+            .json();
+        let leaf: Value =
+            serde_json::from_str(entry["leaf"].as_str().expect("leaf")).expect("json");
+        assert_eq!(leaf["record"]["source_version"], row.source_version);
+        assert_eq!(leaf["record"]["id"], json!(row.id));
+        assert_eq!(leaf["at"], json!(row.attached_at));
+    }
+
+    let prepared = prepare(&batch);
+    for step in ["publish", "retract"] {
+        let done = app
+            .post_as(&format!("/v1/articles/moving/{step}"), &editor, json!({}))
+            .await;
+        assert_eq!(done.status, 200, "{step}: {}", done.text());
+    }
+    let size = app.ledger_size();
+    let refused = app
+        .state
+        .writer
+        .write(move |conn, seq| citations::attach(conn, seq, prepared))
+        .await
+        .expect_err("retracted under the batch");
+    assert_eq!(refused.status().as_u16(), 409);
+    assert_eq!(app.ledger_size(), size, "nothing appended");
 }

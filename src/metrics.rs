@@ -51,6 +51,7 @@ pub struct Metrics {
     pub group_failed_items: Counter,
     pub log_size: Gauge,
     pub checkpoint_age_seconds: Gauge,
+    pub witnessed_size: Gauge,
     pub pool_connections: Family<StateLabels, Gauge>,
     pub db_calls: Counter,
     pub links: Family<StateLabels, Gauge>,
@@ -120,6 +121,12 @@ impl Default for Metrics {
             "Seconds since the latest signed checkpoint was made",
             checkpoint_age_seconds.clone(),
         );
+        let witnessed_size = Gauge::default();
+        registry.register(
+            "witnessed_size",
+            "Size of the newest checkpoint the quorum of witnesses cosigned (0: none, or no witnesses)",
+            witnessed_size.clone(),
+        );
         let pool_connections = Family::<StateLabels, Gauge>::default();
         registry.register(
             "db_pool_connections",
@@ -150,6 +157,7 @@ impl Default for Metrics {
             group_failed_items,
             log_size,
             checkpoint_age_seconds,
+            witnessed_size,
             pool_connections,
             db_calls,
             links,

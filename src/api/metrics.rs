@@ -13,13 +13,21 @@ use crate::state::AppState;
 
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    let (size, signed_at, links) = state
+    let (size, signed_at, links, witnessed) = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
             let size = st.ledger.size(conn)?.0;
             let signed_at = crate::ledger::store::newest_checkpoint_time(conn)?;
             let links = crate::archive::monitor::state_counts(conn)?;
-            Ok((size, signed_at, links))
+            let witnesses: Vec<String> = st
+                .witnesses
+                .list
+                .iter()
+                .map(|w| w.key.vkey().to_owned())
+                .collect();
+            let witnessed =
+                crate::ledger::store::newest_witnessed(conn, &witnesses, st.witnesses.quorum)?;
+            Ok((size, signed_at, links, witnessed))
         })
         .await?;
     let m = &state.metrics;
@@ -29,6 +37,7 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         .map(|at| (chrono::Utc::now() - at.with_timezone(&chrono::Utc)).num_seconds())
         .unwrap_or(-1);
     m.checkpoint_age_seconds.set(age);
+    m.witnessed_size.set(witnessed.unwrap_or(0));
     let (open, idle) = state.db.pool_state();
     let set = |family: &prometheus_client::metrics::family::Family<
         StateLabels,

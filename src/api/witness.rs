@@ -45,7 +45,10 @@ pub async fn key(state: web::Data<AppState>) -> web::Json<WitnessKey> {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "no valid signature by the log's key"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "a log this server does not witness"),
-        (status = 409, content_type = "text/x.tlog.size", body = String, description = "the size last cosigned, or a fork (problem+json)"),
+        (status = 409, description = "the size last cosigned (`text/x.tlog.size`), or a fork (problem+json)", content(
+            (String = "text/x.tlog.size"),
+            (Problem = "application/problem+json"),
+        )),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "the consistency proof does not verify"),
     )

@@ -529,3 +529,24 @@ pub fn cosigned_note(conn: &mut DbConnection, row: &CheckpointRow) -> Result<Str
     }
     Ok(note)
 }
+
+/// The largest checkpoint size cosigned by at least `quorum` of `witnesses`
+/// (their vkeys), if any.
+pub fn newest_witnessed(
+    conn: &mut DbConnection,
+    witnesses: &[String],
+    quorum: usize,
+) -> Result<Option<i64>, LedgerError> {
+    if witnesses.is_empty() || quorum == 0 {
+        return Ok(None);
+    }
+    let quorum = i64::try_from(quorum).unwrap_or(i64::MAX);
+    Ok(witness_cosignatures::table
+        .filter(witness_cosignatures::witness.eq_any(witnesses))
+        .group_by(witness_cosignatures::size)
+        .having(diesel::dsl::count_star().ge(quorum))
+        .select(witness_cosignatures::size)
+        .order(witness_cosignatures::size.desc())
+        .first(conn)
+        .optional()?)
+}

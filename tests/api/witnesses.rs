@@ -296,6 +296,18 @@ async fn three_newsrooms_witness_one_another(backend: Backend) {
         .expect("last")
         .clone();
     assert_eq!(last["witnessed"], true, "{last}");
+    let metrics = request(
+        &agent,
+        "GET",
+        &format!("{}/metrics", servers[0].url()),
+        None,
+        None,
+    )
+    .expect("metrics")
+    .text;
+    let witnessed = crate::helpers::metric_sample(&metrics, "sourceledger_witnessed_size")
+        .expect("witnessed_size");
+    assert!(witnessed >= 1.0, "{witnessed}");
 
     // Go's sumdb/note opens the note with the log's key and, as cosignature/v1
     // verifiers written in Go from the spec, both witnesses' keys.

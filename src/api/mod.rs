@@ -115,6 +115,7 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(sources::revise)
         .service(sources::get)
         .service(sources::versions)
+        .service(sources::disclose)
         .service(snapshots::upload)
         .service(snapshots::download)
         .service(snapshots::capture)

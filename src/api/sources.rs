@@ -5,19 +5,22 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api::body::Body;
-use crate::auth::{Allowed, Read, Write};
+use crate::auth::{Allowed, Edit, Read, Write};
 use crate::error::{ApiError, Problem};
+use crate::newsroom::sealed::{self, RecordedSource, SealedSource};
 use crate::newsroom::sources::{self, NewSource, SourcePatch, SourceVersion};
 use crate::state::AppState;
 
-/// Records a new source, version 1 (journalist, editor, admin).
+/// Records a new source, version 1 (journalist, editor, admin). With
+/// `"sealed": true` the source is confidential: the ledger gets only a
+/// commitment to it, its kind and the date.
 #[utoipa::path(
     operation_id = "create_source",
     tag = "sources",
     request_body = NewSource,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = SourceVersion),
+        (status = 201, body = RecordedSource),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -31,6 +34,14 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let source = body.read().await?;
     let actor = caller.actor();
+    if source.sealed {
+        let st = state.clone();
+        let sealed = state
+            .writer
+            .write(move |conn, seq| sealed::seal(conn, seq, &st.sealing, &actor, &source))
+            .await?;
+        return Ok(HttpResponse::Created().json(RecordedSource::Sealed(sealed)));
+    }
     let recorder = actor.clone();
     let version = state
         .writer
@@ -46,7 +57,39 @@ pub async fn create(
             }
         });
     }
-    Ok(HttpResponse::Created().json(version))
+    Ok(HttpResponse::Created().json(RecordedSource::Open(version)))
+}
+
+/// Discloses a sealed source: its record and salt go into the ledger
+/// (`source.disclosed`), so anyone can check them against the commitment made
+/// when it was sealed (editor, admin).
+#[utoipa::path(
+    operation_id = "disclose_source",
+    tag = "sources",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SealedSource),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "no sealed source with this id"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "disclosed already"),
+    )
+)]
+#[post("/v1/sources/{id}/disclose")]
+pub async fn disclose(
+    state: web::Data<AppState>,
+    caller: Allowed<Edit>,
+    id: web::Path<String>,
+) -> Result<web::Json<SealedSource>, ApiError> {
+    let actor = caller.actor();
+    let id = id.into_inner();
+    let st = state.clone();
+    let disclosed = state
+        .writer
+        .write(move |conn, seq| sealed::disclose(conn, seq, &st.sealing, &actor, &id))
+        .await?;
+    Ok(web::Json(disclosed))
 }
 
 /// Records version n+1 of a source: the fields given replace version n's,
@@ -90,7 +133,7 @@ pub async fn revise(
     params(("id" = String, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = SourceVersion),
+        (status = 200, body = RecordedSource, description = "a sealed source shows its record to editors and admins only, until it is disclosed"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -99,12 +142,17 @@ pub async fn revise(
 #[get("/v1/sources/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
-    _caller: Allowed<Read>,
+    caller: Allowed<Read>,
     id: web::Path<String>,
-) -> Result<web::Json<SourceVersion>, ApiError> {
+) -> Result<web::Json<RecordedSource>, ApiError> {
     let id = id.into_inner();
+    let role = caller.caller.role;
+    let st = state.clone();
     Ok(web::Json(
-        state.db.run(move |conn| sources::latest(conn, &id)).await?,
+        state
+            .db
+            .run(move |conn| sealed::lookup(conn, &st.sealing, &id, role))
+            .await?,
     ))
 }
 

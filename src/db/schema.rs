@@ -224,6 +224,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sealed_sources (id) {
+        id -> Text,
+        kind -> Text,
+        commitment -> Text,
+        sealed_record -> Binary,
+        sealed_at -> Text,
+        sealed_by -> Text,
+        ledger_index -> BigInt,
+        disclosed_at -> Nullable<Text>,
+        disclosed_by -> Nullable<Text>,
+        disclosure_index -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     articles,
     citations,

@@ -131,6 +131,26 @@ pub fn record_sha256(record: &Value) -> Result<String, LedgerError> {
     Ok(hex::encode(Sha256::digest(canonical)))
 }
 
+/// A sealed source's commitment: lowercase hex `SHA-256(salt || JCS(record))`.
+pub fn sealed_commitment(salt: &[u8], record: &Value) -> Result<String, LedgerError> {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json_canonicalizer::to_vec(record)
+        .map_err(|e| LedgerError::MalformedLeaf(e.to_string()))?;
+    let mut hash = Sha256::new();
+    hash.update(salt);
+    hash.update(&canonical);
+    Ok(hex::encode(hash.finalize()))
+}
+
+/// Whether `record` and `salt` (hex, 32 bytes) are what `commitment` was made of.
+pub fn sealed_opens(commitment: &str, salt_hex: &str, record: &Value) -> bool {
+    hex::decode(salt_hex)
+        .ok()
+        .filter(|salt| salt.len() == 32)
+        .and_then(|salt| sealed_commitment(&salt, record).ok())
+        .is_some_and(|made| made == commitment)
+}
+
 /// RFC 3339, UTC, microseconds: `2026-11-23T20:01:47.123456Z`.
 pub fn format_at(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -211,6 +231,19 @@ mod tests {
             Err(LedgerError::LeafTooLarge(_))
         ));
         assert!(encode("k", "t", "a", &serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn a_commitment_opens_with_its_record_and_salt_only() {
+        let salt = [9u8; 32];
+        let record = serde_json::json!({"id": "s", "title": "Café", "url": "https://a.example/", "doi": null});
+        let made = sealed_commitment(&salt, &record).expect("commitment");
+        assert!(sealed_opens(&made, &hex::encode(salt), &record));
+        let mut changed = record.clone();
+        changed["title"] = serde_json::json!("Cafe");
+        assert!(!sealed_opens(&made, &hex::encode(salt), &changed));
+        assert!(!sealed_opens(&made, &hex::encode([8u8; 32]), &record));
+        assert!(!sealed_opens(&made, "not hex", &record));
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub struct NewSource {
     pub snapshot_sha256: Option<String>,
     pub archive_url: Option<String>,
     pub doi: Option<String>,
+    /// A confidential source: the ledger gets only a commitment to the record,
+    /// its kind and the date; editors and admins may read it, and disclose it.
+    #[serde(default)]
+    pub sealed: bool,
 }
 
 /// Absent: keep; `null`: clear; a value: set.
@@ -271,6 +275,14 @@ fn same_content(a: &SourceVersion, b: &SourceVersion) -> bool {
         && a.doi == b.doi
 }
 
+/// What a source recorded as `new` would record, as version 1 of `id`: the
+/// record a sealed source commits to (`newsroom::sealed`).
+pub fn record_of_new(new: &NewSource, id: &str, actor: &str) -> Result<Value, ApiError> {
+    Ok(validate_new(new)?
+        .into_version(id.to_owned(), 1, actor)
+        .record())
+}
+
 pub fn create(
     conn: &mut DbConnection,
     seq: &mut Sequencer,
@@ -316,6 +328,7 @@ pub fn revise(
         snapshot_sha256: pick(&patch.snapshot_sha256, &latest.snapshot_sha256),
         archive_url: pick(&patch.archive_url, &latest.archive_url),
         doi: pick(&patch.doi, &latest.doi),
+        sealed: false,
     };
     let mut row = validate_new(&merged)?.into_version(latest.id.clone(), latest.version + 1, actor);
     // The capture time stays with the snapshot it dates.

@@ -34,6 +34,7 @@ mod permissions;
 mod platforms;
 mod process;
 mod rate_limits;
+mod sealed;
 mod site;
 mod snapshots;
 mod source_page;

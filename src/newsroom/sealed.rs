@@ -1,0 +1,258 @@
+//! Sealed sources: a source a journalist must not name yet, recorded today so
+//! that its record can be shown, later, to be exactly what was held then.
+//!
+//! The ledger gets `source.sealed` with the source's id, its kind and a
+//! commitment: lowercase hex `SHA-256(salt || JCS(record))`, where `salt` is
+//! 32 random bytes and `record` what recording the source openly would have
+//! put in the ledger. The leaf's time is the date it was sealed. The record
+//! and the salt stay on the server, sealed under the data dir's key (a dump of
+//! the database does not show them), readable by editors and admins only.
+//! Disclosing appends `source.disclosed` with the record and the salt: anyone
+//! can then hash them and compare with the sealed entry.
+//!
+//! Why a salted hash and not an HMAC: both bind (finding another record with
+//! the same commitment means breaking SHA-256), and both hide (without the
+//! 256-bit salt a guessed record cannot be checked). A plain hash of salt and
+//! record is what a reader can recompute with any SHA-256 tool; the salt is
+//! a fixed-length prefix, so no two (salt, record) pairs share an encoding.
+//!
+//! Sealed sources live in their own table: nothing that reads `sources` (the
+//! lists, captures, the link monitor, exports) can see them.
+
+use diesel::prelude::*;
+use rand::RngCore;
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use super::ledger_index;
+use super::sources::{self, NewSource, SourceVersion};
+use crate::auth::Role;
+use crate::db::DbConnection;
+use crate::db::schema::sealed_sources;
+use crate::error::{ApiError, ErrorCode};
+use crate::ledger::leaf::sealed_commitment;
+use crate::ledger::{About, Sequencer};
+use crate::secrets::SealingKey;
+
+/// The ledger kinds of a seal and of its disclosure.
+pub const SEALED: &str = "source.sealed";
+pub const DISCLOSED: &str = "source.disclosed";
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = sealed_sources)]
+struct SealedRow {
+    id: String,
+    kind: String,
+    commitment: String,
+    sealed_record: Vec<u8>,
+    sealed_at: String,
+    sealed_by: String,
+    ledger_index: i64,
+    disclosed_at: Option<String>,
+    disclosed_by: Option<String>,
+    disclosure_index: Option<i64>,
+}
+
+/// A sealed source as the API shows it. `record` is there for editors and
+/// admins, and for everyone once disclosed; `salt` once disclosed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SealedSource {
+    pub id: String,
+    /// Always true.
+    pub sealed: bool,
+    /// The source's kind (`interview`, `document`, …).
+    pub kind: String,
+    /// Lowercase hex SHA-256 of the salt and the record's canonical JSON.
+    pub commitment: String,
+    /// When it was sealed: the ledger entry's time.
+    pub sealed_at: String,
+    pub sealed_by: String,
+    /// The `source.sealed` entry.
+    pub ledger_index: i64,
+    #[schema(value_type = Option<Object>)]
+    pub record: Option<Value>,
+    /// Hex, once disclosed.
+    pub salt: Option<String>,
+    pub disclosed_at: Option<String>,
+    pub disclosed_by: Option<String>,
+    /// The `source.disclosed` entry, once disclosed.
+    pub disclosure_index: Option<i64>,
+}
+
+/// A source as recorded: open, or sealed (`"sealed": true`).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum RecordedSource {
+    Open(SourceVersion),
+    Sealed(SealedSource),
+}
+
+/// Who may read a sealed record before it is disclosed.
+pub fn may_read_sealed(role: Role) -> bool {
+    matches!(role, Role::Editor | Role::Admin)
+}
+
+/// Source `id`'s latest version, or the sealed source `id` as `role` may see it.
+pub fn lookup(
+    conn: &mut DbConnection,
+    key: &SealingKey,
+    id: &str,
+    role: Role,
+) -> Result<RecordedSource, ApiError> {
+    match sources::latest(conn, id) {
+        Ok(version) => Ok(RecordedSource::Open(version)),
+        Err(not_found) => match get(conn, key, id, may_read_sealed(role))? {
+            Some(sealed) => Ok(RecordedSource::Sealed(sealed)),
+            None => Err(not_found),
+        },
+    }
+}
+
+/// What is sealed: the salt and the record, as one sealed JSON text.
+fn bound_to(id: &str) -> String {
+    format!("sealed-source:{id}")
+}
+
+fn open_row(key: &SealingKey, row: &SealedRow) -> Result<(String, Value), ApiError> {
+    let text = key
+        .open(&row.sealed_record, &bound_to(&row.id))
+        .ok_or_else(|| ApiError::internal(format!("sealed source {} cannot be opened", row.id)))?;
+    let held: Value = serde_json::from_slice(&text).map_err(ApiError::internal)?;
+    let salt = held["salt"].as_str().unwrap_or_default().to_owned();
+    Ok((salt, held["record"].clone()))
+}
+
+fn view(key: &SealingKey, row: SealedRow, reveal: bool) -> Result<SealedSource, ApiError> {
+    let disclosed = row.disclosed_at.is_some();
+    let (salt, record) = if reveal || disclosed {
+        let (salt, record) = open_row(key, &row)?;
+        (disclosed.then_some(salt), Some(record))
+    } else {
+        (None, None)
+    };
+    Ok(SealedSource {
+        id: row.id,
+        sealed: true,
+        kind: row.kind,
+        commitment: row.commitment,
+        sealed_at: row.sealed_at,
+        sealed_by: row.sealed_by,
+        ledger_index: row.ledger_index,
+        record,
+        salt,
+        disclosed_at: row.disclosed_at,
+        disclosed_by: row.disclosed_by,
+        disclosure_index: row.disclosure_index,
+    })
+}
+
+/// Seals `new`: the ledger gets the commitment, the kind and the date.
+pub fn seal(
+    conn: &mut DbConnection,
+    seq: &mut Sequencer,
+    key: &SealingKey,
+    actor: &str,
+    new: &NewSource,
+) -> Result<SealedSource, ApiError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let record = sources::record_of_new(new, &id, actor)?;
+    let mut salt = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let commitment = sealed_commitment(&salt, &record)?;
+    let kind = new.kind.as_str().to_owned();
+    let appended = seq.append_about(
+        conn,
+        SEALED,
+        actor,
+        &json!({"id": id, "kind": kind, "commitment": commitment}),
+        About {
+            article: None,
+            source: Some(&id),
+        },
+    )?;
+    let held = json!({"salt": hex::encode(salt), "record": record}).to_string();
+    let row = SealedRow {
+        sealed_record: key.seal(held.as_bytes(), &bound_to(&id)),
+        id,
+        kind,
+        commitment,
+        sealed_at: appended.at.clone(),
+        sealed_by: actor.to_owned(),
+        ledger_index: ledger_index(&appended),
+        disclosed_at: None,
+        disclosed_by: None,
+        disclosure_index: None,
+    };
+    diesel::insert_into(sealed_sources::table)
+        .values(&row)
+        .execute(conn)?;
+    view(key, row, false)
+}
+
+fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SealedRow>, ApiError> {
+    Ok(sealed_sources::table
+        .find(id)
+        .select(SealedRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The sealed source `id`, if there is one; `reveal` shows the record before
+/// it is disclosed (editors and admins).
+pub fn get(
+    conn: &mut DbConnection,
+    key: &SealingKey,
+    id: &str,
+    reveal: bool,
+) -> Result<Option<SealedSource>, ApiError> {
+    find(conn, id)?
+        .map(|row| view(key, row, reveal))
+        .transpose()
+}
+
+/// Appends the record and the salt to the ledger (`source.disclosed`).
+pub fn disclose(
+    conn: &mut DbConnection,
+    seq: &mut Sequencer,
+    key: &SealingKey,
+    actor: &str,
+    id: &str,
+) -> Result<SealedSource, ApiError> {
+    let mut row =
+        find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("no sealed source {id:?}")))?;
+    if row.disclosed_at.is_some() {
+        return Err(ApiError::conflict(
+            ErrorCode::InvalidTransition,
+            "the source is disclosed already",
+        ));
+    }
+    let (salt, record) = open_row(key, &row)?;
+    let appended = seq.append_about(
+        conn,
+        DISCLOSED,
+        actor,
+        &json!({
+            "id": row.id,
+            "commitment": row.commitment,
+            "sealed_index": row.ledger_index,
+            "salt": salt,
+            "record": record,
+        }),
+        About {
+            article: None,
+            source: Some(&row.id),
+        },
+    )?;
+    row.disclosed_at = Some(appended.at.clone());
+    row.disclosed_by = Some(actor.to_owned());
+    row.disclosure_index = Some(ledger_index(&appended));
+    diesel::update(sealed_sources::table.find(&row.id))
+        .set((
+            sealed_sources::disclosed_at.eq(&row.disclosed_at),
+            sealed_sources::disclosed_by.eq(&row.disclosed_by),
+            sealed_sources::disclosure_index.eq(row.disclosure_index),
+        ))
+        .execute(conn)?;
+    view(key, row, true)
+}

@@ -71,6 +71,8 @@ error_codes! {
     ArticleRetracted = "article_retracted",
     /// A citation names a source version that does not exist.
     UnknownSource = "unknown_source",
+    /// A sealed source is not revised, captured or cited.
+    SealedSource = "sealed_source",
     /// A revision that would change nothing.
     NoChange = "no_change",
     /// The URL, or an address it leads to, may not be fetched (SPEC

@@ -186,6 +186,7 @@ fn capture_limits(max_bytes: u64) -> CaptureLimits {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`sealed_source`: a sealed source is never captured"),
         (status = 413, body = Problem, content_type = "application/problem+json", description = "the page is larger than SOURCELEDGER_SNAPSHOT_MAX_BYTES"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`fetch_refused`: the URL or an address it leads to may not be fetched; `capture_failed`: it could not be fetched or did not answer 2xx"),
     )

@@ -73,7 +73,7 @@ pub async fn create(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "no sealed source with this id"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "disclosed already"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "disclosed already, or not a sealed source"),
     )
 )]
 #[post("/v1/sources/{id}/disclose")]
@@ -106,6 +106,7 @@ pub async fn disclose(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`sealed_source`: a sealed source is not revised"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "the patch changes nothing"),
     )
 )]

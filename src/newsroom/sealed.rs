@@ -219,8 +219,14 @@ pub fn disclose(
     actor: &str,
     id: &str,
 ) -> Result<SealedSource, ApiError> {
-    let mut row =
-        find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("no sealed source {id:?}")))?;
+    let Some(mut row) = find(conn, id)? else {
+        // An open source has nothing to disclose; no source at all is a 404.
+        sources::latest(conn, id)?;
+        return Err(ApiError::conflict(
+            ErrorCode::InvalidTransition,
+            format!("source {id:?} is not sealed: it is in the ledger already"),
+        ));
+    };
     if row.disclosed_at.is_some() {
         return Err(ApiError::conflict(
             ErrorCode::InvalidTransition,

@@ -372,13 +372,34 @@ pub fn record_capture(
 
 /// The latest version of source `id`, or a 404.
 pub fn latest(conn: &mut DbConnection, id: &str) -> Result<SourceVersion, ApiError> {
-    sources::table
+    match sources::table
         .filter(sources::id.eq(id))
         .order(sources::version.desc())
         .select(SourceVersion::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| ApiError::not_found(format!("no source {id:?}")))
+    {
+        Some(version) => Ok(version),
+        None => Err(missing(conn, id)?),
+    }
+}
+
+/// Why there is no open source `id`: it is sealed (409: it is not revised or
+/// captured until it is disclosed), or there is none (404).
+fn missing(conn: &mut DbConnection, id: &str) -> Result<ApiError, ApiError> {
+    use crate::db::schema::sealed_sources;
+    let sealed: i64 = sealed_sources::table
+        .filter(sealed_sources::id.eq(id))
+        .count()
+        .get_result(conn)?;
+    Ok(if sealed > 0 {
+        ApiError::conflict(
+            ErrorCode::SealedSource,
+            format!("source {id:?} is sealed: it is not revised, captured or cited"),
+        )
+    } else {
+        ApiError::not_found(format!("no source {id:?}"))
+    })
 }
 
 pub fn version(

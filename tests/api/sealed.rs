@@ -127,7 +127,7 @@ async fn a_sealed_source_is_proven_when_disclosed(backend: Backend) {
     let capture = app
         .post_as(&format!("/v1/sources/{id}/capture"), &journalist, json!({}))
         .await;
-    assert_eq!(capture.status, 404, "{}", capture.text());
+    capture.assert_problem(409, "sealed_source");
     let revise = app
         .send(
             "PATCH",
@@ -136,7 +136,7 @@ async fn a_sealed_source_is_proven_when_disclosed(backend: Backend) {
             Some(json!({"title": "x"})),
         )
         .await;
-    assert_eq!(revise.status, 404, "{}", revise.text());
+    revise.assert_problem(409, "sealed_source");
 
     // Disclosure: editors and admins only, once.
     app.post_as(
@@ -158,6 +158,22 @@ async fn a_sealed_source_is_proven_when_disclosed(backend: Backend) {
     app.post_as(&format!("/v1/sources/{id}/disclose"), &editor, json!({}))
         .await
         .assert_problem(409, "invalid_transition");
+    let open = app
+        .record_source(
+            &journalist,
+            json!({"url": "https://open.example/", "title": "Open", "publisher": "P", "kind": "document", "language": "en"}),
+        )
+        .await;
+    app.post_as(
+        &format!("/v1/sources/{}/disclose", open["id"].as_str().expect("id")),
+        &editor,
+        json!({}),
+    )
+    .await
+    .assert_problem(409, "invalid_transition");
+    app.post_as("/v1/sources/no-such-source/disclose", &editor, json!({}))
+        .await
+        .assert_problem(404, "not_found");
 
     // The disclosure entry carries the record and the salt; Python's hash of
     // them is the commitment sealed, and a changed field or salt is not.

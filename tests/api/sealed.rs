@@ -263,18 +263,22 @@ async fn a_sealed_record_never_reaches_the_log(backend: Backend) {
     )
     .expect("read");
     assert!(read.text.contains(MARKER));
-    let verified = Command::new(crate::process::BIN)
-        .args(["verify", "--vkey"])
-        .arg(
-            request(&agent, "GET", &format!("{base}/v1/ledger/key"), None, None)
-                .expect("key")
-                .body["vkey"]
-                .as_str()
-                .expect("vkey"),
-        )
-        .args(["--url", &base, "--token", &admin, "--all"])
-        .output()
-        .expect("verify");
+    let vkey = request(&agent, "GET", &format!("{base}/v1/ledger/key"), None, None)
+        .expect("key")
+        .body["vkey"]
+        .as_str()
+        .expect("vkey")
+        .to_owned();
+    // `sourceledger verify --all`: every leaf, and every disclosure against its seal.
+    let verify_all = || {
+        Command::new(crate::process::BIN)
+            .args([
+                "verify", "--vkey", &vkey, "--url", &base, "--token", &admin, "--all",
+            ])
+            .output()
+            .expect("verify")
+    };
+    let verified = verify_all();
     assert!(
         verified.status.success(),
         "{}",
@@ -289,18 +293,7 @@ async fn a_sealed_record_never_reaches_the_log(backend: Backend) {
     )
     .expect("disclose");
     assert_eq!(disclosed.status, 200, "{}", disclosed.text);
-    let verified = Command::new(crate::process::BIN)
-        .args(["verify", "--vkey"])
-        .arg(
-            request(&agent, "GET", &format!("{base}/v1/ledger/key"), None, None)
-                .expect("key")
-                .body["vkey"]
-                .as_str()
-                .expect("vkey"),
-        )
-        .args(["--url", &base, "--token", &admin, "--all"])
-        .output()
-        .expect("verify");
+    let verified = verify_all();
     let said = String::from_utf8_lossy(&verified.stdout).into_owned();
     assert!(
         verified.status.success(),

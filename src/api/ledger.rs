@@ -89,13 +89,19 @@ pub async fn checkpoints(
 ) -> Result<web::Json<CheckpointList>, ApiError> {
     let limit = page_limit(query.limit)?;
     let after = query.after;
+    let st = state.clone();
     let rows = state
         .db
         .run(move |conn| {
             store::checkpoints(conn, after, limit)?
                 .into_iter()
                 .map(|row| {
-                    let cosigned = store::cosignatures(conn, row.size)?.len();
+                    let cosigned = store::cosignatures(conn, row.size)?
+                        .iter()
+                        .filter(|(witness, _)| {
+                            st.witnesses.list.iter().any(|w| w.key.vkey() == witness)
+                        })
+                        .count();
                     let note = store::cosigned_note(conn, &row)?;
                     Ok::<_, LedgerError>((row, note, cosigned))
                 })

@@ -135,7 +135,12 @@ fn read_sources<'a>(
         }
         let found = match key.1 {
             Some(v) => sources::version(conn, key.0, v)?,
-            None => sources::latest(conn, key.0).ok(),
+            // No such source (or a sealed one) is None; the database failing is an error.
+            None => match sources::latest(conn, key.0) {
+                Ok(found) => Some(found),
+                Err(e) if matches!(e.status().as_u16(), 404 | 409) => None,
+                Err(e) => return Err(e),
+            },
         };
         read.insert(key, found);
     }

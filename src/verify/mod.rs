@@ -347,7 +347,9 @@ pub fn online(opts: &Online) -> Result<(), Failure> {
 /// disclosure must open the commitment its source was sealed with.
 #[derive(Default)]
 struct Seals {
-    commitments: std::collections::HashMap<String, (u64, String)>,
+    /// By id: the sealing entry, the commitment, the kind.
+    commitments: std::collections::HashMap<String, (u64, String, String)>,
+    opened: std::collections::HashSet<String>,
     disclosed: u64,
 }
 
@@ -356,26 +358,46 @@ impl Seals {
         let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
         match leaf.kind.as_str() {
             "source.sealed" => {
+                let id = text(&leaf.record["id"]);
+                if self.commitments.contains_key(&id) {
+                    return Err(Failure::Refused(format!(
+                        "entry {index} seals source {id:?} a second time"
+                    )));
+                }
                 self.commitments.insert(
-                    text(&leaf.record["id"]),
-                    (index, text(&leaf.record["commitment"])),
+                    id,
+                    (
+                        index,
+                        text(&leaf.record["commitment"]),
+                        text(&leaf.record["kind"]),
+                    ),
                 );
             }
             "source.disclosed" => {
                 let id = text(&leaf.record["id"]);
-                let Some((sealed_at, commitment)) = self.commitments.get(&id) else {
+                let Some((sealed_at, commitment, kind)) = self.commitments.get(&id) else {
                     return Err(Failure::Refused(format!(
                         "entry {index} discloses source {id:?}, never sealed before it"
                     )));
                 };
+                let record = &leaf.record["record"];
                 let opens = crate::ledger::leaf::sealed_opens(
                     commitment,
                     leaf.record["salt"].as_str().unwrap_or_default(),
-                    &leaf.record["record"],
+                    record,
                 );
-                if !opens || leaf.record["sealed_index"].as_u64() != Some(*sealed_at) {
+                if !opens
+                    || leaf.record["sealed_index"].as_u64() != Some(*sealed_at)
+                    || text(&record["id"]) != id
+                    || text(&record["kind"]) != *kind
+                {
                     return Err(Failure::Refused(format!(
                         "entry {index}: the disclosed record and salt of source {id:?} are not what entry {sealed_at} sealed"
+                    )));
+                }
+                if !self.opened.insert(id.clone()) {
+                    return Err(Failure::Refused(format!(
+                        "entry {index} discloses source {id:?} a second time"
                     )));
                 }
                 self.disclosed += 1;

@@ -4,9 +4,12 @@
 //! it was told to witness, the latest checkpoint it cosigned, and cosigns a new
 //! one only when the log's signature verifies and a consistency proof shows it
 //! extends the old one. The check and the update are one transaction holding
-//! the log's row, so two requests racing cannot roll a log back. A signed
-//! checkpoint that forks or rolls back the log, or whose proof fails, is
-//! refused and kept as evidence.
+//! the log's row, so two requests racing cannot roll a log back; a request
+//! from a client that is behind is answered from a plain read, writing
+//! nothing. A fork (the log's own signature on another root for a size it
+//! cosigned) is refused and its checkpoint kept, once, as evidence; a
+//! rollback or a failing proof is refused and not kept, as anyone can replay
+//! an old signed checkpoint or send a bad proof.
 //!
 //! As a log, [`submit`] asks the configured witnesses to cosign each new
 //! checkpoint and keeps what they return.
@@ -163,7 +166,8 @@ impl Witness {
     /// key's name is its log's origin.
     pub fn new(key: WitnessKey, logs: &[String]) -> Result<Self, String> {
         let mut by_origin: HashMap<String, Vec<StandardVerifier>> = HashMap::new();
-        for vkey in logs {
+        let mut seen = std::collections::HashSet::new();
+        for vkey in logs.iter().filter(|vkey| seen.insert(vkey.trim())) {
             let verifier = StandardVerifier::new(vkey)
                 .map_err(|_| format!("{vkey:?} is not a signed-note verifier key"))?;
             let origin = signed_note::Verifier::name(&verifier).to_owned();
@@ -220,27 +224,33 @@ impl Witness {
             }
             .into());
         }
+        let stored_size = i64::try_from(size)
+            .map_err(|_| Refusal::Malformed("the checkpoint's size is too large".into()))?;
+        // A client that is behind (or anyone replaying an old signed
+        // checkpoint) is answered from a plain read: nothing is written.
+        let held_size = |held: &Option<WitnessedLog>| {
+            held.as_ref()
+                .map_or(0, |h| u64::try_from(h.size).unwrap_or(0))
+        };
+        let seen = witnessed(conn, &origin)?;
+        if request.old != held_size(&seen) {
+            return Err(Refusal::Stale(held_size(&seen)).into());
+        }
         let text = String::from_utf8_lossy(&request.note).into_owned();
-        let evidence = String::from_utf8_lossy(body).into_owned();
         let outcome = conn.transaction(|conn| -> Result<Result<(), Refusal>, WitnessError> {
             let held = lock(conn, &origin)?;
-            let held_size = held
-                .as_ref()
-                .map_or(0, |h| u64::try_from(h.size).unwrap_or(0));
-            let refusal = if request.old != held_size {
-                // A signed checkpoint smaller than one cosigned before is a
-                // rollback; a larger one is a client that is behind.
-                Some((
-                    Refusal::Stale(held_size),
-                    (size < held_size).then_some("rollback"),
-                ))
+            // Checked again under the lock: another request may have moved it.
+            let refusal = if request.old != held_size(&held) {
+                Some((Refusal::Stale(held_size(&held)), false))
             } else if request.old == size {
                 match &held {
-                    Some(h) if h.root_hash != root.0 => Some((Refusal::Fork(size), Some("fork"))),
+                    // The log's own signature on two roots for one size: a
+                    // fork, and proof of it, kept once.
+                    Some(h) if h.root_hash != root.0 => Some((Refusal::Fork(size), true)),
                     _ => None,
                 }
             } else if request.old == 0 {
-                (!request.proof.is_empty()).then_some((Refusal::BadProof, Some("inconsistent")))
+                (!request.proof.is_empty()).then_some((Refusal::BadProof, false))
             } else {
                 let held_root = held
                     .as_ref()
@@ -249,27 +259,33 @@ impl Witness {
                 let consistent = held_root.is_some_and(|old_root| {
                     tlog::check_tree(&request.proof, size, root, request.old, old_root).is_ok()
                 });
-                (!consistent).then_some((Refusal::BadProof, Some("inconsistent")))
+                // The proof is the sender's, not the log's: a bad one proves
+                // nothing against the log, and is not kept.
+                (!consistent).then_some((Refusal::BadProof, false))
             };
             let at = leaf::format_at(chrono::Utc::now());
-            if let Some((refusal, evidence_of)) = refusal {
-                if let Some(reason) = evidence_of {
+            if let Some((refusal, is_evidence)) = refusal {
+                if is_evidence && !kept_already(conn, &origin, &text)? {
                     insert_rows(
                         conn,
                         diesel::insert_into(witness_refusals::table).values(NewRefusal {
                             origin: &origin,
-                            reason,
-                            request: &evidence,
+                            reason: "fork",
+                            request: &text,
                             received_at: &at,
                         }),
                     )?;
-                    tracing::warn!(origin, reason, size, "refused a checkpoint as a witness");
+                    tracing::warn!(
+                        origin,
+                        size,
+                        "a log forked: kept its checkpoint as evidence"
+                    );
                 }
                 return Ok(Err(refusal));
             }
             let row = WitnessedLog {
                 origin: origin.clone(),
-                size: i64::try_from(size).unwrap_or(i64::MAX),
+                size: stored_size,
                 root_hash: root.0.to_vec(),
                 checkpoint: text.clone(),
                 updated_at: at,
@@ -287,6 +303,20 @@ impl Witness {
         outcome?;
         Ok(cosignature::cosign(&self.key, note.text(), now))
     }
+}
+
+/// Whether this signed checkpoint is kept as evidence against `origin` already.
+fn kept_already(
+    conn: &mut DbConnection,
+    origin: &str,
+    checkpoint: &str,
+) -> Result<bool, WitnessError> {
+    let kept: i64 = witness_refusals::table
+        .filter(witness_refusals::origin.eq(origin))
+        .filter(witness_refusals::request.eq(checkpoint))
+        .count()
+        .get_result(conn)?;
+    Ok(kept > 0)
 }
 
 /// Takes the log's row for the rest of the transaction (making it first when

@@ -104,7 +104,7 @@ fn request_body(old: u64, proof: &[tlog_tiles::tlog::Hash], note: &str) -> Vec<u
 
 /// Asks one witness to cosign `checkpoint`; keeps and returns its cosignature.
 fn ask(
-    conn: &mut DbConnection,
+    db: &Db,
     ledger: &Ledger,
     fetcher: &Fetcher,
     witness: &Configured,
@@ -113,9 +113,12 @@ fn ask(
 ) -> Result<(), SubmitError> {
     let size = u64::try_from(checkpoint.size).unwrap_or(0);
     let vkey = witness.key.vkey().to_owned();
+    // A pool connection only around each database step, never while a
+    // witness is being waited for.
+    let connect = || db.get().map_err(|e| SubmitError::Witness(e.to_string()));
     let mut old = match known.get(&vkey) {
         Some(&old) => old,
-        None => last_cosigned(conn, &vkey)?,
+        None => last_cosigned(&mut *connect()?, &vkey)?,
     };
     let url = format!("{}/add-checkpoint", witness.url);
     // The first try, and one more from the size a 409 names.
@@ -129,7 +132,7 @@ fn ask(
             Vec::new()
         } else {
             ledger
-                .consistency(conn, TreeSize(old), TreeSize(size))?
+                .consistency(&mut *connect()?, TreeSize(old), TreeSize(size))?
                 .proof
         };
         let body = request_body(old, &proof, &checkpoint.note);
@@ -149,7 +152,7 @@ fn ask(
                 };
                 let at = crate::ledger::leaf::format_at(chrono::Utc::now());
                 insert_rows(
-                    conn,
+                    &mut *connect()?,
                     diesel::insert_into(witness_cosignatures::table)
                         .values(NewCosignature {
                             size: checkpoint.size,
@@ -199,21 +202,24 @@ fn round(
     witnesses: &Witnesses,
     known: &mut HashMap<String, u64>,
 ) -> Result<usize, SubmitError> {
-    let mut conn = db.get().map_err(|e| SubmitError::Witness(e.to_string()))?;
-    let checkpoint = ledger.latest_checkpoint(&mut conn)?;
+    let (checkpoint, have) = {
+        let mut conn = db.get().map_err(|e| SubmitError::Witness(e.to_string()))?;
+        let checkpoint = ledger.latest_checkpoint(&mut conn)?;
+        let have: Vec<String> = cosignatures(&mut conn, checkpoint.size)?
+            .into_iter()
+            .map(|(witness, _)| witness)
+            .collect();
+        (checkpoint, have)
+    };
     if checkpoint.size == 0 {
         return Ok(0);
     }
-    let have: Vec<String> = cosignatures(&mut conn, checkpoint.size)?
-        .into_iter()
-        .map(|(witness, _)| witness)
-        .collect();
     let mut count = have.len();
     for witness in &witnesses.list {
         if have.iter().any(|w| w == witness.key.vkey()) {
             continue;
         }
-        match ask(&mut conn, ledger, fetcher, witness, &checkpoint, known) {
+        match ask(db, ledger, fetcher, witness, &checkpoint, known) {
             Ok(()) => count += 1,
             Err(error) => tracing::warn!(
                 witness = %witness.url,
@@ -243,8 +249,15 @@ pub fn spawn(
     std::thread::spawn(move || {
         let mut known = HashMap::new();
         loop {
-            if let Err(error) = round(&db, &ledger, &fetcher, &witnesses, &mut known) {
-                tracing::warn!(%error, "witnessing round failed");
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                round(&db, &ledger, &fetcher, &witnesses, &mut known)
+            }));
+            match done {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "witnessing round failed"),
+                Err(_) => {
+                    tracing::error!("a witnessing round panicked; the next one starts afresh")
+                }
             }
             std::thread::sleep(tick);
         }

@@ -140,11 +140,16 @@ async fn a_witness_cosigns_what_extends_and_refuses_forks_and_rollbacks(backend:
     add(&witness, body(8, &[], &five))
         .await
         .assert_problem(400, "checkpoint_refused");
+    // The fork again: refused again, kept once.
+    add(&witness, body(8, &[], &forked))
+        .await
+        .assert_problem(409, "checkpoint_refused");
     let mut conn = witness.state.db.get().expect("conn");
     assert_eq!(
         sourceledger::witness::refusals(&mut conn, origin).expect("refusals"),
-        3,
-        "the fork, the bad proof and the rollback are kept as evidence"
+        1,
+        "the fork is kept as evidence, once; a bad proof or an old checkpoint \
+         (which anyone can send) is not"
     );
     let held = sourceledger::witness::witnessed(&mut conn, origin)
         .expect("read")

@@ -18,8 +18,8 @@ CREATE TABLE witnessed_logs (
     updated_at TEXT NOT NULL
 );
 
--- Signed checkpoints a witness refused as evidence of a log's misbehaviour
--- (a fork, a rollback, a proof that does not verify), with the request.
+-- Signed checkpoints a witness refused as evidence of a log's misbehaviour:
+-- a fork (the log's signature on two roots for one size), each kept once.
 CREATE TABLE witness_refusals (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     origin TEXT NOT NULL,

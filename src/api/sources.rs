@@ -174,6 +174,7 @@ pub struct SourceVersions {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`sealed_source`: a sealed source has no open versions until it is disclosed"),
     )
 )]
 #[get("/v1/sources/{id}/versions")]

@@ -422,7 +422,7 @@ pub fn versions(conn: &mut DbConnection, id: &str) -> Result<Vec<SourceVersion>,
         .select(SourceVersion::as_select())
         .load(conn)?;
     if rows.is_empty() {
-        return Err(ApiError::not_found(format!("no source {id:?}")));
+        return Err(missing(conn, id)?);
     }
     Ok(rows)
 }

@@ -137,6 +137,9 @@ async fn a_sealed_source_is_proven_when_disclosed(backend: Backend) {
         )
         .await;
     revise.assert_problem(409, "sealed_source");
+    app.get_as(&format!("/v1/sources/{id}/versions"), &journalist)
+        .await
+        .assert_problem(409, "sealed_source");
 
     // Disclosure: editors and admins only, once.
     app.post_as(

@@ -30,18 +30,29 @@ pub fn go_available() -> bool {
     found
 }
 
+/// `go run tests/go/<program>/main.go` against Debian's GOPATH, with its
+/// build cache under `work`; add the program's arguments.
+pub fn go_run(program: &str, work: &Path) -> Command {
+    let mut command = Command::new("go");
+    command
+        .arg("run")
+        .arg(format!(
+            "{}/tests/go/{program}/main.go",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .env("GO111MODULE", "off")
+        .env("GOPATH", "/usr/share/gocode")
+        .env("GOCACHE", work.join("gocache"))
+        .env("GOFLAGS", "");
+    command
+}
+
 /// Runs the Go checker on `input`; true when it accepts.
 fn go_check(input: &Value, work: &Path) -> (bool, String) {
     let file = work.join("input.json");
     std::fs::write(&file, serde_json::to_vec(input).expect("json")).expect("write");
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/go/sumdbcheck/main.go");
-    let out = Command::new("go")
-        .args(["run", source])
+    let out = go_run("sumdbcheck", work)
         .arg(&file)
-        .env("GO111MODULE", "off")
-        .env("GOPATH", "/usr/share/gocode")
-        .env("GOCACHE", work.join("gocache"))
-        .env("GOFLAGS", "")
         .output()
         .expect("go run");
     let text = format!(

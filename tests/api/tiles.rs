@@ -449,18 +449,10 @@ async fn go_reads_the_exported_tiles(backend: Backend) {
     let dir = work.path().join("tiles");
     export(&app, &dir);
     let run = |dir: &Path| {
-        let out = std::process::Command::new("go")
-            .args([
-                "run",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/tests/go/tilecheck/main.go"),
-            ])
+        let out = crate::interop_go::go_run("tilecheck", work.path())
             .arg(dir)
             .arg(&vkey)
             .args(["1", "255", "256", "257", "700", "1024", "1033"])
-            .env("GO111MODULE", "off")
-            .env("GOPATH", "/usr/share/gocode")
-            .env("GOCACHE", work.path().join("gocache"))
-            .env("GOFLAGS", "")
             .output()
             .expect("go run");
         (

@@ -328,16 +328,8 @@ async fn three_newsrooms_witness_one_another(backend: Backend) {
                 .expect("json"),
             )
             .expect("write");
-            let out = Command::new("go")
-                .args([
-                    "run",
-                    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/go/cosigcheck/main.go"),
-                ])
+            let out = crate::interop_go::go_run("cosigcheck", work.path())
                 .arg(&input)
-                .env("GO111MODULE", "off")
-                .env("GOPATH", "/usr/share/gocode")
-                .env("GOCACHE", work.path().join("gocache"))
-                .env("GOFLAGS", "")
                 .output()
                 .expect("go run");
             (

@@ -268,7 +268,12 @@ pub fn create(
         None => new_webhook_secret(),
     };
     let tiers = tiers.cloned().unwrap_or_else(|| kind.default_tiers());
-    if tiers.is_empty() || tiers.len() > 50 || tiers.keys().any(|k| k.is_empty() || k.len() > 100) {
+    if tiers.is_empty()
+        || tiers.len() > 50
+        || tiers
+            .keys()
+            .any(|k| k.is_empty() || k.chars().count() > 100)
+    {
         return Err(ApiError::invalid_field(
             "tiers",
             "must map 1 to 50 member states (each 1 to 100 characters) to free or member",

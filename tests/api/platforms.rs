@@ -257,6 +257,10 @@ async fn platforms_are_registered_listed_and_removed_by_admins_only(backend: Bac
             json!({"kind": "standard-webhooks", "name": "s2", "tiers": {}}),
             "tiers",
         ),
+        (
+            json!({"kind": "standard-webhooks", "name": "s3", "tiers": {"é".repeat(101): "member"}}),
+            "tiers",
+        ),
     ] {
         let reply = app.post_as("/v1/platforms", &admin, body).await;
         assert_eq!(reply.status, 400, "{}", reply.text());
@@ -283,6 +287,17 @@ async fn platforms_are_registered_listed_and_removed_by_admins_only(backend: Bac
         .await
         .json();
     assert_eq!(given["webhook_secret"], "a-secret-of-our-own");
+    // A member state's length counts characters, as the schema's maxLength does,
+    // not UTF-8 bytes: 100 four-byte characters are allowed.
+    let wide = "𝕋".repeat(100);
+    let reply = app
+        .post_as(
+            "/v1/platforms",
+            &admin,
+            json!({"kind": "standard-webhooks", "name": "wide", "tiers": {wide: "member"}}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
     assert!(given["issuer"].is_null());
 
     let delete = |id: String| {
@@ -299,7 +314,8 @@ async fn platforms_are_registered_listed_and_removed_by_admins_only(backend: Bac
         app.get_as("/v1/platforms", &admin).await.json()["platforms"]
             .as_array()
             .map(Vec::len),
-        Some(1)
+        Some(2),
+        "sw and wide are left"
     );
 }
 

@@ -129,6 +129,9 @@ pub struct WitnessSettings {
     pub witness_for: Vec<String>,
     /// This server's name as a witness (its key's name).
     pub name: String,
+    /// The RFC 3161 time-stamping authority each new checkpoint is sent to
+    /// (`SOURCELEDGER_TSA_URL`), if any.
+    pub tsa_url: Option<String>,
 }
 
 /// Where archived copies are kept (`SOURCELEDGER_SNAPSHOT_STORE`).
@@ -418,6 +421,7 @@ impl WitnessSettings {
             quorum: 0,
             witness_for: Vec::new(),
             name: default_witness_name(origin),
+            tsa_url: None,
         }
     }
 }
@@ -488,11 +492,26 @@ fn witness_settings(
             problem: "must be a key name: no spaces or pluses".into(),
         });
     }
+    let tsa_url = match get("SOURCELEDGER_TSA_URL").filter(|u| !u.trim().is_empty()) {
+        None => None,
+        Some(url) => {
+            let url = url.trim().to_owned();
+            if !url::Url::parse(&url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                // The URL itself is not echoed: it may hold the TSA's credentials.
+                return Err(ConfigError::Invalid {
+                    name: "SOURCELEDGER_TSA_URL",
+                    problem: "must be an http(s) URL".into(),
+                });
+            }
+            Some(url)
+        }
+    };
     Ok(WitnessSettings {
         witnesses,
         quorum,
         witness_for,
         name,
+        tsa_url,
     })
 }
 

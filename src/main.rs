@@ -77,6 +77,10 @@ struct VerifyArgs {
     /// (default: all of them).
     #[arg(long, requires = "witnesses")]
     quorum: Option<usize>,
+    /// The time-stamping authority's certificate (PEM or DER): checks the
+    /// server's newest RFC 3161 time stamp against it.
+    #[arg(long, requires = "url")]
+    tsa_cert: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -251,6 +255,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
         state,
         witnesses,
         quorum,
+        tsa_cert,
     } = args;
     use sourceledger::verify::{self, Failure, Online, Witnessing};
     let witnesses = match Witnessing::read(&witnesses, quorum) {
@@ -279,6 +284,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
             article,
             all,
             state,
+            tsa_cert,
         }),
         _ => Err(Failure::Trouble(
             "give a FILE, --tiles URL_OR_DIR, or --url and --token with --article SLUG or --all"

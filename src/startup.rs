@@ -61,6 +61,14 @@ impl Application {
             state.witnesses.clone(),
             WITNESS_TICK,
         );
+        crate::witness::tsa::spawn(
+            state.db.clone(),
+            state.ledger.clone(),
+            state.fetcher.clone(),
+            state.settings.witnessing.tsa_url.clone(),
+            WITNESS_TICK,
+        )
+        .map_err(StartupError::Thread)?;
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
             source,

@@ -26,6 +26,8 @@ pub enum StartupError {
     Bootstrap(String),
     #[error("the snapshot store: {0}")]
     Snapshots(std::io::Error),
+    #[error("cannot start a background thread: {0}")]
+    Thread(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,

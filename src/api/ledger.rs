@@ -44,6 +44,59 @@ pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+pub struct TimestampQuery {
+    /// The checkpoint's size; without it, the newest checkpoint that has a
+    /// time stamp.
+    size: Option<u64>,
+}
+
+/// The RFC 3161 time-stamp reply kept for a checkpoint: the whole
+/// TimeStampResp (DER) of the TSA in `SOURCELEDGER_TSA_URL`, over SHA-256 of
+/// the checkpoint's signed text (the note above its blank line).
+/// `Content-Location` names the checkpoint's size.
+#[utoipa::path(
+    operation_id = "get_checkpoint_timestamp",
+    tag = "ledger",
+    params(TimestampQuery),
+    responses(
+        (status = 200, content_type = "application/timestamp-reply", body = Vec<u8>, description = "TimeStampResp, DER"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "no time stamp kept for that checkpoint (yet)"),
+    )
+)]
+#[get("/v1/ledger/checkpoint/timestamp")]
+pub async fn checkpoint_timestamp(
+    state: web::Data<AppState>,
+    query: web::Query<TimestampQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let size = query.size;
+    let row = state
+        .db
+        .run(move |conn| store::timestamp(conn, size))
+        .await?
+        .ok_or_else(|| match size {
+            Some(size) => ApiError::not_found(format!(
+                "no time stamp is kept for the checkpoint of size {size}"
+            )),
+            None => ApiError::not_found("no checkpoint has a time stamp yet"),
+        })?;
+    // A size's reply never changes; the newest is looked up again each time.
+    let cache = match size {
+        Some(_) => "public, max-age=31536000, immutable",
+        None => "no-cache",
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(ledger::timestamp::REPLY_TYPE)
+        .insert_header(("Cache-Control", cache))
+        .insert_header((
+            "Content-Location",
+            format!("/v1/ledger/checkpoint/timestamp?size={}", row.size),
+        ))
+        .body(row.reply))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct CheckpointsQuery {
     /// Only checkpoints of a larger size than this (the `next` of the previous page).
     after: Option<u64>,
@@ -62,6 +115,9 @@ pub struct CheckpointItem {
     /// Whether the configured quorum of witnesses has cosigned it (false
     /// when the log has no witnesses).
     witnessed: bool,
+    /// The time an RFC 3161 time-stamping authority stated for it, when one
+    /// has (`GET /v1/ledger/checkpoint/timestamp?size=` gives the token).
+    timestamped_at: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -93,8 +149,10 @@ pub async fn checkpoints(
     let rows = state
         .db
         .run(move |conn| {
-            store::checkpoints(conn, after, limit)?
-                .into_iter()
+            let rows = store::checkpoints(conn, after, limit)?;
+            let sizes: Vec<i64> = rows.iter().map(|r| r.size).collect();
+            let mut times = store::timestamp_times(conn, &sizes)?;
+            rows.into_iter()
                 .map(|row| {
                     let cosigned = store::cosignatures(conn, row.size)?
                         .iter()
@@ -103,7 +161,8 @@ pub async fn checkpoints(
                         })
                         .count();
                     let note = store::cosigned_note(conn, &row)?;
-                    Ok::<_, LedgerError>((row, note, cosigned))
+                    let time = times.remove(&row.size);
+                    Ok::<_, LedgerError>((row, note, cosigned, time))
                 })
                 .collect::<Result<Vec<_>, _>>()
         })
@@ -111,11 +170,12 @@ pub async fn checkpoints(
     let quorum = state.witnesses.quorum;
     let checkpoints: Vec<CheckpointItem> = rows
         .into_iter()
-        .map(|(row, note, cosigned)| CheckpointItem {
+        .map(|(row, note, cosigned, timestamped_at)| CheckpointItem {
             size: u64::try_from(row.size).unwrap_or_default(),
             root_hash: hex::encode(row.root_hash),
             note,
             witnessed: quorum > 0 && cosigned >= quorum,
+            timestamped_at,
         })
         .collect();
     let next = (checkpoints.len() == limit as usize)

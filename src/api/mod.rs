@@ -93,6 +93,7 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::receive)
         .service(ledger::checkpoint)
         .service(ledger::checkpoints)
+        .service(ledger::checkpoint_timestamp)
         .service(ledger::key)
         .service(ledger::inclusion_proof)
         .service(ledger::consistency_proof)

@@ -2,6 +2,15 @@
 // migrations/sqlite and migrations/postgres create them.
 
 diesel::table! {
+    checkpoint_timestamps (size) {
+        size -> BigInt,
+        reply -> Binary,
+        gen_time -> Text,
+        stamped_at -> Text,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> Text,
         name -> Text,
@@ -240,6 +249,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    checkpoint_timestamps,
     articles,
     citations,
     sources,

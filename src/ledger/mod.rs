@@ -16,6 +16,7 @@ pub mod leaf;
 pub mod proof;
 pub mod store;
 pub mod tiles;
+pub mod timestamp;
 
 pub use group::GroupCommitter;
 pub use handle::{Consistency, Inclusion, Index, Ledger, ProvenLeaf, TreeSize};

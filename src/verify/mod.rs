@@ -183,6 +183,8 @@ pub struct Online {
     pub article: Option<String>,
     pub all: bool,
     pub state: Option<PathBuf>,
+    /// The TSA's certificate, to check the newest time stamp against.
+    pub tsa_cert: Option<PathBuf>,
 }
 
 struct Client {
@@ -207,6 +209,28 @@ impl Client {
             .limit(64 * 1024 * 1024)
             .read_to_string()
             .map_err(|e| trouble(format!("GET {path}: {e}")))
+    }
+
+    /// A public binary resource and its `Content-Location`; `None` on 404.
+    fn bytes(&self, path: &str) -> Result<Option<(Vec<u8>, Option<String>)>, Failure> {
+        let url = format!("{}{path}", self.base);
+        let mut response = match self.agent.get(&url).call() {
+            Ok(response) => response,
+            Err(ureq::Error::StatusCode(404)) => return Ok(None),
+            Err(e) => return Err(trouble(format!("GET {path}: {e}"))),
+        };
+        let location = response
+            .headers()
+            .get("content-location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(1024 * 1024)
+            .read_to_vec()
+            .map_err(|e| trouble(format!("GET {path}: {e}")))?;
+        Ok(Some((body, location)))
     }
 
     fn json(&self, path: &str, auth: bool) -> Result<Value, Failure> {
@@ -327,6 +351,10 @@ pub fn online(opts: &Online) -> Result<(), Failure> {
         rehash_all(&client, &latest)?;
     }
 
+    if let Some(cert) = &opts.tsa_cert {
+        check_timestamp(&client, &opts.vkey, cert, &latest)?;
+    }
+
     state.checkpoints.insert(
         latest.origin.clone(),
         Accepted {
@@ -342,7 +370,55 @@ pub fn online(opts: &Online) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Downloads every leaf up to the checkpoint, re-hashes it and recomputes the root.
+/// Checks the server's newest RFC 3161 time stamp: a token over a checkpoint
+/// the publisher signed, which the latest checkpoint extends, signed by the
+/// TSA whose certificate the reader gave.
+fn check_timestamp(
+    client: &Client,
+    vkey: &str,
+    cert: &Path,
+    latest: &VerifiedCheckpoint,
+) -> Result<(), Failure> {
+    let cert = std::fs::read(cert).map_err(|e| trouble(format!("{}: {e}", cert.display())))?;
+    let Some((reply, location)) = client.bytes("/v1/ledger/checkpoint/timestamp")? else {
+        return Err(Failure::Refused(
+            "the server has no RFC 3161 time stamp for any checkpoint".into(),
+        ));
+    };
+    let size = location
+        .as_deref()
+        .and_then(|l| l.rsplit_once("size="))
+        .and_then(|(_, n)| n.parse::<u64>().ok())
+        .ok_or_else(|| trouble("the time stamp does not name its checkpoint's size"))?;
+    if size == 0 {
+        return Err(Failure::Refused("a time stamp for an empty log".into()));
+    }
+    let page = client.json(
+        &format!("/v1/ledger/checkpoints?after={}&limit=1", size - 1),
+        false,
+    )?;
+    let note = page["checkpoints"][0]["note"]
+        .as_str()
+        .ok_or_else(|| Failure::Refused(format!("no checkpoint of size {size} is served")))?;
+    let stamped = checkpoint::open(note.as_bytes(), vkey)
+        .map_err(|e| Failure::Refused(format!("the time-stamped checkpoint: {e}")))?;
+    if stamped.size != size {
+        return Err(Failure::Refused(format!(
+            "the time stamp names size {size}, the checkpoint served for it has {}",
+            stamped.size
+        )));
+    }
+    let digest = crate::ledger::timestamp::imprint(note);
+    let at = crate::ledger::timestamp::verify(&reply, &digest, &cert)
+        .map_err(|e| Failure::Refused(format!("the time stamp of size {size}: {e}")))?;
+    require_consistency(client, (stamped.size, stamped.root.0.as_slice()), latest)?;
+    println!(
+        "time-stamped: the first {size} entries existed by {} (RFC 3161, by the TSA certificate given)",
+        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    Ok(())
+}
+
 /// Sealed sources' commitments by id, as the log's leaves go by: each
 /// disclosure must open the commitment its source was sealed with.
 #[derive(Default)]
@@ -408,6 +484,7 @@ impl Seals {
     }
 }
 
+/// Downloads every leaf up to the checkpoint, re-hashes it and recomputes the root.
 fn rehash_all(client: &Client, cp: &VerifiedCheckpoint) -> Result<(), Failure> {
     const PAGE: u64 = 1000;
     let started = Instant::now();

@@ -15,6 +15,7 @@
 //! checkpoint and keeps what they return.
 
 pub mod submit;
+pub mod tsa;
 
 use std::collections::HashMap;
 

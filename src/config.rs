@@ -496,11 +496,16 @@ fn witness_settings(
         None => None,
         Some(url) => {
             let url = url.trim().to_owned();
-            if !url::Url::parse(&url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-                // The URL itself is not echoed: it may hold the TSA's credentials.
+            let usable = url::Url::parse(&url).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.username().is_empty()
+                    && u.password().is_none()
+            });
+            if !usable {
+                // Not echoed: a URL with credentials would put them in the log.
                 return Err(ConfigError::Invalid {
                     name: "SOURCELEDGER_TSA_URL",
-                    problem: "must be an http(s) URL".into(),
+                    problem: "must be an http(s) URL without credentials".into(),
                 });
             }
             Some(url)
@@ -599,6 +604,24 @@ mod tests {
         assert!(settings(&[("SOURCELEDGER_ORIGIN", "a b")]).is_err());
         assert!(settings(&[("SOURCELEDGER_ORIGIN", "a+b")]).is_err());
         assert!(settings(&[("SOURCELEDGER_ORIGIN", "news.example/ledger")]).is_ok());
+    }
+
+    #[test]
+    fn the_tsa_url_is_http_without_credentials_and_never_echoed() {
+        assert_eq!(settings(&[]).expect("none").witnessing.tsa_url, None);
+        let s = settings(&[("SOURCELEDGER_TSA_URL", "https://tsa.example/stamp")]).expect("tsa");
+        assert_eq!(
+            s.witnessing.tsa_url.as_deref(),
+            Some("https://tsa.example/stamp")
+        );
+        for bad in [
+            "ftp://tsa.example",
+            "tsa.example",
+            "https://me:pw-secret@tsa.example/",
+        ] {
+            let error = settings(&[("SOURCELEDGER_TSA_URL", bad)]).expect_err(bad);
+            assert!(!error.to_string().contains("secret"), "{error}");
+        }
     }
 
     #[test]

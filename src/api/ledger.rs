@@ -59,7 +59,7 @@ pub struct TimestampQuery {
     tag = "ledger",
     params(TimestampQuery),
     responses(
-        (status = 200, content_type = "application/timestamp-reply", body = Vec<u8>, description = "TimeStampResp, DER"),
+        (status = 200, content_type = "application/timestamp-reply", description = "TimeStampResp, DER"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "no time stamp kept for that checkpoint (yet)"),
     )

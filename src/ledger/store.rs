@@ -17,7 +17,8 @@ pub use super::hashes::warm_cache;
 use super::{LedgerError, checkpoint, leaf};
 use crate::db::DbConnection;
 use crate::db::schema::{
-    checkpoint_timestamps, ledger_checkpoints, ledger_entries, ledger_hashes, ledger_head, witness_cosignatures,
+    checkpoint_timestamps, ledger_checkpoints, ledger_entries, ledger_hashes, ledger_head,
+    witness_cosignatures,
 };
 
 /// What one append wrote.

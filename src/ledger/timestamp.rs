@@ -18,9 +18,9 @@ use der::asn1::{Int, ObjectIdentifier, OctetString};
 use der::{Any, Decode, DecodePem, Encode};
 use rand::RngCore;
 use sha2::{Digest, Sha256, Sha384, Sha512};
-use x509_cert::spki::AlgorithmIdentifier;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectKeyIdentifier};
+use x509_cert::spki::AlgorithmIdentifier;
 use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
 
 /// The media types of RFC 3161 section 3.4.
@@ -170,7 +170,11 @@ pub fn accept(reply: &[u8], query: &Query) -> Result<DateTime<Utc>, String> {
 /// time stamping and was valid at the stated time; the signed attributes name
 /// the TSTInfo and its digest; the signature verifies under its key. Returns
 /// the stated time.
-pub fn verify(reply: &[u8], digest: &[u8; 32], certificate: &[u8]) -> Result<DateTime<Utc>, String> {
+pub fn verify(
+    reply: &[u8],
+    digest: &[u8; 32],
+    certificate: &[u8],
+) -> Result<DateTime<Utc>, String> {
     let cert = Certificate::from_pem(certificate)
         .or_else(|_| Certificate::from_der(certificate))
         .map_err(|e| format!("the TSA certificate: {e}"))?;
@@ -240,7 +244,9 @@ fn signed_by(signer: &SignerInfo, cert: &Certificate) -> Result<(), String> {
             .iter()
             .flatten()
             .filter(|e| e.extn_id == SUBJECT_KEY_ID)
-            .any(|e| SubjectKeyIdentifier::from_der(e.extn_value.as_bytes()).is_ok_and(|k| k == *id)),
+            .any(|e| {
+                SubjectKeyIdentifier::from_der(e.extn_value.as_bytes()).is_ok_and(|k| k == *id)
+            }),
     };
     if matches {
         Ok(())
@@ -263,7 +269,10 @@ fn for_time_stamping(cert: &Certificate) -> Result<(), String> {
     if stamping {
         Ok(())
     } else {
-        Err("the TSA certificate is not for time stamping (no timeStamping extended key usage)".into())
+        Err(
+            "the TSA certificate is not for time stamping (no timeStamping extended key usage)"
+                .into(),
+        )
     }
 }
 

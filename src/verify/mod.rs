@@ -187,6 +187,12 @@ pub struct Online {
     pub tsa_cert: Option<PathBuf>,
 }
 
+/// A body and the `Content-Location` it came with.
+struct Located {
+    body: Vec<u8>,
+    location: Option<String>,
+}
+
 struct Client {
     base: String,
     token: String,
@@ -212,7 +218,7 @@ impl Client {
     }
 
     /// A public binary resource and its `Content-Location`; `None` on 404.
-    fn bytes(&self, path: &str) -> Result<Option<(Vec<u8>, Option<String>)>, Failure> {
+    fn bytes(&self, path: &str) -> Result<Option<Located>, Failure> {
         let url = format!("{}{path}", self.base);
         let mut response = match self.agent.get(&url).call() {
             Ok(response) => response,
@@ -230,7 +236,7 @@ impl Client {
             .limit(1024 * 1024)
             .read_to_vec()
             .map_err(|e| trouble(format!("GET {path}: {e}")))?;
-        Ok(Some((body, location)))
+        Ok(Some(Located { body, location }))
     }
 
     fn json(&self, path: &str, auth: bool) -> Result<Value, Failure> {
@@ -380,7 +386,11 @@ fn check_timestamp(
     latest: &VerifiedCheckpoint,
 ) -> Result<(), Failure> {
     let cert = std::fs::read(cert).map_err(|e| trouble(format!("{}: {e}", cert.display())))?;
-    let Some((reply, location)) = client.bytes("/v1/ledger/checkpoint/timestamp")? else {
+    let Some(Located {
+        body: reply,
+        location,
+    }) = client.bytes("/v1/ledger/checkpoint/timestamp")?
+    else {
         return Err(Failure::Refused(
             "the server has no RFC 3161 time stamp for any checkpoint".into(),
         ));

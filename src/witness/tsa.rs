@@ -23,7 +23,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// Stamps the latest checkpoint unless it has a token already. Returns the
 /// size stamped, if a new token was kept.
-pub fn round(db: &Db, ledger: &Ledger, fetcher: &Fetcher, url: &str) -> Result<Option<u64>, String> {
+pub fn round(
+    db: &Db,
+    ledger: &Ledger,
+    fetcher: &Fetcher,
+    url: &str,
+) -> Result<Option<u64>, String> {
     let checkpoint = {
         let mut conn = db.get().map_err(|e| e.to_string())?;
         let checkpoint = ledger
@@ -87,7 +92,9 @@ pub fn spawn(
                         (wait * 2).min(MAX_BACKOFF)
                     }
                     Err(_) => {
-                        tracing::error!("a time-stamping round panicked; the next one starts afresh");
+                        tracing::error!(
+                            "a time-stamping round panicked; the next one starts afresh"
+                        );
                         (wait * 2).min(MAX_BACKOFF)
                     }
                 };

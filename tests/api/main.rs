@@ -41,6 +41,7 @@ mod source_page;
 mod startup;
 mod teaser_cache;
 mod tiles;
+mod timestamps;
 mod validation;
 mod verify_cli;
 mod web_verifier;

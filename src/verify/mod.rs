@@ -432,7 +432,7 @@ fn check_timestamp(
 /// Sealed sources' commitments by id, as the log's leaves go by: each
 /// disclosure must open the commitment its source was sealed with.
 #[derive(Default)]
-struct Seals {
+pub(crate) struct Seals {
     /// By id: the sealing entry, the commitment, the kind.
     commitments: std::collections::HashMap<String, (u64, String, String)>,
     opened: std::collections::HashSet<String>,
@@ -440,7 +440,18 @@ struct Seals {
 }
 
 impl Seals {
-    fn check(&mut self, index: u64, leaf: &Leaf) -> Result<(), Failure> {
+    /// Prints what was found, when the log seals anything.
+    pub(crate) fn report(&self) {
+        if self.disclosed > 0 || !self.commitments.is_empty() {
+            println!(
+                "sealed sources: {} sealed, {} disclosed, every disclosure opens its seal",
+                self.commitments.len(),
+                self.disclosed
+            );
+        }
+    }
+
+    pub(crate) fn check(&mut self, index: u64, leaf: &Leaf) -> Result<(), Failure> {
         let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
         match leaf.kind.as_str() {
             "source.sealed" => {
@@ -562,12 +573,6 @@ fn rehash_all(client: &Client, cp: &VerifiedCheckpoint) -> Result<(), Failure> {
         cp.size,
         started.elapsed().as_secs_f64()
     );
-    if seals.disclosed > 0 || !seals.commitments.is_empty() {
-        println!(
-            "sealed sources: {} sealed, {} disclosed, every disclosure opens its seal",
-            seals.commitments.len(),
-            seals.disclosed
-        );
-    }
+    seals.report();
     Ok(())
 }

@@ -243,6 +243,7 @@ fn rehash_bundles(
 ) -> Result<(), Failure> {
     let started = Instant::now();
     let mut builder = TreeBuilder::new();
+    let mut seals = super::Seals::default();
     let mut stderr = std::io::stderr();
     let bundles = cp.size.div_ceil(WIDTH);
     for n in 0..bundles {
@@ -283,7 +284,9 @@ fn rehash_bundles(
             let (leaf, tail) = tail.split_at(len);
             let text = std::str::from_utf8(leaf)
                 .map_err(|_| Failure::Refused(format!("entry {index} is not UTF-8")))?;
-            Leaf::parse(text).map_err(|e| Failure::Refused(format!("entry {index}: {e}")))?;
+            let parsed =
+                Leaf::parse(text).map_err(|e| Failure::Refused(format!("entry {index}: {e}")))?;
+            seals.check(index, &parsed)?;
             let hash = crate::ledger::leaf_hash(leaf);
             if tiled[i as usize] != hash {
                 return Err(Failure::Refused(format!(
@@ -317,5 +320,6 @@ fn rehash_bundles(
         cp.size,
         started.elapsed().as_secs_f64()
     );
+    seals.report();
     Ok(())
 }

@@ -220,6 +220,30 @@ async fn a_sealed_source_is_proven_when_disclosed(backend: Backend) {
         .json();
     assert_eq!(got["record"], record);
     assert_eq!(got["salt"], json!(salt));
+
+    // The server's own audit checks the seal and the disclosure too...
+    let audit = app.post_as("/v1/audit/verify", &auditor, json!({})).await;
+    assert_eq!(audit.status, 200, "{}", audit.text());
+    assert_eq!(audit.json()["ok"], true, "{}", audit.text());
+    // ...and finds a commitment changed in the database.
+    {
+        use diesel::RunQueryDsl;
+        let mut conn = app.state.db.get().expect("conn");
+        diesel::sql_query(format!(
+            "UPDATE sealed_sources SET commitment = '{}' WHERE id = '{id}'",
+            "0".repeat(64)
+        ))
+        .execute(&mut *conn)
+        .expect("tamper");
+    }
+    let audit = app
+        .post_as("/v1/audit/verify", &auditor, json!({}))
+        .await
+        .json();
+    assert_eq!(audit["ok"], false, "{audit}");
+    let problems = audit["problems"].to_string();
+    assert!(problems.contains("record_mismatch"), "{problems}");
+    assert!(problems.contains(&format!("sealed:{id}")), "{problems}");
 }
 
 async fn a_sealed_record_never_reaches_the_log(backend: Backend) {
@@ -302,6 +326,20 @@ async fn a_sealed_record_never_reaches_the_log(backend: Backend) {
         verified.status.success(),
         "{said}{}",
         String::from_utf8_lossy(&verified.stderr)
+    );
+    assert!(said.contains("1 sealed, 1 disclosed"), "{said}");
+    // The same from the log's tiles alone.
+    let from_tiles = Command::new(crate::process::BIN)
+        .args([
+            "verify", "--vkey", &vkey, "--tiles", &base, "--token", &admin,
+        ])
+        .output()
+        .expect("verify --tiles");
+    let said = String::from_utf8_lossy(&from_tiles.stdout).into_owned();
+    assert!(
+        from_tiles.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&from_tiles.stderr)
     );
     assert!(said.contains("1 sealed, 1 disclosed"), "{said}");
     drop(server);

@@ -1,5 +1,5 @@
 //! Each record row (articles, source versions, citations) against its latest
-//! ledger entry. A row whose entry is past the checked size changed after the
+//! ledger entry, and each sealed source against its seal and disclosure. A row whose entry is past the checked size changed after the
 //! check began and is left out, unless its entry is past the log's end even
 //! at the end of the check: then it was forged.
 
@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::{PAGE, ProblemKind, Problems};
 use crate::db::DbConnection;
-use crate::db::schema::{articles, citations, sources};
+use crate::db::schema::{articles, citations, sealed_sources, sources};
 use crate::error::ApiError;
-use crate::ledger::leaf::{Leaf, record_sha256};
+use crate::ledger::leaf::{Leaf, record_sha256, sealed_opens};
 use crate::ledger::store;
 use crate::newsroom::articles::Article;
 use crate::newsroom::citations::Citation;
@@ -135,6 +135,20 @@ pub(super) fn check(
             )
         },
     )?;
+    in_pages(
+        conn,
+        String::new(),
+        |conn, after| {
+            sealed_sources::table
+                .filter(sealed_sources::id.gt(after))
+                .order(sealed_sources::id.asc())
+                .limit(PAGE)
+                .select(Sealed::as_select())
+                .load(conn)
+        },
+        |row: &Sealed| row.id.clone(),
+        |conn, row| check.sealed(conn, row),
+    )?;
     let head_now = i64::try_from(store::size(conn)?).map_err(ApiError::internal)?;
     for (key, index) in check.late {
         if !(0..head_now).contains(&index) {
@@ -170,7 +184,96 @@ fn in_pages<T, K>(
     }
 }
 
+/// What the check compares of a sealed source: never its sealed record.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = sealed_sources)]
+struct Sealed {
+    id: String,
+    kind: String,
+    commitment: String,
+    ledger_index: i64,
+    disclosure_index: Option<i64>,
+}
+
 impl RecordCheck<'_> {
+    /// A sealed source: its `source.sealed` entry holds its id, kind and
+    /// commitment, and its `source.disclosed` entry, if any, opens that
+    /// commitment and names the seal.
+    fn sealed(&mut self, conn: &mut DbConnection, row: Sealed) -> Result<(), ApiError> {
+        let key = format!("sealed:{}", row.id);
+        let latest = self.latest.remove(&key);
+        let last = row.disclosure_index.unwrap_or(row.ledger_index);
+        if !(0..self.size).contains(&last) {
+            self.late.push((key, last));
+            return Ok(());
+        }
+        if latest != u64::try_from(last).ok() {
+            self.problems.add(
+                ProblemKind::RecordStale,
+                latest,
+                format!("{key} points at entry {last}, not its latest entry"),
+            );
+        }
+        let leaf_at = |conn: &mut DbConnection, index: i64, kind: &str, problems: &mut Problems| {
+            let index = u64::try_from(index).unwrap_or(u64::MAX);
+            let leaf = store::entry(conn, index)?.and_then(|e| Leaf::parse(&e.leaf).ok());
+            match leaf {
+                Some(leaf) if leaf.kind == kind && leaf.record["id"] == row.id.as_str() => {
+                    Ok::<_, ApiError>(Some((index, leaf)))
+                }
+                _ => {
+                    problems.add(
+                        ProblemKind::RecordMismatch,
+                        Some(index),
+                        format!("entry {index} is not a {kind} entry for {key}"),
+                    );
+                    Ok(None)
+                }
+            }
+        };
+        if let Some((index, seal)) = leaf_at(
+            conn,
+            row.ledger_index,
+            crate::newsroom::sealed::SEALED,
+            self.problems,
+        )? && (seal.record["kind"] != row.kind.as_str()
+            || seal.record["commitment"] != row.commitment.as_str())
+        {
+            self.problems.add(
+                ProblemKind::RecordMismatch,
+                Some(index),
+                format!("{key} differs from what entry {index} sealed"),
+            );
+        }
+        if let Some(disclosure) = row.disclosure_index
+            && let Some((index, leaf)) = leaf_at(
+                conn,
+                disclosure,
+                crate::newsroom::sealed::DISCLOSED,
+                self.problems,
+            )?
+        {
+            let r = &leaf.record;
+            let opens = sealed_opens(
+                &row.commitment,
+                r["salt"].as_str().unwrap_or_default(),
+                &r["record"],
+            );
+            if !opens
+                || r["sealed_index"] != row.ledger_index
+                || r["record"]["id"] != row.id.as_str()
+                || r["record"]["kind"] != row.kind.as_str()
+            {
+                self.problems.add(
+                    ProblemKind::RecordMismatch,
+                    Some(index),
+                    format!("entry {index}: the disclosure of {key} does not open its seal"),
+                );
+            }
+        }
+        Ok(())
+    }
+
     fn row(&mut self, conn: &mut DbConnection, row: Row) -> Result<(), ApiError> {
         if !(0..self.size).contains(&row.ledger_index) {
             self.latest.remove(&row.key);

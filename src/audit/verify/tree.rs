@@ -166,6 +166,12 @@ impl Walk<'_> {
 fn record_key(leaf: &Leaf) -> Option<String> {
     let r = &leaf.record;
     let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_owned);
+    if matches!(
+        leaf.kind.as_str(),
+        crate::newsroom::sealed::SEALED | crate::newsroom::sealed::DISCLOSED
+    ) {
+        return Some(format!("sealed:{}", text("id")?));
+    }
     match leaf.kind.split('.').next()? {
         "article" => Some(format!("article:{}", text("slug")?)),
         "source" => Some(format!(

@@ -60,7 +60,8 @@ impl Application {
             state.fetcher.clone(),
             state.witnesses.clone(),
             WITNESS_TICK,
-        );
+        )
+        .map_err(StartupError::Thread)?;
         crate::witness::tsa::spawn(
             state.db.clone(),
             state.ledger.clone(),

@@ -138,6 +138,7 @@ impl AppState {
                     metrics.group_failed_items.inc_by(group.failed as u64);
                 }),
             )
+            .map_err(StartupError::Thread)?
         };
         Ok(Self {
             liveness: Arc::new(crate::auth::Liveness::start(db.clone())),

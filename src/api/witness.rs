@@ -56,11 +56,22 @@ pub async fn key(state: web::Data<AppState>) -> web::Json<WitnessKey> {
 #[post("/witness/add-checkpoint")]
 pub async fn add_checkpoint(
     state: web::Data<AppState>,
-    body: web::Bytes,
+    mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    if body.len() > MAX_REQUEST_BYTES {
-        return Err(ApiError::payload_too_large(MAX_REQUEST_BYTES));
+    use futures_util::StreamExt;
+    // Read no more than the spec's bound: a larger body is refused at its
+    // first byte past it, never buffered whole.
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::bad_request(ErrorCode::InvalidBody, "the request body could not be read")
+        })?;
+        if body.len() + chunk.len() > MAX_REQUEST_BYTES {
+            return Err(ApiError::payload_too_large(MAX_REQUEST_BYTES));
+        }
+        body.extend_from_slice(&chunk);
     }
+    let body = body.freeze();
     let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
     let st = state.clone();
     let outcome = state

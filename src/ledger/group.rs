@@ -147,39 +147,34 @@ fn checkpointer(db: Db, stop: mpsc::Receiver<()>) {
 }
 
 impl GroupCommitter {
-    /// Starts the writer thread on `db`; `on_commit` hears of every committed
-    /// group.
-    pub fn start(db: Db, on_commit: Arc<dyn Fn(GroupStats) + Send + Sync>) -> Self {
+    /// Starts the writer thread on `db` (and on SQLite the WAL checkpointer);
+    /// `on_commit` hears of every committed group. Fails when a thread cannot
+    /// be started: a server without them could not write.
+    pub fn start(
+        db: Db,
+        on_commit: Arc<dyn Fn(GroupStats) + Send + Sync>,
+    ) -> std::io::Result<Self> {
         let (queue, items) = mpsc::channel::<Box<dyn Item>>();
         let (stop_checkpoints, stop) = mpsc::channel::<()>();
         let checkpointer = if db.backend() != "sqlite" {
             None
         } else {
             let db = db.clone();
-            std::thread::Builder::new()
-                .name("wal-checkpointer".into())
-                .spawn(move || checkpointer(db, stop))
-                .map_err(|error| tracing::error!(%error, "cannot start the WAL checkpointer"))
-                .ok()
+            Some(
+                std::thread::Builder::new()
+                    .name("wal-checkpointer".into())
+                    .spawn(move || checkpointer(db, stop))?,
+            )
         };
-        let spawned = std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || writer(db, items, on_commit));
-        let thread = match spawned {
-            Ok(thread) => Some(thread),
-            Err(error) => {
-                // Without the thread every write answers 500 (the queue's
-                // receiver is gone), which an operator will see and look into.
-                tracing::error!(%error, "cannot start the ledger writer thread");
-                None
-            }
-        };
-        Self {
+            .spawn(move || writer(db, items, on_commit))?;
+        Ok(Self {
             queue: Some(queue),
-            thread,
+            thread: Some(thread),
             stop_checkpoints: Some(stop_checkpoints),
             checkpointer,
-        }
+        })
     }
 
     /// Runs `work` in the next group's transaction, with the log's sequencer,

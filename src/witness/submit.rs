@@ -242,24 +242,27 @@ pub fn spawn(
     fetcher: Fetcher,
     witnesses: Witnesses,
     tick: Duration,
-) {
+) -> std::io::Result<()> {
     if witnesses.list.is_empty() {
-        return;
+        return Ok(());
     }
-    std::thread::spawn(move || {
-        let mut known = HashMap::new();
-        loop {
-            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                round(&db, &ledger, &fetcher, &witnesses, &mut known)
-            }));
-            match done {
-                Ok(Ok(_)) => {}
-                Ok(Err(error)) => tracing::warn!(%error, "witnessing round failed"),
-                Err(_) => {
-                    tracing::error!("a witnessing round panicked; the next one starts afresh")
+    std::thread::Builder::new()
+        .name("witnessing".into())
+        .spawn(move || {
+            let mut known = HashMap::new();
+            loop {
+                let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    round(&db, &ledger, &fetcher, &witnesses, &mut known)
+                }));
+                match done {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(error)) => tracing::warn!(%error, "witnessing round failed"),
+                    Err(_) => {
+                        tracing::error!("a witnessing round panicked; the next one starts afresh")
+                    }
                 }
+                std::thread::sleep(tick);
             }
-            std::thread::sleep(tick);
-        }
-    });
+        })?;
+    Ok(())
 }

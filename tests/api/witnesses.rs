@@ -98,6 +98,10 @@ async fn a_witness_cosigns_what_extends_and_refuses_forks_and_rollbacks(backend:
     let fork = app_with_key(other.1, origin, &skey, &vkey).await;
     let key = witness.get("/v1/witness/key").await.json();
     assert_eq!(key["name"], "witness.test/witness");
+    // A body past the spec's 16 KiB bound is refused, not read whole.
+    add(&witness, "x".repeat(16 * 1024 + 1))
+        .await
+        .assert_problem(413, "payload_too_large");
     let wkey = key["vkey"].as_str().expect("vkey").to_owned();
 
     append_entries(&log.state, 5, "log");

@@ -121,8 +121,20 @@ struct PreparedCitation {
     leaf: PreparedLeaf,
 }
 
+/// What a citation cites: a source's version, or a sealed source (version
+/// [`SEALED_VERSION`]).
+#[derive(Clone)]
+struct Cited {
+    id: String,
+    version: i64,
+}
+
+/// The `source_version` a citation of a sealed source records: a sealed
+/// source has no versions (open sources' start at 1).
+pub const SEALED_VERSION: i64 = 0;
+
 /// The source versions a batch cites, each read once.
-type SourcesRead<'a> = HashMap<(&'a str, Option<i64>), Option<SourceVersion>>;
+type SourcesRead<'a> = HashMap<(&'a str, Option<i64>), Option<Cited>>;
 
 fn read_sources<'a>(
     conn: &mut DbConnection,
@@ -133,7 +145,7 @@ fn read_sources<'a>(
         if read.contains_key(&key) {
             continue;
         }
-        let found = match key.1 {
+        let open = match key.1 {
             Some(v) => sources::version(conn, key.0, v)?,
             // No such source (or a sealed one) is None; the database failing is an error.
             None => match sources::latest(conn, key.0) {
@@ -141,6 +153,18 @@ fn read_sources<'a>(
                 Err(e) if matches!(e.status().as_u16(), 404 | 409) => None,
                 Err(e) => return Err(e),
             },
+        };
+        let found = match open {
+            Some(SourceVersion { id, version, .. }) => Some(Cited { id, version }),
+            None if matches!(key.1, None | Some(SEALED_VERSION))
+                && super::sealed::exists(conn, key.0)? =>
+            {
+                Some(Cited {
+                    id: key.0.to_owned(),
+                    version: SEALED_VERSION,
+                })
+            }
+            None => None,
         };
         read.insert(key, found);
     }

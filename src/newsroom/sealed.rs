@@ -88,6 +88,73 @@ pub enum RecordedSource {
     Sealed(SealedSource),
 }
 
+/// A sealed source as a reader's list shows it: what its `source.sealed`
+/// entry records (id, kind, commitment), that entry's time and actor, and
+/// whether it has been disclosed. Never the record.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CitedSealed {
+    pub id: String,
+    /// Always 0: a citation of a sealed source records version 0.
+    pub version: i64,
+    /// Always true.
+    pub sealed: bool,
+    pub kind: String,
+    /// SHA-256 over the salt and the record's canonical JSON, lowercase hex.
+    pub commitment: String,
+    /// When it was sealed (the entry's time), and by whom.
+    pub recorded_at: String,
+    pub recorded_by: String,
+    /// The `source.sealed` entry.
+    pub ledger_index: i64,
+    /// When an editor disclosed it (`GET /v1/sources/{id}` then shows it).
+    pub disclosed_at: Option<String>,
+}
+
+/// The sealed sources of `ids`, as lists show them.
+pub fn cited(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<CitedSealed>, ApiError> {
+    let rows: Vec<(String, String, String, String, String, i64, Option<String>)> =
+        sealed_sources::table
+            .filter(sealed_sources::id.eq_any(ids))
+            .select((
+                sealed_sources::id,
+                sealed_sources::kind,
+                sealed_sources::commitment,
+                sealed_sources::sealed_at,
+                sealed_sources::sealed_by,
+                sealed_sources::ledger_index,
+                sealed_sources::disclosed_at,
+            ))
+            .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, kind, commitment, recorded_at, recorded_by, ledger_index, disclosed_at)| {
+                CitedSealed {
+                    id,
+                    version: crate::newsroom::citations::SEALED_VERSION,
+                    sealed: true,
+                    kind,
+                    commitment,
+                    recorded_at,
+                    recorded_by,
+                    ledger_index,
+                    disclosed_at,
+                }
+            },
+        )
+        .collect())
+}
+
+/// Whether `id` is a sealed source (disclosed or not).
+pub fn exists(conn: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
+    Ok(sealed_sources::table
+        .find(id)
+        .select(sealed_sources::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
 /// Who may read a sealed record before it is disclosed.
 pub fn may_read_sealed(role: Role) -> bool {
     matches!(role, Role::Editor | Role::Admin)

@@ -15,13 +15,15 @@ use utoipa::ToSchema;
 
 use super::articles::{self, Article};
 use super::citation_formats::{self as formats, Entry, Format};
-use super::citations::{Citation, CitationStatus};
+use super::citations::{Citation, CitationStatus, SEALED_VERSION};
+use super::sealed::{self, CitedSealed};
 use super::source_page::{self, Shown};
 use super::sources::SourceVersion;
 use crate::auth::{Caller, Unconfirmed};
 use crate::db::DbConnection;
 use crate::db::schema::{citations, sources};
 use crate::error::ApiError;
+use crate::ledger::leaf::sealed_title;
 use crate::ledger::{Index, Ledger, ProvenLeaf};
 
 /// The newsroom's call to action under the teaser (`SOURCELEDGER_CTA_TEXT`,
@@ -51,11 +53,53 @@ pub struct CitationProofs {
     pub link: Option<ProvenLeaf>,
 }
 
+/// What a citation cites: a source's version, or a sealed source (`"sealed":
+/// true`), shown as what its `source.sealed` entry records.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CitedSource {
+    Open(SourceVersion),
+    Sealed(CitedSealed),
+}
+
+impl CitedSource {
+    fn ledger_index(&self) -> i64 {
+        match self {
+            CitedSource::Open(s) => s.ledger_index,
+            CitedSource::Sealed(s) => s.ledger_index,
+        }
+    }
+
+    fn link_entry(&self) -> Option<i64> {
+        match self {
+            CitedSource::Open(s) => s.link_entry,
+            CitedSource::Sealed(_) => None,
+        }
+    }
+
+    /// What the list's tag depends on.
+    fn fact(&self) -> String {
+        match self {
+            CitedSource::Open(s) => format!(
+                "{}:{}:{}",
+                s.ledger_index,
+                s.link_status,
+                s.link_checked_at.as_deref().unwrap_or_default()
+            ),
+            CitedSource::Sealed(s) => format!(
+                "{}:sealed:{}",
+                s.ledger_index,
+                s.disclosed_at.as_deref().unwrap_or_default()
+            ),
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ProvenCitation {
     #[serde(flatten)]
     pub citation: Citation,
-    pub source: SourceVersion,
+    pub source: CitedSource,
     pub proof: CitationProofs,
 }
 
@@ -79,7 +123,12 @@ pub struct LockedSource {
     pub publisher: String,
     pub kind: String,
     pub language: String,
+    /// The hash of the recorded source; for a sealed source, its commitment.
     pub record_sha256: String,
+    /// A confidential source: only its kind and the day it was sealed are
+    /// shown, to every reader.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sealed: bool,
     /// Always null here: subscribe to unlock.
     pub url: Option<String>,
     pub archive_url: Option<String>,
@@ -107,17 +156,43 @@ pub struct SourceTeaser {
 fn load_citations(
     conn: &mut DbConnection,
     slug: &str,
-) -> Result<Vec<(Citation, SourceVersion)>, ApiError> {
-    Ok(citations::table
+) -> Result<Vec<(Citation, CitedSource)>, ApiError> {
+    let open: Vec<(Citation, SourceVersion)> = citations::table
         .inner_join(
             sources::table.on(sources::id
                 .eq(citations::source_id)
                 .and(sources::version.eq(citations::source_version))),
         )
         .filter(citations::article_slug.eq(slug))
-        .order((citations::attached_at.asc(), citations::id.asc()))
         .select((Citation::as_select(), SourceVersion::as_select()))
-        .load(conn)?)
+        .load(conn)?;
+    let of_sealed: Vec<Citation> = citations::table
+        .filter(citations::article_slug.eq(slug))
+        .filter(citations::source_version.eq(SEALED_VERSION))
+        .select(Citation::as_select())
+        .load(conn)?;
+    let mut rows: Vec<(Citation, CitedSource)> = open
+        .into_iter()
+        .map(|(c, s)| (c, CitedSource::Open(s)))
+        .collect();
+    if !of_sealed.is_empty() {
+        let ids: Vec<String> = of_sealed.iter().map(|c| c.source_id.clone()).collect();
+        let found: HashMap<String, CitedSealed> = sealed::cited(conn, &ids)?
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect();
+        for citation in of_sealed {
+            let source = found.get(&citation.source_id).cloned().ok_or_else(|| {
+                ApiError::internal(format!(
+                    "citation {} cites sealed source {}, which is not kept",
+                    citation.id, citation.source_id
+                ))
+            })?;
+            rows.push((citation, CitedSource::Sealed(source)));
+        }
+    }
+    rows.sort_by(|(a, _), (b, _)| (&a.attached_at, &a.id).cmp(&(&b.attached_at, &b.id)));
+    Ok(rows)
 }
 
 fn etag(parts: &[String]) -> String {
@@ -248,7 +323,7 @@ impl SourceLists {
 
 fn teaser(
     article: &Article,
-    rows: &[(Citation, SourceVersion)],
+    rows: &[(Citation, CitedSource)],
     call_to_action: &CallToAction,
 ) -> SourceTeaser {
     let mut seen = std::collections::HashSet::new();
@@ -262,20 +337,39 @@ fn teaser(
         if !seen.insert(citation.source_id.clone()) {
             continue;
         }
-        *kinds.entry(source.kind.clone()).or_insert(0) += 1;
-        *languages.entry(source.language.clone()).or_insert(0) += 1;
-        sources.push(LockedSource {
-            title: source.title.clone(),
-            publisher: source.publisher.clone(),
-            kind: source.kind.clone(),
-            language: source.language.clone(),
-            record_sha256: source.record_sha256.clone(),
-            url: None,
-            archive_url: None,
-            snapshot_sha256: None,
-            quote: None,
-            locked: true,
-        });
+        let locked = match source {
+            CitedSource::Open(source) => {
+                *languages.entry(source.language.clone()).or_insert(0) += 1;
+                LockedSource {
+                    title: source.title.clone(),
+                    publisher: source.publisher.clone(),
+                    kind: source.kind.clone(),
+                    language: source.language.clone(),
+                    record_sha256: source.record_sha256.clone(),
+                    sealed: false,
+                    url: None,
+                    archive_url: None,
+                    snapshot_sha256: None,
+                    quote: None,
+                    locked: true,
+                }
+            }
+            CitedSource::Sealed(source) => LockedSource {
+                title: sealed_title(&source.recorded_at),
+                publisher: String::new(),
+                kind: source.kind.clone(),
+                language: String::new(),
+                record_sha256: source.commitment.clone(),
+                sealed: true,
+                url: None,
+                archive_url: None,
+                snapshot_sha256: None,
+                quote: None,
+                locked: true,
+            },
+        };
+        *kinds.entry(locked.kind.clone()).or_insert(0) += 1;
+        sources.push(locked);
     }
     SourceTeaser {
         article: article.clone(),
@@ -308,14 +402,7 @@ fn build(
     let mut facts: Vec<String> = vec![article.slug.clone(), article.ledger_index.to_string()];
     for (c, s) in &rows {
         // The link monitor's findings are shown too: a new one, a new list.
-        facts.push(format!(
-            "{}:{}:{}:{}:{}",
-            c.id,
-            c.ledger_index,
-            s.ledger_index,
-            s.link_status,
-            s.link_checked_at.as_deref().unwrap_or_default()
-        ));
+        facts.push(format!("{}:{}:{}", c.id, c.ledger_index, s.fact()));
     }
     if !matches!(format, Format::Json | Format::Html) {
         facts.push(format!("{}:{full}", format.name()));
@@ -352,8 +439,8 @@ fn build(
     let mut indexes: Vec<Index> = vec![ledger_index(article.ledger_index)?];
     for (c, s) in &rows {
         indexes.push(ledger_index(c.ledger_index)?);
-        indexes.push(ledger_index(s.ledger_index)?);
-        if let Some(link) = s.link_entry {
+        indexes.push(ledger_index(s.ledger_index())?);
+        if let Some(link) = s.link_entry() {
             indexes.push(ledger_index(link)?);
         }
     }
@@ -382,8 +469,8 @@ fn build(
         let item = ProvenCitation {
             proof: CitationProofs {
                 citation: proof_of(c.ledger_index)?,
-                source: proof_of(s.ledger_index)?,
-                link: s.link_entry.map(proof_of).transpose()?,
+                source: proof_of(s.ledger_index())?,
+                link: s.link_entry().map(proof_of).transpose()?,
             },
             citation: c,
             source: s,
@@ -417,34 +504,55 @@ fn build(
     Ok(Built { tag, body, public })
 }
 
-/// Every live citation with its source in full.
-fn full_entries(rows: &[(Citation, SourceVersion)]) -> Vec<Entry> {
+/// Every live citation with its source in full (a sealed source as its kind
+/// and the day it was sealed).
+fn full_entries(rows: &[(Citation, CitedSource)]) -> Vec<Entry> {
     rows.iter()
         .filter(|(c, _)| c.status != CitationStatus::Retracted)
-        .map(|(c, s)| Entry {
-            id: c.id.clone(),
-            title: s.title.clone(),
-            publisher: s.publisher.clone(),
-            kind: s.kind.clone(),
-            language: s.language.clone(),
-            url: Some(s.url.clone()),
-            accessed: s.accessed_at.clone(),
-            issued: s.published_at.clone(),
-            archive_url: s.archive_url.clone(),
-            doi: s.doi.clone(),
-            claim: Some(format!("{} ({})", c.claim, c.locator)),
-            link: formats::link_line(
-                &s.link_status,
-                s.link_checked_at.as_deref(),
-                s.captured_at.as_deref(),
-            ),
+        .map(|(c, s)| match s {
+            CitedSource::Open(s) => open_entry(c, s),
+            CitedSource::Sealed(s) => Entry {
+                id: c.id.clone(),
+                title: sealed_title(&s.recorded_at),
+                publisher: String::new(),
+                kind: s.kind.clone(),
+                language: String::new(),
+                url: None,
+                accessed: None,
+                issued: None,
+                archive_url: None,
+                doi: None,
+                claim: Some(format!("{} ({})", c.claim, c.locator)),
+                link: None,
+            },
         })
         .collect()
 }
 
+fn open_entry(c: &Citation, s: &SourceVersion) -> Entry {
+    Entry {
+        id: c.id.clone(),
+        title: s.title.clone(),
+        publisher: s.publisher.clone(),
+        kind: s.kind.clone(),
+        language: s.language.clone(),
+        url: Some(s.url.clone()),
+        accessed: s.accessed_at.clone(),
+        issued: s.published_at.clone(),
+        archive_url: s.archive_url.clone(),
+        doi: s.doi.clone(),
+        claim: Some(format!("{} ({})", c.claim, c.locator)),
+        link: formats::link_line(
+            &s.link_status,
+            s.link_checked_at.as_deref(),
+            s.captured_at.as_deref(),
+        ),
+    }
+}
+
 /// The live citations of a built list, as entries.
 fn full_entries_of(list: &VerifiedSourceList) -> Vec<Entry> {
-    let rows: Vec<(Citation, SourceVersion)> = list
+    let rows: Vec<(Citation, CitedSource)> = list
         .citations
         .iter()
         .map(|c| (c.citation.clone(), c.source.clone()))

@@ -10,8 +10,10 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;
 
 use super::articles::Article;
-use super::citations::CitationStatus;
-use super::source_list::{ProvenCitation, SourceTeaser, VerifiedSourceList};
+use super::citations::{Citation, CitationStatus};
+use super::sealed::CitedSealed;
+use super::source_list::{CitedSource, ProvenCitation, SourceTeaser, VerifiedSourceList};
+use crate::ledger::leaf::sealed_title;
 
 /// The stylesheet the page links to (`/assets/sources.css`).
 pub const STYLESHEET: &str = include_str!("source_page.css");
@@ -117,7 +119,11 @@ fn teaser_section(teaser: &SourceTeaser) -> Markup {
                 @for source in &teaser.sources {
                     li {
                         h3 { (source.title) }
-                        p.meta { (source.publisher) " · " (kind_name(&source.kind)) " · " (source.language) }
+                        @if source.sealed {
+                            p.meta { (kind_name(&source.kind)) " · its record is sealed in the ledger" }
+                        } @else {
+                            p.meta { (source.publisher) " · " (kind_name(&source.kind)) " · " (source.language) }
+                        }
                     }
                 }
             }
@@ -157,8 +163,38 @@ pub fn link_note(s: &crate::newsroom::sources::SourceVersion) -> Option<String> 
     }
 }
 
+/// A sealed source: its kind, the day it was sealed, and whether it has been
+/// disclosed; never its record.
+fn sealed_source(s: &CitedSealed) -> Markup {
+    html! {
+        h3 { (sealed_title(&s.recorded_at)) }
+        p.meta {
+            (kind_name(&s.kind)) " · sealed by " (s.recorded_by)
+            @if let Some(at) = &s.disclosed_at { " · disclosed on " (date(at)) }
+        }
+        p.sealed {
+            "The newsroom keeps this source confidential. The ledger holds a commitment to its record ("
+            code { (s.commitment.get(..16).unwrap_or(&s.commitment)) "…" }
+            ") made on the day it was sealed, so the record disclosed later can be checked against it."
+        }
+    }
+}
+
 fn citation_item(item: &ProvenCitation) -> Markup {
-    let (c, s) = (&item.citation, &item.source);
+    let c = &item.citation;
+    let s = match &item.source {
+        CitedSource::Open(s) => s,
+        CitedSource::Sealed(sealed) => {
+            return html! {
+                li {
+                    article.source {
+                        (sealed_source(sealed))
+                        (citation_body(c))
+                    }
+                }
+            };
+        }
+    };
     html! {
         li {
             article.source aria-labelledby=(format!("source-{}", c.id)) {
@@ -183,6 +219,15 @@ fn citation_item(item: &ProvenCitation) -> Markup {
                     }
                     @if let Some(doi) = &s.doi { " · DOI " (doi) }
                 }
+                (citation_body(c))
+            }
+        }
+    }
+}
+
+/// The citation's own part: the quote, the claim, the note and its state.
+fn citation_body(c: &Citation) -> Markup {
+    html! {
                 @if let Some(quote) = &c.quote { blockquote { p { (quote) } } }
                 p { strong { "Supports: " } (c.claim) " (" (c.locator) ")" }
                 @if let Some(note) = &c.note { p.note { (note) } }
@@ -200,8 +245,6 @@ fn citation_item(item: &ProvenCitation) -> Markup {
                         CitationStatus::Attached => { "Attached by " (c.attached_by) " on " (date(&c.attached_at)) }
                     }
                 }
-            }
-        }
     }
 }
 

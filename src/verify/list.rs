@@ -136,8 +136,19 @@ fn check_citation(
     let source = &item["source"];
     let source_leaf =
         check_leaf(&item["proof"]["source"], cp).map_err(|e| format!("source: {e}"))?;
-    if !source_leaf.kind.starts_with("source.") {
-        return Err(format!("the source proof is a {} entry", source_leaf.kind));
+    // A sealed source is shown as what its seal records; an open one as its
+    // recorded version. Neither may pass for the other.
+    let sealed = source_leaf.kind == "source.sealed";
+    if !source_leaf.kind.starts_with("source.") || sealed != (source["sealed"] == true) {
+        return Err(format!(
+            "the source proof is a {} entry{}",
+            source_leaf.kind,
+            if source["sealed"] == true {
+                ", not a seal"
+            } else {
+                ""
+            }
+        ));
     }
     check_shown(&source_leaf, source, &[], &[]).map_err(|e| format!("source: {e}"))?;
     check_derived(
@@ -147,12 +158,18 @@ fn check_citation(
         &[("recorded_at", "at"), ("recorded_by", "actor")],
     )
     .map_err(|e| format!("source: {e}"))?;
-    let recomputed = crate::ledger::leaf::record_sha256(&source_leaf.record)
-        .map_err(|e| format!("source: the recorded source cannot be hashed: {e}"))?;
-    if source["record_sha256"].as_str() != Some(recomputed.as_str()) {
-        return Err("source: record_sha256 is not the hash of the recorded source".into());
+    if sealed {
+        if !item["proof"]["link"].is_null() || source["version"] != 0 {
+            return Err("source: a sealed source has no link and no versions".into());
+        }
+    } else {
+        let recomputed = crate::ledger::leaf::record_sha256(&source_leaf.record)
+            .map_err(|e| format!("source: the recorded source cannot be hashed: {e}"))?;
+        if source["record_sha256"].as_str() != Some(recomputed.as_str()) {
+            return Err("source: record_sha256 is not the hash of the recorded source".into());
+        }
+        check_link(item, source, cp)?;
     }
-    check_link(item, source, cp)?;
     let citation_leaf =
         check_leaf(&item["proof"]["citation"], cp).map_err(|e| format!("citation: {e}"))?;
     if !citation_leaf.kind.starts_with("citation.") {
@@ -190,12 +207,24 @@ fn check_citation(
             if retracted { "as retracted" } else { "as live" }
         ));
     }
+    let (title, url) = if sealed {
+        (
+            crate::ledger::leaf::sealed_title(&source_leaf.at),
+            format!(
+                "commitment {}",
+                source["commitment"].as_str().unwrap_or("?")
+            ),
+        )
+    } else {
+        (
+            source["title"].as_str().unwrap_or("?").to_owned(),
+            source["url"].as_str().unwrap_or("?").to_owned(),
+        )
+    };
     Ok(format!(
-        "{} [{}] {} — {} (v{}, entries {} and {})",
+        "{} [{}] {title} — {url} (v{}, entries {} and {})",
         if retracted { "retracted" } else { "ok" },
         r["status"].as_str().unwrap_or("?"),
-        source["title"].as_str().unwrap_or("?"),
-        source["url"].as_str().unwrap_or("?"),
         source["version"],
         item["proof"]["source"]["index"],
         item["proof"]["citation"]["index"],

@@ -56,7 +56,9 @@
       parts.push(el('p', { 'class': 'meta' }, ['Kinds: ' + tally(list.kinds) + '. Languages: ' + tally(list.languages) + '.']));
     }
     parts.push(el('ol', {}, (list.sources || []).map(function (s) {
-      return el('li', {}, [el('h3', {}, [s.title]), el('p', { 'class': 'meta' }, [s.publisher + ' \u00b7 ' + kind(s.kind) + ' \u00b7 ' + s.language])]);
+      var meta = s.sealed ? kind(s.kind) + ' \u00b7 its record is sealed in the ledger'
+        : s.publisher + ' \u00b7 ' + kind(s.kind) + ' \u00b7 ' + s.language;
+      return el('li', {}, [el('h3', {}, [s.title]), el('p', { 'class': 'meta' }, [meta])]);
     })));
     if (list.retracted_count) {
       parts.push(el('p', { 'class': 'meta' }, [plural(list.retracted_count, 'retracted citation') + ', listed apart for subscribers.']));
@@ -85,8 +87,29 @@
     return text ? el('p', { 'class': 'state', 'data-link-status': s.link_status }, [text]) : null;
   }
 
+  /* The citation's own part: the quote, the claim and its state. */
+  function cited(c) {
+    return [
+      c.quote ? el('blockquote', {}, [c.quote]) : null,
+      el('p', {}, [el('strong', {}, ['Supports: ']), c.claim + ' (' + c.locator + ')']),
+      el('p', { 'class': 'state' }, [state(c)])
+    ];
+  }
+
+  /* A confidential source: its kind and the day it was sealed, never its record. */
+  function sealedItem(c, s) {
+    var meta = kind(s.kind) + ' \u00b7 sealed by ' + s.recorded_by;
+    if (s.disclosed_at) meta += ' \u00b7 disclosed on ' + day(s.disclosed_at);
+    return el('li', { 'class': 'sealed' }, [
+      el('h3', {}, ['A confidential source, sealed on ' + day(s.recorded_at)]),
+      el('p', { 'class': 'meta' }, [meta]),
+      el('p', {}, ['The newsroom keeps this source confidential. The ledger holds a commitment to its record, made on the day it was sealed, so the record disclosed later can be checked against it.'])
+    ].concat(cited(c)));
+  }
+
   function item(entry) {
     var c = entry.citation, s = entry.source;
+    if (s.sealed === true) return sealedItem(c, s);
     var meta = [s.publisher, kind(s.kind), s.language];
     if (s.published_at) meta.push('published ' + day(s.published_at));
     var gone = s.link_status === 'gone' && s.archive_url;
@@ -98,11 +121,8 @@
       el('h3', {}, [s.title]),
       el('p', { 'class': 'meta' }, [meta.join(' \u00b7 ')]),
       linkNote(s),
-      links,
-      c.quote ? el('blockquote', {}, [c.quote]) : null,
-      el('p', {}, [el('strong', {}, ['Supports: ']), c.claim + ' (' + c.locator + ')']),
-      el('p', { 'class': 'state' }, [state(c)])
-    ]);
+      links
+    ].concat(cited(c)));
   }
 
   /* The full list, from the JSON the ledger served: each citation joined

@@ -176,12 +176,22 @@
   }
 
   function checkCitation(item, slug, retracted, cp) {
-    var source = item.source, title = source && source.title;
-    var what = 'source "' + title + '"';
+    var source = item.source || {};
+    var what = source.sealed === true ? 'the confidential source ' + source.id : 'source "' + source.title + '"';
     return checkLeaf(item.proof && item.proof.source, cp).then(function (leaf) {
-      if (leaf.kind.indexOf('source.') !== 0) fail(what + ': its proof is a ' + leaf.kind + ' entry');
+      /* A sealed source is shown as what its seal records (id, kind,
+       * commitment); an open one as its recorded version. Neither may pass
+       * for the other. */
+      var sealed = leaf.kind === 'source.sealed';
+      if (leaf.kind.indexOf('source.') !== 0 || sealed !== (source.sealed === true)) {
+        fail(what + ': its proof is a ' + leaf.kind + ' entry');
+      }
       checkShown(leaf, source, {}, [], what);
       checkDerived(leaf, item.proof.source, source, { recorded_at: 'at', recorded_by: 'actor' }, what);
+      if (sealed) {
+        if (item.proof.link || source.version !== 0) fail(what + ': a sealed source has no link and no versions');
+        return checkLeaf(item.proof.citation, cp);
+      }
       return sha256(enc.encode(jcs(leaf.record))).then(function (h) {
         if (toHex(h) !== source.record_sha256) fail(what + ': record_sha256 is not the hash of the recorded source');
         return checkLink(item, source, what, cp);

@@ -269,6 +269,19 @@ async fn the_panel_shows_the_teaser_the_verified_list_or_what_failed(backend: Ba
     let hostile = "<img src=x onerror=alert(1)> Budget report";
     let desk = Desk::new(&server);
     desk.article("story", 3, hostile);
+    // And a confidential source: every reader sees only that it exists.
+    let sealed = desk.post(
+        "/v1/sources",
+        &desk.journalist,
+        json!({"sealed": true, "url": "https://internal.example/whistle", "title": "Whistleblower memo", "publisher": "Ministry", "kind": "interview", "language": "en"}),
+    );
+    assert_eq!(sealed.status, 201, "{}", sealed.text);
+    let cited = desk.post(
+        "/v1/articles/story/citations",
+        &desk.journalist,
+        json!({"source_id": sealed.body["id"], "claim": "The ministry knew", "locator": "paragraph 9"}),
+    );
+    assert_eq!(cited.status, 201, "{}", cited.text);
     let token = desk.member_token("reader-1");
     let vkey = vkey(&server);
     let name = backend.name();
@@ -329,10 +342,12 @@ async fn the_panel_shows_the_teaser_the_verified_list_or_what_failed(backend: Ba
     let text = seen["text"].as_str().expect("text");
     assert!(
         text.contains(CTA_TEXT)
-            && text.contains("2 sources")
+            && text.contains("3 sources")
+            && text.contains("A confidential source, sealed on")
             && text.contains("1 retracted citation,"),
         "{text}"
     );
+    assert!(!text.contains("Whistleblower") && !text.contains("internal.example"));
     assert_eq!(seen["hrefs"], json!([CTA_URL]));
     assert!(!text.contains("s1.example") && !text.contains("A quote"));
     let html = seen["html"].as_str().expect("html");
@@ -364,6 +379,13 @@ async fn the_panel_shows_the_teaser_the_verified_list_or_what_failed(backend: Ba
     assert!(text.contains("Retracted citations") && text.contains("Figures revised"));
     assert!(text.contains("A quote from source 1") && text.contains("Claim 1 (paragraph 1)"));
     assert!(text.contains("Verified by"));
+    assert!(
+        text.contains("A confidential source, sealed on")
+            && text.contains("The ministry knew (paragraph 9)")
+            && !text.contains("Whistleblower")
+            && !seen["hrefs"].to_string().contains("internal.example"),
+        "{text}"
+    );
     let html = seen["html"].as_str().expect("html");
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;") && !html.contains("<img"));
     assert_ne!(

@@ -123,7 +123,103 @@ async fn a_sealed_source_is_proven_when_disclosed(backend: Backend) {
             "{what} shows the sealed record"
         );
     }
-    // Never captured, never cited while sealed, never revised.
+    // Cited: every reader sees "a confidential source, sealed on DATE" with
+    // its proof, and nothing of the record.
+    let article = app
+        .post_as("/v1/articles", &journalist, json!({"slug": "water", "title": "Water", "url": "https://n.example/water", "language": "en", "authors": ["A"]}))
+        .await;
+    assert_eq!(article.status, 201, "{}", article.text());
+    let cite = |version: Option<i64>| {
+        let mut body = json!({"source_id": id, "claim": "The ministry knew in March.", "quote": "We were told in March.", "locator": "paragraph 2"});
+        if let Some(v) = version {
+            body["source_version"] = json!(v);
+        }
+        app.post_as("/v1/articles/water/citations", &journalist, body)
+    };
+    cite(Some(2)).await.assert_problem(422, "unknown_source");
+    let cited = cite(None).await;
+    assert_eq!(cited.status, 201, "{}", cited.text());
+    assert_eq!(
+        cited.json()["citations"][0]["source_version"],
+        0,
+        "{}",
+        cited.text()
+    );
+    assert_eq!(
+        app.post_as("/v1/articles/water/publish", &editor, json!({}))
+            .await
+            .status,
+        200
+    );
+    let list = app.get_as("/v1/articles/water/sources", &subscriber).await;
+    assert_eq!(list.status, 200, "{}", list.text());
+    assert!(!list.text().contains(MARKER), "{}", list.text());
+    let list_json = list.json();
+    let shown = &list_json["citations"][0]["source"];
+    assert_eq!(shown["sealed"], true, "{shown}");
+    assert_eq!(shown["commitment"], json!(commitment));
+    assert_eq!(shown["kind"], "interview");
+    assert_eq!(shown["ledger_index"], json!(index));
+    let teaser = app.get("/v1/articles/water/sources").await.json();
+    assert_eq!(teaser["sources"][0]["sealed"], true, "{teaser}");
+    assert!(
+        teaser["sources"][0]["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("A confidential source, sealed on 20")),
+        "{teaser}"
+    );
+    for path in [
+        "/articles/water/sources",
+        "/v1/articles/water/sources?format=bibtex",
+        "/v1/articles/water/sources?format=ris",
+        "/v1/articles/water/sources?format=csl-json",
+        "/v1/articles/water/sources?format=jsonld",
+    ] {
+        for token in [None, Some(&subscriber)] {
+            let got = match token {
+                Some(t) => app.get_as(path, t).await,
+                None => app.get(path).await,
+            };
+            assert_eq!(got.status, 200, "{path}: {}", got.text());
+            assert!(!got.text().contains(MARKER), "{path}: {}", got.text());
+            assert!(
+                got.text().contains("A confidential source, sealed on"),
+                "{path}: {}",
+                got.text()
+            );
+        }
+    }
+    // The saved list verifies offline with the vkey alone; shown as an open
+    // source, or with another kind, it does not.
+    let vkey = app.get("/v1/ledger/key").await.json()["vkey"]
+        .as_str()
+        .expect("vkey")
+        .to_owned();
+    let dir = tempfile::tempdir().expect("dir");
+    let offline = |list: &Value| {
+        let file = dir.path().join("list.json");
+        std::fs::write(&file, list.to_string()).expect("write");
+        let out = Command::new(crate::process::BIN)
+            .args(["verify", "--vkey", &vkey])
+            .arg(&file)
+            .output()
+            .expect("verify");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, said) = offline(&list_json);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("A confidential source, sealed on"), "{said}");
+    for (field, value) in [("kind", json!("document")), ("sealed", json!(false))] {
+        let mut forged = list_json.clone();
+        forged["citations"][0]["source"][field] = value;
+        let (code, said) = offline(&forged);
+        assert_eq!(code, Some(1), "{field}: {said}");
+    }
+
+    // Never captured, never revised.
     let capture = app
         .post_as(&format!("/v1/sources/{id}/capture"), &journalist, json!({}))
         .await;

@@ -16,6 +16,15 @@ on_both_backends!(the_browser_verifier_agrees_with_sourceledger_verify);
 /// What is altered, how, and words the refusal must contain.
 type Alteration = (&'static str, Box<dyn Fn(&mut Value)>, &'static str);
 
+/// The cited sealed source of a list.
+fn sealed_source(list: &mut Value) -> &mut Value {
+    list["citations"]
+        .as_array_mut()
+        .and_then(|c| c.iter_mut().find(|c| c["source"]["sealed"] == true))
+        .map(|c| &mut c["source"])
+        .expect("a sealed source is cited")
+}
+
 /// The JS verifier's verdict on `list`.
 fn verify_in_js(list: &Value, vkey: &str) -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -72,6 +81,16 @@ async fn the_browser_verifier_agrees_with_sourceledger_verify(backend: Backend) 
             .json();
         ids.push(source["id"].as_str().expect("id").to_owned());
     }
+    // A confidential source too: shown as its seal records.
+    let sealed = app
+        .post_as(
+            "/v1/sources",
+            &journalist,
+            json!({"sealed": true, "url": "https://internal.example/x", "title": "Fonte", "publisher": "P", "kind": "interview", "language": "pt"}),
+        )
+        .await
+        .json();
+    ids.push(sealed["id"].as_str().expect("id").to_owned());
     let batch = json!({"citations": ids.iter().map(|id| json!({"source_id": id, "claim": "Claim \u{e9}\n2", "locator": "p1", "quote": "Q"})).collect::<Vec<_>>()});
     let attached = app
         .post_as("/v1/articles/story/citations", &journalist, batch)
@@ -96,6 +115,13 @@ async fn the_browser_verifier_agrees_with_sourceledger_verify(backend: Backend) 
         .json();
     let vkey = app.state.ledger.vkey().to_owned();
 
+    assert_eq!(
+        list["citations"]
+            .as_array()
+            .map(|c| c.iter().filter(|c| c["source"]["sealed"] == true).count()),
+        Some(1),
+        "{list}"
+    );
     let honest = verify_in_js(&list, &vkey);
     assert_eq!(honest["ok"], true, "{honest}");
     let newest = list["article"]["updated_at"].as_str().expect("updated_at");
@@ -157,6 +183,16 @@ async fn the_browser_verifier_agrees_with_sourceledger_verify(backend: Backend) 
                 l["retracted"] = json!([]);
             }),
             "wrong place",
+        ),
+        (
+            "a sealed source's kind",
+            Box::new(|l| sealed_source(l)["kind"] = json!("document")),
+            "kind",
+        ),
+        (
+            "a sealed source shown as open",
+            Box::new(|l| sealed_source(l)["sealed"] = json!(false)),
+            "source.sealed entry",
         ),
         (
             "the checkpoint",

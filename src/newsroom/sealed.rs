@@ -110,38 +110,37 @@ pub struct CitedSealed {
     pub disclosed_at: Option<String>,
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = sealed_sources)]
+struct CitedRow {
+    id: String,
+    kind: String,
+    commitment: String,
+    sealed_at: String,
+    sealed_by: String,
+    ledger_index: i64,
+    disclosed_at: Option<String>,
+}
+
 /// The sealed sources of `ids`, as lists show them.
 pub fn cited(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<CitedSealed>, ApiError> {
-    let rows: Vec<(String, String, String, String, String, i64, Option<String>)> =
-        sealed_sources::table
-            .filter(sealed_sources::id.eq_any(ids))
-            .select((
-                sealed_sources::id,
-                sealed_sources::kind,
-                sealed_sources::commitment,
-                sealed_sources::sealed_at,
-                sealed_sources::sealed_by,
-                sealed_sources::ledger_index,
-                sealed_sources::disclosed_at,
-            ))
-            .load(conn)?;
+    let rows: Vec<CitedRow> = sealed_sources::table
+        .filter(sealed_sources::id.eq_any(ids))
+        .select(CitedRow::as_select())
+        .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, kind, commitment, recorded_at, recorded_by, ledger_index, disclosed_at)| {
-                CitedSealed {
-                    id,
-                    version: crate::newsroom::citations::SEALED_VERSION,
-                    sealed: true,
-                    kind,
-                    commitment,
-                    recorded_at,
-                    recorded_by,
-                    ledger_index,
-                    disclosed_at,
-                }
-            },
-        )
+        .map(|row| CitedSealed {
+            id: row.id,
+            version: crate::newsroom::citations::SEALED_VERSION,
+            sealed: true,
+            kind: row.kind,
+            commitment: row.commitment,
+            recorded_at: row.sealed_at,
+            recorded_by: row.sealed_by,
+            ledger_index: row.ledger_index,
+            disclosed_at: row.disclosed_at,
+        })
         .collect())
 }
 

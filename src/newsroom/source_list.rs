@@ -58,7 +58,7 @@ pub struct CitationProofs {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum CitedSource {
-    Open(SourceVersion),
+    Open(Box<SourceVersion>),
     Sealed(CitedSealed),
 }
 
@@ -173,7 +173,7 @@ fn load_citations(
         .load(conn)?;
     let mut rows: Vec<(Citation, CitedSource)> = open
         .into_iter()
-        .map(|(c, s)| (c, CitedSource::Open(s)))
+        .map(|(c, s)| (c, CitedSource::Open(Box::new(s))))
         .collect();
     if !of_sealed.is_empty() {
         let ids: Vec<String> = of_sealed.iter().map(|c| c.source_id.clone()).collect();

@@ -72,7 +72,7 @@ pub async fn checkpoint_timestamp(
     let size = query.size;
     let row = state
         .db
-        .run(move |conn| store::timestamp(conn, size))
+        .run(move |conn| store::timestamp(conn, size).map_err(in_field("size")))
         .await?
         .ok_or_else(|| match size {
             Some(size) => ApiError::not_found(format!(

@@ -263,15 +263,17 @@ async fn checkpoints_are_time_stamped_and_the_tokens_verify(backend: Backend) {
     .expect("get");
     assert_eq!(missing.status, 404, "{}", missing.text);
     assert_eq!(missing.body["code"], "not_found");
-    let bad = request(
-        &agent,
-        "GET",
-        &format!("{timestamp_url}?size=x"),
-        None,
-        None,
-    )
-    .expect("get");
-    assert_eq!(bad.status, 400, "{}", bad.text);
+    for bad in ["x", "-1", "18446744073709551615"] {
+        let bad = request(
+            &agent,
+            "GET",
+            &format!("{timestamp_url}?size={bad}"),
+            None,
+            None,
+        )
+        .expect("get");
+        assert_eq!(bad.status, 400, "{}", bad.text);
+    }
 
     // The checkpoint it stamps, and what is stamped: the note's signed text.
     let page = request(

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::page_limit;
 use crate::auth::{Allowed, Read};
 use crate::error::{ApiError, Problem};
-use crate::ledger::{self, Hash, Index, LedgerError, TreeSize, store};
+use crate::ledger::{self, Hash, Index, LedgerError, TreeSize, attestations, store};
 use crate::state::AppState;
 
 fn hex_list(hashes: &[Hash]) -> Vec<String> {
@@ -72,7 +72,7 @@ pub async fn checkpoint_timestamp(
     let size = query.size;
     let row = state
         .db
-        .run(move |conn| store::timestamp(conn, size).map_err(in_field("size")))
+        .run(move |conn| attestations::timestamp(conn, size).map_err(in_field("size")))
         .await?
         .ok_or_else(|| match size {
             Some(size) => ApiError::not_found(format!(
@@ -151,16 +151,16 @@ pub async fn checkpoints(
         .run(move |conn| {
             let rows = store::checkpoints(conn, after, limit)?;
             let sizes: Vec<i64> = rows.iter().map(|r| r.size).collect();
-            let mut times = store::timestamp_times(conn, &sizes)?;
+            let mut times = attestations::timestamp_times(conn, &sizes)?;
             rows.into_iter()
                 .map(|row| {
-                    let cosigned = store::cosignatures(conn, row.size)?
+                    let cosigned = attestations::cosignatures(conn, row.size)?
                         .iter()
                         .filter(|(witness, _)| {
                             st.witnesses.list.iter().any(|w| w.key.vkey() == witness)
                         })
                         .count();
-                    let note = store::cosigned_note(conn, &row)?;
+                    let note = attestations::cosigned_note(conn, &row)?;
                     let time = times.remove(&row.size);
                     Ok::<_, LedgerError>((row, note, cosigned, time))
                 })

@@ -25,8 +25,11 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
                 .iter()
                 .map(|w| w.key.vkey().to_owned())
                 .collect();
-            let witnessed =
-                crate::ledger::store::newest_witnessed(conn, &witnesses, st.witnesses.quorum)?;
+            let witnessed = crate::ledger::attestations::newest_witnessed(
+                conn,
+                &witnesses,
+                st.witnesses.quorum,
+            )?;
             Ok((size, signed_at, links, witnessed))
         })
         .await?;

@@ -6,6 +6,7 @@
 //! The Merkle math is `tlog_tiles` (a port of Go's `golang.org/x/mod/sumdb/tlog`)
 //! and the note format `signed_note` (a port of `sumdb/note`).
 
+pub mod attestations;
 mod cache;
 pub mod checkpoint;
 pub mod cosignature;

@@ -289,7 +289,7 @@ pub fn export(
         let data = read(conn, ledger.hashes(), *tile)?;
         write_atomically(&dir.join(tile.path()), &data).map_err(io)?;
     }
-    let note = super::store::cosigned_note(conn, &checkpoint)?;
+    let note = super::attestations::cosigned_note(conn, &checkpoint)?;
     write_atomically(&dir.join("checkpoint"), note.as_bytes()).map_err(io)?;
     Ok(Exported {
         old_size,

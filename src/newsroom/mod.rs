@@ -52,6 +52,7 @@ pub(crate) use stored_words;
 pub mod articles;
 pub mod citation_formats;
 pub mod citations;
+pub mod cited;
 pub mod fields;
 pub mod sealed;
 pub mod source_list;

@@ -8,20 +8,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use bytes::Bytes;
-use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::articles::{self, Article};
 use super::citation_formats::{self as formats, Entry, Format};
-use super::citations::{Citation, CitationStatus, SEALED_VERSION};
-use super::sealed::{self, CitedSealed};
+use super::citations::{Citation, CitationStatus};
+use super::cited::{self, CitedSource};
 use super::source_page::{self, Shown};
 use super::sources::SourceVersion;
 use crate::auth::{Caller, Unconfirmed};
 use crate::db::DbConnection;
-use crate::db::schema::{citations, sources};
 use crate::error::ApiError;
 use crate::ledger::leaf::sealed_title;
 use crate::ledger::{Index, Ledger, ProvenLeaf};
@@ -51,48 +49,6 @@ pub struct CitationProofs {
     /// (`source.link`), when it has checked the link.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<ProvenLeaf>,
-}
-
-/// What a citation cites: a source's version, or a sealed source (`"sealed":
-/// true`), shown as what its `source.sealed` entry records.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum CitedSource {
-    Open(Box<SourceVersion>),
-    Sealed(CitedSealed),
-}
-
-impl CitedSource {
-    fn ledger_index(&self) -> i64 {
-        match self {
-            CitedSource::Open(s) => s.ledger_index,
-            CitedSource::Sealed(s) => s.ledger_index,
-        }
-    }
-
-    fn link_entry(&self) -> Option<i64> {
-        match self {
-            CitedSource::Open(s) => s.link_entry,
-            CitedSource::Sealed(_) => None,
-        }
-    }
-
-    /// What the list's tag depends on.
-    fn fact(&self) -> String {
-        match self {
-            CitedSource::Open(s) => format!(
-                "{}:{}:{}",
-                s.ledger_index,
-                s.link_status,
-                s.link_checked_at.as_deref().unwrap_or_default()
-            ),
-            CitedSource::Sealed(s) => format!(
-                "{}:sealed:{}",
-                s.ledger_index,
-                s.disclosed_at.as_deref().unwrap_or_default()
-            ),
-        }
-    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -151,48 +107,6 @@ pub struct SourceTeaser {
     pub languages: BTreeMap<String, usize>,
     pub sources: Vec<LockedSource>,
     pub retracted_count: usize,
-}
-
-fn load_citations(
-    conn: &mut DbConnection,
-    slug: &str,
-) -> Result<Vec<(Citation, CitedSource)>, ApiError> {
-    let open: Vec<(Citation, SourceVersion)> = citations::table
-        .inner_join(
-            sources::table.on(sources::id
-                .eq(citations::source_id)
-                .and(sources::version.eq(citations::source_version))),
-        )
-        .filter(citations::article_slug.eq(slug))
-        .select((Citation::as_select(), SourceVersion::as_select()))
-        .load(conn)?;
-    let of_sealed: Vec<Citation> = citations::table
-        .filter(citations::article_slug.eq(slug))
-        .filter(citations::source_version.eq(SEALED_VERSION))
-        .select(Citation::as_select())
-        .load(conn)?;
-    let mut rows: Vec<(Citation, CitedSource)> = open
-        .into_iter()
-        .map(|(c, s)| (c, CitedSource::Open(Box::new(s))))
-        .collect();
-    if !of_sealed.is_empty() {
-        let ids: Vec<String> = of_sealed.iter().map(|c| c.source_id.clone()).collect();
-        let found: HashMap<String, CitedSealed> = sealed::cited(conn, &ids)?
-            .into_iter()
-            .map(|s| (s.id.clone(), s))
-            .collect();
-        for citation in of_sealed {
-            let source = found.get(&citation.source_id).cloned().ok_or_else(|| {
-                ApiError::internal(format!(
-                    "citation {} cites sealed source {}, which is not kept",
-                    citation.id, citation.source_id
-                ))
-            })?;
-            rows.push((citation, CitedSource::Sealed(source)));
-        }
-    }
-    rows.sort_by(|(a, _), (b, _)| (&a.attached_at, &a.id).cmp(&(&b.attached_at, &b.id)));
-    Ok(rows)
 }
 
 fn etag(parts: &[String]) -> String {
@@ -398,7 +312,7 @@ fn build(
 ) -> Result<Built, ApiError> {
     let article = articles::get(conn, slug)?;
     let public = article.is_public();
-    let rows = load_citations(conn, &article.slug)?;
+    let rows = cited::of_article(conn, &article.slug)?;
     let mut facts: Vec<String> = vec![article.slug.clone(), article.ledger_index.to_string()];
     for (c, s) in &rows {
         // The link monitor's findings are shown too: a new one, a new list.

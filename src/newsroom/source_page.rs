@@ -11,8 +11,9 @@ use serde_json::Value;
 
 use super::articles::Article;
 use super::citations::{Citation, CitationStatus};
+use super::cited::CitedSource;
 use super::sealed::CitedSealed;
-use super::source_list::{CitedSource, ProvenCitation, SourceTeaser, VerifiedSourceList};
+use super::source_list::{ProvenCitation, SourceTeaser, VerifiedSourceList};
 use crate::ledger::leaf::sealed_title;
 
 /// The stylesheet the page links to (`/assets/sources.css`).

@@ -14,8 +14,9 @@ use diesel::prelude::*;
 
 use crate::db::schema::witness_cosignatures;
 use crate::db::{Db, DbConnection};
+use crate::ledger::attestations::{cosignatures, cosigned_note};
 use crate::ledger::cosignature::{self, CosignatureVerifier};
-use crate::ledger::store::{CheckpointRow, cosignatures, cosigned_note, insert_rows};
+use crate::ledger::store::{CheckpointRow, insert_rows};
 use crate::ledger::{Ledger, LedgerError, TreeSize};
 use crate::outbound::{Fetcher, Limits};
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::Db;
-use crate::ledger::store::{self, TimestampRow};
+use crate::ledger::attestations::{self, TimestampRow};
 use crate::ledger::{Ledger, leaf, timestamp};
 use crate::outbound::{Fetcher, Limits};
 
@@ -36,7 +36,7 @@ pub fn round(
             .map_err(|e| e.to_string())?;
         let size = u64::try_from(checkpoint.size).map_err(|e| e.to_string())?;
         if size == 0
-            || store::timestamp(&mut conn, Some(size))
+            || attestations::timestamp(&mut conn, Some(size))
                 .map_err(|e| e.to_string())?
                 .is_some()
         {
@@ -60,7 +60,7 @@ pub fn round(
         stamped_at: leaf::format_at(chrono::Utc::now()),
     };
     let mut conn = db.get().map_err(|e| e.to_string())?;
-    store::keep_timestamp(&mut conn, &row).map_err(|e| e.to_string())?;
+    attestations::keep_timestamp(&mut conn, &row).map_err(|e| e.to_string())?;
     Ok(u64::try_from(row.size).ok())
 }
 

@@ -58,3 +58,13 @@ PY
   end=$(date +%s%N)
   echo $((clients * per_client * 1000 * 1000000000 / (end - start)))
 }
+
+# wrk's requests/s and p99 (ms) of one run with $connections connections for
+# $seconds seconds, as "RPS P99".
+measure() {
+  wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@" | awk '
+    /Requests\/sec/ {rps=$2}
+    /^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; p99=v}
+    /Non-2xx/ {bad=$NF}
+    END {printf "%.0f %.1f%s\n", rps, p99, (bad ? " non-2xx:" bad : "")}'
+}

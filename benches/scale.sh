@@ -30,15 +30,6 @@ trap cleanup EXIT
 . "$here/benches/common.sh"
 need wrk=wrk nginx=nginx-light curl=curl
 
-# wrk's requests/s and p99 (ms) of one run, as "RPS P99".
-measure() {
-  wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@" | awk '
-    /Requests\/sec/ {rps=$2}
-    /^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; p99=v}
-    /Non-2xx/ {bad=$NF}
-    END {printf "%.0f %.1f%s\n", rps, p99, (bad ? " non-2xx:" bad : "")}'
-}
-
 start_server() { # DATABASE_URL or empty for SQLite
   local data=$work/data-$1
   mkdir -p "$data"

@@ -210,13 +210,34 @@
       performance.mark('sourceledger:verify-start');
       var check = vkey ? window.SourceLedgerVerify.verifyList(list, vkey)
         : Promise.resolve({ ok: false, reason: 'the embed tag gives no data-vkey to check against' });
+      // With witness keys (data-witnesses, space-separated; data-quorum,
+      // default all of them), the list's checkpoint must be one those
+      // witnesses cosigned, or be consistent with one they did.
+      var witnesses = (host.getAttribute('data-witnesses') || '').split(/\s+/).filter(Boolean);
+      var quorum = Number(host.getAttribute('data-quorum') || witnesses.length);
+      var witnessed = null;
+      if (witnesses.length) {
+        check = check.then(function (verdict) {
+          if (!verdict.ok) return verdict;
+          return window.SourceLedgerVerify.verifyWitnessed(list, vkey, witnesses, quorum, function (path) {
+            return fetchJson(ledger + path, { credentials: 'omit' });
+          }).then(function (w) {
+            if (!w.ok) return w;
+            witnessed = w;
+            return verdict;
+          });
+        });
+      }
       return check.then(function (verdict) {
         performance.measure('sourceledger:verify', 'sourceledger:verify-start');
         if (verdict.ok) {
           mark.setAttribute('data-state', 'verified');
           mark.textContent = '\u2713 Verified in your browser: every source and citation here is in ' + verdict.origin +
             '\u2019s ledger, proven to its signed checkpoint of ' + verdict.size + ' entries (the newest fact recorded ' +
-            day(verdict.latest) + '), checked against the newsroom\u2019s key.';
+            day(verdict.latest) + '), checked against the newsroom\u2019s key.' +
+            (witnessed ? ' Witnessed by ' + witnessed.witnesses.length + ' of the ' + witnesses.length + ' witnesses you trust (' +
+              witnessed.witnesses.join(', ') + '), who cosigned the ledger at ' + witnessed.size + ' entries.' : '');
+          if (witnessed) host.setAttribute('data-witnessed', String(witnessed.witnesses.length));
           settle('verified');
         } else {
           mark.setAttribute('data-state', 'failed');

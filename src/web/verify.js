@@ -6,7 +6,8 @@
  * what its leaf records. The same checks as `sourceledger verify`.
  * Defines SourceLedgerVerify.verifyList(list, vkey) -> Promise of
  * {ok: true, size, origin, latest} (latest: the newest time a fact shown was
- * recorded) or {ok: false, reason}. No dependencies. */
+ * recorded) or {ok: false, reason}; and verifyWitnessed (below) for the
+ * witnesses a reader trusts. No dependencies. */
 (function (global) {
   'use strict';
   var subtle = global.crypto && global.crypto.subtle;
@@ -214,6 +215,115 @@
     });
   }
 
+  /* A witness's vkey (C2SP tlog-cosignature): name+id+base64(0x04 || Ed25519 key). */
+  function parseWitnessKey(vkey) {
+    var text = String(vkey).trim(), first = text.indexOf('+'), second = text.indexOf('+', first + 1);
+    if (first < 1 || second < 0) fail('a witness key is not name+id+key');
+    var name = text.slice(0, first), key = b64(text.slice(second + 1));
+    if (key.length !== 33 || key[0] !== 4) fail('a witness key is not a cosignature/v1 key');
+    return sha256(concat(enc.encode(name + '\n'), key)).then(function (digest) {
+      if (toHex(digest.slice(0, 4)) !== text.slice(first + 1, second).toLowerCase()) fail('a witness key id does not match its key');
+      return subtle.importKey('raw', key.slice(1), { name: 'Ed25519' }, false, ['verify']).then(function (k) {
+        return { name: name, id: digest.slice(0, 4), key: k };
+      });
+    });
+  }
+
+  /* The witnesses whose cosignature/v1 on `note` verifies: each signs
+   * "cosignature/v1\ntime T\n" and the checkpoint's text; the line holds the
+   * key id, T (8 bytes, big-endian) and the Ed25519 signature. */
+  function cosigners(note, witnesses) {
+    var split = note.indexOf('\n\n');
+    if (split < 0) fail('a checkpoint is not a signed note');
+    var body = note.slice(0, split + 1);
+    var lines = note.slice(split + 2).split('\n');
+    return Promise.all(witnesses.map(function (w) {
+      var tries = lines.map(function (line) {
+        var m = /^\u2014 (\S+) (\S+)$/.exec(line);
+        if (!m || m[1] !== w.name) return null;
+        var raw = b64(m[2]);
+        if (raw.length !== 76 || !equalBytes(raw.slice(0, 4), w.id)) return null;
+        var time = 0n;
+        for (var i = 4; i < 12; i++) time = (time << 8n) | BigInt(raw[i]);
+        var signed = enc.encode('cosignature/v1\ntime ' + time + '\n' + body);
+        return subtle.verify({ name: 'Ed25519' }, w.key, raw.slice(12), signed);
+      }).filter(Boolean);
+      return Promise.all(tries).then(function (good) { return good.indexOf(true) >= 0 ? w.name : null; });
+    })).then(function (names) { return names.filter(Boolean); });
+  }
+
+  /* RFC 9162 2.1.4.2: the tree of `second` entries extends the one of `first`. */
+  function checkConsistency(first, second, firstRoot, secondRoot, proof) {
+    if (first === second) {
+      if (proof.length || !equalBytes(firstRoot, secondRoot)) fail('two different trees of ' + first + ' entries');
+      return Promise.resolve();
+    }
+    if (first > second || first === 0n || !proof.length) fail('no consistency proof from ' + first + ' to ' + second + ' entries');
+    var path = proof.map(hex);
+    if ((first & (first - 1n)) === 0n) path.unshift(firstRoot);
+    var fn = first - 1n, sn = second - 1n;
+    while ((fn & 1n) === 1n) { fn >>= 1n; sn >>= 1n; }
+    var fr = Promise.resolve(path[0]), sr = Promise.resolve(path[0]);
+    path.slice(1).forEach(function (c) {
+      var step = Promise.all([fr, sr]).then(function (both) {
+        if (sn === 0n) fail('the consistency proof is too long');
+        var f = both[0], r = both[1], out;
+        if ((fn & 1n) === 1n || fn === sn) {
+          out = Promise.all([sha256(concat(NODE, c, f)), sha256(concat(NODE, c, r))]);
+          if ((fn & 1n) === 0n) { while ((fn & 1n) === 0n && fn !== 0n) { fn >>= 1n; sn >>= 1n; } }
+        } else {
+          out = Promise.all([f, sha256(concat(NODE, r, c))]);
+        }
+        fn >>= 1n; sn >>= 1n;
+        return out;
+      });
+      fr = step.then(function (both) { return both[0]; });
+      sr = step.then(function (both) { return both[1]; });
+    });
+    return Promise.all([fr, sr]).then(function (both) {
+      if (sn !== 0n || !equalBytes(both[0], firstRoot) || !equalBytes(both[1], secondRoot)) {
+        fail('the consistency proof from ' + first + ' to ' + second + ' entries does not verify');
+      }
+    });
+  }
+
+  /* After verifyList: that `quorum` of the witnesses (their vkeys) cosigned
+   * the list's checkpoint or a later one it is consistent with, so the
+   * newsroom cannot show this reader a history those witnesses did not see.
+   * `get(path)` fetches JSON from the ledger. -> Promise of {ok: true,
+   * witnesses: [names], size} or {ok: false, reason}. */
+  function verifyWitnessed(list, vkey, witnessKeys, quorum, get) {
+    return Promise.resolve().then(function () {
+      if (!witnessKeys.length) fail('no witness keys given');
+      if (!(quorum >= 1 && quorum <= witnessKeys.length)) fail('the quorum must be 1 to the ' + witnessKeys.length + ' witnesses given');
+      return Promise.all(witnessKeys.map(parseWitnessKey));
+    }).then(function (witnesses) {
+      return openCheckpoint(list.checkpoint, vkey).then(function (mine) {
+        return get('/v1/ledger/checkpoints?after=' + (mine.size - 1n) + '&limit=1000').then(function (page) {
+          var items = (page && page.checkpoints) || [], i = 0;
+          function next() {
+            if (i >= items.length) fail('no checkpoint since this list\u2019s is cosigned by ' + quorum + ' of the witnesses given yet');
+            var item = items[i++];
+            if (typeof item.note !== 'string') return next();
+            return cosigners(item.note, witnesses).then(function (names) {
+              if (names.length < quorum) return next();
+              return openCheckpoint(item.note, vkey).then(function (theirs) {
+                var proof = theirs.size === mine.size ? Promise.resolve({ proof: [] })
+                  : get('/v1/ledger/proof/consistency?first=' + mine.size + '&second=' + theirs.size);
+                return proof.then(function (p) {
+                  return checkConsistency(mine.size, theirs.size, mine.root, theirs.root, (p && p.proof) || []);
+                }).then(function () { return { ok: true, witnesses: names, size: Number(theirs.size) }; });
+              });
+            });
+          }
+          return next();
+        });
+      });
+    }).catch(function (e) {
+      return { ok: false, reason: e && e.verifyReason ? e.verifyReason : 'the witnesses could not be checked: ' + e };
+    });
+  }
+
   function verifyList(list, vkey) {
     return Promise.resolve().then(function () {
       if (!list || typeof list.checkpoint !== 'string') fail('no checkpoint: not a verified list');
@@ -239,5 +349,5 @@
     });
   }
 
-  global.SourceLedgerVerify = { verifyList: verifyList, jcs: jcs };
+  global.SourceLedgerVerify = { verifyList: verifyList, verifyWitnessed: verifyWitnessed, jcs: jcs };
 })(typeof window !== 'undefined' ? window : globalThis);

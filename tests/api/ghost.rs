@@ -112,6 +112,13 @@ impl Ghost {
         assert!(asked.status().is_success(), "{}", asked.status());
         let mut conn = diesel::SqliteConnection::establish(&format!("file:{}?mode=ro", self.db))
             .expect("Ghost's database");
+        // Ghost writes its database as we read it (without WAL): wait for its
+        // lock instead of failing with "database is locked".
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut conn,
+            "PRAGMA busy_timeout = 10000;",
+        )
+        .expect("busy timeout");
         let tokens: Vec<Token> = diesel::sql_query(
             "SELECT token, data FROM tokens ORDER BY created_at DESC, id DESC LIMIT 50",
         )

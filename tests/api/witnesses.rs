@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use actix_web::test;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, append_entries, hex_list};
 use crate::on_both_backends;
@@ -290,6 +290,55 @@ async fn three_newsrooms_witness_one_another(backend: Backend) {
         }
         tokens.push(token);
     }
+    // An article on a, for a reader's list.
+    let a_url = servers[0].url();
+    let post = |path: &str, token: &str, body: Value| {
+        let made = request(
+            &agent,
+            "POST",
+            &format!("{a_url}{path}"),
+            Some(token),
+            Some(&body),
+        )
+        .expect("post");
+        assert!(made.status < 300, "{path}: {}", made.text);
+        made.body
+    };
+    let a_admin = token_for(&agent, &a_url, &servers[0].bootstrap_key());
+    let editor = key_token(&agent, &a_url, &a_admin, "editor");
+    let source = post(
+        "/v1/sources",
+        &tokens[0],
+        json!({"url": "https://example.org/cited", "title": "Cited", "publisher": "Example", "kind": "news_report", "language": "en"}),
+    );
+    post(
+        "/v1/articles",
+        &tokens[0],
+        json!({"slug": "seen", "title": "Seen", "url": "https://a.test/seen", "language": "en", "authors": ["A"]}),
+    );
+    post(
+        "/v1/articles/seen/citations",
+        &tokens[0],
+        json!({"source_id": source["id"], "claim": "C", "locator": "p1"}),
+    );
+    post("/v1/articles/seen/publish", &editor, json!({}));
+    let integration = key_token(&agent, &a_url, &a_admin, "integration");
+    let member = post(
+        "/v1/subscribers",
+        &integration,
+        json!({"external_id": "reader", "tier": "free"}),
+    );
+    let reader = post(
+        &format!(
+            "/v1/subscribers/{}/token",
+            member["id"].as_str().expect("id")
+        ),
+        &integration,
+        json!({}),
+    )["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     let a_note = wait_for_cosignatures(&servers[0].url(), &[&witness_keys[1], &witness_keys[2]]);
     wait_for_cosignatures(&servers[1].url(), &[&witness_keys[0]]);
     assert!(
@@ -349,6 +398,65 @@ async fn three_newsrooms_witness_one_another(backend: Backend) {
         );
         let (ok, text) = check(&[&witness_keys[0]]);
         assert!(!ok, "Go found a cosignature a never made: {text}");
+    }
+
+    // The reader's browser verifier, given the witnesses' keys: the list's
+    // checkpoint is consistent with one b and c cosigned; a quorum that
+    // counts a, who never cosigned its own log, is short.
+    if Command::new("node").arg("--version").output().is_ok() {
+        let list = request(
+            &agent,
+            "GET",
+            &format!("{a_url}/v1/articles/seen/sources"),
+            Some(&reader),
+            None,
+        )
+        .expect("list");
+        assert_eq!(list.status, 200, "{}", list.text);
+        let work = tempfile::tempdir().expect("dir");
+        let file = work.path().join("list.json");
+        std::fs::write(&file, &list.text).expect("write");
+        let in_browser = |quorum: &str, witnesses: &[&String]| {
+            let out = Command::new("node")
+                .arg(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/web/verify_check.mjs"
+                ))
+                .arg(&file)
+                .arg(&log_keys[0])
+                .arg(&a_url)
+                .arg(quorum)
+                .args(witnesses)
+                .output()
+                .expect("node");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<Value>(&out.stdout).expect("verdict")
+        };
+        let verdict = in_browser("2", &[&witness_keys[1], &witness_keys[2]]);
+        assert_eq!(verdict["ok"], true, "{verdict}");
+        assert_eq!(verdict["witnessed"]["ok"], true, "{verdict}");
+        assert_eq!(
+            verdict["witnessed"]["witnesses"],
+            json!(["b.test/witness", "c.test/witness"]),
+            "{verdict}"
+        );
+        let short = in_browser("3", &[&witness_keys[0], &witness_keys[1], &witness_keys[2]]);
+        assert_eq!(short["witnessed"]["ok"], false, "{short}");
+        assert!(
+            short["witnessed"]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("cosigned by 3 of the witnesses given")),
+            "{short}"
+        );
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs node for this test"
+        );
     }
 
     // The verifier: the quorum of the two who cosigned passes; asking for a

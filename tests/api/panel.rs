@@ -255,7 +255,7 @@ async fn the_panel_shows_the_teaser_the_verified_list_or_what_failed(backend: Ba
         Backend::Sqlite => None,
         Backend::Postgres(db) => Some(db.url.clone()),
     };
-    let server = ServerProcess::start_with(
+    let mut server = ServerProcess::start_with(
         dir.path(),
         database_url.as_deref(),
         None,
@@ -265,6 +265,47 @@ async fn the_panel_shows_the_teaser_the_verified_list_or_what_failed(backend: Ba
             ("SOURCELEDGER_CTA_URL", CTA_URL),
         ],
     );
+    // Another newsroom witnesses this one's log.
+    let witness_dir = tempfile::tempdir().expect("tempdir");
+    let log_vkey = vkey(&server);
+    let witness = ServerProcess::start_with(
+        witness_dir.path(),
+        None,
+        None,
+        &[
+            ("SOURCELEDGER_ORIGIN", "witness.test/ledger"),
+            ("SOURCELEDGER_WITNESS_FOR", log_vkey.as_str()),
+        ],
+    );
+    let witness_key = request(
+        &agent(),
+        "GET",
+        &format!("{}/v1/witness/key", witness.url()),
+        None,
+        None,
+    )
+    .expect("witness key")
+    .body["vkey"]
+        .as_str()
+        .expect("vkey")
+        .to_owned();
+    let own_witness_key = request(
+        &agent(),
+        "GET",
+        &format!("{}/v1/witness/key", server.url()),
+        None,
+        None,
+    )
+    .expect("own witness key")
+    .body["vkey"]
+        .as_str()
+        .expect("vkey")
+        .to_owned();
+    server.set_env(
+        "SOURCELEDGER_WITNESSES",
+        &format!("{witness_key} {}/witness", witness.url()),
+    );
+    server.restart();
     let ledger = server.url();
     let hostile = "<img src=x onerror=alert(1)> Budget report";
     let desk = Desk::new(&server);
@@ -284,6 +325,7 @@ async fn the_panel_shows_the_teaser_the_verified_list_or_what_failed(backend: Ba
     assert_eq!(cited.status, 201, "{}", cited.text);
     let token = desk.member_token("reader-1");
     let vkey = vkey(&server);
+    crate::witnesses::wait_for_cosignatures(&ledger, &[&witness_key]);
     let name = backend.name();
 
     let anonymous = site.page(
@@ -310,6 +352,17 @@ async fn the_panel_shows_the_teaser_the_verified_list_or_what_failed(backend: Ba
             &provider,
         ),
     );
+    let witnessed_by = |key: &str| {
+        article_page(
+            &ledger,
+            "story",
+            &vkey,
+            &format!(r#"data-token-provider="courierToken" data-witnesses="{key}""#),
+            &provider,
+        )
+    };
+    let witnessed = site.page("/witnessed.html", &policy, witnessed_by(&witness_key));
+    let unwitnessed = site.page("/unwitnessed.html", &policy, witnessed_by(&own_witness_key));
     let elsewhere = stranger.page(
         "/member.html",
         "",
@@ -330,6 +383,8 @@ async fn the_panel_shows_the_teaser_the_verified_list_or_what_failed(backend: Ba
         {"name": format!("panel-forged-checkpoint-{name}"), "url": member, "kind": "panel", "tamper": "checkpoint",
          "checkpoint": forged_checkpoint(&server, &token)},
         {"name": format!("panel-not-allowed-{name}"), "url": elsewhere, "kind": "panel"},
+        {"name": format!("panel-witnessed-{name}"), "url": witnessed, "kind": "panel"},
+        {"name": format!("panel-unwitnessed-{name}"), "url": unwitnessed, "kind": "panel"},
         {"name": format!("page-verified-{name}"), "url": format!("{page}?token={token}#vkey={vkey}"), "kind": "page"},
         {"name": format!("page-teaser-{name}"), "url": page, "kind": "page"},
     ]);
@@ -417,6 +472,25 @@ async fn the_panel_shows_the_teaser_the_verified_list_or_what_failed(backend: Ba
             "{visit}: {text}"
         );
     }
+
+    // Given the witness a reader trusts: the mark names it once the browser
+    // checked its cosignature and the consistency proof; given a witness who
+    // never cosigned, not verified.
+    let seen = find(&results, &format!("panel-witnessed-{name}"));
+    assert_eq!(seen["state"], "verified", "{seen}");
+    let text = seen["text"].as_str().expect("text");
+    assert!(
+        text.contains("Witnessed by 1 of the 1 witnesses you trust (witness.test/witness)"),
+        "{text}"
+    );
+    let seen = find(&results, &format!("panel-unwitnessed-{name}"));
+    assert_eq!(seen["state"], "failed", "{seen}");
+    assert!(
+        seen["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("cosigned by 1 of the witnesses given")),
+        "{seen}"
+    );
 
     // A site the newsroom did not list: the browser refuses it the list.
     let seen = find(&results, &format!("panel-not-allowed-{name}"));

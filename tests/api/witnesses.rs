@@ -65,7 +65,7 @@ async fn consistency(app: &TestApp, first: u64, second: u64) -> Vec<Vec<u8>> {
     hex_list(&proof["proof"])
 }
 
-fn cosigned_by(note: &str, vkey: &str) -> bool {
+pub fn cosigned_by(note: &str, vkey: &str) -> bool {
     let verifier =
         sourceledger::ledger::cosignature::CosignatureVerifier::new(vkey).expect("witness vkey");
     !sourceledger::ledger::cosignature::verified(note.as_bytes(), &[verifier]).is_empty()
@@ -203,7 +203,7 @@ fn another(backend: &Backend) -> Backend {
 
 /// Waits until `url`'s checkpoint carries cosignatures by every key in
 /// `witnesses`; returns it.
-fn wait_for_cosignatures(url: &str, witnesses: &[&str]) -> String {
+pub fn wait_for_cosignatures(url: &str, witnesses: &[&str]) -> String {
     let agent = agent();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

@@ -12,7 +12,7 @@ set -euo pipefail
 connections=${1:-64}
 seconds=${2:-10}
 here=$(cd "$(dirname "$0")/.." && pwd)
-bin=$here/target/release/sourceledger
+bin=${SOURCELEDGER_BENCH_BIN:-$here/target/release/sourceledger}
 work=$(mktemp -d)
 port=18291
 base=http://127.0.0.1:$port

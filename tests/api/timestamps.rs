@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::helpers::Backend;
 use crate::on_both_backends;
 use crate::process::{ServerProcess, agent, key_token, request, token_for};
+use crate::witnesses::database_url;
 
 on_both_backends!(
     checkpoints_are_time_stamped_and_the_tokens_verify,
@@ -173,13 +174,6 @@ fn serve_tsa(dir: PathBuf) -> (String, std::sync::Arc<std::sync::atomic::AtomicU
     (url, count)
 }
 
-fn database_url(backend: &Backend) -> Option<String> {
-    match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres(db) => Some(db.url.clone()),
-    }
-}
-
 /// GET `url` as bytes: status, Content-Type, Content-Location, body.
 fn get_bytes(url: &str) -> (u16, String, String, Vec<u8>) {
     let mut response = agent().get(url).call().expect("get");
@@ -294,22 +288,18 @@ async fn checkpoints_are_time_stamped_and_the_tokens_verify(backend: Backend) {
     let work = tempfile::tempdir().expect("dir");
     std::fs::write(work.path().join("token.tsr"), &token).expect("token");
     std::fs::write(work.path().join("checkpoint.txt"), signed_text).expect("text");
-    let verified = Command::new("openssl")
-        .current_dir(work.path())
-        .args([
-            "ts",
-            "-verify",
-            "-in",
-            "token.tsr",
-            "-data",
-            "checkpoint.txt",
-        ])
-        .arg("-CAfile")
-        .arg(tsa_dir.path().join("ca.pem"))
-        .arg("-untrusted")
-        .arg(tsa_dir.path().join("tsa.pem"))
-        .output()
-        .expect("openssl ts -verify");
+    let openssl_verify = |data: &str| {
+        Command::new("openssl")
+            .current_dir(work.path())
+            .args(["ts", "-verify", "-in", "token.tsr", "-data", data])
+            .arg("-CAfile")
+            .arg(tsa_dir.path().join("ca.pem"))
+            .arg("-untrusted")
+            .arg(tsa_dir.path().join("tsa.pem"))
+            .output()
+            .expect("openssl ts -verify")
+    };
+    let verified = openssl_verify("checkpoint.txt");
     assert!(
         verified.status.success(),
         "openssl ts -verify: {}{}",
@@ -318,15 +308,7 @@ async fn checkpoints_are_time_stamped_and_the_tokens_verify(backend: Backend) {
     );
     // And refuses it over any other text.
     std::fs::write(work.path().join("other.txt"), format!("{signed_text}x")).expect("text");
-    let other = Command::new("openssl")
-        .current_dir(work.path())
-        .args(["ts", "-verify", "-in", "token.tsr", "-data", "other.txt"])
-        .arg("-CAfile")
-        .arg(tsa_dir.path().join("ca.pem"))
-        .arg("-untrusted")
-        .arg(tsa_dir.path().join("tsa.pem"))
-        .output()
-        .expect("openssl ts -verify");
+    let other = openssl_verify("other.txt");
     assert!(!other.status.success(), "openssl accepted another text");
 
     // sourceledger verify checks it against the TSA's certificate...

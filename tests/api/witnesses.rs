@@ -187,7 +187,7 @@ async fn a_witness_cosigns_what_extends_and_refuses_forks_and_rollbacks(backend:
     );
 }
 
-fn database_url(backend: &Backend) -> Option<String> {
+pub fn database_url(backend: &Backend) -> Option<String> {
     match backend {
         Backend::Sqlite => None,
         Backend::Postgres(db) => Some(db.url.clone()),

@@ -332,8 +332,11 @@ async fn refuse_nul_in_uri(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
-    let uri = req.uri().to_string();
-    if uri.to_ascii_lowercase().contains("%00") {
+    let carries_nul = req
+        .uri()
+        .path_and_query()
+        .is_some_and(|pq| pq.as_str().contains("%00"));
+    if carries_nul {
         let refusal = error::ApiError::bad_request(
             error::ErrorCode::InvalidText,
             "text must not contain NUL characters",

@@ -17,7 +17,7 @@ use crate::db::DbConnection;
 use crate::db::schema::citations;
 use crate::error::{ApiError, ErrorCode};
 use crate::ledger::leaf::{self, PreparedLeaf};
-use crate::ledger::store::{ROWS_PER_INSERT, insert_rows};
+use crate::ledger::store::insert_all;
 use crate::ledger::{About, Sequencer};
 
 pub const MAX_BATCH: usize = 1000;
@@ -50,7 +50,7 @@ super::stored_words! {
 
 /// A citation in its current state: the row, and what the API answers.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
-#[diesel(table_name = citations)]
+#[diesel(table_name = citations, treat_none_as_default_value = false)]
 pub struct Citation {
     pub id: String,
     /// The article's slug.
@@ -310,12 +310,7 @@ pub fn attach(
         row.attached_at = appended.at;
         out.push(row);
     }
-    for chunk in out.chunks(ROWS_PER_INSERT) {
-        insert_rows(
-            conn,
-            diesel::insert_into(citations::table).values(chunk.to_vec()),
-        )?;
-    }
+    insert_all!(conn, citations::table, out.clone(), owned)?;
     Ok(out)
 }
 

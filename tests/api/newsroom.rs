@@ -409,7 +409,20 @@ async fn every_write_appends_exactly_its_entries(backend: Backend) {
         2
     );
 
-    let batch: Vec<Value> = (0..25).map(|n| json!({"source_id": id, "source_version": 1, "claim": format!("c{n}"), "locator": "p1"})).collect();
+    // Large enough that PostgreSQL takes the rows by COPY; optional fields
+    // absent, present and null, so NULLs cross that path too.
+    const BATCH: u64 = 300;
+    let batch: Vec<Value> = (0..BATCH)
+        .map(|n| {
+            let mut c = json!({"source_id": id, "source_version": 1, "claim": format!("c{n}"), "locator": "p1"});
+            match n % 3 {
+                0 => c["quote"] = json!(format!("quoted {n}")),
+                1 => c["note"] = Value::Null,
+                _ => c["note"] = json!("a note"),
+            }
+            c
+        })
+        .collect();
     let attached = app
         .post_as(
             "/v1/articles/one/citations",
@@ -418,7 +431,7 @@ async fn every_write_appends_exactly_its_entries(backend: Backend) {
         )
         .await
         .json();
-    assert_eq!(app.ledger_size(), before + 3 + 25);
+    assert_eq!(app.ledger_size(), before + 3 + BATCH);
     for (n, c) in attached["citations"]
         .as_array()
         .expect("citations")
@@ -428,6 +441,13 @@ async fn every_write_appends_exactly_its_entries(backend: Backend) {
         assert_eq!(c["ledger_index"], before + 3 + n as u64);
         assert_eq!(c["source_version"], 1);
     }
+    let audit = app.post_as("/v1/audit/verify", &admin, json!({})).await;
+    assert_eq!(
+        audit.json()["ok"],
+        true,
+        "each stored row is what its entry records: {}",
+        audit.text()
+    );
     let one = app
         .post_as(
             "/v1/articles/one/citations",
@@ -449,7 +469,7 @@ async fn every_write_appends_exactly_its_entries(backend: Backend) {
     let (kind, record) = entry_record(verified["ledger_index"].as_u64().expect("index")).await;
     assert_eq!(kind, "citation.verified");
     assert_shown(&record, &verified, &[("reason", "retraction_reason")]);
-    assert_eq!(app.ledger_size(), before + 3 + 25 + 2);
+    assert_eq!(app.ledger_size(), before + 3 + BATCH + 2);
 
     let published = app
         .post_as("/v1/articles/one/publish", &editor, json!({}))
@@ -475,7 +495,7 @@ async fn every_write_appends_exactly_its_entries(backend: Backend) {
         (kind.as_str(), record["reason"].as_str()),
         ("article.retracted", Some("wrong numbers"))
     );
-    assert_eq!(app.ledger_size(), before + 3 + 25 + 4);
+    assert_eq!(app.ledger_size(), before + 3 + BATCH + 4);
 }
 
 on_both_backends!(the_list_follows_every_change);

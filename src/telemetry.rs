@@ -82,7 +82,7 @@ pub async fn log_request(
                 error.as_response_error().status_code().as_u16(),
             ),
         };
-        metrics.observe(&route, method.as_str(), status, latency_ms / 1000.0);
+        metrics.observe(&route, &method, status, latency_ms / 1000.0);
     }
     match &response {
         Ok(res) => tracing::info!(

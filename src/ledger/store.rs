@@ -134,30 +134,32 @@ pub const COPY_FROM_ROWS: usize = 64;
 /// backend takes: one binary `COPY` on PostgreSQL when there are
 /// [`COPY_FROM_ROWS`] or more, else multi-row inserts of [`ROWS_PER_INSERT`].
 /// (On SQLite, one prepared single-row insert run for each row measured no
-/// faster.) `owned` clones the rows for rows that insert only by value.
+/// faster.) `owned` copies the rows it sends, for rows that insert only by
+/// value.
 macro_rules! insert_all {
     ($conn:expr, $table:expr, $rows:expr) => {
-        insert_all!(@run $conn, $table, $rows, |chunk| chunk)
+        insert_all!(@run $conn, $table, $rows, |rows| rows)
     };
     ($conn:expr, $table:expr, $rows:expr, owned) => {
-        insert_all!(@run $conn, $table, $rows, |chunk| chunk.to_vec())
+        insert_all!(@run $conn, $table, $rows, |rows| rows.to_vec())
     };
-    (@run $conn:expr, $table:expr, $rows:expr, |$chunk:ident| $values:expr) => {{
+    (@run $conn:expr, $table:expr, $rows:expr, |$some:ident| $values:expr) => {{
         let conn: &mut $crate::db::DbConnection = $conn;
         let rows = $rows;
         match &mut *conn {
             $crate::db::DbConnection::Postgres(pg)
                 if rows.len() >= $crate::ledger::store::COPY_FROM_ROWS =>
             {
+                let $some = rows;
                 diesel::prelude::ExecuteCopyFromDsl::execute(
-                    diesel::copy_from($table).from_insertable(rows),
+                    diesel::copy_from($table).from_insertable($values),
                     pg,
                 )
                 .map(|_| ())
             }
             _ => rows
                 .chunks($crate::ledger::store::ROWS_PER_INSERT)
-                .try_for_each(|$chunk| {
+                .try_for_each(|$some| {
                     $crate::ledger::store::insert_rows(
                         conn,
                         diesel::insert_into($table).values($values),

@@ -310,7 +310,7 @@ pub fn attach(
         row.attached_at = appended.at;
         out.push(row);
     }
-    insert_all!(conn, citations::table, out.clone(), owned)?;
+    insert_all!(conn, citations::table, &out, owned)?;
     Ok(out)
 }
 

@@ -13,15 +13,17 @@
 //! environment is used. Calls block: run them off the async executor.
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use ureq::config::Config;
-use ureq::http::Uri;
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::DefaultConnector;
+
+mod policy;
+
+use policy::{Policy, PolicyResolver};
+pub use policy::{parse_allow_list, refusal};
 
 /// How long and how large one request may be.
 #[derive(Debug, Clone, Copy)]
@@ -89,155 +91,6 @@ pub enum FetchError {
     /// Writing the body where it was to go failed.
     #[error("storing the response: {0}")]
     Sink(std::io::Error),
-}
-
-/// Why `ip` may not be reached, or `None` for a public unicast address.
-pub fn refusal(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => refusal_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return refusal_v4(v4).map(|_| "an IPv4-mapped non-public address");
-            }
-            let segments = v6.segments();
-            // NAT64 (64:ff9b::/96) carries an IPv4 address in its low bits.
-            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                let [a, b] = segments[6].to_be_bytes();
-                let [c, d] = segments[7].to_be_bytes();
-                return refusal_v4(Ipv4Addr::new(a, b, c, d))
-                    .map(|_| "a NAT64 form of a non-public address");
-            }
-            if v6.is_unspecified() {
-                Some("the unspecified address")
-            } else if v6.is_loopback() {
-                Some("a loopback address")
-            } else if v6.is_multicast() {
-                Some("a multicast address")
-            } else if (segments[0] & 0xfe00) == 0xfc00 {
-                Some("a unique local (private) address")
-            } else if (segments[0] & 0xffc0) == 0xfe80 || (segments[0] & 0xffc0) == 0xfec0 {
-                Some("a link-local address")
-            } else if segments[0] == 0x2001 && segments[1] == 0x0db8 {
-                Some("a documentation address")
-            } else if segments[..4] == [0x100, 0, 0, 0] {
-                Some("a discard address")
-            } else if segments[..6] == [0, 0, 0, 0, 0, 0] {
-                Some("an IPv4-compatible address")
-            } else {
-                None
-            }
-        }
-    }
-}
-
-fn refusal_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, c, _] = ip.octets();
-    if ip.is_unspecified() || a == 0 {
-        Some("the unspecified address or \"this network\"")
-    } else if ip.is_loopback() {
-        Some("a loopback address")
-    } else if ip.is_private() {
-        Some("a private address")
-    } else if ip.is_link_local() {
-        Some("a link-local address (cloud metadata lives here)")
-    } else if a == 100 && (64..128).contains(&b) {
-        Some("a shared (CGNAT) address")
-    } else if ip.is_broadcast() || ip.is_multicast() {
-        Some("a multicast or broadcast address")
-    } else if ip.is_documentation() || (a == 198 && (18..20).contains(&b)) {
-        Some("a documentation or benchmarking address")
-    } else if (a == 192 && b == 0 && c == 0) || a >= 240 {
-        Some("a reserved address")
-    } else {
-        None
-    }
-}
-
-/// Addresses no request may reach unless allowed: everything that is not a
-/// public unicast address.
-#[cfg(test)]
-fn is_public(ip: IpAddr) -> bool {
-    refusal(ip).is_none()
-}
-
-/// The policy, applied by the resolver to every address of every hop.
-#[derive(Debug, Clone)]
-struct Policy {
-    allow: Arc<[IpNet]>,
-    ports: Arc<[u16]>,
-    /// Whether plain `http` may reach public addresses (captures and link
-    /// checks: many sources are still on http) or only allowed ones (keys).
-    plain_http_public: bool,
-}
-
-impl Policy {
-    fn allowed(&self, ip: IpAddr) -> bool {
-        self.allow.iter().any(|net| net.contains(&ip))
-    }
-
-    /// Keeps the addresses this URL may be fetched from, or says why none.
-    fn check(&self, uri: &Uri, addrs: ResolvedSocketAddrs) -> Result<ResolvedSocketAddrs, String> {
-        let plain = uri.scheme_str() == Some("http");
-        let host = uri.host().unwrap_or_default();
-        let mut kept = addrs.clone();
-        kept.truncate(0);
-        let mut why = None;
-        for addr in addrs.iter() {
-            let ip = addr.ip();
-            if self.allowed(ip) {
-                kept.push(*addr);
-                continue;
-            }
-            why = Some(if let Some(reason) = refusal(ip) {
-                format!("{host} is {ip}, {reason}")
-            } else if plain && !self.plain_http_public {
-                format!("{host}: plain http is taken only to addresses in SOURCELEDGER_FETCH_ALLOW")
-            } else if !self.ports.contains(&addr.port()) {
-                format!(
-                    "{host}: port {} is not in SOURCELEDGER_FETCH_PORTS",
-                    addr.port()
-                )
-            } else {
-                kept.push(*addr);
-                continue;
-            });
-        }
-        match why {
-            Some(why) if kept.is_empty() => Err(why),
-            _ if kept.is_empty() => Err(format!("{host} resolves to no address")),
-            _ => Ok(kept),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct PolicyResolver {
-    inner: DefaultResolver,
-    policy: Policy,
-}
-
-impl Resolver for PolicyResolver {
-    fn resolve(
-        &self,
-        uri: &Uri,
-        config: &Config,
-        timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        // A name that does not resolve is said so plainly (a gone link).
-        let addrs = self
-            .inner
-            .resolve(uri, config, timeout)
-            .map_err(|e| match e {
-                ureq::Error::Io(_) => ureq::Error::HostNotFound,
-                other => other,
-            })?;
-        self.policy.check(uri, addrs).map_err(|reason| {
-            ureq::Error::Io(std::io::Error::new(
-                std::io::ErrorKind::PermissionDenied,
-                reason,
-            ))
-        })
-    }
 }
 
 /// The outbound HTTP client. Cheap to clone.
@@ -532,72 +385,5 @@ fn fetch_error(error: ureq::Error) -> FetchError {
             _ => FetchError::Failed(e.to_string()),
         },
         other => FetchError::Failed(other.to_string()),
-    }
-}
-
-/// Parses `SOURCELEDGER_FETCH_ALLOW`: comma-separated addresses or CIDRs.
-pub fn parse_allow_list(text: &str) -> Result<Vec<IpNet>, String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            item.parse::<IpNet>()
-                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("{item:?} is not an IP address or CIDR"))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_public_unicast_addresses_are_public() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "255.255.255.255",
-            "224.0.0.1",
-            "198.18.0.1",
-            "192.0.0.8",
-            "240.0.0.1",
-            "::1",
-            "::",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
-            "64:ff9b::7f00:1",
-            "2001:db8::1",
-            "ff02::1",
-        ] {
-            let ip: IpAddr = private.parse().expect("address");
-            assert!(!is_public(ip), "{private} counted as public");
-        }
-        for public in [
-            "1.1.1.1",
-            "93.184.216.34",
-            "2606:4700::1111",
-            "::ffff:8.8.8.8",
-        ] {
-            let ip: IpAddr = public.parse().expect("address");
-            assert!(is_public(ip), "{public} counted as private");
-        }
-    }
-
-    #[test]
-    fn the_allow_list_takes_addresses_and_cidrs() {
-        let list = parse_allow_list("127.0.0.1, 10.0.0.0/8,::1").expect("list");
-        assert_eq!(list.len(), 3);
-        assert!(list[0].contains(&"127.0.0.1".parse::<IpAddr>().expect("ip")));
-        assert!(list[1].contains(&"10.9.9.9".parse::<IpAddr>().expect("ip")));
-        assert!(parse_allow_list("").expect("empty").is_empty());
-        assert!(parse_allow_list("localhost").is_err());
     }
 }

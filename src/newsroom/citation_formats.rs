@@ -163,12 +163,40 @@ fn csl_type(kind: &str) -> &'static str {
     }
 }
 
-pub fn csl_json(entries: &[Entry]) -> Value {
-    let items: Vec<Value> = entries
+/// Each entry's key in a list: `prefix` and the entry's id, alphanumerics only,
+/// with `-2`, `-3`... after an id already used earlier in the list (the teaser
+/// names an entry by its record hash, which two citations of one version share).
+/// Keys depend only on the list's ids and order, so they are stable across
+/// requests.
+fn entry_keys(entries: &[Entry], prefix: &str) -> Vec<String> {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    entries
         .iter()
         .map(|e| {
+            let base: String = std::iter::once(prefix)
+                .chain(std::iter::once(e.id.as_str()))
+                .flat_map(str::chars)
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            let uses = seen.entry(base.clone()).or_insert(0);
+            *uses += 1;
+            if *uses == 1 {
+                base
+            } else {
+                format!("{base}-{uses}")
+            }
+        })
+        .collect()
+}
+
+pub fn csl_json(entries: &[Entry]) -> Value {
+    let keys = entry_keys(entries, "");
+    let items: Vec<Value> = entries
+        .iter()
+        .zip(keys)
+        .map(|(e, key)| {
             let mut item = json!({
-                "id": e.id,
+                "id": key,
                 "type": csl_type(&e.kind),
                 "title": e.title,
                 "publisher": e.publisher,
@@ -228,12 +256,7 @@ fn bibtex_verbatim(url: &str) -> String {
 
 pub fn bibtex(entries: &[Entry]) -> String {
     let mut out = String::new();
-    for e in entries {
-        let key: String =
-            e.id.chars()
-                .filter(char::is_ascii_alphanumeric)
-                .take(16)
-                .collect();
+    for (e, key) in entries.iter().zip(entry_keys(entries, "sl")) {
         let mut fields = vec![
             ("title", format!("{{{}}}", bibtex_text(&e.title))),
             ("publisher", format!("{{{}}}", bibtex_text(&e.publisher))),
@@ -269,7 +292,7 @@ pub fn bibtex(entries: &[Entry]) -> String {
             fields.push(("note", format!("{{{}}}", note.join(". "))));
         }
         let entry_type = if e.url.is_some() { "online" } else { "misc" };
-        out.push_str(&format!("@{entry_type}{{sl{key},\n"));
+        out.push_str(&format!("@{entry_type}{{{key},\n"));
         let body: Vec<String> = fields.iter().map(|(k, v)| format!("  {k} = {v}")).collect();
         out.push_str(&body.join(",\n"));
         out.push_str("\n}\n\n");
@@ -293,9 +316,9 @@ fn ris_date(text: &str) -> Option<String> {
 
 pub fn ris(entries: &[Entry]) -> String {
     let mut out = String::new();
-    for e in entries {
+    for (e, key) in entries.iter().zip(entry_keys(entries, "")) {
         ris_line(&mut out, "TY", "ELEC");
-        ris_line(&mut out, "ID", &e.id);
+        ris_line(&mut out, "ID", &key);
         ris_line(&mut out, "TI", &e.title);
         ris_line(&mut out, "PB", &e.publisher);
         ris_line(&mut out, "LA", &e.language);

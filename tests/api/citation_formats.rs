@@ -14,7 +14,10 @@ use sourceledger::auth::Role;
 use crate::helpers::{Backend, Reply, TestApp};
 use crate::on_both_backends;
 
-on_both_backends!(the_list_comes_in_the_formats_readers_cite_with);
+on_both_backends!(
+    the_list_comes_in_the_formats_readers_cite_with,
+    every_entry_of_a_large_batch_keeps_its_own_key
+);
 
 const HOSTILE: &str = "<img src=x onerror=alert(1)> {50% & $x_1^2} \\ ~#";
 const CLAIM: &str = "It rose.\nER  - injected";
@@ -221,6 +224,8 @@ async fn the_list_comes_in_the_formats_readers_cite_with(backend: Backend) {
     }
     // bibtexparser and rispy, field by field.
     let bib = parse_with(&tools, "python", "bibtex", &bodies["bibtex"]);
+    assert_eq!(bib["failed_blocks"], json!([]), "{bib}");
+    let bib = &bib["entries"];
     let entry = &bib[0];
     assert_eq!(entry["ENTRYTYPE"], "online");
     assert_eq!(
@@ -243,4 +248,91 @@ async fn the_list_comes_in_the_formats_readers_cite_with(backend: Backend) {
     assert_eq!(record["doi"], "10.1234/abc_1");
     assert_eq!(ris[1]["title"], "Statement");
     assert_eq!(ris[1]["language"], "pt-BR");
+}
+
+/// 300 citations attached in one batch share the millisecond of their UUIDv7
+/// ids: each still gets its own BibTeX key, CSL id and RIS ID, the same on
+/// every request, and every independent parser keeps all 300.
+async fn every_entry_of_a_large_batch_keeps_its_own_key(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let editor = app.token_of(Role::Editor).await;
+    let article = json!({"slug": "story", "title": "Story", "url": "https://news.example/story", "language": "en", "authors": ["A"]});
+    app.post_as("/v1/articles", &journalist, article).await;
+    let mut citations = Vec::new();
+    for i in 0..100 {
+        let source = app
+            .record_source(
+                &journalist,
+                json!({"url": format!("https://docs.example/{i}"), "title": format!("Doc {i}"), "publisher": "P", "kind": "document", "language": "en"}),
+            )
+            .await;
+        // Each source cited three times: the teaser's entries share record hashes.
+        for n in 0..3 {
+            citations.push(json!({"source_id": source["id"], "claim": format!("claim {i}.{n}"), "locator": "l"}));
+        }
+    }
+    let attached = app
+        .post_as(
+            "/v1/articles/story/citations",
+            &journalist,
+            json!({ "citations": citations }),
+        )
+        .await;
+    assert_eq!(attached.status, 201, "{}", attached.text());
+    assert_eq!(
+        app.post_as("/v1/articles/story/publish", &editor, json!({}))
+            .await
+            .status,
+        200
+    );
+    let (_, reader) = app.member(&admin, "m").await;
+
+    // The teaser lists each source once.
+    for (token, count) in [(Some(reader.as_str()), 300), (None, 100)] {
+        let bibtex = fetch(&app, "?format=bibtex", None, token).await;
+        assert_eq!(bibtex.status, 200);
+        let again = fetch(&app, "?format=bibtex", None, token).await;
+        assert_eq!(bibtex.body, again.body, "keys are stable across requests");
+        let keys: Vec<String> = bibtex
+            .text()
+            .lines()
+            .filter_map(|l| l.strip_prefix("@online{").or(l.strip_prefix("@misc{")))
+            .map(|l| l.trim_end_matches(',').to_owned())
+            .collect();
+        assert_eq!(keys.len(), count, "{}", bibtex.text());
+        let unique: std::collections::HashSet<&String> = keys.iter().collect();
+        assert_eq!(unique.len(), count, "duplicate BibTeX keys: {keys:?}");
+
+        let csl = fetch(&app, "?format=csl-json", None, token).await.json();
+        let ids: std::collections::HashSet<&str> = csl
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["id"].as_str())
+            .collect();
+        assert_eq!(ids.len(), count, "duplicate CSL ids");
+        let ris = fetch(&app, "?format=ris", None, token).await.text();
+        let ris_ids: std::collections::HashSet<&str> = ris
+            .lines()
+            .filter_map(|l| l.strip_prefix("ID  - "))
+            .collect();
+        assert_eq!(ris_ids.len(), count, "duplicate RIS IDs");
+
+        let Some(tools) = tools() else { continue };
+        let bib = parse_with(&tools, "python", "bibtex", &bibtex.body);
+        assert_eq!(
+            bib["failed_blocks"],
+            json!([]),
+            "bibtexparser failed blocks"
+        );
+        assert_eq!(bib["entries"].as_array().map(Vec::len), Some(count));
+        let read = parse_with(&tools, "node", "bibtex", &bibtex.body);
+        let items = read["items"].as_array().expect("items");
+        assert_eq!(items.len(), count, "citation-js");
+        let ids: std::collections::HashSet<&str> =
+            items.iter().filter_map(|i| i["id"].as_str()).collect();
+        assert_eq!(ids.len(), count, "citation-js ids");
+    }
 }

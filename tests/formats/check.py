@@ -12,12 +12,18 @@ with open(path, encoding="utf-8") as f:
 
 if kind == "bibtex":
     import bibtexparser
-    from bibtexparser.bparser import BibTexParser
-    # Fields as written (LaTeX escapes kept): bibtexparser's own LaTeX decoding
-    # is lossy; citation-js (check.mjs) checks the decoded text.
-    parser = BibTexParser(common_strings=True, ignore_nonstandard_types=False)
-    database = bibtexparser.loads(text, parser=parser)
-    print(json.dumps(database.entries))
+
+    # bibtexparser 2: fields as written (LaTeX escapes kept, enclosing braces
+    # removed by its default stack): its LaTeX decoding is lossy; citation-js
+    # (check.mjs) checks the decoded text. A block it could not take (a
+    # duplicate key, a syntax error) is a failed block.
+    library = bibtexparser.parse_string(text)
+    entries = [
+        {"ENTRYTYPE": e.entry_type, "ID": e.key, **{f.key: f.value for f in e.fields}}
+        for e in library.entries
+    ]
+    failed = [type(b).__name__ for b in library.failed_blocks]
+    print(json.dumps({"entries": entries, "failed_blocks": failed}))
 elif kind == "ris":
     import rispy
 

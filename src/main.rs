@@ -15,6 +15,8 @@ struct Cli {
     command: Option<Command>,
 }
 
+// Parsed once at start: the size of the verifier's arguments costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (the default).
@@ -77,6 +79,11 @@ struct VerifyArgs {
     /// (default: all of them).
     #[arg(long, requires = "witnesses")]
     quorum: Option<usize>,
+    /// An audit export (`GET /v1/audit/export`, NDJSON or CSV) saved to a
+    /// file, checked offline: complete, every leaf hash, the signed checkpoint
+    /// it closes with, and for the whole log its root.
+    #[arg(long, conflicts_with_all = ["file", "url", "tiles"])]
+    export: Option<std::path::PathBuf>,
     /// The time-stamping authority's certificate (PEM or DER): checks the
     /// server's newest RFC 3161 time stamp against it.
     #[arg(long, requires = "url")]
@@ -255,6 +262,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
         state,
         witnesses,
         quorum,
+        export,
         tsa_cert,
     } = args;
     use sourceledger::verify::{self, Failure, Online, Witnessing};
@@ -266,6 +274,9 @@ fn verify(args: VerifyArgs) -> ExitCode {
         }
     };
     let result = verify::read_vkey(&vkey).and_then(|vkey| match (file, url, token) {
+        (None, None, _) if export.is_some() => {
+            verify::export::verify(&vkey, &export.unwrap_or_default())
+        }
         (None, None, token) if tiles.is_some() => {
             verify::tiles::verify(&verify::tiles::FromTiles {
                 vkey,
@@ -287,7 +298,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
             tsa_cert,
         }),
         _ => Err(Failure::Trouble(
-            "give a FILE, --tiles URL_OR_DIR, or --url and --token with --article SLUG or --all"
+            "give a FILE, --export FILE, --tiles URL_OR_DIR, or --url and --token with --article SLUG or --all"
                 .into(),
         )),
     });

@@ -1,18 +1,16 @@
 //! Audit endpoints (auditor, admin): search, export, re-verification.
 
-use std::convert::Infallible;
-
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::page_limit;
+use crate::audit::export::{self as exports, ExportFormat, ExportRange};
 use crate::audit::verify::{self, VerifyReport};
 use crate::audit::{self, EventFilter};
 use crate::auth::{Allowed, Audit};
 use crate::error::{ApiError, Problem};
-use crate::ledger::store::EntryRow;
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
@@ -164,51 +162,13 @@ pub struct ExportQuery {
     end: Option<u64>,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Format {
-    Ndjson,
-    Csv,
-}
-
-const EXPORT_PAGE: u32 = 1000;
-
-fn export_line(format: Format, row: EntryRow, out: &mut Vec<u8>) -> Result<(), ApiError> {
-    match format {
-        Format::Ndjson => {
-            let line = serde_json::json!({
-                "index": row.idx,
-                "at": row.at,
-                "kind": row.kind,
-                "actor": row.actor,
-                "leaf": row.leaf,
-                "leaf_hash": hex::encode(&row.leaf_hash),
-            });
-            serde_json::to_writer(&mut *out, &line).map_err(ApiError::internal)?;
-            out.push(b'\n');
-        }
-        Format::Csv => {
-            let mut writer = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(&mut *out);
-            writer
-                .write_record([
-                    row.idx.to_string(),
-                    row.at,
-                    row.kind,
-                    row.actor,
-                    hex::encode(&row.leaf_hash),
-                    row.leaf,
-                ])
-                .map_err(ApiError::internal)?;
-            writer.flush().map_err(ApiError::internal)?;
-        }
-    }
-    Ok(())
-}
-
 /// The ledger as a stream, by index range and time, in NDJSON
 /// (`{"index", "at", "kind", "actor", "leaf", "leaf_hash"}` a line) or CSV
-/// (`index,at,kind,actor,leaf_hash,leaf`). Memory stays flat whatever the size.
+/// (`index,at,kind,actor,leaf_hash,leaf`), up to the latest signed checkpoint
+/// when it starts. The last line (NDJSON) or row (CSV, `index` `end`) is the
+/// closing record `{"export": "complete", "count", "last_index", "tree_size",
+/// "checkpoint"}`; a stream that broke part-way has none. Memory stays flat
+/// whatever the size.
 #[utoipa::path(
     operation_id = "export_audit",
     tag = "audit",
@@ -230,8 +190,8 @@ pub async fn export(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let format = match q.format.as_deref() {
-        None | Some("ndjson") => Format::Ndjson,
-        Some("csv") => Format::Csv,
+        None | Some("ndjson") => ExportFormat::Ndjson,
+        Some("csv") => ExportFormat::Csv,
         Some(_) => return Err(ApiError::invalid_field("format", "must be ndjson or csv")),
     };
     let filter = EventFilter {
@@ -246,60 +206,35 @@ pub async fn export(
             return Err(ApiError::invalid_field(field, "must be at most 2^63 - 1"));
         }
     }
-    let start = q.start.unwrap_or(0);
-    let end = q.end.unwrap_or(u64::MAX);
-    if end < start {
+    let range = ExportRange {
+        filter,
+        start: q.start.unwrap_or(0),
+        end: q.end.unwrap_or(u64::MAX),
+    };
+    if range.end < range.start {
         return Err(ApiError::invalid_field("end", "must not be below start"));
     }
     // Check the database answers before promising a 200.
     let db = state.db.clone();
     let mut conn = web::block(move || db.get()).await??;
 
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let st = state.clone();
     actix_web::rt::task::spawn_blocking(move || {
-        let mut after = start.checked_sub(1);
-        if format == Format::Csv {
-            let _ = tx.blocking_send(Bytes::from_static(b"index,at,kind,actor,leaf_hash,leaf\n"));
-        }
-        loop {
-            let rows = match audit::search(&mut conn, &filter, after, EXPORT_PAGE) {
-                Ok(rows) => rows,
-                Err(e) => {
-                    tracing::error!(error = %e, "export stopped");
-                    return;
-                }
-            };
-            let full_page = rows.len() == EXPORT_PAGE as usize;
-            let mut chunk = Vec::with_capacity(256 * rows.len());
-            let mut done = !full_page;
-            for row in rows {
-                let index = row.idx as u64;
-                if index >= end {
-                    done = true;
-                    break;
-                }
-                after = Some(index);
-                if export_line(format, row, &mut chunk).is_err() {
-                    return;
-                }
-            }
-            // A closed channel means the client went away.
-            if tx.blocking_send(Bytes::from(chunk)).is_err() || done {
-                return;
-            }
+        // A closed channel means the client went away.
+        let send = |chunk| tx.blocking_send(Ok(chunk)).is_ok();
+        if let Err(e) = exports::write(&mut conn, &st.ledger, format, &range, send) {
+            tracing::error!(error = %e, "export stopped part-way");
+            // The body ends in an error: the connection is cut without the
+            // chunked body's last chunk, and the closing record was not sent.
+            let _ = tx.blocking_send(Err(std::io::Error::other("the export stopped part-way")));
         }
     });
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|chunk| (Ok::<_, Infallible>(chunk), rx))
+        rx.recv().await.map(|chunk| (chunk, rx))
     });
-    let content_type = match format {
-        Format::Ndjson => "application/x-ndjson",
-        Format::Csv => "text/csv; charset=utf-8",
-    };
     Ok(HttpResponse::Ok()
-        .content_type(content_type)
+        .content_type(format.content_type())
         .streaming(body))
 }
 

@@ -1,6 +1,7 @@
 //! What auditors use: searching the ledger by attribute, exporting it, and
 //! re-verifying everything the server stores.
 
+pub mod export;
 pub mod verify;
 
 use diesel::prelude::*;

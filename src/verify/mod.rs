@@ -2,6 +2,7 @@
 //! publisher's vkey. It speaks only the HTTP contract and checks with the
 //! ledger's pure functions, so it works against any conforming server.
 
+pub mod export;
 pub mod list;
 pub mod tiles;
 

@@ -13,7 +13,9 @@ use crate::on_both_backends;
 on_both_backends!(
     search_and_export,
     verify_reports_each_kind_of_tampering,
-    export_indexes_are_int64
+    export_indexes_are_int64,
+    an_export_cut_short_has_no_closing_record,
+    the_verifier_checks_a_saved_export
 );
 
 struct Newsroom {
@@ -178,12 +180,27 @@ async fn search_and_export(backend: Backend) {
     let ndjson = app.get_as("/v1/audit/export", a).await;
     assert_eq!(ndjson.status, 200);
     assert_eq!(ndjson.header("content-type"), Some("application/x-ndjson"));
-    let lines: Vec<Value> = ndjson
+    let mut lines: Vec<Value> = ndjson
         .text()
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
-    assert_eq!(lines.len(), 7);
+    assert_eq!(lines.len(), 8);
+    // The closing record: how many, the last index, the checkpoint it stops at.
+    let closing = lines.pop().expect("closing");
+    assert_eq!(closing["export"], "complete", "{closing}");
+    assert_eq!(closing["count"], 7);
+    assert_eq!(closing["last_index"], 6);
+    assert_eq!(closing["tree_size"], 7);
+    let signed = checkpoint::open(
+        closing["checkpoint"]
+            .as_str()
+            .expect("checkpoint")
+            .as_bytes(),
+        app.state.ledger.vkey(),
+    )
+    .expect("a signed checkpoint");
+    assert_eq!(signed.size, 7);
     for (line, entry) in lines
         .iter()
         .zip(entries["entries"].as_array().expect("entries"))
@@ -198,8 +215,14 @@ async fn search_and_export(backend: Backend) {
         .text();
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("csv row")).collect();
-    assert_eq!(records.len(), 2);
+    assert_eq!(records.len(), 3);
     assert_eq!(&records[0][0], "3");
+    assert_eq!((&records[2][0], &records[2][2]), ("end", "export.complete"));
+    let closing: Value = serde_json::from_str(&records[2][5]).expect("closing record");
+    assert_eq!(
+        (closing["count"].as_u64(), closing["last_index"].as_u64()),
+        (Some(2), Some(4))
+    );
     assert_eq!(
         &records[1][5],
         entries["entries"][4]["leaf"].as_str().expect("leaf"),
@@ -208,7 +231,9 @@ async fn search_and_export(backend: Backend) {
     let none = app
         .get_as("/v1/audit/export?from=2999-01-01T00:00:00Z", a)
         .await;
-    assert_eq!(none.text(), "");
+    let closing: Value = serde_json::from_str(none.text().trim()).expect("only the closing record");
+    assert_eq!(closing["count"], 0);
+    assert_eq!(closing["last_index"], Value::Null);
     app.get_as("/v1/audit/export?format=xml", a)
         .await
         .assert_problem(400, "invalid_field");
@@ -411,4 +436,128 @@ async fn export_indexes_are_int64(backend: Backend) {
         .get_as("/v1/audit/export?start=9223372036854775807", &auditor)
         .await;
     assert_eq!(reply.status, 200);
+}
+
+/// A log of `n` entries, fast: sources recorded in one go each.
+async fn grown(app: &TestApp, n: usize) {
+    let j = app.token_of(Role::Journalist).await;
+    for i in 0..n {
+        let made = app
+            .post_as("/v1/sources", &j, json!({"url": format!("https://s.example/{i}"), "title": "S", "publisher": "P", "kind": "document", "language": "en"}))
+            .await;
+        assert_eq!(made.status, 201);
+    }
+}
+
+/// The database fails while the export streams (its table renamed away, as a
+/// dropped connection or a failing disk would make a query fail): the body
+/// ends in an error, and what was sent has no closing record.
+async fn an_export_cut_short_has_no_closing_record(backend: Backend) {
+    use actix_web::body::MessageBody;
+    let app = TestApp::spawn(backend).await;
+    let auditor = app.token_of(Role::Auditor).await;
+    // Eight pages of 1000: more than the stream holds in flight.
+    crate::helpers::append_entries(&app.state, 8000, "export");
+    let req = actix_web::test::TestRequest::get()
+        .uri("/v1/audit/export")
+        .insert_header(("Authorization", format!("Bearer {auditor}")))
+        .to_request();
+    let response = actix_web::test::call_service(&app.app, req).await;
+    assert_eq!(response.status(), 200);
+    let mut body = Box::pin(response.into_body());
+    let mut received = Vec::new();
+    let first = std::future::poll_fn(|cx| body.as_mut().poll_next(cx))
+        .await
+        .expect("a first chunk")
+        .expect("the first chunk arrives");
+    received.extend_from_slice(&first);
+    // The writer is now blocked on a full stream: take its table away.
+    {
+        let mut conn = app.state.db.get().expect("conn");
+        diesel::sql_query("ALTER TABLE ledger_entries RENAME TO ledger_entries_gone")
+            .execute(&mut *conn)
+            .expect("rename");
+    }
+    let mut failed = false;
+    while let Some(chunk) = std::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await {
+        match chunk {
+            Ok(chunk) => received.extend_from_slice(&chunk),
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    assert!(failed, "the body ends in an error, not a clean end");
+    let text = String::from_utf8(received).expect("utf-8");
+    assert!(text.lines().count() < 8000, "stopped part-way");
+    assert!(
+        text.lines().all(|l| !l.contains("\"export\":\"complete\"")),
+        "no closing record in a broken export"
+    );
+}
+
+/// `sourceledger verify --export` accepts a saved export, whole or a range,
+/// NDJSON or CSV, and refuses one cut short, one with a changed leaf, one
+/// checked against another key.
+async fn the_verifier_checks_a_saved_export(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let auditor = app.token_of(Role::Auditor).await;
+    grown(&app, 5).await;
+    let vkey = app.state.ledger.vkey().to_owned();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |name: &str, body: &[u8], vkey: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, body).expect("write");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sourceledger"))
+            .args(["verify", "--vkey", vkey, "--export"])
+            .arg(&file)
+            .output()
+            .expect("run verify");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let whole = app.get_as("/v1/audit/export", &auditor).await.body;
+    let (code, said) = run("whole.ndjson", &whole, &vkey);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("the whole log"), "{said}");
+    let csv = app
+        .get_as("/v1/audit/export?format=csv&start=1&end=3", &auditor)
+        .await
+        .body;
+    let (code, said) = run("part.csv", &csv, &vkey);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("2 entries"), "{said}");
+
+    let text = String::from_utf8(whole).expect("utf-8");
+    let cut: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let (code, said) = run("cut.ndjson", cut.as_bytes(), &vkey);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("incomplete"), "{said}");
+    // One byte of one leaf changed, its stated hash kept.
+    let changed: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut value: Value = serde_json::from_str(line).expect("line");
+            if i == 1 {
+                let leaf = value["leaf"].as_str().expect("leaf").replacen('S', "T", 1);
+                value["leaf"] = json!(leaf);
+            }
+            format!("{value}\n")
+        })
+        .collect();
+    let (code, said) = run("changed.ndjson", changed.as_bytes(), &vkey);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("not the hash of its leaf"), "{said}");
+    let skey = sourceledger::secrets::LedgerKey::generate("sourceledger.localhost/ledger");
+    let other = sourceledger::secrets::LedgerKey::from_signer_key(&skey)
+        .expect("key")
+        .verifier_key()
+        .to_owned();
+    let (code, said) = run("other.ndjson", text.as_bytes(), &other);
+    assert_eq!(code, Some(1), "{said}");
 }

@@ -143,30 +143,38 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SubscriberRow>, 
 diesel::define_sql_function!(fn lower(text: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
 
 /// The subscriber a membership platform's verified identity speaks for: one
-/// the platform manages, or one no platform manages (made through
-/// `POST /v1/subscribers`), whose `external_id` is the identity's subject or
-/// whose email is its email (compared without case). The platform's own come
-/// first. None when there is no such subscriber: a token alone makes none.
+/// the platform made whose `external_id` is the identity's subject, or, when
+/// the platform vouches for the identity's email, one the platform or the
+/// newsroom's integration (`POST /v1/subscribers`) made with that email
+/// (compared without case). The platform's own come first. None when there is
+/// no such subscriber: a token alone makes none.
 pub fn find_for_identity(
     conn: &mut DbConnection,
     platform_id: &str,
     subject: &str,
     email: Option<&str>,
 ) -> Result<Option<SubscriberRow>, ApiError> {
-    let email = email.map(str::to_lowercase).unwrap_or_default();
-    let candidates: Vec<(SubscriberRow, Option<String>)> = subscribers::table
-        .filter(
-            subscribers::platform_id
-                .eq(platform_id)
-                .or(subscribers::platform_id.is_null()),
-        )
-        .filter(
-            subscribers::external_id
-                .eq(subject)
-                .or(lower(subscribers::email).eq(&email)),
-        )
+    // The token's subject names only a subscriber this same platform made:
+    // an external id given by another platform or the integration is not
+    // this platform's to claim.
+    let by_subject = subscribers::platform_id
+        .eq(platform_id)
+        .and(subscribers::external_id.eq(subject));
+    let query = subscribers::table
         .select((SubscriberRow::as_select(), subscribers::platform_id))
-        .load(conn)?;
+        .into_boxed();
+    let candidates: Vec<(SubscriberRow, Option<String>)> = match email {
+        // A verified email names the subscriber with that address, made by
+        // this platform or by the newsroom's integration.
+        Some(email) => query.filter(
+            by_subject.or(subscribers::platform_id
+                .eq(platform_id)
+                .or(subscribers::platform_id.is_null())
+                .and(lower(subscribers::email).eq(email.to_lowercase()))),
+        ),
+        None => query.filter(by_subject),
+    }
+    .load(conn)?;
     Ok(candidates
         .into_iter()
         .min_by_key(|(_, managed_by)| managed_by.is_none())

@@ -48,7 +48,8 @@ pub enum IdentityError {
 pub struct Identity {
     /// The token's `sub`.
     pub subject: String,
-    /// The reader's email, lowercased: Ghost's `sub`, an OIDC issuer's email claim.
+    /// The reader's email, lowercased, when the platform vouches for it:
+    /// Ghost's `sub`, an OIDC issuer's email claim when `email_verified`.
     pub email: Option<String>,
 }
 
@@ -103,9 +104,16 @@ impl IdentityKeys {
             .claims;
         let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
         let subject = text("sub").ok_or_else(|| invalid("the token has no sub"))?;
+        // An email names a reader only when the platform vouches for it:
+        // Ghost's member tokens carry the address its magic link proved; an
+        // OpenID provider's must say `email_verified` (true, or "true" as some
+        // providers write it). An unverified address is anybody's to type.
         let email = match platform.kind {
             PlatformKind::Ghost => Some(subject.clone()),
-            _ => text(platform.email_claim.as_deref().unwrap_or("email")),
+            _ if email_verified(&claims) => {
+                text(platform.email_claim.as_deref().unwrap_or("email"))
+            }
+            _ => None,
         };
         Ok(Identity {
             subject,
@@ -200,6 +208,14 @@ impl IdentityKeys {
             .filter_map(|key| serde_json::from_value::<Jwk>(key.clone()).ok())
             .collect();
         Ok((keys, max_age(response.cache_control.as_deref())))
+    }
+}
+
+fn email_verified(claims: &Value) -> bool {
+    match claims.get("email_verified") {
+        Some(Value::Bool(verified)) => *verified,
+        Some(Value::String(text)) => text == "true",
+        _ => false,
     }
 }
 

@@ -132,7 +132,7 @@ fn now() -> i64 {
 }
 
 fn claims(sub: &str) -> Value {
-    json!({"sub": sub, "email": sub, "iss": ISSUER, "aud": "sourceledger-test", "iat": now(), "exp": now() + 600})
+    json!({"sub": sub, "email": sub, "email_verified": true, "iss": ISSUER, "aud": "sourceledger-test", "iat": now(), "exp": now() + 600})
 }
 
 async fn oidc_platform(app: &TestApp, admin: &str, jwks_url: &str) -> Value {
@@ -379,6 +379,32 @@ async fn identity_tokens_exchange_for_subscriber_tokens(backend: Backend) {
 
     // A valid identity with no subscriber behind it: nothing is created.
     exchange(&app, &sign(key, claims("stranger@example.org")))
+        .await
+        .assert_problem(403, "not_a_subscriber");
+
+    // Another reader's email, not verified by the platform (said false, said
+    // nothing): an address anyone can type opens nobody's subscription.
+    for verified in [json!(false), json!("false"), Value::Null] {
+        let mut unverified = claims("mallory-sub");
+        unverified["email"] = json!("reader@example.org");
+        match verified {
+            Value::Null => {
+                unverified
+                    .as_object_mut()
+                    .expect("object")
+                    .remove("email_verified");
+            }
+            said => unverified["email_verified"] = said,
+        }
+        exchange(&app, &sign(key, unverified))
+            .await
+            .assert_problem(403, "not_a_subscriber");
+    }
+    // A `sub` equal to the external id the integration gave another
+    // subscriber: not this platform's subscriber, not theirs to claim.
+    let mut borrowed = claims("m-1");
+    borrowed["email"] = json!("mallory@example.org");
+    exchange(&app, &sign(key, borrowed))
         .await
         .assert_problem(403, "not_a_subscriber");
 

@@ -1,5 +1,5 @@
-//! Rate limits (SPEC "Membership platforms"): one keyed limiter per token and
-//! one per client address, each a quota per minute (0: off). Each server
+//! Rate limits (SPEC "Membership platforms"): one keyed limiter per caller
+//! (a token's subject: its API key or subscriber) and one per client address, each a quota per minute (0: off). Each server
 //! process counts for itself. The HTTP side is `api::rate_limit`.
 
 use std::net::IpAddr;
@@ -17,9 +17,10 @@ use crate::config::Settings;
 const SWEEP_EVERY: u64 = 8192;
 
 /// Who a request is counted against.
-pub enum Counted<'a> {
-    /// A token that verified.
-    Token(&'a str),
+pub enum Counted {
+    /// The subject (`key:<id>` or `subscriber:<id>`) of a token that
+    /// verified: every token minted for one key or subscriber shares it.
+    Subject(String),
     /// Everyone else, by address.
     Address(IpAddr),
 }
@@ -79,8 +80,8 @@ impl RateLimits {
             self.sweep();
         }
         let outcome = match (counted, &self.by_token, &self.by_address) {
-            (Counted::Token(token), Some(limiter), _) => {
-                limiter.check_key(&Sha256::digest(token.as_bytes()).into())
+            (Counted::Subject(subject), Some(limiter), _) => {
+                limiter.check_key(&Sha256::digest(subject.as_bytes()).into())
             }
             (Counted::Address(ip), _, Some(limiter)) => limiter.check_key(&ip),
             _ => Ok(()),

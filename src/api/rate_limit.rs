@@ -1,4 +1,5 @@
-//! The rate-limit middleware: counts each request against its token when the
+//! The rate-limit middleware: counts each request against the token's subject
+//! (its API key or subscriber, so minting new tokens buys no room) when the
 //! token verifies, else against the client's address (so made-up tokens buy no
 //! extra room), and answers 429 problem+json with `Retry-After` over the limit.
 //! Health checks are exempt.
@@ -9,6 +10,7 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::web;
 
+use crate::auth::bearer_of;
 use crate::auth::token::TokenKeys;
 use crate::error::ApiError;
 use crate::limits::{Counted, RateLimits};
@@ -17,16 +19,15 @@ use crate::limits::{Counted, RateLimits};
 /// Probes and the metrics scrape are never limited.
 const EXEMPT: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
-fn counted<'a>(req: &'a ServiceRequest, limits: &RateLimits) -> Option<Counted<'a>> {
+fn counted(req: &ServiceRequest, limits: &RateLimits) -> Option<Counted> {
     let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_of);
     let tokens = req.app_data::<web::Data<TokenKeys>>();
-    if let Some(token) = bearer.filter(|t| tokens.is_some_and(|keys| keys.check(t).is_ok())) {
-        return Some(Counted::Token(token));
+    if let Some(claims) = bearer.and_then(|t| tokens.and_then(|keys| keys.check(t).ok())) {
+        return Some(Counted::Subject(claims.sub));
     }
     let peer = req.peer_addr()?.ip();
     let forwarded = req

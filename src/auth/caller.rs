@@ -180,15 +180,16 @@ fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
     let value = value
         .to_str()
         .map_err(|_| ApiError::unauthorized("the Authorization header is malformed"))?;
-    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
-        ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
-    })?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::unauthorized(
-            "the Authorization header must be `Bearer <token>`",
-        ));
-    }
-    Ok(token.trim())
+    bearer_of(value)
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))
+}
+
+/// The token of an `Authorization` value `Bearer <token>`, the scheme in any
+/// case (RFC 9110 11.1), or `None`.
+pub fn bearer_of(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// A caller whose token is checked (signature, algorithm, claims) but not yet

@@ -8,7 +8,7 @@ pub mod token;
 
 pub use caller::{
     Administer, Allowed, Audit, Caller, Edit, ManageSubscribers, MaybeCaller, MaybeUnconfirmed,
-    Permission, READERS, Read, STAFF, Staff, Unconfirmed, Write,
+    Permission, READERS, Read, STAFF, Staff, Unconfirmed, Write, bearer_of,
 };
 pub use live::Liveness;
 

@@ -23,7 +23,8 @@ async fn bursts_over_the_limit_get_429_per_token_and_per_address(backend: Backen
         s.trusted_proxies = vec!["10.0.0.0/8".parse().expect("cidr")];
     })
     .await;
-    let editor = app.token_of(Role::Editor).await;
+    let editor_key = app.make_key(Role::Editor, "desk");
+    let editor = app.token_for(&editor_key.secret).await;
     let auditor = app.token_of(Role::Auditor).await;
 
     // Anonymous, by address: 5 pass, the 6th waits.
@@ -64,6 +65,20 @@ async fn bursts_over_the_limit_get_429_per_token_and_per_address(backend: Backen
         .await
         .assert_problem(429, "too_many_requests");
     assert_eq!(app.call(with(&auditor)).await.status, 200);
+    // The limit is the key's, not the token string's: a token minted again
+    // (a second later, so its text differs) is refused as well, and so is
+    // one sent with the scheme in lower case from another address.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let reminted = app.token_for(&editor_key.secret).await;
+    assert_ne!(reminted, editor);
+    app.call(with(&reminted))
+        .await
+        .assert_problem(429, "too_many_requests");
+    let lower =
+        from("198.51.100.77").insert_header(("Authorization", format!("bearer {reminted}")));
+    app.call(lower)
+        .await
+        .assert_problem(429, "too_many_requests");
 
     // Behind a trusted proxy the client is the right-most untrusted hop.
     let via_proxy = |forwarded: &str| {

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ByteRangeSpec, HeaderValue, Range};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use base64::Engine;
 use futures_util::StreamExt;
 
 use crate::archive::capture::{self as capturing, CaptureError};
+use crate::archive::media_type::MediaType;
 use crate::archive::monitor::{self, Drift};
 use crate::archive::snapshots::{self, Snapshot, StoredSnapshot, is_active_content};
 use crate::archive::store::{Stager, is_too_large, valid_name};
@@ -35,8 +36,15 @@ fn uploaded_type(req: &HttpRequest) -> Result<String, ApiError> {
     if !req.headers().contains_key(header::CONTENT_TYPE) {
         return Ok("application/octet-stream".into());
     }
-    match req.mime_type() {
-        Ok(Some(mime)) if mime.as_ref().len() <= 255 => Ok(mime.to_string()),
+    // Stored as the one type a browser would read from the header.
+    let parsed = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(MediaType::extract)
+        .map(|t| t.to_string());
+    match parsed {
+        Some(parsed) if parsed.len() <= 255 => Ok(parsed),
         _ => Err(ApiError::bad_request(
             ErrorCode::InvalidField,
             "Content-Type is not a media type (type/subtype)",
@@ -348,7 +356,8 @@ pub async fn download(
         (
             row.sha256.clone(),
             row.size as u64,
-            row.content_type.clone(),
+            // Rows stored before types were parsed are parsed here.
+            MediaType::normalise(Some(&row.content_type)),
             sha256.clone(),
         )
     };

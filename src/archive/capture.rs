@@ -76,10 +76,8 @@ pub fn capture(
         )));
     }
     let final_url = last.url.clone();
-    let content_type = fetched
-        .content_type
-        .clone()
-        .unwrap_or_else(|| "application/octet-stream".into());
+    // One parsed type, as a browser would read the remote header.
+    let content_type = super::media_type::MediaType::normalise(fetched.content_type.as_deref());
     let warc = write_warc(data_dir, &fetched, &payload, &captured_at, limits.max_bytes)?;
     Ok(CaptureFiles {
         payload,

@@ -3,6 +3,7 @@
 //! kept by the SHA-256 of the bytes in a [`store::BlobStore`].
 
 pub mod capture;
+pub mod media_type;
 pub mod monitor;
 pub mod s3;
 pub mod snapshots;

@@ -82,24 +82,7 @@ pub fn insert_if_absent(
 }
 
 /// Content types a browser would run or render as a document of our origin:
-/// served as attachments only.
+/// served as attachments only. Judged on the type a browser would extract.
 pub fn is_active_content(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    !matches!(
-        essence.as_str(),
-        "image/png"
-            | "image/jpeg"
-            | "image/gif"
-            | "image/webp"
-            | "image/avif"
-            | "text/plain"
-            | "text/csv"
-            | "application/json"
-    ) && !essence.starts_with("audio/")
-        && !essence.starts_with("video/")
+    !super::media_type::MediaType::extract(content_type).is_some_and(|t| t.is_inline())
 }

@@ -28,7 +28,20 @@ pub fn refusal(ip: IpAddr) -> Option<&'static str> {
                 return refusal_v4(Ipv4Addr::new(a, b, c, d))
                     .map(|_| "a NAT64 form of a non-public address");
             }
-            if v6.is_unspecified() {
+            // Transition forms that reach an IPv4 (or private IPv6) network
+            // through a relay or translator the fetcher cannot judge: 6to4
+            // (2002::/16), Teredo (2001::/32), local-use NAT64
+            // (64:ff9b:1::/48, RFC 8215) and SIIT's IPv4-translated
+            // addresses (::ffff:0:0:0/96, RFC 2765).
+            if segments[0] == 0x2002 {
+                Some("a 6to4 address")
+            } else if segments[..2] == [0x2001, 0] {
+                Some("a Teredo address")
+            } else if segments[..3] == [0x64, 0xff9b, 1] {
+                Some("a local-use NAT64 address")
+            } else if segments[..6] == [0, 0, 0, 0, 0xffff, 0] {
+                Some("an IPv4-translated (SIIT) address")
+            } else if v6.is_unspecified() {
                 Some("the unspecified address")
             } else if v6.is_loopback() {
                 Some("a loopback address")
@@ -38,7 +51,9 @@ pub fn refusal(ip: IpAddr) -> Option<&'static str> {
                 Some("a unique local (private) address")
             } else if (segments[0] & 0xffc0) == 0xfe80 || (segments[0] & 0xffc0) == 0xfec0 {
                 Some("a link-local address")
-            } else if segments[0] == 0x2001 && segments[1] == 0x0db8 {
+            } else if (segments[0] == 0x2001 && segments[1] == 0x0db8)
+                || (segments[0] & 0xfff0) == 0x3ff0
+            {
                 Some("a documentation address")
             } else if segments[..4] == [0x100, 0, 0, 0] {
                 Some("a discard address")
@@ -110,7 +125,11 @@ impl Policy {
                 continue;
             }
             why = Some(if let Some(reason) = refusal(ip) {
-                format!("{host} is {ip}, {reason}")
+                // The address and why it is not public are for the operator
+                // only: in an answer or a ledger entry they would make the
+                // fetcher an oracle of the network behind it.
+                tracing::warn!(%host, %ip, reason, "outbound request refused: not a public address");
+                format!("{host} is not a public address")
             } else if plain && !self.plain_http_public {
                 format!("{host}: plain http is taken only to addresses in SOURCELEDGER_FETCH_ALLOW")
             } else if !self.ports.contains(&addr.port()) {
@@ -201,7 +220,16 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::7f00:1",
             "2001:db8::1",
+            "3fff::1",
             "ff02::1",
+            // 6to4 of 127.0.0.1 and of 8.8.8.8, Teredo, local-use NAT64, SIIT.
+            "2002:7f00:1::1",
+            "2002:808:808::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "64:ff9b:1::7f00:1",
+            "64:ff9b:1::808:808",
+            "::ffff:0:7f00:1",
+            "::ffff:0:808:808",
         ] {
             let ip: IpAddr = private.parse().expect("address");
             assert!(!is_public(ip), "{private} counted as public");
@@ -210,6 +238,7 @@ mod tests {
             "1.1.1.1",
             "93.184.216.34",
             "2606:4700::1111",
+            "2001:4860:4860::8888",
             "::ffff:8.8.8.8",
         ] {
             let ip: IpAddr = public.parse().expect("address");

@@ -18,6 +18,7 @@ use sourceledger::auth::Role;
 on_both_backends!(
     links_are_watched_and_each_change_is_recorded_once,
     one_server_at_a_time_holds_the_monitor,
+    a_refused_link_names_no_address,
 );
 
 fn pace() -> Pace {
@@ -357,4 +358,53 @@ fn the_server_runs_the_monitor_by_itself() {
     wait_for("live");
     site.answer("/doc", 410, vec![], vec![]);
     wait_for("gone");
+}
+
+/// A cited link to a name that resolves to a loopback address: the monitor's
+/// `source.link` entry, public once published, says the address is not public
+/// and names neither the address it resolved to nor what kind it is.
+async fn a_refused_link_names_no_address(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.fetch_allow = Vec::new()).await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let editor = app.token_of(Role::Editor).await;
+    let admin = app.admin_token().await;
+    let site = HostSite::start();
+    let port = site.origin.rsplit(':').next().expect("port").to_owned();
+    let inside = app
+        .post_as(
+            "/v1/sources",
+            &journalist,
+            json!({"url": format!("http://localhost:{port}/admin"), "title": "Inside", "publisher": "P", "kind": "document", "language": "en"}),
+        )
+        .await
+        .json();
+    app.post_as(
+        "/v1/articles",
+        &journalist,
+        json!({"slug": "probe", "title": "Probe", "url": "https://news.example/probe", "language": "en", "authors": ["A"]}),
+    )
+    .await;
+    app.post_as(
+        "/v1/articles/probe/citations",
+        &journalist,
+        json!({"source_id": inside["id"], "claim": "c", "locator": "p1"}),
+    )
+    .await;
+    app.post_as("/v1/articles/probe/publish", &editor, json!({}))
+        .await;
+    let size = app.ledger_size();
+    round(&app).await;
+    assert_eq!(site.hits(), 0, "the refused address was connected to");
+    let entries = app
+        .get_as(&format!("/v1/ledger/entries?start={size}&limit=10"), &admin)
+        .await
+        .json();
+    let leaf = entries["entries"][0]["leaf"]
+        .as_str()
+        .expect("a source.link entry");
+    assert!(leaf.contains("source.link"), "{leaf}");
+    assert!(leaf.contains("localhost is not a public address"), "{leaf}");
+    for detail in ["127.0.0.1", "::1", "loopback"] {
+        assert!(!leaf.contains(detail), "the entry names {detail}: {leaf}");
+    }
 }

@@ -21,6 +21,7 @@ on_both_backends!(
     captures_in_files,
     captures_in_s3,
     user_typed_urls_never_reach_private_addresses,
+    a_captured_type_is_the_one_a_browser_would_read,
 );
 
 async fn uploads_in_files(backend: Backend) {
@@ -199,6 +200,9 @@ async fn uploads_are_stored_by_hash_and_served_safely(
         ("image/svg+xml", &b"<svg onload='alert(1)'/>"[..]),
         ("application/javascript", b"alert(1)"),
         ("application/xml", b"<x/>"),
+        // A browser takes the last type of a list: these are HTML to it.
+        ("text/plain;,text/html", b"<script>alert(2)</script>"),
+        ("image/png;,text/html", b"<script>alert(3)</script>"),
     ] {
         put(&app, Some(&journalist), content_type, bytes).await;
         let served = app
@@ -473,7 +477,16 @@ async fn user_typed_urls_never_reach_private_addresses(backend: Backend) {
         let refused = capture(url.clone()).await;
         let problem = refused.assert_problem(422, "fetch_refused");
         let detail = problem["detail"].as_str().expect("detail");
-        assert!(detail.contains(why), "{url}: {detail}");
+        // Only that it is not public: neither the address a name resolved
+        // to nor what kind of network it is (the server's log says that).
+        assert!(
+            detail.contains("is not a public address"),
+            "{url}: {detail}"
+        );
+        assert!(!detail.contains(why), "{url} names {why}: {detail}");
+        if url.contains("localhost") {
+            assert!(!detail.contains("127.0.0.1"), "{url}: {detail}");
+        }
     }
     assert_eq!(forbidden.hits(), 0, "a forbidden address was connected to");
     assert_eq!(local.hits(), 0, "a forbidden address was connected to");
@@ -695,4 +708,47 @@ async fn new_sources_are_captured_when_the_newsroom_asks(backend: Backend) {
     };
     assert_eq!(captured["snapshot_sha256"], sha256_hex(body.as_bytes()));
     assert_eq!(captured["recorded_by"], source.json()["recorded_by"]);
+}
+
+/// A page whose `Content-Type` lists a harmless type before `text/html`: the
+/// capture stores the type a browser would read (the last), and the snapshot
+/// is served as that one type, as an attachment.
+async fn a_captured_type_is_the_one_a_browser_would_read(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let admin = app.admin_token().await;
+    let (_, reader) = app.member(&admin, "reader").await;
+    let site = HostSite::start();
+    for (i, header) in ["text/plain;,text/html", "image/png;,text/html", "text/html"]
+        .into_iter()
+        .enumerate()
+    {
+        let body = format!("<script>alert({i})</script>");
+        let url = site.answer(
+            &format!("/page{i}"),
+            200,
+            vec![("Content-Type".into(), header.into())],
+            body.clone().into_bytes(),
+        );
+        let source = app.record_source(&journalist, document(&url, "T")).await;
+        let id = source["id"].as_str().expect("id");
+        let captured = app
+            .post_as(&format!("/v1/sources/{id}/capture"), &journalist, json!({}))
+            .await;
+        assert_eq!(captured.status, 201, "{}", captured.text());
+        let sha = captured.json()["snapshot_sha256"]
+            .as_str()
+            .expect("snapshot")
+            .to_owned();
+        let served = app.get_as(&format!("/v1/snapshots/{sha}"), &reader).await;
+        assert_eq!(served.status, 200);
+        assert_eq!(served.header("content-type"), Some("text/html"), "{header}");
+        assert!(
+            served
+                .header("content-disposition")
+                .is_some_and(|d| d.starts_with("attachment")),
+            "{header} is served inline"
+        );
+        assert_eq!(served.header("x-content-type-options"), Some("nosniff"));
+    }
 }

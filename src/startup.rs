@@ -66,7 +66,15 @@ impl Application {
             state.db.clone(),
             state.ledger.clone(),
             state.fetcher.clone(),
-            state.settings.witnessing.tsa_url.clone(),
+            state
+                .settings
+                .witnessing
+                .tsa_url
+                .clone()
+                .map(|url| crate::witness::tsa::Tsa {
+                    url,
+                    certificate: state.settings.witnessing.tsa_cert.clone(),
+                }),
             WITNESS_TICK,
         )
         .map_err(StartupError::Thread)?;

@@ -20,6 +20,9 @@ pub struct WitnessSettings {
     /// The RFC 3161 time-stamping authority each new checkpoint is sent to
     /// (`SOURCELEDGER_TSA_URL`), if any.
     pub tsa_url: Option<String>,
+    /// The TSA's certificate (`SOURCELEDGER_TSA_CERT`, a PEM file or PEM
+    /// text): each reply must verify under it before its time is claimed.
+    pub tsa_cert: Option<Vec<u8>>,
 }
 
 impl WitnessSettings {
@@ -31,6 +34,7 @@ impl WitnessSettings {
             witness_for: Vec::new(),
             name: default_witness_name(origin),
             tsa_url: None,
+            tsa_cert: None,
         }
     }
 }
@@ -120,11 +124,37 @@ pub(super) fn witness_settings(
             Some(url)
         }
     };
+    let tsa_cert = tsa_certificate(get)?;
     Ok(WitnessSettings {
         witnesses,
         quorum,
         witness_for,
         name,
         tsa_url,
+        tsa_cert,
     })
+}
+
+/// `SOURCELEDGER_TSA_CERT`: PEM text, or the path of a PEM (or DER) file; it
+/// must hold an X.509 certificate.
+fn tsa_certificate(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Vec<u8>>, ConfigError> {
+    use der::{Decode, DecodePem};
+    let Some(value) = get("SOURCELEDGER_TSA_CERT").filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = |problem: String| ConfigError::Invalid {
+        name: "SOURCELEDGER_TSA_CERT",
+        problem,
+    };
+    let bytes = if value.trim_start().starts_with("-----BEGIN") {
+        value.into_bytes()
+    } else {
+        std::fs::read(value.trim()).map_err(|e| invalid(format!("{}: {e}", value.trim())))?
+    };
+    let parsed = x509_cert::Certificate::from_pem(&bytes)
+        .or_else(|_| x509_cert::Certificate::from_der(&bytes));
+    if parsed.is_err() {
+        return Err(invalid("holds no X.509 certificate (PEM or DER)".into()));
+    }
+    Ok(Some(bytes))
 }

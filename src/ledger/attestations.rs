@@ -63,6 +63,9 @@ pub struct TimestampRow {
     /// The time the TSA stated, RFC 3339.
     pub gen_time: String,
     pub stamped_at: String,
+    /// The SHA-256 (hex) of the TSA certificate the reply was checked
+    /// against; `None`: kept unchecked, its time claimed by nobody.
+    pub checked_cert_sha256: Option<String>,
 }
 
 /// The time stamp kept for the checkpoint of `size`, or with no size the
@@ -81,13 +84,15 @@ pub fn timestamp(
     Ok(query.first(conn).optional()?)
 }
 
-/// The times stated for the checkpoints of `sizes` that have a time stamp.
+/// The times stated for the checkpoints of `sizes` that have a time stamp
+/// whose signature was checked against the TSA's certificate.
 pub fn timestamp_times(
     conn: &mut DbConnection,
     sizes: &[i64],
 ) -> Result<HashMap<i64, String>, LedgerError> {
     Ok(checkpoint_timestamps::table
         .filter(checkpoint_timestamps::size.eq_any(sizes))
+        .filter(checkpoint_timestamps::checked_cert_sha256.is_not_null())
         .select((checkpoint_timestamps::size, checkpoint_timestamps::gen_time))
         .load::<(i64, String)>(conn)?
         .into_iter()

@@ -11,6 +11,15 @@ use crate::db::Db;
 use crate::ledger::attestations::{self, TimestampRow};
 use crate::ledger::{Ledger, leaf, timestamp};
 use crate::outbound::{Fetcher, Limits};
+use sha2::Digest;
+
+/// The time-stamping authority: where to ask, and the certificate its
+/// replies must verify under (`SOURCELEDGER_TSA_CERT`), when given.
+#[derive(Debug, Clone)]
+pub struct Tsa {
+    pub url: String,
+    pub certificate: Option<Vec<u8>>,
+}
 
 /// How long one request to the TSA may take, and its largest reply.
 const LIMITS: Limits = Limits {
@@ -27,8 +36,9 @@ pub fn round(
     db: &Db,
     ledger: &Ledger,
     fetcher: &Fetcher,
-    url: &str,
+    tsa: &Tsa,
 ) -> Result<Option<u64>, String> {
+    let url = tsa.url.as_str();
     let checkpoint = {
         let mut conn = db.get().map_err(|e| e.to_string())?;
         let checkpoint = ledger
@@ -45,7 +55,8 @@ pub fn round(
         checkpoint
     };
     // No pooled connection is held while the TSA is waited for.
-    let query = timestamp::request(timestamp::imprint(&checkpoint.note))?;
+    let imprint = timestamp::imprint(&checkpoint.note);
+    let query = timestamp::request(imprint)?;
     let reply = fetcher
         .post(url, timestamp::QUERY_TYPE, &query.der, LIMITS)
         .map_err(|e| e.to_string())?;
@@ -53,11 +64,24 @@ pub fn round(
         return Err(format!("the TSA answered {}", reply.status));
     }
     let at = timestamp::accept(&reply.body, &query)?;
+    // With the TSA's certificate the reply must verify under it, as
+    // `sourceledger verify --tsa-cert` checks it, before its time is claimed;
+    // without one it is kept and served, and no time is claimed for it.
+    let checked_cert_sha256 = match &tsa.certificate {
+        Some(cert) => {
+            timestamp::verify(&reply.body, &imprint, cert).map_err(|e| {
+                format!("the reply does not verify against SOURCELEDGER_TSA_CERT: {e}")
+            })?;
+            Some(hex::encode(sha2::Sha256::digest(cert)))
+        }
+        None => None,
+    };
     let row = TimestampRow {
         size: checkpoint.size,
         reply: reply.body,
         gen_time: leaf::format_at(at),
         stamped_at: leaf::format_at(chrono::Utc::now()),
+        checked_cert_sha256,
     };
     let mut conn = db.get().map_err(|e| e.to_string())?;
     attestations::keep_timestamp(&mut conn, &row).map_err(|e| e.to_string())?;
@@ -71,10 +95,10 @@ pub fn spawn(
     db: Db,
     ledger: Arc<Ledger>,
     fetcher: Fetcher,
-    url: Option<String>,
+    tsa: Option<Tsa>,
     tick: Duration,
 ) -> std::io::Result<()> {
-    let Some(url) = url else {
+    let Some(tsa) = tsa else {
         return Ok(());
     };
     std::thread::Builder::new()
@@ -83,7 +107,7 @@ pub fn spawn(
             let mut wait = tick;
             loop {
                 let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    round(&db, &ledger, &fetcher, &url)
+                    round(&db, &ledger, &fetcher, &tsa)
                 }));
                 wait = match done {
                     Ok(Ok(_)) => tick,

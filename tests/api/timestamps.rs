@@ -19,7 +19,8 @@ use crate::witnesses::database_url;
 
 on_both_backends!(
     checkpoints_are_time_stamped_and_the_tokens_verify,
-    a_tsa_that_is_down_leaves_writes_alone
+    a_tsa_that_is_down_leaves_writes_alone,
+    no_time_is_claimed_from_a_reply_nobody_checked
 );
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -210,11 +211,15 @@ async fn checkpoints_are_time_stamped_and_the_tokens_verify(backend: Backend) {
     make_tsa(tsa_dir.path(), "rsa");
     let (tsa_url, queries) = serve_tsa(tsa_dir.path().to_owned());
     let data = tempfile::tempdir().expect("dir");
+    let tsa_cert = tsa_dir.path().join("tsa.pem");
     let server = ServerProcess::start_with(
         data.path(),
         database_url(&backend).as_deref(),
         None,
-        &[("SOURCELEDGER_TSA_URL", &tsa_url)],
+        &[
+            ("SOURCELEDGER_TSA_URL", &tsa_url),
+            ("SOURCELEDGER_TSA_CERT", tsa_cert.to_str().expect("path")),
+        ],
     );
     let base = server.url();
     let agent = agent();
@@ -411,6 +416,90 @@ async fn a_tsa_that_is_down_leaves_writes_alone(backend: Backend) {
     }
     let (status, _, _, _) = get_bytes(&format!("{base}/v1/ledger/checkpoint/timestamp"));
     assert_eq!(status, 404);
+}
+
+/// The newest checkpoint's `timestamped_at`, once a token is kept for it
+/// (within 60 s), or what the server says after 8 s without one.
+fn claimed_time(base: &str, log: &Path, expect_token: bool) -> serde_json::Value {
+    let timestamp_url = format!("{base}/v1/ledger/checkpoint/timestamp");
+    let deadline = Instant::now() + Duration::from_secs(if expect_token { 60 } else { 8 });
+    loop {
+        let (status, _, location, _) = get_bytes(&timestamp_url);
+        if status == 200 {
+            assert!(expect_token, "a token was kept");
+            let size: u64 = location
+                .rsplit_once("size=")
+                .and_then(|(_, n)| n.parse().ok())
+                .expect("size");
+            let page = request(
+                &agent(),
+                "GET",
+                &format!("{base}/v1/ledger/checkpoints?after={}&limit=1", size - 1),
+                None,
+                None,
+            )
+            .expect("checkpoints");
+            return page.body["checkpoints"][0]["timestamped_at"].clone();
+        }
+        if Instant::now() > deadline {
+            assert!(
+                !expect_token,
+                "no token in time: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+            return serde_json::Value::Null;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Without `SOURCELEDGER_TSA_CERT` the TSA's token is kept and served, but
+/// no time is claimed from it; with the certificate of another TSA the reply
+/// does not verify: nothing is kept, no time claimed, and the log says why.
+async fn no_time_is_claimed_from_a_reply_nobody_checked(backend: Backend) {
+    let tsa_dir = tempfile::tempdir().expect("dir");
+    make_tsa(tsa_dir.path(), "rsa");
+    let (tsa_url, _) = serve_tsa(tsa_dir.path().to_owned());
+    let stranger = tempfile::tempdir().expect("dir");
+    make_tsa(stranger.path(), "rsa");
+    let wrong_cert = std::fs::read_to_string(stranger.path().join("tsa.pem")).expect("pem");
+    for (name, cert) in [("unchecked", None), ("wrong", Some(wrong_cert.as_str()))] {
+        let data = tempfile::tempdir().expect("dir");
+        let log = data.path().join("server.log");
+        let mut env = vec![("SOURCELEDGER_TSA_URL", tsa_url.as_str())];
+        // PEM text works as well as a path.
+        if let Some(cert) = cert {
+            env.push(("SOURCELEDGER_TSA_CERT", cert));
+        }
+        // A database of its own for each server.
+        let fresh = match &backend {
+            Backend::Sqlite => Backend::sqlite(),
+            Backend::Postgres(_) => Backend::postgres().expect("postgres"),
+        };
+        let server = ServerProcess::start_with(
+            data.path(),
+            database_url(&fresh).as_deref(),
+            Some(&log),
+            &env,
+        );
+        let base = server.url();
+        let agent = agent();
+        let admin = token_for(&agent, &base, &server.bootstrap_key());
+        let journalist = key_token(&agent, &base, &admin, "journalist");
+        record_sources(&base, &journalist, 2);
+        let time = claimed_time(&base, &log, cert.is_none());
+        assert!(time.is_null(), "{name}: a time is claimed: {time}");
+        if cert.is_some() {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("does not verify against SOURCELEDGER_TSA_CERT")
+            {
+                assert!(Instant::now() < deadline, "{name}: no reason logged");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
 }
 
 /// Tokens from an ECDSA P-256 TSA verify too; the same token against a

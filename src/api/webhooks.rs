@@ -128,10 +128,11 @@ pub async fn receive(
         ),
     };
     let applied = platform.clone();
+    let writes = state.db.write_count().clone();
     let deletion = matches!(event, Event::MemberDeleted { .. });
     let outcome = state
         .db
-        .run(move |conn| deliveries::apply(conn, &applied, &delivery_id, &event, now))
+        .run(move |conn| deliveries::apply(conn, &writes, &applied, &delivery_id, &event, now))
         .await?;
     if deletion && outcome == Outcome::Applied {
         // The member's tokens stop here at once (elsewhere within a second).

@@ -7,6 +7,7 @@ diesel::table! {
         reply -> Binary,
         gen_time -> Text,
         stamped_at -> Text,
+        checked_cert_sha256 -> Nullable<Text>,
     }
 }
 
@@ -190,6 +191,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    platform_posts (platform_id, post_id) {
+        platform_id -> Text,
+        post_id -> Text,
+        article_slug -> Text,
+        linked_at -> Text,
+    }
+}
+
+diesel::table! {
     member_deletions (platform_id, external_id) {
         platform_id -> Text,
         external_id -> Text,
@@ -248,9 +258,11 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(platform_posts -> articles (article_slug));
 diesel::allow_tables_to_appear_in_same_query!(
     checkpoint_timestamps,
     articles,
+    platform_posts,
     citations,
     sources,
     subscribers,

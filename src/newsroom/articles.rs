@@ -135,6 +135,14 @@ pub fn find(conn: &mut DbConnection, slug: &str) -> Result<Option<Article>, ApiE
         .optional()?)
 }
 
+/// The articles whose `url` is `url`, exactly.
+pub fn with_url(conn: &mut DbConnection, url: &str) -> Result<Vec<Article>, ApiError> {
+    Ok(articles::table
+        .filter(articles::url.eq(url))
+        .select(Article::as_select())
+        .load(conn)?)
+}
+
 /// The article, or a 404 naming it.
 pub fn get(conn: &mut DbConnection, slug: &str) -> Result<Article, ApiError> {
     find(conn, slug)?.ok_or_else(|| ApiError::not_found(format!("no article {slug:?}")))

@@ -8,10 +8,13 @@
 //! deletion, so deliveries arriving out of order never bring back a deleted
 //! member or an older state. Subscriber data never enters the ledger.
 //!
-//! Posts: a post published in the platform publishes the draft article with
-//! its slug (and unpublishing retracts it), as the platform's actor
-//! `platform:<name>`; a post with no article, or an article already there, is
-//! left as it is.
+//! Posts: a post published in the platform publishes its draft article (and
+//! unpublishing retracts it), as the platform's actor `platform:<name>`. A
+//! post's article is the one linked to it; while none is, the one article
+//! whose `url` is the post's URL and that no other post of the platform is
+//! linked to, and the link is recorded when the post first changes it. A
+//! slug names nothing: anyone who may write a post picks its slug. A post
+//! with no article, or an article already in that state, is left as it is.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -19,13 +22,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::Platform;
-use super::webhooks::{Event, WINDOW_SECS};
-use crate::db::DbConnection;
-use crate::db::schema::{member_deletions, subscribers, webhook_deliveries};
+use super::webhooks::{Event, Post, WINDOW_SECS};
+use crate::db::schema::{member_deletions, platform_posts, subscribers, webhook_deliveries};
+use crate::db::{DbConnection, WriteCount};
 use crate::error::{ApiError, ErrorCode};
 use crate::ledger::leaf::{format_at, parse_at};
 use crate::ledger::write_transaction;
-use crate::newsroom::articles::{self, ArticleStatus};
+use crate::newsroom::articles::{self, Article, ArticleStatus};
 use crate::newsroom::subscribers::SubscriberRow;
 
 /// What became of a delivery.
@@ -45,23 +48,24 @@ pub enum Outcome {
 
 pub fn apply(
     conn: &mut DbConnection,
+    writes: &WriteCount,
     platform: &Platform,
     delivery_id: &str,
     event: &Event,
     now: DateTime<Utc>,
 ) -> Result<Outcome, ApiError> {
     let post = match event {
-        Event::PostPublished { slug } => Some((slug, ArticleStatus::Published)),
-        Event::PostUnpublished { slug } => Some((slug, ArticleStatus::Retracted)),
+        Event::PostPublished(post) => Some((post, ArticleStatus::Published)),
+        Event::PostUnpublished(post) => Some((post, ArticleStatus::Retracted)),
         _ => None,
     };
     match post {
         // An article's change is a ledger entry: the ledger's transaction.
-        Some((slug, to)) => write_transaction(conn, |conn, seq| {
+        Some((post, to)) => write_transaction(conn, writes, |conn, seq| {
             if !record_delivery(conn, platform, delivery_id, now)? {
                 return Ok(Outcome::Duplicate);
             }
-            change_article(conn, seq, platform, slug, to)
+            change_article(conn, seq, platform, post, to, now)
         }),
         None => conn.transaction(|conn| {
             if !record_delivery(conn, platform, delivery_id, now)? {
@@ -261,14 +265,50 @@ fn delete_member(
     Ok(Outcome::Applied)
 }
 
+/// The article `post` acts on, and whether its link is still to be recorded.
+fn article_of_post(
+    conn: &mut DbConnection,
+    platform: &Platform,
+    post: &Post,
+) -> Result<Option<(Article, bool)>, ApiError> {
+    let linked: Option<String> = platform_posts::table
+        .find((&platform.id, &post.id))
+        .select(platform_posts::article_slug)
+        .first(conn)
+        .optional()?;
+    if let Some(slug) = linked {
+        return Ok(articles::find(conn, &slug)?.map(|a| (a, false)));
+    }
+    let Some(url) = &post.url else {
+        return Ok(None);
+    };
+    let candidates = articles::with_url(conn, url)?;
+    let slugs: Vec<&str> = candidates.iter().map(|a| a.slug.as_str()).collect();
+    let linked_elsewhere: Vec<String> = platform_posts::table
+        .filter(platform_posts::platform_id.eq(&platform.id))
+        .filter(platform_posts::article_slug.eq_any(slugs))
+        .select(platform_posts::article_slug)
+        .load(conn)?;
+    let mut free: Vec<Article> = candidates
+        .into_iter()
+        .filter(|a| !linked_elsewhere.contains(&a.slug))
+        .collect();
+    // Two articles with one URL: which one the post is cannot be told.
+    Ok(match free.len() {
+        1 => free.pop().map(|a| (a, true)),
+        _ => None,
+    })
+}
+
 fn change_article(
     conn: &mut DbConnection,
     seq: &mut crate::ledger::Sequencer,
     platform: &Platform,
-    slug: &str,
+    post: &Post,
     to: ArticleStatus,
+    now: DateTime<Utc>,
 ) -> Result<Outcome, ApiError> {
-    let Some(article) = articles::find(conn, slug)? else {
+    let Some((article, unlinked)) = article_of_post(conn, platform, post)? else {
         return Ok(Outcome::Ignored);
     };
     let from = match to {
@@ -278,9 +318,19 @@ fn change_article(
     if article.status != from {
         return Ok(Outcome::Ignored);
     }
+    if unlinked {
+        diesel::insert_into(platform_posts::table)
+            .values((
+                platform_posts::platform_id.eq(&platform.id),
+                platform_posts::post_id.eq(&post.id),
+                platform_posts::article_slug.eq(&article.slug),
+                platform_posts::linked_at.eq(format_at(now)),
+            ))
+            .execute(conn)?;
+    }
     let reason =
         (to == ArticleStatus::Retracted).then(|| format!("unpublished in {}", platform.name));
     let actor = format!("platform:{}", platform.name);
-    articles::change_status(conn, seq, &actor, slug, to, reason.as_deref())?;
+    articles::change_status(conn, seq, &actor, &article.slug, to, reason.as_deref())?;
     Ok(Outcome::Applied)
 }

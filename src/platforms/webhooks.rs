@@ -56,14 +56,20 @@ pub enum Event {
         external_id: String,
         at: Option<DateTime<Utc>>,
     },
-    PostPublished {
-        slug: String,
-    },
-    PostUnpublished {
-        slug: String,
-    },
+    PostPublished(Post),
+    PostUnpublished(Post),
     /// Signed and well-formed, but nothing we act on.
     Ignored(String),
+}
+
+/// A platform's post, as a delivery names it: it acts only on the article
+/// linked to it, or, while none is, the article whose `url` is its URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    /// The platform's own id of the post.
+    pub id: String,
+    /// The post's public URL.
+    pub url: Option<String>,
 }
 
 /// The headers a delivery may be signed with.
@@ -224,13 +230,16 @@ pub fn parse_ghost(body: &[u8]) -> Result<Event, Refusal> {
     if let Some(post) = body.get("post") {
         let (current, previous) = (&post["current"], &post["previous"]);
         let published = |state: &Value| text(state, "status").as_deref() == Some("published");
-        let slug = text(current, "slug")
-            .or_else(|| text(previous, "slug"))
-            .ok_or_else(|| missing("post slug"))?;
+        let post = Post {
+            id: text(current, "id")
+                .or_else(|| text(previous, "id"))
+                .ok_or_else(|| missing("post id"))?,
+            url: text(current, "url").or_else(|| text(previous, "url")),
+        };
         return Ok(if published(current) {
-            Event::PostPublished { slug }
+            Event::PostPublished(post)
         } else if published(previous) {
-            Event::PostUnpublished { slug }
+            Event::PostUnpublished(post)
         } else {
             Event::Ignored("a post that is not and was not published".into())
         });
@@ -280,10 +289,13 @@ mod tests {
                 at: None
             })
         );
-        let unpublished = br#"{"post":{"current":{"slug":"s","status":"draft"},"previous":{"status":"published"}}}"#;
+        let unpublished = br#"{"post":{"current":{"id":"p1","slug":"s","url":"https://n.example/s/","status":"draft"},"previous":{"status":"published"}}}"#;
         assert_eq!(
             parse_ghost(unpublished).ok(),
-            Some(Event::PostUnpublished { slug: "s".into() })
+            Some(Event::PostUnpublished(Post {
+                id: "p1".into(),
+                url: Some("https://n.example/s/".into())
+            }))
         );
         assert!(matches!(parse_ghost(b"{}"), Ok(Event::Ignored(_))));
         assert!(matches!(

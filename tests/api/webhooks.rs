@@ -221,7 +221,25 @@ async fn ghost_posts_publish_and_retract_their_articles(backend: Backend) {
     );
     let before = app.ledger_size();
 
-    let published = json!({"post": {"current": {"slug": "big-story", "status": "published"}, "previous": {"status": "draft"}}});
+    let post = |id: &str, slug: &str, url: &str, now: &str, before: &str| json!({"post": {"current": {"id": id, "slug": slug, "url": url, "status": now}, "previous": {"status": before}}});
+    const URL: &str = "https://news.example/big-story/";
+
+    // Another contributor's post that takes the article's slug but is not the
+    // article (another URL): it publishes nothing, and later retracts nothing.
+    let impostor = post(
+        "p-other",
+        "big-story",
+        "https://news.example/big-story-2/",
+        "published",
+        "draft",
+    );
+    assert_eq!(
+        outcome(&ghost_delivery(&app, id, &impostor).await),
+        "ignored"
+    );
+    assert_eq!(app.ledger_size(), before);
+
+    let published = post("p-1", "big-story", URL, "published", "draft");
     assert_eq!(
         outcome(&ghost_delivery(&app, id, &published).await),
         "applied"
@@ -240,13 +258,45 @@ async fn ghost_posts_publish_and_retract_their_articles(backend: Backend) {
     assert_eq!(entry["actor"], "platform:site");
 
     // Republished (an edit of a published post), or a post with no article: nothing.
-    let edit = json!({"post": {"current": {"slug": "big-story", "status": "published", "title": "x"}, "previous": {"status": "published"}}});
+    let edit = post("p-1", "big-story", URL, "published", "published");
     assert_eq!(outcome(&ghost_delivery(&app, id, &edit).await), "ignored");
-    let other =
-        json!({"post": {"current": {"slug": "not-ours", "status": "published"}, "previous": {}}});
+    let other = post(
+        "p-3",
+        "not-ours",
+        "https://news.example/not-ours/",
+        "published",
+        "draft",
+    );
     assert_eq!(outcome(&ghost_delivery(&app, id, &other).await), "ignored");
 
-    let unpublished = json!({"post": {"current": {"slug": "big-story", "status": "draft"}, "previous": {"status": "published"}}});
+    // Unpublishing a post with the article's slug, or even its URL, that is
+    // not the post linked to it: the article stays published.
+    for (post_id, url) in [
+        ("p-other", "https://news.example/big-story-2/"),
+        ("p-4", URL),
+    ] {
+        let unpublished = post(post_id, "big-story", url, "draft", "published");
+        assert_eq!(
+            outcome(&ghost_delivery(&app, id, &unpublished).await),
+            "ignored",
+            "{post_id}"
+        );
+    }
+    assert_eq!(
+        app.get_as("/v1/articles/big-story", &journalist)
+            .await
+            .json()["status"],
+        "published"
+    );
+
+    // The linked post, even with its slug and URL changed since, retracts it.
+    let unpublished = post(
+        "p-1",
+        "renamed",
+        "https://news.example/renamed/",
+        "draft",
+        "published",
+    );
     assert_eq!(
         outcome(&ghost_delivery(&app, id, &unpublished).await),
         "applied"

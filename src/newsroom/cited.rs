@@ -20,7 +20,7 @@ use crate::error::ApiError;
 #[serde(untagged)]
 pub enum CitedSource {
     Open(Box<SourceVersion>),
-    Sealed(CitedSealed),
+    Sealed(Box<CitedSealed>),
 }
 
 impl CitedSource {
@@ -35,6 +35,14 @@ impl CitedSource {
         match self {
             CitedSource::Open(s) => s.link_entry,
             CitedSource::Sealed(_) => None,
+        }
+    }
+
+    /// A disclosed sealed source's `source.disclosed` entry.
+    pub fn disclosure_entry(&self) -> Option<i64> {
+        match self {
+            CitedSource::Open(_) => None,
+            CitedSource::Sealed(s) => s.disclosure_index,
         }
     }
 
@@ -93,7 +101,7 @@ pub fn of_article(
                     citation.id, citation.source_id
                 ))
             })?;
-            rows.push((citation, CitedSource::Sealed(source)));
+            rows.push((citation, CitedSource::Sealed(Box::new(source))));
         }
     }
     rows.sort_by(|(a, _), (b, _)| (&a.attached_at, &a.id).cmp(&(&b.attached_at, &b.id)));

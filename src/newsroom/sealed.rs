@@ -106,8 +106,33 @@ pub struct CitedSealed {
     pub recorded_by: String,
     /// The `source.sealed` entry.
     pub ledger_index: i64,
-    /// When an editor disclosed it (`GET /v1/sources/{id}` then shows it).
+    /// When an editor disclosed it (the `source.disclosed` entry's time).
     pub disclosed_at: Option<String>,
+    /// Once disclosed: who disclosed it, its `source.disclosed` entry (which
+    /// holds the record and the salt that open the commitment), and the
+    /// record's fields, shown like any source's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclosed_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclosure_index: Option<i64>,
+    #[serde(flatten)]
+    pub disclosed: Option<Box<DisclosedRecord>>,
+}
+
+/// What a disclosed sealed source's record says, as a source version shows
+/// it (its `version` is the citation's: 0). Absent while it is sealed.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, ToSchema)]
+#[serde(default)]
+pub struct DisclosedRecord {
+    pub url: String,
+    pub title: String,
+    pub publisher: String,
+    pub language: String,
+    pub published_at: Option<String>,
+    pub accessed_at: Option<String>,
+    pub snapshot_sha256: Option<String>,
+    pub archive_url: Option<String>,
+    pub doi: Option<String>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -120,28 +145,58 @@ struct CitedRow {
     sealed_by: String,
     ledger_index: i64,
     disclosed_at: Option<String>,
+    disclosed_by: Option<String>,
+    disclosure_index: Option<i64>,
 }
 
-/// The sealed sources of `ids`, as lists show them.
+/// The sealed sources of `ids`, as lists show them: a disclosed one with the
+/// record its `source.disclosed` entry holds (read from that entry, the
+/// record readers check against the seal).
 pub fn cited(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<CitedSealed>, ApiError> {
     let rows: Vec<CitedRow> = sealed_sources::table
         .filter(sealed_sources::id.eq_any(ids))
         .select(CitedRow::as_select())
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| CitedSealed {
-            id: row.id,
-            version: crate::newsroom::citations::SEALED_VERSION,
-            sealed: true,
-            kind: row.kind,
-            commitment: row.commitment,
-            recorded_at: row.sealed_at,
-            recorded_by: row.sealed_by,
-            ledger_index: row.ledger_index,
-            disclosed_at: row.disclosed_at,
+    let disclosures: Vec<u64> = rows
+        .iter()
+        .filter_map(|r| r.disclosure_index.and_then(|i| u64::try_from(i).ok()))
+        .collect();
+    let mut records: std::collections::HashMap<i64, Box<DisclosedRecord>> =
+        std::collections::HashMap::new();
+    for entry in crate::ledger::store::entries_at(conn, &disclosures)? {
+        let leaf = crate::ledger::leaf::Leaf::parse(&entry.leaf)?;
+        let record = serde_json::from_value(leaf.record["record"].clone()).map_err(|e| {
+            ApiError::internal(format!(
+                "disclosure entry {} holds no source record: {e}",
+                entry.idx
+            ))
+        })?;
+        records.insert(entry.idx, record);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let disclosed = match row.disclosure_index {
+                Some(index) => Some(records.remove(&index).ok_or_else(|| {
+                    ApiError::internal(format!("no disclosure entry {index} for {}", row.id))
+                })?),
+                None => None,
+            };
+            Ok(CitedSealed {
+                id: row.id,
+                version: crate::newsroom::citations::SEALED_VERSION,
+                sealed: true,
+                kind: row.kind,
+                commitment: row.commitment,
+                recorded_at: row.sealed_at,
+                recorded_by: row.sealed_by,
+                ledger_index: row.ledger_index,
+                disclosed_at: row.disclosed_at,
+                disclosed_by: row.disclosed_by,
+                disclosure_index: row.disclosure_index,
+                disclosed,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Whether `id` is a sealed source (disclosed or not).

@@ -49,6 +49,10 @@ pub struct CitationProofs {
     /// (`source.link`), when it has checked the link.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<ProvenLeaf>,
+    /// A disclosed sealed source's `source.disclosed` entry: the record and
+    /// the salt that open the seal proven by `source`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclosure: Option<ProvenLeaf>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -79,7 +83,8 @@ pub struct LockedSource {
     pub publisher: String,
     pub kind: String,
     pub language: String,
-    /// The hash of the recorded source; for a sealed source, its commitment.
+    /// The hash of the recorded source; for a sealed source (disclosed or
+    /// not), its commitment.
     pub record_sha256: String,
     /// A confidential source: only its kind and the day it was sealed are
     /// shown, to every reader.
@@ -268,18 +273,37 @@ fn teaser(
                     locked: true,
                 }
             }
-            CitedSource::Sealed(source) => LockedSource {
-                title: sealed_title(&source.recorded_at),
-                publisher: String::new(),
-                kind: source.kind.clone(),
-                language: String::new(),
-                record_sha256: source.commitment.clone(),
-                sealed: true,
-                url: None,
-                archive_url: None,
-                snapshot_sha256: None,
-                quote: None,
-                locked: true,
+            CitedSource::Sealed(source) => match &source.disclosed {
+                // Disclosed: shown like any source, its hash the record's.
+                Some(record) => {
+                    *languages.entry(record.language.clone()).or_insert(0) += 1;
+                    LockedSource {
+                        title: record.title.clone(),
+                        publisher: record.publisher.clone(),
+                        kind: source.kind.clone(),
+                        language: record.language.clone(),
+                        record_sha256: source.commitment.clone(),
+                        sealed: false,
+                        url: None,
+                        archive_url: None,
+                        snapshot_sha256: None,
+                        quote: None,
+                        locked: true,
+                    }
+                }
+                None => LockedSource {
+                    title: sealed_title(&source.recorded_at),
+                    publisher: String::new(),
+                    kind: source.kind.clone(),
+                    language: String::new(),
+                    record_sha256: source.commitment.clone(),
+                    sealed: true,
+                    url: None,
+                    archive_url: None,
+                    snapshot_sha256: None,
+                    quote: None,
+                    locked: true,
+                },
             },
         };
         *kinds.entry(locked.kind.clone()).or_insert(0) += 1;
@@ -354,8 +378,8 @@ fn build(
     for (c, s) in &rows {
         indexes.push(ledger_index(c.ledger_index)?);
         indexes.push(ledger_index(s.ledger_index())?);
-        if let Some(link) = s.link_entry() {
-            indexes.push(ledger_index(link)?);
+        for extra in [s.link_entry(), s.disclosure_entry()].into_iter().flatten() {
+            indexes.push(ledger_index(extra)?);
         }
     }
     indexes.sort_unstable();
@@ -385,6 +409,7 @@ fn build(
                 citation: proof_of(c.ledger_index)?,
                 source: proof_of(s.ledger_index())?,
                 link: s.link_entry().map(proof_of).transpose()?,
+                disclosure: s.disclosure_entry().map(proof_of).transpose()?,
             },
             citation: c,
             source: s,
@@ -425,19 +450,42 @@ fn full_entries(rows: &[(Citation, CitedSource)]) -> Vec<Entry> {
         .filter(|(c, _)| c.status != CitationStatus::Retracted)
         .map(|(c, s)| match s {
             CitedSource::Open(s) => open_entry(c, s),
-            CitedSource::Sealed(s) => Entry {
-                id: c.id.clone(),
-                title: sealed_title(&s.recorded_at),
-                publisher: String::new(),
-                kind: s.kind.clone(),
-                language: String::new(),
-                url: None,
-                accessed: None,
-                issued: None,
-                archive_url: None,
-                doi: None,
-                claim: Some(format!("{} ({})", c.claim, c.locator)),
-                link: None,
+            CitedSource::Sealed(s) => match &s.disclosed {
+                Some(record) => Entry {
+                    id: c.id.clone(),
+                    title: record.title.clone(),
+                    publisher: record.publisher.clone(),
+                    kind: s.kind.clone(),
+                    language: record.language.clone(),
+                    url: Some(record.url.clone()),
+                    accessed: record.accessed_at.clone(),
+                    issued: record.published_at.clone(),
+                    archive_url: record.archive_url.clone(),
+                    doi: record.doi.clone(),
+                    claim: Some(format!("{} ({})", c.claim, c.locator)),
+                    link: Some(format!(
+                        "held sealed since {}; disclosed {}",
+                        s.recorded_at.get(..10).unwrap_or(&s.recorded_at),
+                        s.disclosed_at
+                            .as_deref()
+                            .and_then(|d| d.get(..10))
+                            .unwrap_or_default()
+                    )),
+                },
+                None => Entry {
+                    id: c.id.clone(),
+                    title: sealed_title(&s.recorded_at),
+                    publisher: String::new(),
+                    kind: s.kind.clone(),
+                    language: String::new(),
+                    url: None,
+                    accessed: None,
+                    issued: None,
+                    archive_url: None,
+                    doi: None,
+                    claim: Some(format!("{} ({})", c.claim, c.locator)),
+                    link: None,
+                },
             },
         })
         .collect()

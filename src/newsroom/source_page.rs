@@ -165,8 +165,33 @@ pub fn link_note(s: &crate::newsroom::sources::SourceVersion) -> Option<String> 
 }
 
 /// A sealed source: its kind, the day it was sealed, and whether it has been
-/// disclosed; never its record.
+/// disclosed; its record only once disclosed, shown like any source's, with
+/// the day it was held since.
 fn sealed_source(s: &CitedSealed) -> Markup {
+    if let Some(record) = &s.disclosed {
+        return html! {
+            h3 { (record.title) }
+            p.meta {
+                (record.publisher) " · " (kind_name(&s.kind)) " · " (record.language)
+                @if let Some(published) = &record.published_at { " · published " (date(published)) }
+                @if let Some(accessed) = &record.accessed_at { " · accessed " (date(accessed)) }
+            }
+            p.sealed {
+                "Held sealed since " (date(&s.recorded_at))
+                @if let Some(at) = &s.disclosed_at { ", disclosed on " (date(at)) }
+                ": the disclosed record opens the commitment ("
+                code { (s.commitment.get(..16).unwrap_or(&s.commitment)) "…" }
+                ") the ledger has held since that day."
+            }
+            p.links {
+                a href=(record.url) rel="noopener noreferrer" { "Open the source: " (record.title) }
+                @if let Some(archive) = &record.archive_url {
+                    " · " a href=(archive) rel="noopener noreferrer" { "Archived copy of " (record.title) }
+                }
+                @if let Some(doi) = &record.doi { " · DOI " (doi) }
+            }
+        };
+    }
     html! {
         h3 { (sealed_title(&s.recorded_at)) }
         p.meta {

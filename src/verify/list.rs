@@ -127,6 +127,77 @@ fn check_link(item: &Value, source: &Value, cp: &VerifiedCheckpoint) -> Result<(
     Ok(())
 }
 
+/// What a disclosed sealed source shows of its record, like any source.
+const DISCLOSED_FIELDS: [&str; 9] = [
+    "url",
+    "title",
+    "publisher",
+    "language",
+    "published_at",
+    "accessed_at",
+    "snapshot_sha256",
+    "archive_url",
+    "doi",
+];
+
+/// A sealed source's disclosure: shown only with its `source.disclosed`
+/// entry, which must be of this seal and whose record and salt must open the
+/// seal's commitment; everything shown of the record is what it records.
+fn check_disclosure(
+    item: &Value,
+    source: &Value,
+    seal: &Leaf,
+    cp: &VerifiedCheckpoint,
+) -> Result<(), String> {
+    let proven = &item["proof"]["disclosure"];
+    if proven.is_null() {
+        if !source["disclosed_at"].is_null() {
+            return Err("disclosure: disclosed_at is shown but not proven".into());
+        }
+        if let Some(field) = DISCLOSED_FIELDS.iter().find(|f| !source[**f].is_null()) {
+            return Err(format!(
+                "disclosure: {field} is shown for a sealed source with no proven disclosure"
+            ));
+        }
+        return Ok(());
+    }
+    let leaf = check_leaf(proven, cp).map_err(|e| format!("disclosure: {e}"))?;
+    let r = &leaf.record;
+    if leaf.kind != "source.disclosed"
+        || r["id"] != source["id"]
+        || r["commitment"] != seal.record["commitment"]
+        || r["sealed_index"] != item["proof"]["source"]["index"]
+    {
+        return Err("disclosure: the proof is not the disclosure of this seal".into());
+    }
+    let record = &r["record"];
+    let salt = r["salt"].as_str().unwrap_or_default();
+    let commitment = seal.record["commitment"].as_str().unwrap_or_default();
+    if !crate::ledger::leaf::sealed_opens(commitment, salt, record) {
+        return Err(
+            "disclosure: the disclosed record and salt do not open the seal's commitment".into(),
+        );
+    }
+    if record["id"] != source["id"] || record["kind"] != source["kind"] {
+        return Err("disclosure: the record is of another source or kind".into());
+    }
+    for field in DISCLOSED_FIELDS {
+        if source[field] != record[field] {
+            return Err(format!(
+                "disclosure: {field} shown as {} but the disclosed record says {}",
+                source[field], record[field]
+            ));
+        }
+    }
+    if source["disclosure_index"] != proven["index"]
+        || source["disclosed_at"].as_str() != Some(leaf.at.as_str())
+        || source["disclosed_by"].as_str() != Some(leaf.actor.as_str())
+    {
+        return Err("disclosure: when and by whom are not what the entry says".into());
+    }
+    Ok(())
+}
+
 fn check_citation(
     item: &Value,
     slug: &str,
@@ -162,6 +233,7 @@ fn check_citation(
         if !item["proof"]["link"].is_null() || source["version"] != 0 {
             return Err("source: a sealed source has no link and no versions".into());
         }
+        check_disclosure(item, source, &source_leaf, cp)?;
     } else {
         let recomputed = crate::ledger::leaf::record_sha256(&source_leaf.record)
             .map_err(|e| format!("source: the recorded source cannot be hashed: {e}"))?;
@@ -207,7 +279,17 @@ fn check_citation(
             if retracted { "as retracted" } else { "as live" }
         ));
     }
-    let (title, url) = if sealed {
+    let disclosed = sealed && !item["proof"]["disclosure"].is_null();
+    let (title, url) = if disclosed {
+        (
+            format!(
+                "{} (held sealed since {}, disclosed)",
+                source["title"].as_str().unwrap_or("?"),
+                source_leaf.at.get(..10).unwrap_or(&source_leaf.at)
+            ),
+            source["url"].as_str().unwrap_or("?").to_owned(),
+        )
+    } else if sealed {
         (
             crate::ledger::leaf::sealed_title(&source_leaf.at),
             format!(

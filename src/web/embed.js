@@ -96,8 +96,22 @@
     ];
   }
 
-  /* A confidential source: its kind and the day it was sealed, never its record. */
+  /* A confidential source: its kind and the day it was sealed, never its
+   * record; once disclosed, the record like any source's and since when it
+   * was held. */
   function sealedItem(c, s) {
+    if (typeof s.disclosure_index === 'number' && typeof s.url === 'string') {
+      var shown = [s.publisher, kind(s.kind), s.language];
+      if (s.published_at) shown.push('published ' + day(s.published_at));
+      var links = el('p', {}, [link(s.url, 'Open the source: ' + s.title)]);
+      if (s.archive_url) links.appendChild(el('span', {}, [' \u00b7 ', link(s.archive_url, 'Archived copy of ' + s.title)]));
+      return el('li', { 'class': 'disclosed' }, [
+        el('h3', {}, [s.title]),
+        el('p', { 'class': 'meta' }, [shown.join(' \u00b7 ')]),
+        el('p', {}, ['Held sealed since ' + day(s.recorded_at) + ', disclosed on ' + day(s.disclosed_at) + ': the disclosed record opens the commitment the ledger has held since that day.']),
+        links
+      ].concat(cited(c)));
+    }
     var meta = kind(s.kind) + ' \u00b7 sealed by ' + s.recorded_by;
     if (s.disclosed_at) meta += ' \u00b7 disclosed on ' + day(s.disclosed_at);
     return el('li', { 'class': 'sealed' }, [

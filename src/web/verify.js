@@ -176,6 +176,42 @@
     });
   }
 
+  var DISCLOSED_FIELDS = ['url', 'title', 'publisher', 'language', 'published_at', 'accessed_at',
+    'snapshot_sha256', 'archive_url', 'doi'];
+
+  /* A sealed source's disclosure: shown only with its source.disclosed
+   * entry, which must be of this seal and whose record and salt must open
+   * the seal's commitment: SHA-256(salt || JCS(record)). */
+  function checkDisclosure(item, source, seal, what, cp) {
+    var proven = item.proof.disclosure;
+    if (!proven) {
+      if (source.disclosed_at != null) fail(what + ': its disclosure is shown but not proven');
+      DISCLOSED_FIELDS.forEach(function (f) {
+        if (source[f] != null) fail(what + ': ' + f + ' is shown with no proven disclosure');
+      });
+      return Promise.resolve();
+    }
+    return checkLeaf(proven, cp).then(function (leaf) {
+      var r = leaf.record || {}, record = r.record || {};
+      if (leaf.kind !== 'source.disclosed' || r.id !== source.id
+        || r.commitment !== seal.record.commitment || r.sealed_index !== item.proof.source.index) {
+        fail(what + ': its disclosure proof is not the disclosure of its seal');
+      }
+      var salt = hex(r.salt || '');
+      if (salt.length !== 32) fail(what + ': the disclosed salt is not 32 bytes');
+      return sha256(concat(salt, enc.encode(jcs(record)))).then(function (h) {
+        if (toHex(h) !== seal.record.commitment) fail(what + ': the disclosed record does not open the seal');
+        if (record.id !== source.id || record.kind !== source.kind) fail(what + ': the disclosed record is of another source');
+        DISCLOSED_FIELDS.forEach(function (f) {
+          if (!same(source[f], record[f])) fail(what + ': ' + f + ' is not what the disclosed record says');
+        });
+        if (source.disclosure_index !== proven.index || source.disclosed_at !== leaf.at || source.disclosed_by !== leaf.actor) {
+          fail(what + ': when and by whom it was disclosed is not what the entry says');
+        }
+      });
+    });
+  }
+
   function checkCitation(item, slug, retracted, cp) {
     var source = item.source || {};
     var what = source.sealed === true ? 'the confidential source ' + source.id : 'source "' + source.title + '"';
@@ -191,7 +227,9 @@
       checkDerived(leaf, item.proof.source, source, { recorded_at: 'at', recorded_by: 'actor' }, what);
       if (sealed) {
         if (item.proof.link || source.version !== 0) fail(what + ': a sealed source has no link and no versions');
-        return checkLeaf(item.proof.citation, cp);
+        return checkDisclosure(item, source, leaf, what, cp).then(function () {
+          return checkLeaf(item.proof.citation, cp);
+        });
       }
       return sha256(enc.encode(jcs(leaf.record))).then(function (h) {
         if (toHex(h) !== source.record_sha256) fail(what + ': record_sha256 is not the hash of the recorded source');

@@ -227,3 +227,233 @@ async fn the_browser_verifier_agrees_with_sourceledger_verify(backend: Backend) 
         "{signed_by_another}"
     );
 }
+
+on_both_backends!(a_disclosed_seal_is_shown_and_checked_by_both_verifiers);
+
+/// Both verifiers on `list`: the JS verdict, and whether Rust accepted it.
+fn verdicts(list: &Value, vkey: &str) -> (Value, bool, String) {
+    let js = verify_in_js(list, vkey);
+    let rust = sourceledger::verify::list::check(list, vkey);
+    (js, rust.ok(), rust.failures.join("; "))
+}
+
+/// A sealed source cited in a published article and then disclosed: every
+/// reader's list, page and format shows it like any source, with the seal's
+/// proof (since when it was held) and the disclosure's; both verifiers check
+/// that the disclosure opens the seal, and refuse a disclosure that does not.
+async fn a_disclosed_seal_is_shown_and_checked_by_both_verifiers(backend: Backend) {
+    if Command::new("node").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs node for this test"
+        );
+        eprintln!("SKIPPED: no node");
+        return;
+    }
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let editor = app.token_of(Role::Editor).await;
+    let (_, reader) = app.member(&admin, "reader").await;
+    app.post_as("/v1/articles", &journalist, json!({"slug": "water", "title": "Water", "url": "https://news.example/water", "language": "en", "authors": ["A"]}))
+        .await;
+    let sealed = app
+        .post_as(
+            "/v1/sources",
+            &journalist,
+            json!({"sealed": true, "url": "https://internal.example/memo", "title": "The leaked memo", "publisher": "Ministry of Water",
+                   "kind": "document", "language": "en", "accessed_at": "2026-11-30"}),
+        )
+        .await
+        .json();
+    let id = sealed["id"].as_str().expect("id").to_owned();
+    app.post_as(
+        "/v1/articles/water/citations",
+        &journalist,
+        json!({"source_id": id, "claim": "The ministry knew.", "locator": "p1"}),
+    )
+    .await;
+    app.post_as("/v1/articles/water/publish", &editor, json!({}))
+        .await;
+    let before = app
+        .get_as("/v1/articles/water/sources", &reader)
+        .await
+        .json();
+    assert!(before["citations"][0]["proof"]["disclosure"].is_null());
+    assert!(before["citations"][0]["source"]["url"].is_null());
+    let disclosed = app
+        .post_as(&format!("/v1/sources/{id}/disclose"), &editor, json!({}))
+        .await;
+    assert_eq!(disclosed.status, 200, "{}", disclosed.text());
+
+    let list = app
+        .get_as("/v1/articles/water/sources", &reader)
+        .await
+        .json();
+    let item = &list["citations"][0];
+    let source = &item["source"];
+    assert_eq!(source["sealed"], true);
+    assert_eq!(source["title"], "The leaked memo");
+    assert_eq!(source["url"], "https://internal.example/memo");
+    assert_eq!(source["publisher"], "Ministry of Water");
+    assert_eq!(source["accessed_at"], "2026-11-30");
+    assert!(source["disclosed_at"].is_string());
+    assert_eq!(item["proof"]["source"]["index"], source["ledger_index"]);
+    assert_eq!(
+        item["proof"]["disclosure"]["index"],
+        source["disclosure_index"]
+    );
+    let vkey = app.state.ledger.vkey().to_owned();
+    let (js, rust, why) = verdicts(&list, &vkey);
+    assert_eq!(js["ok"], true, "{js}");
+    assert!(rust, "{why}");
+
+    // Every rendering shows the record, and when it was held since.
+    let page = app.get_as("/articles/water/sources", &reader).await.text();
+    assert!(page.contains("https://internal.example/memo"), "page");
+    assert!(page.contains("Held sealed since"), "page");
+    for format in ["bibtex", "ris", "csl-json", "jsonld"] {
+        let text = app
+            .get_as(
+                &format!("/v1/articles/water/sources?format={format}"),
+                &reader,
+            )
+            .await
+            .text();
+        assert!(
+            text.contains("https://internal.example/memo"),
+            "{format}: {text}"
+        );
+        assert!(text.contains("The leaked memo"), "{format}: {text}");
+    }
+    let teaser = app.get("/v1/articles/water/sources").await.json();
+    assert_eq!(teaser["sources"][0]["title"], "The leaked memo");
+    assert!(
+        teaser["sources"][0]["url"].is_null(),
+        "the teaser stays locked"
+    );
+
+    // Altered: each refused by both verifiers, for the reason given.
+    let altered: Vec<Alteration> = vec![
+        (
+            "a title that is not the disclosed one",
+            Box::new(|l| l["citations"][0]["source"]["title"] = json!("Another memo")),
+            "title",
+        ),
+        (
+            "one byte of the disclosure",
+            Box::new(|l| {
+                let leaf = l["citations"][0]["proof"]["disclosure"]["leaf"]
+                    .as_str()
+                    .expect("leaf")
+                    .replacen("memo", "mema", 1);
+                l["citations"][0]["proof"]["disclosure"]["leaf"] = json!(leaf);
+            }),
+            "leaf_hash",
+        ),
+        (
+            "the disclosure swapped for another entry",
+            Box::new(|l| {
+                l["citations"][0]["proof"]["disclosure"] =
+                    l["citations"][0]["proof"]["citation"].clone()
+            }),
+            "disclosure",
+        ),
+        (
+            "the disclosure's proof dropped",
+            Box::new(|l| {
+                l["citations"][0]["proof"]
+                    .as_object_mut()
+                    .expect("proofs")
+                    .remove("disclosure");
+            }),
+            "not proven",
+        ),
+    ];
+    for (what, alter, reason) in &altered {
+        let mut tampered = list.clone();
+        alter(&mut tampered);
+        let (js, rust, _) = verdicts(&tampered, &vkey);
+        assert_eq!(js["ok"], false, "{what} passed in JS");
+        let said = js["reason"].as_str().expect("reason");
+        assert!(said.contains(reason), "{what}: {said}");
+        assert!(!rust, "{what} passed in Rust");
+    }
+
+    // A disclosure in the log whose record does not open the seal (what a
+    // newsroom rewriting a source after the fact would have to append): the
+    // list is signed and every proof holds, and both verifiers refuse it.
+    let forged_id = {
+        let other = app
+            .post_as(
+                "/v1/sources",
+                &journalist,
+                json!({"sealed": true, "url": "https://internal.example/second", "title": "Second", "publisher": "P", "kind": "interview", "language": "en"}),
+            )
+            .await
+            .json();
+        other["id"].as_str().expect("id").to_owned()
+    };
+    app.post_as(
+        "/v1/articles/water/citations",
+        &journalist,
+        json!({"source_id": forged_id, "claim": "Said so.", "locator": "p2"}),
+    )
+    .await;
+    forge_disclosure(&app, &forged_id);
+    let list = app
+        .get_as("/v1/articles/water/sources", &reader)
+        .await
+        .json();
+    assert_eq!(list["citations"][1]["source"]["title"], "Rewritten");
+    let (js, rust, why) = verdicts(&list, &vkey);
+    assert_eq!(js["ok"], false, "{js}");
+    assert!(
+        js["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("does not open the seal")),
+        "{js}"
+    );
+    assert!(!rust);
+    assert!(why.contains("do not open the seal's commitment"), "{why}");
+}
+
+/// Appends a `source.disclosed` entry for `id` with a record other than the
+/// sealed one, and points the sealed source at it, as only someone who
+/// controls the server could.
+fn forge_disclosure(app: &TestApp, id: &str) {
+    use diesel::prelude::*;
+    use sourceledger::db::schema::sealed_sources;
+    let mut conn = app.state.db.get().expect("conn");
+    let (commitment, sealed_index): (String, i64) = sealed_sources::table
+        .find(id)
+        .select((sealed_sources::commitment, sealed_sources::ledger_index))
+        .first(&mut *conn)
+        .expect("sealed row");
+    let record = json!({"id": id, "version": 1, "url": "https://internal.example/rewritten", "title": "Rewritten",
+        "publisher": "P", "kind": "interview", "language": "en", "published_at": null, "accessed_at": null,
+        "snapshot_sha256": null, "archive_url": null, "doi": null});
+    let appended =
+        sourceledger::ledger::write_transaction::<_, sourceledger::ledger::LedgerError, _>(
+            &mut conn,
+            app.state.db.write_count(),
+            |conn, seq| {
+                seq.append(
+                    conn,
+                    "source.disclosed",
+                    "editor:forger",
+                    &json!({"id": id, "commitment": commitment, "sealed_index": sealed_index,
+                        "salt": "00".repeat(32), "record": record}),
+                )
+            },
+        )
+        .expect("append");
+    diesel::update(sealed_sources::table.find(id))
+        .set((
+            sealed_sources::disclosed_at.eq(Some(appended.at.clone())),
+            sealed_sources::disclosed_by.eq(Some("editor:forger")),
+            sealed_sources::disclosure_index.eq(Some(appended.index as i64)),
+        ))
+        .execute(&mut *conn)
+        .expect("point the seal at it");
+}

@@ -91,7 +91,7 @@ fn settings_on(dir: &std::path::Path, postgres: Option<&str>) -> Settings {
 }
 
 fn append(conn: &mut DbConnection, count: u64, start: u64) {
-    write_transaction::<_, LedgerError, _>(conn, |conn, seq| {
+    write_transaction::<_, LedgerError, _>(conn, &Default::default(), |conn, seq| {
         for i in 0..count {
             let record = serde_json::json!({
                 "id": format!("src-{}", start + i),

@@ -5,7 +5,6 @@
 //! age, the database pool's connections and the link monitor's states.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -14,9 +13,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-/// Entries appended by this process (the sequencer counts them).
-pub static APPENDS: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -223,9 +219,9 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// The text exposition, after bringing the process-wide counts in.
-    pub fn render(&self) -> String {
-        let appended = APPENDS.load(Ordering::Relaxed);
+    /// The text exposition, after bringing in the entries this server's
+    /// writes appended.
+    pub fn render(&self, appended: u64) -> String {
         self.appends
             .inc_by(appended.saturating_sub(self.appends.get()));
         let mut text = String::new();

@@ -84,5 +84,5 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(m.render()))
+        .body(m.render(state.db.write_count().entries())))
 }

@@ -245,6 +245,7 @@ fn check(fetcher: &Fetcher, link: &Link, max_bytes: u64) -> Found {
 /// True when it did.
 fn record(
     conn: &mut DbConnection,
+    writes: &crate::db::WriteCount,
     link: &Link,
     found: &Found,
     interval: Duration,
@@ -255,7 +256,7 @@ fn record(
         + chrono::Duration::from_std(interval).unwrap_or_default()
         + chrono::Duration::milliseconds((jitter * 1000.0) as i64);
     let (checked_at, next_check_at) = (stamp(at), stamp(next));
-    write_transaction(conn, |conn, seq| {
+    write_transaction(conn, writes, |conn, seq| {
         let previous: Option<String> = link_checks::table
             .find((&link.source_id, &link.url))
             .select(link_checks::status)
@@ -345,10 +346,9 @@ pub fn run_round(
                             std::thread::sleep(pace.per_host_delay);
                         }
                         let found = check(fetcher, link, max_bytes);
-                        let stored = db
-                            .get()
-                            .map_err(ApiError::internal)
-                            .and_then(|mut conn| record(&mut conn, link, &found, pace.interval));
+                        let stored = db.get().map_err(ApiError::internal).and_then(|mut conn| {
+                            record(&mut conn, db.write_count(), link, &found, pace.interval)
+                        });
                         match stored {
                             Ok(changed) => {
                                 if let Ok(mut r) = round.lock() {

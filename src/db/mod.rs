@@ -191,14 +191,36 @@ pub fn checkpoint_wal(conn: &mut DbConnection) -> QueryResult<()> {
     }
 }
 
-/// Writes to the log committed by this process, on any database: read caches
-/// compare it to tell that nothing changed without asking the database.
-static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Commits to the log, and the entries they appended, made through one
+/// server's pool: its read caches compare two counts to tell that the server
+/// wrote nothing in between without asking the database, and `/metrics`
+/// reports the entries. Each server owns its own (no process-wide state):
+/// two servers in one process count apart, as two processes do.
+#[derive(Clone, Default, Debug)]
+pub struct WriteCount {
+    commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    entries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
 
-/// Counts a committed write to the log (the ledger's write transaction and
-/// the group committer call it once their commit has returned).
-pub fn note_write() {
-    WRITES.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+impl WriteCount {
+    /// Counts a committed write of `entries` entries (called once its commit
+    /// has returned).
+    pub fn note(&self, entries: u64) {
+        self.entries
+            .fetch_add(entries, std::sync::atomic::Ordering::Relaxed);
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Commits so far.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Entries appended so far.
+    pub fn entries(&self) -> u64 {
+        self.entries.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// The pool, which backend it talks to, and how much request work went to it.
@@ -208,6 +230,8 @@ pub struct Db {
     backend: &'static str,
     /// Database work run through [`Db::run`] (requests' database hops).
     runs: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Writes to the log committed through this pool.
+    writes: WriteCount,
 }
 
 impl Db {
@@ -251,6 +275,7 @@ impl Db {
             pool,
             backend: url.backend_name(),
             runs: Default::default(),
+            writes: WriteCount::default(),
         };
         db.migrate()?;
         Ok(db)
@@ -265,11 +290,14 @@ impl Db {
         self.runs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Writes to the log this process committed so far (on any database: a
-    /// reader that compares two counts may see a change that was elsewhere,
-    /// never miss one).
+    /// Writes to the log committed through this pool so far.
     pub fn writes(&self) -> u64 {
-        WRITES.load(std::sync::atomic::Ordering::Acquire)
+        self.writes.commits()
+    }
+
+    /// The count every write to the log through this pool adds to.
+    pub fn write_count(&self) -> &WriteCount {
+        &self.writes
     }
 
     pub fn get(

@@ -237,7 +237,7 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
         }
     };
     let mut failed = 0;
-    let done = conn.transaction(|conn| -> Result<(), Rollback> {
+    let done = conn.transaction(|conn| -> Result<u64, Rollback> {
         let mut seq = Sequencer::lock(conn).map_err(ledger_to_rollback)?;
         for item in group.iter_mut() {
             let mark = seq.mark();
@@ -257,8 +257,8 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
         seq.finish(conn).map_err(ledger_to_rollback)
     });
     match done {
-        Ok(()) => {
-            crate::db::note_write();
+        Ok(appended) => {
+            db.write_count().note(appended);
             let stats = GroupStats {
                 items: group.len(),
                 failed,

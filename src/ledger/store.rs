@@ -15,8 +15,8 @@ use super::handle::{Index, TreeSize};
 use super::hashes::StoredHashes;
 pub use super::hashes::warm_cache;
 use super::{LedgerError, checkpoint, leaf};
-use crate::db::DbConnection;
 use crate::db::schema::{ledger_checkpoints, ledger_entries, ledger_hashes, ledger_head};
+use crate::db::{DbConnection, WriteCount};
 
 /// What one append wrote.
 #[derive(Debug, Clone)]
@@ -246,10 +246,11 @@ impl Sequencer {
     /// head. [`write_transaction`] and the group committer call it last in the
     /// transaction; work that reads the tree it has just grown, inside its own
     /// transaction, calls it first.
-    pub fn finish(&mut self, conn: &mut DbConnection) -> Result<(), LedgerError> {
+    pub fn finish(&mut self, conn: &mut DbConnection) -> Result<u64, LedgerError> {
         if self.size == self.locked_size {
-            return Ok(());
+            return Ok(0);
         }
+        let appended = self.size - self.locked_size;
         let mut written: Vec<(u64, Hash)> = self.written.drain().collect();
         written.sort_unstable_by_key(|&(index, _)| index);
         let rows = written
@@ -275,7 +276,7 @@ impl Sequencer {
             ))
             .execute(conn)?;
         self.locked_size = self.size;
-        Ok(())
+        Ok(appended)
     }
 
     /// The size of the log including what this transaction appended.
@@ -315,7 +316,6 @@ impl Sequencer {
         prepared: &leaf::PreparedLeaf,
         about: About<'_>,
     ) -> Result<Appended, LedgerError> {
-        crate::metrics::APPENDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let at = leaf::next_at(self.last_at);
         let at_text = leaf::format_at(at);
         let leaf_text = prepared.at(&at_text)?;
@@ -373,8 +373,13 @@ where
 
 /// Runs `work` in one database transaction that appends to the log: the log's
 /// write lock is taken by its first statement, and the records `work` writes
-/// commit together with their entries, or not at all.
-pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+/// commit together with their entries, or not at all. The commit is counted
+/// in `writes` (the server's own count, which its read caches compare).
+pub fn write_transaction<T, E, F>(
+    conn: &mut DbConnection,
+    writes: &WriteCount,
+    work: F,
+) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection, &mut Sequencer) -> Result<T, E>,
     E: From<LedgerError> + From<diesel::result::Error>,
@@ -382,13 +387,13 @@ where
     let done = conn.transaction(|conn| {
         let mut sequencer = Sequencer::lock(conn)?;
         let done = work(conn, &mut sequencer)?;
-        sequencer.finish(conn)?;
-        Ok(done)
+        let appended = sequencer.finish(conn)?;
+        Ok((done, appended))
     });
-    if done.is_ok() {
-        crate::db::note_write();
-    }
-    done
+    done.map(|(done, appended)| {
+        writes.note(appended);
+        done
+    })
 }
 
 /// The number of entries committed so far.

@@ -171,7 +171,10 @@ async fn sixty_four_writers_commit_in_groups_and_a_failure_fails_alone(backend: 
 
     // The writes did go in groups, and refused items were rolled back inside
     // groups that committed.
-    let text = app.state.metrics.render();
+    let text = app
+        .state
+        .metrics
+        .render(app.state.db.write_count().entries());
     let metric = |series: &str| {
         metric_sample(&text, series).unwrap_or_else(|| panic!("no {series} in the metrics"))
     };

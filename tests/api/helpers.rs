@@ -51,6 +51,10 @@ impl Backend {
         match std::env::var(POSTGRES_URL_VAR) {
             Ok(url) if !url.is_empty() => Some(Backend::Postgres(PostgresDb::create(&url))),
             _ => {
+                assert!(
+                    std::env::var_os("SOURCELEDGER_TEST_REQUIRE_POSTGRES").is_none(),
+                    "SOURCELEDGER_TEST_REQUIRE_POSTGRES is set but {POSTGRES_URL_VAR} is not"
+                );
                 eprintln!("SKIPPED: PostgreSQL test, {POSTGRES_URL_VAR} is not set");
                 None
             }
@@ -271,6 +275,7 @@ pub fn append_entries(
     let mut conn = state.db.get().expect("conn");
     sourceledger::ledger::write_transaction::<_, sourceledger::ledger::LedgerError, _>(
         &mut conn,
+        state.db.write_count(),
         |conn, seq| {
             (0..count)
                 .map(|i| {

@@ -23,18 +23,22 @@ fn write(state: Arc<actix_web::web::Data<AppState>>, writer: usize) {
         // Transactions of 1 to 4 entries.
         let batch = (1 + (writer + round) % 4).min(ENTRIES_PER_THREAD - written);
         let mut conn = state.db.get().expect("conn");
-        write_transaction::<_, sourceledger::ledger::LedgerError, _>(&mut conn, |conn, seq| {
-            for i in 0..batch {
-                let record = serde_json::json!({"writer": writer, "n": written + i});
-                seq.append(
-                    conn,
-                    "test.concurrent",
-                    &format!("test:writer-{writer}"),
-                    &record,
-                )?;
-            }
-            Ok(())
-        })
+        write_transaction::<_, sourceledger::ledger::LedgerError, _>(
+            &mut conn,
+            state.db.write_count(),
+            |conn, seq| {
+                for i in 0..batch {
+                    let record = serde_json::json!({"writer": writer, "n": written + i});
+                    seq.append(
+                        conn,
+                        "test.concurrent",
+                        &format!("test:writer-{writer}"),
+                        &record,
+                    )?;
+                }
+                Ok(())
+            },
+        )
         .expect("append");
         written += batch;
         round += 1;

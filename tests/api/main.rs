@@ -4,7 +4,6 @@
 
 mod helpers;
 
-mod archive_bench;
 mod audit;
 mod auth;
 mod browser;

@@ -1,6 +1,5 @@
-//! Figures for issue 11 (benchmarks, not tests: nothing here is asserted
-//! about speed). Run with
-//! `cargo test --release --test api archive_bench -- --ignored --nocapture --test-threads 1`.
+//! Archive figures (issue 11): captures, upload memory, the link monitor's
+//! pace. Nothing here is asserted about speed.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -51,9 +50,7 @@ fn upload(base: &str, token: &str, bytes: u64) -> Duration {
     started.elapsed()
 }
 
-#[test]
-#[ignore = "a benchmark, run by hand"]
-fn capture_throughput_and_upload_memory() {
+pub fn capture_throughput_and_upload_memory() {
     let site = HostSite::start();
     let page =
         "<html><body>".to_owned() + &"<p>Figures for the year.</p>".repeat(1800) + "</body></html>";
@@ -126,9 +123,7 @@ fn capture_throughput_and_upload_memory() {
     );
 }
 
-#[actix_web::test]
-#[ignore = "a benchmark, run by hand"]
-async fn monitor_pace_over_ten_thousand_links() {
+pub async fn monitor_pace_over_ten_thousand_links() {
     const LINKS: usize = 10_000;
     let app = TestApp::spawn(Backend::sqlite()).await;
     let journalist = app.token_of(Role::Journalist).await;

@@ -84,6 +84,7 @@ fn settings_on(dir: &std::path::Path, postgres: Option<&str>) -> Settings {
         embed_origins: Vec::new(),
         fetch_ports: sourceledger::outbound::DEFAULT_PORTS.to_vec(),
         archive: sourceledger::config::ArchiveSettings::default(),
+        embargo: false,
         witnessing: sourceledger::config::WitnessSettings::none_for(
             "bench.sourceledger.example/ledger",
         ),

@@ -118,6 +118,10 @@ pub struct Settings {
     pub archive: ArchiveSettings,
     /// Witnesses this log asks to cosign its checkpoints, and how many must.
     pub witnessing: WitnessSettings,
+    /// Entries about unpublished stories are committed to, not shown, until
+    /// publication discloses them (`SOURCELEDGER_EMBARGO`, `on` or `off`,
+    /// default `on`).
+    pub embargo: bool,
 }
 
 /// Where archived copies are kept (`SOURCELEDGER_SNAPSHOT_STORE`).
@@ -378,8 +382,19 @@ impl Settings {
             },
         };
         let witnessing = witness_settings(&get, &origin)?;
+        let embargo = match get("SOURCELEDGER_EMBARGO").as_deref().map(str::trim) {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "SOURCELEDGER_EMBARGO",
+                    problem: "must be on or off".into(),
+                });
+            }
+        };
         Ok(Self {
             witnessing,
+            embargo,
             data_dir,
             database,
             bind,

@@ -82,6 +82,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Whether new entries about unpublished stories are committed to.
+    pub fn embargo(&self) -> crate::newsroom::embargo::Embargo {
+        crate::newsroom::embargo::Embargo(self.settings.embargo)
+    }
+
     /// Opens the data dir, the secrets and the database (running migrations), and
     /// makes the bootstrap admin key when no key exists yet.
     pub fn prepare(settings: Settings) -> Result<Self, StartupError> {

@@ -33,9 +33,10 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let article = body.read().await?;
     let actor = caller.actor();
+    let embargo = state.embargo();
     let row = state
         .writer
-        .write(move |conn, seq| articles::create(conn, seq, &actor, &article))
+        .write(move |conn, seq| articles::create(conn, seq, embargo, &actor, &article))
         .await?;
     Ok(HttpResponse::Created().json(row))
 }

@@ -75,9 +75,10 @@ pub async fn attach(
     let slug = slug.into_inner();
     // Checked and encoded on a pool connection: the log's writer, which every
     // write waits on, is left only what needs its lock.
+    let embargo = state.embargo();
     let prepared = state
         .db
-        .run(move |conn| citations::prepare(conn, &caller, &slug, &batch, is_batch))
+        .run(move |conn| citations::prepare(conn, embargo, &caller, &slug, &batch, is_batch))
         .await?;
     let rows = state
         .writer
@@ -108,9 +109,10 @@ pub async fn verify(
 ) -> Result<web::Json<Citation>, ApiError> {
     let caller = caller.caller;
     let id = id.into_inner();
+    let embargo = state.embargo();
     let row = state
         .writer
-        .write(move |conn, seq| citations::verify(conn, seq, &caller, &id))
+        .write(move |conn, seq| citations::verify(conn, seq, embargo, &caller, &id))
         .await?;
     Ok(web::Json(row))
 }
@@ -149,9 +151,10 @@ pub async fn retract(
     let reason = body.read().await?.reason;
     let caller = caller.caller;
     let id = id.into_inner();
+    let embargo = state.embargo();
     let row = state
         .writer
-        .write(move |conn, seq| citations::retract(conn, seq, &caller, &id, &reason))
+        .write(move |conn, seq| citations::retract(conn, seq, embargo, &caller, &id, &reason))
         .await?;
     Ok(web::Json(row))
 }

@@ -16,6 +16,7 @@ use crate::archive::snapshots::{self, Snapshot, StoredSnapshot, is_active_conten
 use crate::archive::store::{Stager, is_too_large, valid_name};
 use crate::auth::{Allowed, Read, Staff, Write};
 use crate::error::{ApiError, ErrorCode, Problem};
+use crate::newsroom::embargo;
 use crate::newsroom::sources::{self, SourceVersion};
 use crate::outbound::CaptureLimits;
 use crate::state::AppState;
@@ -270,11 +271,17 @@ pub async fn capture_source(
         .await
         .map_err(storage_failed)?;
     let archive_url = format!("{}/v1/snapshots/{sha256}", state.settings.public_url);
+    let embargo = state.embargo();
     state
         .writer
         .write(move |conn, seq| {
             snapshots::insert_if_absent(conn, row)?;
-            sources::record_capture(conn, seq, &actor, &id, &sha256, &archive_url, &captured_at)
+            let captured = sources::Captured {
+                snapshot_sha256: sha256,
+                archive_url,
+                captured_at,
+            };
+            sources::record_capture(conn, seq, embargo, &actor, &id, captured)
         })
         .await
 }
@@ -311,7 +318,7 @@ pub struct SnapshotQuery {
 pub async fn download(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _caller: Allowed<Read>,
+    caller: Allowed<Read>,
     sha256: web::Path<String>,
     query: web::Query<SnapshotQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -333,9 +340,20 @@ pub async fn download(
         }
     };
     let lookup = sha256.clone();
+    let staff = caller.caller.is_staff();
+    let embargo = state.embargo();
     let row = state
         .db
-        .run(move |conn| snapshots::find(conn, &lookup))
+        .run(move |conn| {
+            // Under embargo, what only a draft's sources name is the
+            // newsroom's: to other readers it does not exist.
+            match snapshots::find(conn, &lookup)? {
+                Some(row) if staff || embargo::snapshot_is_public(conn, embargo, &lookup)? => {
+                    Ok::<_, ApiError>(Some(row))
+                }
+                _ => Ok(None),
+            }
+        })
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no snapshot {sha256}")))?;
     let (blob, size, content_type, filename) = if warc {

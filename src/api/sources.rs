@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::api::body::Body;
 use crate::auth::{Allowed, Edit, Read, Write};
 use crate::error::{ApiError, Problem};
-use crate::newsroom::sealed::{self, RecordedSource, SealedSource};
+use crate::newsroom::sealed::{self, RecordedSource};
 use crate::newsroom::sources::{self, NewSource, SourcePatch, SourceVersion};
 use crate::state::AppState;
 
@@ -43,9 +43,10 @@ pub async fn create(
         return Ok(HttpResponse::Created().json(RecordedSource::Sealed(sealed)));
     }
     let recorder = actor.clone();
+    let embargo = state.embargo();
     let version = state
         .writer
-        .write(move |conn, seq| sources::create(conn, seq, &recorder, &source))
+        .write(move |conn, seq| sources::create(conn, seq, embargo, &recorder, &source))
         .await?;
     if state.settings.archive.capture_on_record {
         // Archived in the background: the journalist is not kept waiting,
@@ -62,18 +63,20 @@ pub async fn create(
 
 /// Discloses a sealed source: its record and salt go into the ledger
 /// (`source.disclosed`), so anyone can check them against the commitment made
-/// when it was sealed (editor, admin).
+/// when it was sealed (editor, admin). For a source the embargo keeps (no
+/// published article cites it), discloses the commitments of its versions
+/// (`embargo.disclosed`) and answers its latest version.
 #[utoipa::path(
     operation_id = "disclose_source",
     tag = "sources",
     params(("id" = String, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = SealedSource),
+        (status = 200, body = RecordedSource),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "no sealed source with this id"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "disclosed already, or not a sealed source"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "no source with this id"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "disclosed already, or neither sealed nor embargoed"),
     )
 )]
 #[post("/v1/sources/{id}/disclose")]
@@ -81,7 +84,7 @@ pub async fn disclose(
     state: web::Data<AppState>,
     caller: Allowed<Edit>,
     id: web::Path<String>,
-) -> Result<web::Json<SealedSource>, ApiError> {
+) -> Result<web::Json<RecordedSource>, ApiError> {
     let actor = caller.actor();
     let id = id.into_inner();
     let st = state.clone();
@@ -120,9 +123,10 @@ pub async fn revise(
     let patch = body.read().await?;
     let actor = caller.actor();
     let id = id.into_inner();
+    let embargo = state.embargo();
     let version = state
         .writer
-        .write(move |conn, seq| sources::revise(conn, seq, &actor, &id, &patch))
+        .write(move |conn, seq| sources::revise(conn, seq, embargo, &actor, &id, &patch))
         .await?;
     Ok(web::Json(version))
 }
@@ -180,13 +184,14 @@ pub struct SourceVersions {
 #[get("/v1/sources/{id}/versions")]
 pub async fn versions(
     state: web::Data<AppState>,
-    _caller: Allowed<Read>,
+    caller: Allowed<Read>,
     id: web::Path<String>,
 ) -> Result<web::Json<SourceVersions>, ApiError> {
     let id = id.into_inner();
+    let staff = caller.caller.is_staff();
     let versions = state
         .db
-        .run(move |conn| sources::versions(conn, &id))
+        .run(move |conn| sources::versions(conn, &id, staff))
         .await?;
     Ok(web::Json(SourceVersions { versions }))
 }

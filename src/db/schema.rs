@@ -191,6 +191,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    embargoed_entries (idx) {
+        idx -> BigInt,
+        kind -> Text,
+        actor -> Text,
+        record -> Text,
+        salt -> Text,
+        article -> Nullable<Text>,
+        source -> Nullable<Text>,
+        disclosure_index -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     platform_posts (platform_id, post_id) {
         platform_id -> Text,
         post_id -> Text,
@@ -262,6 +275,7 @@ diesel::joinable!(platform_posts -> articles (article_slug));
 diesel::allow_tables_to_appear_in_same_query!(
     checkpoint_timestamps,
     articles,
+    embargoed_entries,
     platform_posts,
     citations,
     sources,

@@ -60,6 +60,18 @@ pub struct ProvenLeaf {
     pub leaf_hash: String,
     /// RFC 9162 order, the leaf's sibling first.
     pub proof: Vec<String>,
+    /// When the leaf is an `embargo.disclosed` entry: the commitment it
+    /// opens, proven to the same checkpoint. The fact shown is what the
+    /// disclosure discloses, held since the commitment's time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub commitment: Option<Box<ProvenLeaf>>,
+    /// When the leaf is an `embargo.committed` entry not yet disclosed (a
+    /// draft, shown to staff): what it commits to, `{"kind", "actor",
+    /// "record", "salt"}`, which the reader checks opens it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub opening: Option<serde_json::Value>,
 }
 
 /// An inclusion proof with the roots it leads to.
@@ -241,6 +253,8 @@ impl Ledger {
             leaf_hash: hex::encode(&entry.leaf_hash),
             leaf: entry.leaf,
             proof: proof.iter().map(hex_hash).collect(),
+            commitment: None,
+            opening: None,
         })
     }
 }

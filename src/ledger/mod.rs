@@ -10,6 +10,7 @@ pub mod attestations;
 mod cache;
 pub mod checkpoint;
 pub mod cosignature;
+pub mod embargo;
 pub mod group;
 mod handle;
 mod hashes;

@@ -166,6 +166,7 @@ pub fn visible(conn: &mut DbConnection, slug: &str, staff: bool) -> Result<Artic
 pub fn create(
     conn: &mut DbConnection,
     seq: &mut Sequencer,
+    embargo: super::embargo::Embargo,
     actor: &str,
     new: &NewArticle,
 ) -> Result<Article, ApiError> {
@@ -197,7 +198,16 @@ pub fn create(
         article: Some(&row.slug),
         source: None,
     };
-    let appended = seq.append_about(conn, "article.created", actor, &row.record(), about)?;
+    // A draft's own record is committed to, not shown, under embargo.
+    let appended = super::embargo::append(
+        conn,
+        seq,
+        embargo.on(),
+        "article.created",
+        actor,
+        &row.record(),
+        about,
+    )?;
     row.created_at = appended.at.clone();
     row.updated_at = appended.at.clone();
     row.ledger_index = ledger_index(&appended);
@@ -248,6 +258,11 @@ pub fn change_status(
         article: Some(slug),
         source: None,
     };
+    if to == ArticleStatus::Published {
+        // What the embargo kept of this story is disclosed with its
+        // publication, in the same transaction.
+        super::embargo::disclose_for_article(conn, seq, actor, slug)?;
+    }
     let appended = seq.append_about(conn, kind, actor, &record, about)?;
     row.updated_at = appended.at.clone();
     row.ledger_index = ledger_index(&appended);

@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::articles::{self, ArticleStatus};
+use super::embargo::{self, Embargo};
 use super::sources::SourceVersion;
 use super::{fields, ledger_index, sources};
 use crate::auth::{Caller, Role};
 use crate::db::DbConnection;
 use crate::db::schema::citations;
 use crate::error::{ApiError, ErrorCode};
-use crate::ledger::leaf::{self, PreparedLeaf};
 use crate::ledger::store::insert_all;
 use crate::ledger::{About, Sequencer};
 
@@ -110,6 +110,10 @@ impl Citation {
 /// of sources cited at their latest version, the hashes and the rows.
 pub struct PreparedBatch {
     slug: String,
+    embargo: Embargo,
+    /// Whether the entries were prepared as commitments (the article was a
+    /// draft and the embargo on).
+    committed: bool,
     items: Vec<PreparedCitation>,
 }
 
@@ -118,7 +122,7 @@ struct PreparedCitation {
     row: Citation,
     /// The version the request named, or `None` for the latest.
     requested: Option<i64>,
-    leaf: PreparedLeaf,
+    entry: embargo::Prepared,
 }
 
 /// What a citation cites: a source's version, or a sealed source (version
@@ -171,7 +175,8 @@ fn read_sources<'a>(
     Ok(read)
 }
 
-fn check_article(conn: &mut DbConnection, slug: &str) -> Result<String, ApiError> {
+/// The article's slug and whether it is still a draft; refuses a retracted one.
+fn check_article(conn: &mut DbConnection, slug: &str) -> Result<(String, bool), ApiError> {
     let article = articles::get(conn, slug)?;
     if article.status == ArticleStatus::Retracted {
         return Err(ApiError::conflict(
@@ -179,7 +184,12 @@ fn check_article(conn: &mut DbConnection, slug: &str) -> Result<String, ApiError
             "the article is retracted: nothing more can be cited",
         ));
     }
-    Ok(article.slug)
+    Ok((article.slug, article.status == ArticleStatus::Draft))
+}
+
+/// Whether an entry about citations of article `slug` is a commitment.
+fn embargoed(conn: &mut DbConnection, embargo: Embargo, slug: &str) -> Result<bool, ApiError> {
+    Ok(embargo.on() && articles::get(conn, slug)?.status == ArticleStatus::Draft)
 }
 
 /// Checks `batch` for the article, all or nothing: the first bad item refuses
@@ -187,6 +197,7 @@ fn check_article(conn: &mut DbConnection, slug: &str) -> Result<String, ApiError
 /// run it on any connection, then hand the result to [`attach`].
 pub fn prepare(
     conn: &mut DbConnection,
+    embargo: Embargo,
     caller: &Caller,
     slug: &str,
     batch: &[NewCitation],
@@ -198,7 +209,8 @@ pub fn prepare(
             format!("must hold 1 to {MAX_BATCH} citations"),
         ));
     }
-    let slug = check_article(conn, slug)?;
+    let (slug, draft) = check_article(conn, slug)?;
+    let committed = embargo.on() && draft;
     let sources_read = read_sources(
         conn,
         batch
@@ -256,14 +268,19 @@ pub fn prepare(
             retraction_reason: None,
             ledger_index: 0,
         };
-        let leaf = leaf::prepare("citation.attached", &actor, &row.record())?;
+        let entry = embargo::prepare(committed, "citation.attached", &actor, &row.record())?;
         items.push(PreparedCitation {
             row,
             requested: new.source_version,
-            leaf,
+            entry,
         });
     }
-    Ok(PreparedBatch { slug, items })
+    Ok(PreparedBatch {
+        slug,
+        embargo,
+        committed,
+        items,
+    })
 }
 
 /// Attaches a prepared batch, all or nothing. The article may have been
@@ -275,7 +292,28 @@ pub fn attach(
     seq: &mut Sequencer,
     prepared: PreparedBatch,
 ) -> Result<Vec<Citation>, ApiError> {
-    check_article(conn, &prepared.slug)?;
+    let (_, draft) = check_article(conn, &prepared.slug)?;
+    // Published since the batch was prepared (or the other way round, as
+    // far as the embargo goes): every item is encoded again.
+    let committed = prepared.embargo.on() && draft;
+    let again = committed != prepared.committed;
+    if !draft {
+        // Cited in a published article: what the cited sources' commitments
+        // hide is disclosed with the citations.
+        let mut ids: Vec<&str> = prepared
+            .items
+            .iter()
+            .map(|i| i.row.source_id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let actor = prepared
+            .items
+            .first()
+            .map(|i| i.row.attached_by.clone())
+            .unwrap_or_default();
+        embargo::disclose_sources(conn, seq, &actor, &ids)?;
+    }
     let latest = read_sources(
         conn,
         prepared
@@ -285,6 +323,7 @@ pub fn attach(
             .map(|item| (item.row.source_id.as_str(), None)),
     )?;
     let mut out = Vec::with_capacity(prepared.items.len());
+    let mut kept = Vec::new();
     for item in &prepared.items {
         let mut row = item.row.clone();
         let mut moved = None;
@@ -297,20 +336,30 @@ pub fn attach(
                 && now != row.source_version
             {
                 row.source_version = now;
-                moved = Some(leaf::prepare(
-                    "citation.attached",
-                    &row.attached_by,
-                    &row.record(),
-                )?);
+                moved = Some(());
             }
         }
-        let appended =
-            seq.append_prepared(conn, moved.as_ref().unwrap_or(&item.leaf), row.about())?;
+        let encoded_again = match moved.is_some() || again {
+            true => Some(embargo::prepare(
+                committed,
+                "citation.attached",
+                &row.attached_by,
+                &row.record(),
+            )?),
+            false => None,
+        };
+        let (appended, commitment) =
+            encoded_again
+                .as_ref()
+                .unwrap_or(&item.entry)
+                .append(conn, seq, row.about())?;
+        kept.extend(commitment);
         row.ledger_index = ledger_index(&appended);
         row.attached_at = appended.at;
         out.push(row);
     }
     insert_all!(conn, citations::table, &out, owned)?;
+    embargo::keep(conn, &kept)?;
     Ok(out)
 }
 
@@ -327,6 +376,7 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<Citation, ApiError> {
 pub fn verify(
     conn: &mut DbConnection,
     seq: &mut Sequencer,
+    embargo: Embargo,
     caller: &Caller,
     id: &str,
 ) -> Result<Citation, ApiError> {
@@ -342,8 +392,11 @@ pub fn verify(
     }
     let actor = caller.actor();
     row.status = CitationStatus::Verified;
-    let appended = seq.append_about(
+    let committed = embargoed(conn, embargo, &row.article_slug)?;
+    let appended = embargo::append(
         conn,
+        seq,
+        committed,
         "citation.verified",
         &actor,
         &row.record(),
@@ -368,6 +421,7 @@ pub fn verify(
 pub fn retract(
     conn: &mut DbConnection,
     seq: &mut Sequencer,
+    embargo: Embargo,
     caller: &Caller,
     id: &str,
     reason: &str,
@@ -388,8 +442,11 @@ pub fn retract(
     let actor = caller.actor();
     row.status = CitationStatus::Retracted;
     row.retraction_reason = Some(reason);
-    let appended = seq.append_about(
+    let committed = embargoed(conn, embargo, &row.article_slug)?;
+    let appended = embargo::append(
         conn,
+        seq,
+        committed,
         "citation.retracted",
         &actor,
         &row.record(),

@@ -53,6 +53,7 @@ pub mod articles;
 pub mod citation_formats;
 pub mod citations;
 pub mod cited;
+pub mod embargo;
 pub mod fields;
 pub mod sealed;
 pub mod source_list;

@@ -221,7 +221,9 @@ pub fn lookup(
     id: &str,
     role: Role,
 ) -> Result<RecordedSource, ApiError> {
-    match sources::latest(conn, id) {
+    // Staff read what the embargo keeps; subscribers only what is out.
+    let staff = role != Role::Subscriber;
+    match sources::latest_shown(conn, id, staff) {
         Ok(version) => Ok(RecordedSource::Open(version)),
         Err(not_found) => match get(conn, key, id, may_read_sealed(role))? {
             Some(sealed) => Ok(RecordedSource::Sealed(sealed)),
@@ -332,21 +334,28 @@ pub fn get(
         .transpose()
 }
 
-/// Appends the record and the salt to the ledger (`source.disclosed`).
+/// Appends the record and the salt to the ledger (`source.disclosed`); for a
+/// source the embargo keeps (no published article cites it), discloses its
+/// commitments (`embargo.disclosed`): an editor's choice to make it public.
 pub fn disclose(
     conn: &mut DbConnection,
     seq: &mut Sequencer,
     key: &SealingKey,
     actor: &str,
     id: &str,
-) -> Result<SealedSource, ApiError> {
+) -> Result<RecordedSource, ApiError> {
     let Some(mut row) = find(conn, id)? else {
-        // An open source has nothing to disclose; no source at all is a 404.
-        sources::latest(conn, id)?;
-        return Err(ApiError::conflict(
-            ErrorCode::InvalidTransition,
-            format!("source {id:?} is not sealed: it is in the ledger already"),
-        ));
+        // No source at all is a 404; an open one in the open has nothing to disclose.
+        let latest = sources::latest(conn, id)?;
+        if super::embargo::disclose_sources(conn, seq, actor, &[id])? == 0 {
+            return Err(ApiError::conflict(
+                ErrorCode::InvalidTransition,
+                format!(
+                    "source {id:?} is neither sealed nor embargoed: it is in the ledger already"
+                ),
+            ));
+        }
+        return Ok(RecordedSource::Open(latest));
     };
     if row.disclosed_at.is_some() {
         return Err(ApiError::conflict(
@@ -381,5 +390,5 @@ pub fn disclose(
             sealed_sources::disclosure_index.eq(row.disclosure_index),
         ))
         .execute(conn)?;
-    view(key, row, true)
+    view(key, row, true).map(RecordedSource::Sealed)
 }

@@ -16,6 +16,7 @@ use super::articles::{self, Article};
 use super::citation_formats::{self as formats, Entry, Format};
 use super::citations::{Citation, CitationStatus};
 use super::cited::{self, CitedSource};
+use super::embargo;
 use super::source_page::{self, Shown};
 use super::sources::SourceVersion;
 use crate::auth::{Caller, Unconfirmed};
@@ -59,8 +60,22 @@ pub struct CitationProofs {
 pub struct ProvenCitation {
     #[serde(flatten)]
     pub citation: Citation,
-    pub source: CitedSource,
+    /// Since when the newsroom held the citation's current state: the time of
+    /// its commitment entry when it was recorded under embargo (proven by
+    /// that entry), else of its entry.
+    pub held_since: String,
+    pub source: HeldSource,
     pub proof: CitationProofs,
+}
+
+/// What a citation cites, and since when the newsroom held it.
+#[derive(Serialize, ToSchema)]
+pub struct HeldSource {
+    #[serde(flatten)]
+    pub source: CitedSource,
+    /// The time of the source's commitment entry when it was recorded under
+    /// embargo, else of its entry.
+    pub held_since: String,
 }
 
 /// The verified source list (subscribers and staff).
@@ -374,14 +389,21 @@ fn build(
             public,
         });
     }
-    let mut indexes: Vec<Index> = vec![ledger_index(article.ledger_index)?];
+    let mut entries_shown: Vec<i64> = vec![article.ledger_index];
     for (c, s) in &rows {
-        indexes.push(ledger_index(c.ledger_index)?);
-        indexes.push(ledger_index(s.ledger_index())?);
-        for extra in [s.link_entry(), s.disclosure_entry()].into_iter().flatten() {
-            indexes.push(ledger_index(extra)?);
-        }
+        entries_shown.push(c.ledger_index);
+        entries_shown.push(s.ledger_index());
+        entries_shown.extend([s.link_entry(), s.disclosure_entry()].into_iter().flatten());
     }
+    // Facts recorded under embargo are proven by their disclosure and their
+    // commitment; a draft's (shown to staff alone) by their commitment and
+    // what it commits to.
+    let embargoed = embargo::rows_at(conn, &entries_shown)?;
+    entries_shown.extend(embargoed.values().filter_map(|r| r.disclosure_index));
+    let mut indexes: Vec<Index> = entries_shown
+        .iter()
+        .map(|&i| ledger_index(i))
+        .collect::<Result<_, _>>()?;
     indexes.sort_unstable();
     indexes.dedup();
     let checkpoint = ledger.checkpoint_covering(conn, &indexes)?;
@@ -392,7 +414,7 @@ fn build(
         return Ok(Built { tag, body, public });
     }
     let proofs = ledger.prove_many(conn, &indexes, size)?;
-    let proof_of = |i: i64| {
+    let entry_proof = |i: i64| {
         ledger_index(i).and_then(|i| {
             proofs
                 .get(&i)
@@ -400,19 +422,44 @@ fn build(
                 .ok_or_else(|| ApiError::internal(format!("no ledger entry {i}")))
         })
     };
+    let proof_of = |i: i64| -> Result<ProvenLeaf, ApiError> {
+        let proven = entry_proof(i)?;
+        Ok(match embargoed.get(&i) {
+            None => proven,
+            Some(row) => match row.disclosure_index {
+                Some(disclosure) => ProvenLeaf {
+                    commitment: Some(Box::new(proven)),
+                    ..entry_proof(disclosure)?
+                },
+                // Only staff ever see a draft's list.
+                None if !public => ProvenLeaf {
+                    opening: Some(row.opening()?),
+                    ..proven
+                },
+                // Never disclosed, yet in a published list: shown as the
+                // commitment alone, which no verifier accepts as the fact.
+                None => proven,
+            },
+        })
+    };
     let article_proof = proof_of(article.ledger_index)?;
     let mut live = Vec::new();
     let mut retracted = Vec::new();
     for (c, s) in rows {
+        let proof = CitationProofs {
+            citation: proof_of(c.ledger_index)?,
+            source: proof_of(s.ledger_index())?,
+            link: s.link_entry().map(proof_of).transpose()?,
+            disclosure: s.disclosure_entry().map(proof_of).transpose()?,
+        };
         let item = ProvenCitation {
-            proof: CitationProofs {
-                citation: proof_of(c.ledger_index)?,
-                source: proof_of(s.ledger_index())?,
-                link: s.link_entry().map(proof_of).transpose()?,
-                disclosure: s.disclosure_entry().map(proof_of).transpose()?,
+            held_since: held_since(&proof.citation)?,
+            source: HeldSource {
+                held_since: held_since(&proof.source)?,
+                source: s,
             },
+            proof,
             citation: c,
-            source: s,
         };
         if item.citation.status == CitationStatus::Retracted {
             retracted.push(item);
@@ -517,7 +564,7 @@ fn full_entries_of(list: &VerifiedSourceList) -> Vec<Entry> {
     let rows: Vec<(Citation, CitedSource)> = list
         .citations
         .iter()
-        .map(|c| (c.citation.clone(), c.source.clone()))
+        .map(|c| (c.citation.clone(), c.source.source.clone()))
         .collect();
     full_entries(&rows)
 }
@@ -557,6 +604,12 @@ fn render(format: Format, article: &Article, entries: &[Entry]) -> Result<Bytes,
         Format::Ris => Ok(formats::ris(entries).into_bytes()),
     };
     bytes.map(Bytes::from).map_err(ApiError::internal)
+}
+
+/// The time a proven fact was held since: its commitment's, when it has one.
+fn held_since(proven: &ProvenLeaf) -> Result<String, ApiError> {
+    let entry = proven.commitment.as_deref().unwrap_or(proven);
+    Ok(crate::ledger::leaf::Leaf::parse(&entry.leaf)?.at)
 }
 
 fn ledger_index(stored: i64) -> Result<Index, ApiError> {

@@ -208,7 +208,7 @@ fn sealed_source(s: &CitedSealed) -> Markup {
 
 fn citation_item(item: &ProvenCitation) -> Markup {
     let c = &item.citation;
-    let s = match &item.source {
+    let s = match &item.source.source {
         CitedSource::Open(s) => s,
         CitedSource::Sealed(sealed) => {
             return html! {
@@ -230,6 +230,7 @@ fn citation_item(item: &ProvenCitation) -> Markup {
                     @if let Some(published) = &s.published_at { " · published " (date(published)) }
                     @if let Some(accessed) = &s.accessed_at { " · accessed " (date(accessed)) }
                 }
+                p.held { "Held since " (date(&item.source.held_since)) " by the newsroom, as its ledger entry proves." }
                 @if let Some(note) = link_note(s) { p.link-state data-link-status=(s.link_status) { (note) } }
                 p.links {
                     @if s.link_status == "gone" && s.archive_url.is_some() {

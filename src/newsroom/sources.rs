@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use super::embargo::Embargo;
 use super::fields::{self, Doi, HttpUrl, LanguageTag, Sha256Hex};
 use super::ledger_index;
 use crate::db::DbConnection;
@@ -241,6 +242,7 @@ fn validate_new(new: &NewSource) -> Result<Fields, ApiError> {
 fn record_version(
     conn: &mut DbConnection,
     seq: &mut Sequencer,
+    embargo: Embargo,
     actor: &str,
     kind: &str,
     mut row: SourceVersion,
@@ -252,7 +254,11 @@ fn record_version(
         article: None,
         source: Some(&row.id),
     };
-    let appended = seq.append_about(conn, kind, actor, &record, about)?;
+    // A source no published article cites yet is committed to, not shown:
+    // a new one always, a version of one only while that lasts.
+    let committed = embargo.on()
+        && (kind == "source.recorded" || !super::embargo::source_is_public(conn, &row.id)?);
+    let appended = super::embargo::append(conn, seq, committed, kind, actor, &record, about)?;
     row.ledger_index = ledger_index(&appended);
     row.recorded_at = appended.at.clone();
     diesel::insert_into(sources::table)
@@ -286,17 +292,19 @@ pub fn record_of_new(new: &NewSource, id: &str, actor: &str) -> Result<Value, Ap
 pub fn create(
     conn: &mut DbConnection,
     seq: &mut Sequencer,
+    embargo: Embargo,
     actor: &str,
     new: &NewSource,
 ) -> Result<SourceVersion, ApiError> {
     let row = validate_new(new)?.into_version(uuid::Uuid::new_v4().to_string(), 1, actor);
-    record_version(conn, seq, actor, "source.recorded", row)
+    record_version(conn, seq, embargo, actor, "source.recorded", row)
 }
 
 /// Records version n+1 of source `id` with `patch` applied to version n.
 pub fn revise(
     conn: &mut DbConnection,
     seq: &mut Sequencer,
+    embargo: Embargo,
     actor: &str,
     id: &str,
     patch: &SourcePatch,
@@ -343,31 +351,37 @@ pub fn revise(
             "the patch changes nothing: no new version was made",
         ));
     }
-    record_version(conn, seq, actor, "source.revised", row)
+    record_version(conn, seq, embargo, actor, "source.revised", row)
 }
 
-/// Records version n+1 of source `id`: its snapshot captured by this server
-/// at `captured_at`, kept at `archive_url`.
+/// What a capture by this server adds to a source's version.
+pub struct Captured {
+    pub snapshot_sha256: String,
+    /// Where the copy is kept.
+    pub archive_url: String,
+    pub captured_at: String,
+}
+
+/// Records version n+1 of source `id` with its snapshot `captured`.
 pub fn record_capture(
     conn: &mut DbConnection,
     seq: &mut Sequencer,
+    embargo: Embargo,
     actor: &str,
     id: &str,
-    snapshot_sha256: &str,
-    archive_url: &str,
-    captured_at: &str,
+    captured: Captured,
 ) -> Result<SourceVersion, ApiError> {
     let latest = latest(conn, id)?;
     let mut row = SourceVersion {
         version: latest.version + 1,
-        snapshot_sha256: Some(snapshot_sha256.to_owned()),
-        archive_url: Some(archive_url.to_owned()),
-        captured_at: Some(captured_at.to_owned()),
+        snapshot_sha256: Some(captured.snapshot_sha256),
+        archive_url: Some(captured.archive_url),
+        captured_at: Some(captured.captured_at),
         recorded_by: actor.to_owned(),
         ..latest
     };
     row.record_sha256.clear();
-    record_version(conn, seq, actor, "source.captured", row)
+    record_version(conn, seq, embargo, actor, "source.captured", row)
 }
 
 /// The latest version of source `id`, or a 404.
@@ -415,8 +429,14 @@ pub fn version(
 }
 
 /// Every version of source `id`, oldest first, or a 404.
-pub fn versions(conn: &mut DbConnection, id: &str) -> Result<Vec<SourceVersion>, ApiError> {
-    let rows: Vec<SourceVersion> = sources::table
+/// Every version of source `id`, oldest first; a reader who is not staff
+/// sees only those in the open (or disclosed), and a 404 when there is none.
+pub fn versions(
+    conn: &mut DbConnection,
+    id: &str,
+    staff: bool,
+) -> Result<Vec<SourceVersion>, ApiError> {
+    let mut rows: Vec<SourceVersion> = sources::table
         .filter(sources::id.eq(id))
         .order(sources::version.asc())
         .select(SourceVersion::as_select())
@@ -424,5 +444,28 @@ pub fn versions(conn: &mut DbConnection, id: &str) -> Result<Vec<SourceVersion>,
     if rows.is_empty() {
         return Err(missing(conn, id)?);
     }
+    if !staff {
+        let indexes: Vec<i64> = rows.iter().map(|r| r.ledger_index).collect();
+        let hidden = super::embargo::undisclosed(conn, &indexes)?;
+        rows.retain(|r| !hidden.contains(&r.ledger_index));
+        if rows.is_empty() {
+            return Err(ApiError::not_found(format!("no source {id:?}")));
+        }
+    }
     Ok(rows)
+}
+
+/// The latest version of source `id` a reader may see: for one who is not
+/// staff, the latest in the open (or disclosed).
+pub fn latest_shown(
+    conn: &mut DbConnection,
+    id: &str,
+    staff: bool,
+) -> Result<SourceVersion, ApiError> {
+    if staff {
+        return latest(conn, id);
+    }
+    versions(conn, id, false)?
+        .pop()
+        .ok_or_else(|| ApiError::not_found(format!("no source {id:?}")))
 }

@@ -49,6 +49,82 @@ fn check_leaf(proven: &Value, cp: &VerifiedCheckpoint) -> Result<Leaf, String> {
     Leaf::parse(text).map_err(|e| format!("entry {index}: {e}"))
 }
 
+/// A fact as its proof establishes it: what it records, the entry the row
+/// names (the commitment, for one recorded under embargo), and since when the
+/// newsroom held it.
+struct Fact {
+    leaf: Leaf,
+    index: Value,
+    held_since: String,
+}
+
+/// Checks a proven fact. A disclosure (`embargo.disclosed`) must come with
+/// the commitment it opens, both proven, and stands for what it discloses,
+/// held since the commitment's time; a commitment not yet disclosed (a
+/// draft's, shown to staff) must come with its opening; any other entry
+/// stands for itself.
+fn check_fact(proven: &Value, cp: &VerifiedCheckpoint) -> Result<Fact, String> {
+    use crate::ledger::embargo;
+    let leaf = check_leaf(proven, cp)?;
+    let (commitment, commitment_proof, opening) = match leaf.kind.as_str() {
+        embargo::DISCLOSED => {
+            let committed = &proven["commitment"];
+            if committed.is_null() {
+                return Err(format!(
+                    "entry {}: a disclosure shown without the commitment it opens",
+                    proven["index"]
+                ));
+            }
+            (
+                check_leaf(committed, cp).map_err(|e| format!("commitment: {e}"))?,
+                committed,
+                &leaf.record,
+            )
+        }
+        embargo::COMMITTED => {
+            if proven["opening"].is_null() {
+                return Err(format!(
+                    "entry {} is committed to and not disclosed: nothing it records can be shown",
+                    proven["index"]
+                ));
+            }
+            (leaf.clone(), proven, &proven["opening"])
+        }
+        _ => {
+            return Ok(Fact {
+                held_since: leaf.at.clone(),
+                index: proven["index"].clone(),
+                leaf,
+            });
+        }
+    };
+    let index = commitment_proof["index"].as_u64().ok_or("no index")?;
+    let opened = embargo::open(&commitment, index, opening)?;
+    Ok(Fact {
+        leaf: Leaf {
+            v: leaf.v,
+            kind: opened.kind,
+            at: opened.at.clone(),
+            actor: opened.actor,
+            record: opened.record,
+        },
+        index: commitment_proof["index"].clone(),
+        held_since: opened.at,
+    })
+}
+
+/// `held_since`, where a list shows it, must be the fact's.
+fn check_held_since(shown: &Value, fact: &Fact) -> Result<(), String> {
+    match shown.get("held_since") {
+        None => Ok(()),
+        Some(held) if held.as_str() == Some(fact.held_since.as_str()) => Ok(()),
+        Some(held) => Err(format!(
+            "held_since shown as {held} but the ledger proves {:?}",
+            fact.held_since
+        )),
+    }
+}
+
 /// Every field the leaf records must be shown with the same value; `rename`
 /// maps record keys to the names the response uses.
 fn check_shown(
@@ -80,13 +156,9 @@ fn check_shown(
 }
 
 /// Fields the response derives from the entry itself must match that entry.
-fn check_derived(
-    leaf: &Leaf,
-    proven: &Value,
-    shown: &Value,
-    fields: &[(&str, &str)],
-) -> Result<(), String> {
-    if shown["ledger_index"] != proven["index"] {
+fn check_derived(fact: &Fact, shown: &Value, fields: &[(&str, &str)]) -> Result<(), String> {
+    let leaf = &fact.leaf;
+    if shown["ledger_index"] != fact.index {
         return Err("ledger_index is not the proven entry's index".into());
     }
     for (name, from) in fields {
@@ -205,8 +277,10 @@ fn check_citation(
     cp: &VerifiedCheckpoint,
 ) -> Result<String, String> {
     let source = &item["source"];
-    let source_leaf =
-        check_leaf(&item["proof"]["source"], cp).map_err(|e| format!("source: {e}"))?;
+    let source_fact =
+        check_fact(&item["proof"]["source"], cp).map_err(|e| format!("source: {e}"))?;
+    check_held_since(source, &source_fact).map_err(|e| format!("source: {e}"))?;
+    let source_leaf = &source_fact.leaf;
     // A sealed source is shown as what its seal records; an open one as its
     // recorded version. Neither may pass for the other.
     let sealed = source_leaf.kind == "source.sealed";
@@ -221,10 +295,9 @@ fn check_citation(
             }
         ));
     }
-    check_shown(&source_leaf, source, &[], &[]).map_err(|e| format!("source: {e}"))?;
+    check_shown(source_leaf, source, &[], &[]).map_err(|e| format!("source: {e}"))?;
     check_derived(
-        &source_leaf,
-        &item["proof"]["source"],
+        &source_fact,
         source,
         &[("recorded_at", "at"), ("recorded_by", "actor")],
     )
@@ -233,7 +306,7 @@ fn check_citation(
         if !item["proof"]["link"].is_null() || source["version"] != 0 {
             return Err("source: a sealed source has no link and no versions".into());
         }
-        check_disclosure(item, source, &source_leaf, cp)?;
+        check_disclosure(item, source, source_leaf, cp)?;
     } else {
         let recomputed = crate::ledger::leaf::record_sha256(&source_leaf.record)
             .map_err(|e| format!("source: the recorded source cannot be hashed: {e}"))?;
@@ -242,29 +315,25 @@ fn check_citation(
         }
         check_link(item, source, cp)?;
     }
-    let citation_leaf =
-        check_leaf(&item["proof"]["citation"], cp).map_err(|e| format!("citation: {e}"))?;
+    let citation_fact =
+        check_fact(&item["proof"]["citation"], cp).map_err(|e| format!("citation: {e}"))?;
+    check_held_since(item, &citation_fact).map_err(|e| format!("citation: {e}"))?;
+    let citation_leaf = &citation_fact.leaf;
     if !citation_leaf.kind.starts_with("citation.") {
         return Err(format!(
             "the citation proof is a {} entry",
             citation_leaf.kind
         ));
     }
-    check_shown(
-        &citation_leaf,
-        item,
-        &[("reason", "retraction_reason")],
-        &[],
-    )
-    .map_err(|e| format!("citation: {e}"))?;
+    check_shown(citation_leaf, item, &[("reason", "retraction_reason")], &[])
+        .map_err(|e| format!("citation: {e}"))?;
     // The proven entry is the citation's current state: who made it and when.
     let made_by: &[(&str, &str)] = match citation_leaf.kind.as_str() {
         "citation.verified" => &[("verified_by", "actor"), ("verified_at", "at")],
         "citation.retracted" => &[("retracted_by", "actor"), ("retracted_at", "at")],
         _ => &[("attached_by", "actor"), ("attached_at", "at")],
     };
-    check_derived(&citation_leaf, &item["proof"]["citation"], item, made_by)
-        .map_err(|e| format!("citation: {e}"))?;
+    check_derived(&citation_fact, item, made_by).map_err(|e| format!("citation: {e}"))?;
     let r = &citation_leaf.record;
     if r["article"] != slug
         || r["source_id"] != source["id"]
@@ -343,12 +412,12 @@ pub fn check(list: &Value, vkey: &str) -> ListReport {
     }
     let article = &list["article"];
     let slug = article["slug"].as_str().unwrap_or_default().to_owned();
-    let article_checks = |leaf: Leaf| {
-        check_shown(&leaf, article, &[], &["reason"])?;
-        check_derived(&leaf, &article["proof"], article, &[("updated_at", "at")])?;
-        Ok(leaf)
+    let article_checks = |fact: Fact| {
+        check_shown(&fact.leaf, article, &[], &["reason"])?;
+        check_derived(&fact, article, &[("updated_at", "at")])?;
+        Ok(fact.leaf)
     };
-    match check_leaf(&article["proof"], &cp).and_then(article_checks) {
+    match check_fact(&article["proof"], &cp).and_then(article_checks) {
         Ok(leaf) if leaf.kind.starts_with("article.") => report
             .lines
             .push(format!("article {slug}: {} as recorded", article["status"])),

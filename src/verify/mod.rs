@@ -430,18 +430,23 @@ fn check_timestamp(
     Ok(())
 }
 
-/// Sealed sources' commitments by id, as the log's leaves go by: each
-/// disclosure must open the commitment its source was sealed with.
+/// Commitments, as the log's leaves go by: sealed sources' by id, and the
+/// embargo's by index. Each disclosure must open the commitment it names,
+/// once.
 #[derive(Default)]
 pub(crate) struct Seals {
     /// By id: the sealing entry, the commitment, the kind.
     commitments: std::collections::HashMap<String, (u64, String, String)>,
     opened: std::collections::HashSet<String>,
     disclosed: u64,
+    /// The embargo's commitments not yet disclosed, by index.
+    embargoed: std::collections::HashMap<u64, Leaf>,
+    embargo_commitments: u64,
+    embargo_disclosed: u64,
 }
 
 impl Seals {
-    /// Prints what was found, when the log seals anything.
+    /// Prints what was found, when the log seals or embargoes anything.
     pub(crate) fn report(&self) {
         if self.disclosed > 0 || !self.commitments.is_empty() {
             println!(
@@ -450,11 +455,37 @@ impl Seals {
                 self.disclosed
             );
         }
+        if self.embargo_commitments > 0 {
+            println!(
+                "embargo: {} entries committed, {} disclosed, every disclosure opens its commitment",
+                self.embargo_commitments, self.embargo_disclosed
+            );
+        }
     }
 
     pub(crate) fn check(&mut self, index: u64, leaf: &Leaf) -> Result<(), Failure> {
+        use crate::ledger::embargo;
         let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
         match leaf.kind.as_str() {
+            embargo::COMMITTED => {
+                self.embargoed.insert(index, leaf.clone());
+                self.embargo_commitments += 1;
+            }
+            embargo::DISCLOSED => {
+                let Some(committed_at) = leaf.record["index"].as_u64() else {
+                    return Err(Failure::Refused(format!(
+                        "entry {index} discloses no commitment"
+                    )));
+                };
+                let Some(commitment) = self.embargoed.remove(&committed_at) else {
+                    return Err(Failure::Refused(format!(
+                        "entry {index} discloses entry {committed_at}, which is no commitment before it or was disclosed already"
+                    )));
+                };
+                embargo::open(&commitment, committed_at, &leaf.record)
+                    .map_err(|e| Failure::Refused(format!("entry {index}: {e}")))?;
+                self.embargo_disclosed += 1;
+            }
             "source.sealed" => {
                 let id = text(&leaf.record["id"]);
                 if self.commitments.contains_key(&id) {

@@ -134,6 +134,7 @@
     return el('li', {}, [
       el('h3', {}, [s.title]),
       el('p', { 'class': 'meta' }, [meta.join(' \u00b7 ')]),
+      s.held_since ? el('p', { 'class': 'held' }, ['Held since ' + day(s.held_since) + ' by the newsroom, as its ledger entry proves.']) : null,
       linkNote(s),
       links
     ].concat(cited(c)));

@@ -142,6 +142,45 @@
 
   function same(a, b) { return jcs(a) === jcs(b); }
 
+  /* A proven fact. A disclosure (embargo.disclosed) must come with the
+   * commitment it opens, both proven, and stands for what it discloses, held
+   * since the commitment's time; a commitment not yet disclosed (a draft's,
+   * shown to staff) must come with its opening; any other entry stands for
+   * itself. -> {leaf, index, held_since}. */
+  function checkFact(proven, cp) {
+    return checkLeaf(proven, cp).then(function (leaf) {
+      if (leaf.kind === 'embargo.disclosed') {
+        if (!proven.commitment) fail('entry ' + proven.index + ': a disclosure shown without the commitment it opens');
+        return checkLeaf(proven.commitment, cp).then(function (c) { return open(c, proven.commitment.index, leaf.record); });
+      }
+      if (leaf.kind === 'embargo.committed') {
+        if (!proven.opening) fail('entry ' + proven.index + ' is committed to and not disclosed: nothing it records can be shown');
+        return open(leaf, proven.index, proven.opening);
+      }
+      return { leaf: leaf, index: proven.index, held_since: leaf.at };
+    });
+  }
+
+  /* Whether `opening` ({kind, actor, record, salt}, and index for a
+   * disclosure) opens the commitment entry `c` at `index`:
+   * SHA-256(salt || JCS({actor, record})) is its commitment. */
+  function open(c, index, opening) {
+    if (c.kind !== 'embargo.committed') fail('entry ' + index + ' is not a commitment');
+    if (opening.index !== undefined && opening.index !== index) fail('the disclosure names another commitment than entry ' + index);
+    var actor = String(opening.actor), record = opening.record;
+    if (c.record.kind !== opening.kind || actor.split(':')[0] !== c.actor) fail('the disclosure of entry ' + index + ' is not of what it committed to');
+    var salt = hex(opening.salt || '');
+    if (salt.length !== 32 || !record || typeof record !== 'object') fail('the disclosure of entry ' + index + ' has no salt or record');
+    return sha256(concat(salt, enc.encode(jcs({ actor: actor, record: record })))).then(function (h) {
+      if (toHex(h) !== c.record.commitment) fail('the disclosed record and salt do not open the commitment of entry ' + index);
+      return { leaf: { kind: opening.kind, at: c.at, actor: actor, record: record }, index: index, held_since: c.at };
+    });
+  }
+
+  function checkHeldSince(shown, fact, what) {
+    if (shown.held_since !== undefined && shown.held_since !== fact.held_since) fail(what + ': held_since is not what the ledger proves');
+  }
+
   function checkShown(leaf, shown, rename, skip, what) {
     var record = leaf.record || {};
     Object.keys(record).forEach(function (key) {
@@ -151,8 +190,9 @@
     });
   }
 
-  function checkDerived(leaf, proven, shown, fields, what) {
-    if (shown.ledger_index !== proven.index) fail(what + ': ledger_index is not the proven entry');
+  function checkDerived(fact, shown, fields, what) {
+    var leaf = fact.leaf;
+    if (shown.ledger_index !== fact.index) fail(what + ': ledger_index is not the proven entry');
     Object.keys(fields).forEach(function (name) {
       var expected = fields[name] === 'at' ? leaf.at : leaf.actor;
       if (shown[name] !== expected) fail(what + ': ' + name + ' is not what the entry says');
@@ -215,7 +255,9 @@
   function checkCitation(item, slug, retracted, cp) {
     var source = item.source || {};
     var what = source.sealed === true ? 'the confidential source ' + source.id : 'source "' + source.title + '"';
-    return checkLeaf(item.proof && item.proof.source, cp).then(function (leaf) {
+    return checkFact(item.proof && item.proof.source, cp).then(function (fact) {
+      var leaf = fact.leaf;
+      checkHeldSince(source, fact, what);
       /* A sealed source is shown as what its seal records (id, kind,
        * commitment); an open one as its recorded version. Neither may pass
        * for the other. */
@@ -224,27 +266,29 @@
         fail(what + ': its proof is a ' + leaf.kind + ' entry');
       }
       checkShown(leaf, source, {}, [], what);
-      checkDerived(leaf, item.proof.source, source, { recorded_at: 'at', recorded_by: 'actor' }, what);
+      checkDerived(fact, source, { recorded_at: 'at', recorded_by: 'actor' }, what);
       if (sealed) {
         if (item.proof.link || source.version !== 0) fail(what + ': a sealed source has no link and no versions');
         return checkDisclosure(item, source, leaf, what, cp).then(function () {
-          return checkLeaf(item.proof.citation, cp);
+          return checkFact(item.proof.citation, cp);
         });
       }
       return sha256(enc.encode(jcs(leaf.record))).then(function (h) {
         if (toHex(h) !== source.record_sha256) fail(what + ': record_sha256 is not the hash of the recorded source');
         return checkLink(item, source, what, cp);
       }).then(function () {
-        return checkLeaf(item.proof.citation, cp);
+        return checkFact(item.proof.citation, cp);
       });
-    }).then(function (leaf) {
+    }).then(function (fact) {
+      var leaf = fact.leaf;
       var cwhat = 'the citation of ' + what;
+      checkHeldSince(item, fact, cwhat);
       if (leaf.kind.indexOf('citation.') !== 0) fail(cwhat + ': its proof is a ' + leaf.kind + ' entry');
       checkShown(leaf, item, { reason: 'retraction_reason' }, [], cwhat);
       var made = leaf.kind === 'citation.verified' ? { verified_by: 'actor', verified_at: 'at' }
         : leaf.kind === 'citation.retracted' ? { retracted_by: 'actor', retracted_at: 'at' }
           : { attached_by: 'actor', attached_at: 'at' };
-      checkDerived(leaf, item.proof.citation, item, made, cwhat);
+      checkDerived(fact, item, made, cwhat);
       var r = leaf.record;
       if (r.article !== slug || r.source_id !== source.id || r.source_version !== source.version) {
         fail(cwhat + ': it records another article or source version');
@@ -369,10 +413,11 @@
     }).then(function (cp) {
       if (BigInt(list.tree_size) !== cp.size) fail('tree_size is not the checkpoint size');
       var article = list.article;
-      var checks = checkLeaf(article.proof, cp).then(function (leaf) {
+      var checks = checkFact(article.proof, cp).then(function (fact) {
+        var leaf = fact.leaf;
         if (leaf.kind.indexOf('article.') !== 0) fail('the article proof is a ' + leaf.kind + ' entry');
         checkShown(leaf, article, {}, ['reason'], 'the article');
-        checkDerived(leaf, article.proof, article, { updated_at: 'at' }, 'the article');
+        checkDerived(fact, article, { updated_at: 'at' }, 'the article');
       });
       [['citations', false], ['retracted', true]].forEach(function (pair) {
         (list[pair[0]] || []).forEach(function (item) {

@@ -238,7 +238,15 @@ async fn a_batch_checked_before_it_queues_commits_what_holds_when_it_commits(bac
     .expect("batch");
     let prepare = |batch: &[NewCitation]| {
         let mut conn = app.state.db.get().expect("conn");
-        citations::prepare(&mut conn, &caller, "moving", batch, true).expect("prepare")
+        citations::prepare(
+            &mut conn,
+            app.state.embargo(),
+            &caller,
+            "moving",
+            batch,
+            true,
+        )
+        .expect("prepare")
     };
 
     let prepared = prepare(&batch);

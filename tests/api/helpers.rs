@@ -143,6 +143,9 @@ pub fn settings_for(backend: &Backend, data_dir: &Path) -> Settings {
         embed_origins: Vec::new(),
         fetch_ports: sourceledger::outbound::DEFAULT_PORTS.to_vec(),
         archive: sourceledger::config::ArchiveSettings::default(),
+        // The tests of what the embargo changes turn it on; elsewhere the
+        // log's entries are read in the open.
+        embargo: false,
         witnessing: sourceledger::config::WitnessSettings::none_for(
             "test.sourceledger.example/ledger",
         ),

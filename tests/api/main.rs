@@ -12,6 +12,7 @@ mod cli;
 mod compression;
 mod cors;
 mod durability;
+mod embargo;
 mod errors;
 mod ghost;
 mod group_commit;

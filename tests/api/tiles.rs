@@ -216,7 +216,7 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-fn export(app: &TestApp, dir: &Path) -> String {
+pub fn export(app: &TestApp, dir: &Path) -> String {
     let mut command = std::process::Command::new(BIN);
     command
         .args(["tiles", "export"])

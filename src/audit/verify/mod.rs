@@ -12,6 +12,34 @@ mod checkpoints;
 mod records;
 mod tree;
 
+/// What an embargoed entry records: the commitment leaf `leaf` at `index`
+/// opened with what the server holds for it (`embargoed_entries`), as the
+/// leaf it would have been; `None` for any other leaf, as it is.
+fn opened(
+    leaf: crate::ledger::leaf::Leaf,
+    index: u64,
+    held: Option<&crate::newsroom::embargo::EmbargoedRow>,
+) -> Result<crate::ledger::leaf::Leaf, String> {
+    use crate::ledger::embargo;
+    if leaf.kind != embargo::COMMITTED {
+        return Ok(leaf);
+    }
+    let Some(held) = held else {
+        return Err(format!(
+            "entry {index} is a commitment the server holds nothing for"
+        ));
+    };
+    let opening = held.opening().map_err(|e| e.to_string())?;
+    let open = embargo::open(&leaf, index, &opening)?;
+    Ok(crate::ledger::leaf::Leaf {
+        v: leaf.v,
+        kind: open.kind,
+        at: open.at,
+        actor: open.actor,
+        record: open.record,
+    })
+}
+
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;

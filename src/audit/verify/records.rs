@@ -303,14 +303,19 @@ impl RecordCheck<'_> {
             );
             return Ok(());
         };
-        self.compare(index, &entry.leaf, row);
+        // Under embargo the entry is a commitment: compared as what it opens to.
+        let held = crate::newsroom::embargo::rows_at(conn, &[row.ledger_index])?;
+        let leaf = Leaf::parse(&entry.leaf)
+            .map_err(|e| e.to_string())
+            .and_then(|leaf| super::opened(leaf, index, held.get(&row.ledger_index)));
+        self.compare(index, leaf, row);
         Ok(())
     }
 
-    fn compare(&mut self, index: u64, leaf: &str, mut row: Row) {
+    fn compare(&mut self, index: u64, leaf: Result<Leaf, String>, mut row: Row) {
         let key = &row.key;
         let prefix = row.kind_prefix;
-        match Leaf::parse(leaf) {
+        match leaf {
             Ok(mut leaf) if leaf.kind.starts_with(prefix) => {
                 // An article's retraction reason is in its entry, not its row.
                 if let (Some(l), Some(r)) =

@@ -10,11 +10,13 @@ use tlog_tiles::tlog::{self, Hash};
 
 use super::{PAGE, ProblemKind, Problems};
 use crate::db::DbConnection;
-use crate::db::schema::{ledger_entries, ledger_hashes};
+use crate::db::schema::{embargoed_entries, ledger_entries, ledger_hashes};
 use crate::error::ApiError;
+use crate::ledger::embargo;
 use crate::ledger::leaf::Leaf;
 use crate::ledger::proof::TreeBuilder;
 use crate::ledger::store::EntryRow;
+use crate::newsroom::embargo::EmbargoedRow;
 
 /// The tree recomputed so far, and what the leaves said of each record.
 struct Walk<'p> {
@@ -57,10 +59,26 @@ pub(super) fn check(
             .load::<(i64, Vec<u8>)>(conn)?
             .into_iter()
             .collect();
+        // What the server holds for the commitments in this page, and for
+        // those the page's disclosures disclose.
+        let held: HashMap<i64, EmbargoedRow> = embargoed_entries::table
+            .filter(
+                embargoed_entries::idx
+                    .ge(start)
+                    .and(embargoed_entries::idx.lt(end))
+                    .or(embargoed_entries::disclosure_index
+                        .ge(start)
+                        .and(embargoed_entries::disclosure_index.lt(end))),
+            )
+            .select(EmbargoedRow::as_select())
+            .load::<EmbargoedRow>(conn)?
+            .into_iter()
+            .map(|r| (r.idx, r))
+            .collect();
         let mut rows = rows.into_iter().peekable();
         for n in start as u64..end as u64 {
             match rows.next_if(|r| r.idx as u64 == n) {
-                Some(row) => walk.entry(n, &row, &stored),
+                Some(row) => walk.entry(n, &row, &stored, &held),
                 None => walk.hole(n, size as u64, &stored),
             }
             walk.check_roots(n + 1);
@@ -87,7 +105,13 @@ impl Walk<'_> {
         self.builder.push(hash);
     }
 
-    fn entry(&mut self, n: u64, row: &EntryRow, stored: &HashMap<i64, Vec<u8>>) {
+    fn entry(
+        &mut self,
+        n: u64,
+        row: &EntryRow,
+        stored: &HashMap<i64, Vec<u8>>,
+        held: &HashMap<i64, EmbargoedRow>,
+    ) {
         let leaf_hash = tlog::record_hash(row.leaf.as_bytes());
         if row.leaf_hash.as_slice() != leaf_hash.0.as_slice() {
             self.problems.add(
@@ -123,11 +147,11 @@ impl Walk<'_> {
             Err(e) => self
                 .problems
                 .add(ProblemKind::MalformedLeaf, Some(n), e.to_string()),
-            Ok(leaf) => self.leaf(n, row, leaf),
+            Ok(leaf) => self.leaf(n, row, leaf, held),
         }
     }
 
-    fn leaf(&mut self, n: u64, row: &EntryRow, leaf: Leaf) {
+    fn leaf(&mut self, n: u64, row: &EntryRow, leaf: Leaf, held: &HashMap<i64, EmbargoedRow>) {
         if leaf.kind != row.kind || leaf.at != row.at || leaf.actor != row.actor {
             self.problems.add(
                 ProblemKind::EntryColumnsMismatch,
@@ -142,10 +166,39 @@ impl Walk<'_> {
                 format!("{} comes before {}", leaf.at, self.previous_at),
             );
         }
+        self.previous_at = leaf.at.clone();
+        if leaf.kind == embargo::DISCLOSED {
+            // A disclosure must be of a commitment held for it, with what is
+            // held (which the commitment was checked to open); the record it
+            // discloses stays at its commitment.
+            let committed = leaf.record["index"].as_i64();
+            let matches = committed.and_then(|i| held.get(&i)).is_some_and(|h| {
+                h.disclosure_index == i64::try_from(n).ok()
+                    && h.opening().is_ok_and(|o| {
+                        ["kind", "actor", "record", "salt"]
+                            .iter()
+                            .all(|k| o[*k] == leaf.record[*k])
+                    })
+            });
+            if !matches {
+                self.problems.add(
+                    ProblemKind::RecordMismatch,
+                    Some(n),
+                    "the disclosure is not of what its commitment holds",
+                );
+            }
+            return;
+        }
+        let leaf = match super::opened(leaf, n, i64::try_from(n).ok().and_then(|i| held.get(&i))) {
+            Ok(leaf) => leaf,
+            Err(e) => {
+                self.problems.add(ProblemKind::RecordMismatch, Some(n), e);
+                return;
+            }
+        };
         if let Some(key) = record_key(&leaf) {
             self.latest.insert(key, n);
         }
-        self.previous_at = leaf.at;
     }
 
     /// The roots of the checkpoints of `size` entries, now that the tree has them.

@@ -68,3 +68,12 @@ measure() {
     /Non-2xx/ {bad=$NF}
     END {printf "%.0f %.1f%s\n", rps, p99, (bad ? " non-2xx:" bad : "")}'
 }
+
+# The wrk script of a single source write (POST /v1/sources), written to $1.
+single_write_lua() {
+  cat >"$1" <<'EOF'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"url": "https://source.example/w", "title": "W", "publisher": "P", "kind": "document", "language": "en"}'
+EOF
+}

@@ -19,7 +19,7 @@ connections=64
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SOURCELEDGER_BENCH_BIN:-$here/target/release/sourceledger}
 work=$(mktemp -d)
-port=18291
+port=18293
 base=http://127.0.0.1:$port
 pid=""
 cleanup() {
@@ -81,11 +81,7 @@ PY
 }
 
 writes_lua=$work/write.lua
-cat >"$writes_lua" <<'EOF'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"url": "https://source.example/w", "title": "W", "publisher": "P", "kind": "document", "language": "en"}'
-EOF
+single_write_lua "$writes_lua"
 
 list_token() {
   draft list 20 20

@@ -102,11 +102,7 @@ row() { # name, goal, nginx "RPS P99", ours "RPS P99"
 }
 
 writes_lua=$work/write.lua
-cat >"$writes_lua" <<'EOF'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"url": "https://source.example/w", "title": "W", "publisher": "P", "kind": "document", "language": "en"}'
-EOF
+single_write_lua "$writes_lua"
 
 run_backend() { # label, database URL or empty
   start_server "$1" "${2:-}"

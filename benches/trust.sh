@@ -62,11 +62,7 @@ start_server() { # label, then extra settings as NAME=VALUE
 stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 
 writes_lua=$work/write.lua
-cat >"$writes_lua" <<'EOF'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"url": "https://source.example/w", "title": "W", "publisher": "P", "kind": "document", "language": "en"}'
-EOF
+single_write_lua "$writes_lua"
 
 writes() { # label, then extra settings
   start_server "$@"

@@ -113,6 +113,26 @@ pub struct LockedSource {
     pub locked: bool,
 }
 
+impl LockedSource {
+    /// What the teaser shows of a source: its title, publisher, kind,
+    /// language and hash; nothing to follow.
+    fn shown(title: &str, publisher: &str, kind: &str, language: &str, hash: &str) -> Self {
+        Self {
+            title: title.to_owned(),
+            publisher: publisher.to_owned(),
+            kind: kind.to_owned(),
+            language: language.to_owned(),
+            record_sha256: hash.to_owned(),
+            sealed: false,
+            url: None,
+            archive_url: None,
+            snapshot_sha256: None,
+            quote: None,
+            locked: true,
+        }
+    }
+}
+
 /// What anonymous readers see.
 #[derive(Serialize, ToSchema)]
 pub struct SourceTeaser {
@@ -272,55 +292,37 @@ fn teaser(
             continue;
         }
         let locked = match source {
-            CitedSource::Open(source) => {
-                *languages.entry(source.language.clone()).or_insert(0) += 1;
-                LockedSource {
-                    title: source.title.clone(),
-                    publisher: source.publisher.clone(),
-                    kind: source.kind.clone(),
-                    language: source.language.clone(),
-                    record_sha256: source.record_sha256.clone(),
-                    sealed: false,
-                    url: None,
-                    archive_url: None,
-                    snapshot_sha256: None,
-                    quote: None,
-                    locked: true,
-                }
-            }
+            CitedSource::Open(source) => LockedSource::shown(
+                &source.title,
+                &source.publisher,
+                &source.kind,
+                &source.language,
+                &source.record_sha256,
+            ),
+            // Disclosed: shown like any source (its hash still the commitment).
             CitedSource::Sealed(source) => match &source.disclosed {
-                // Disclosed: shown like any source, its hash the record's.
-                Some(record) => {
-                    *languages.entry(record.language.clone()).or_insert(0) += 1;
-                    LockedSource {
-                        title: record.title.clone(),
-                        publisher: record.publisher.clone(),
-                        kind: source.kind.clone(),
-                        language: record.language.clone(),
-                        record_sha256: source.commitment.clone(),
-                        sealed: false,
-                        url: None,
-                        archive_url: None,
-                        snapshot_sha256: None,
-                        quote: None,
-                        locked: true,
-                    }
-                }
+                Some(record) => LockedSource::shown(
+                    &record.title,
+                    &record.publisher,
+                    &source.kind,
+                    &record.language,
+                    &source.commitment,
+                ),
                 None => LockedSource {
-                    title: sealed_title(&source.recorded_at),
-                    publisher: String::new(),
-                    kind: source.kind.clone(),
-                    language: String::new(),
-                    record_sha256: source.commitment.clone(),
                     sealed: true,
-                    url: None,
-                    archive_url: None,
-                    snapshot_sha256: None,
-                    quote: None,
-                    locked: true,
+                    ..LockedSource::shown(
+                        &sealed_title(&source.recorded_at),
+                        "",
+                        &source.kind,
+                        "",
+                        &source.commitment,
+                    )
                 },
             },
         };
+        if !locked.sealed {
+            *languages.entry(locked.language.clone()).or_insert(0) += 1;
+        }
         *kinds.entry(locked.kind.clone()).or_insert(0) += 1;
         sources.push(locked);
     }

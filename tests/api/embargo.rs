@@ -243,29 +243,9 @@ async fn nothing_of_a_draft_leaves_the_newsroom(backend: Backend) {
     assert_eq!(audit["ok"], true, "{audit}");
 }
 
-/// Runs the browser's verifier (src/web/verify.js) under Node on `list`.
+/// The browser's verifier (src/web/verify.js) under Node, when Node runs here.
 fn verify_in_js(list: &Value, vkey: &str) -> Option<Value> {
-    if Command::new("node").arg("--version").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "CI needs node");
-        eprintln!("SKIPPED: the browser verifier under Node (no node)");
-        return None;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("list.json");
-    std::fs::write(&file, serde_json::to_vec(list).expect("json")).expect("write");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/web/verify_check.mjs");
-    let out = Command::new("node")
-        .arg(script)
-        .arg(&file)
-        .arg(vkey)
-        .output()
-        .expect("node");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(serde_json::from_slice(&out.stdout).expect("verdict"))
+    crate::web_verifier::node_here().then(|| crate::web_verifier::verify_in_js(list, vkey))
 }
 
 /// `sourceledger verify` on a saved list: exit code and what it said.

@@ -1,4 +1,5 @@
-//! Against a real Ghost 5 (../shared/ghost starts one on loopback): the
+//! Against a real Ghost 5 (tests/ghost/ghost.py installs and starts one on
+//! loopback): the
 //! platform registered, Ghost's webhooks pointed at a real sourceledger
 //! server, a member added in Ghost arrives, its identity token (from Ghost's
 //! own `/members/api/session`) exchanges for a subscriber token, the member's
@@ -7,11 +8,10 @@
 //! article, and unpublishing retracts it.
 //!
 //! Runs when `SOURCELEDGER_TEST_GHOST_URL`, `SOURCELEDGER_TEST_GHOST_ADMIN_KEY`
-//! (`id:hexsecret`, as ../shared/ghost/setup.py prints it) and
+//! (`id:hexsecret`, as `tests/ghost/ghost.py setup` prints it) and
 //! `SOURCELEDGER_TEST_GHOST_DB` are set; prints SKIPPED otherwise, and fails
 //! then when `SOURCELEDGER_TEST_REQUIRE_GHOST` is set (CI sets it).
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,6 @@ struct Ghost {
     url: String,
     admin_key: String,
     db: String,
-    scripts: PathBuf,
 }
 
 fn ghost() -> Option<Ghost> {
@@ -40,11 +39,6 @@ fn ghost() -> Option<Ghost> {
                 .to_owned(),
             admin_key: var("SOURCELEDGER_TEST_GHOST_ADMIN_KEY")?,
             db: var("SOURCELEDGER_TEST_GHOST_DB")?,
-            scripts: var("SOURCELEDGER_TEST_GHOST_SCRIPTS")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/ghost"))
-                }),
         })
     })();
     if found.is_none() {
@@ -136,10 +130,12 @@ impl Ghost {
         format!("{}/members/?token={}&action=signin", self.url, token.token)
     }
 
-    fn script(&self, name: &str) -> Command {
-        let mut command = Command::new("python3");
-        command.arg(self.scripts.join(name));
-        command
+    /// The project's own Ghost harness (tests/ghost/ghost.py), `command`.
+    fn harness(&self, command: &str) -> Command {
+        let mut run = Command::new("python3");
+        run.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ghost/ghost.py"))
+            .arg(command);
+        run
     }
 }
 
@@ -224,14 +220,14 @@ async fn a_real_ghost_drives_its_members_and_posts(backend: Backend) {
         .expect("webhook_url")
         .to_owned();
     let registered = ghost
-        .script("webhook.py")
+        .harness("webhooks")
         .args([&ghost.url, &ghost.admin_key, &webhook_url, &secret])
         .args([
             "--events",
             "member.added,member.edited,member.deleted,post.published,post.unpublished",
         ])
         .output()
-        .expect("webhook.py");
+        .expect("ghost.py webhooks");
     let listing = String::from_utf8_lossy(&registered.stdout).into_owned();
     let _webhooks = Webhooks {
         ghost: &ghost,
@@ -271,10 +267,10 @@ async fn a_real_ghost_drives_its_members_and_posts(backend: Backend) {
 
     // The member's Ghost session token exchanges for a subscriber token.
     let identity = ghost
-        .script("member_token.py")
-        .args([&ghost.url, &email, "--db", &ghost.db, "--no-verify"])
+        .harness("member-token")
+        .args([&ghost.url, &email, "--db", &ghost.db])
         .output()
-        .expect("member_token.py");
+        .expect("ghost.py member-token");
     assert!(
         identity.status.success(),
         "{}",

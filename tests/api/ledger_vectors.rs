@@ -1,5 +1,6 @@
-//! Test vectors from outside this project (../shared/testdata): transparency-dev's
-//! RFC 6962 proof vectors and the C2SP signed-note example.
+//! Test vectors from outside this project (tests/vectors, where their
+//! README says where each came from): transparency-dev's RFC 6962 proof
+//! vectors and the C2SP signed-note example.
 
 use std::path::{Path, PathBuf};
 
@@ -9,23 +10,9 @@ use serde::Deserialize;
 use sourceledger::ledger::checkpoint;
 use sourceledger::ledger::proof::{verify_consistency, verify_inclusion};
 
-/// `../shared/testdata` beside the checkout (as CI lays it out), or
-/// `SOURCELEDGER_TESTDATA`. Missing, the tests say they were skipped, except
-/// under CI (`CI` set), where they must run.
+/// The vectors kept in this repository, `tests/vectors`.
 fn testdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("SOURCELEDGER_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI needs the test vectors at {}",
-        dir.display()
-    );
-    eprintln!("SKIPPED: no test vectors at {}", dir.display());
-    None
+    Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors"))
 }
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -324,6 +324,21 @@ async fn the_panel_shows_the_teaser_the_verified_list_or_what_failed(backend: Ba
     );
     assert_eq!(cited.status, 201, "{}", cited.text);
     let token = desk.member_token("reader-1");
+    // The server runs with the embargo on, as it does by default: the list
+    // the browser checks proves each fact by its disclosure and commitment.
+    let list = request(
+        &desk.http,
+        "GET",
+        &format!("{ledger}/v1/articles/story/sources"),
+        Some(&token),
+        None,
+    )
+    .expect("list");
+    assert!(
+        list.body["citations"][0]["proof"]["source"]["commitment"].is_object(),
+        "{}",
+        list.text
+    );
     let vkey = vkey(&server);
     crate::witnesses::wait_for_cosignatures(&ledger, &[&witness_key]);
     let name = backend.name();

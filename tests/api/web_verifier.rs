@@ -25,8 +25,21 @@ fn sealed_source(list: &mut Value) -> &mut Value {
         .expect("a sealed source is cited")
 }
 
+/// Whether Node runs here (required under CI), saying so when it does not.
+pub fn node_here() -> bool {
+    if Command::new("node").arg("--version").output().is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI needs node for this test"
+    );
+    eprintln!("SKIPPED: no node");
+    false
+}
+
 /// The JS verifier's verdict on `list`.
-fn verify_in_js(list: &Value, vkey: &str) -> Value {
+pub fn verify_in_js(list: &Value, vkey: &str) -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("list.json");
     std::fs::write(&file, serde_json::to_vec(list).expect("json")).expect("write");
@@ -46,12 +59,7 @@ fn verify_in_js(list: &Value, vkey: &str) -> Value {
 }
 
 async fn the_browser_verifier_agrees_with_sourceledger_verify(backend: Backend) {
-    if Command::new("node").arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI needs node for this test"
-        );
-        eprintln!("SKIPPED: no node");
+    if !node_here() {
         return;
     }
     let app = TestApp::spawn(backend).await;
@@ -242,12 +250,7 @@ fn verdicts(list: &Value, vkey: &str) -> (Value, bool, String) {
 /// proof (since when it was held) and the disclosure's; both verifiers check
 /// that the disclosure opens the seal, and refuse a disclosure that does not.
 async fn a_disclosed_seal_is_shown_and_checked_by_both_verifiers(backend: Backend) {
-    if Command::new("node").arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI needs node for this test"
-        );
-        eprintln!("SKIPPED: no node");
+    if !node_here() {
         return;
     }
     let app = TestApp::spawn(backend).await;

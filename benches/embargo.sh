@@ -95,22 +95,26 @@ ratio() { python3 -c "print(f'{${1%% *}/${2%% *}:.2f}')"; }
 
 run_backend() { # label, database URL for "on", for "off" (or empty)
   echo "== $1: $(nproc) cores"
-  local on_w off_w on_l off_l token
+  local on_w off_w on_l off_l token pub
+  # Each server fresh, the same work in the same order: writes, then the list.
   start_server "$1" on "${2:-}"
-  printf '%-44s %s\n' "publish 200 embargoed citations, 150 sources" "$(publication_times)"
   on_w=$(measure -s "$writes_lua" -H "Authorization: Bearer $journalist" "$base/v1/sources")
   token=$(list_token)
   on_l=$(measure -H "Authorization: Bearer $token" "$base/v1/articles/list/sources")
+  on_bytes=$(curl -sf -H "Authorization: Bearer $token" "$base/v1/articles/list/sources" | wc -c)
+  pub=$(publication_times)
   stop_server
   start_server "$1" off "${3:-}"
   off_w=$(measure -s "$writes_lua" -H "Authorization: Bearer $journalist" "$base/v1/sources")
   token=$(list_token)
   off_l=$(measure -H "Authorization: Bearer $token" "$base/v1/articles/list/sources")
+  off_bytes=$(curl -sf -H "Authorization: Bearer $token" "$base/v1/articles/list/sources" | wc -c)
   stop_server
+  printf '%-44s %s\n' "publish 200 embargoed citations, 150 sources" "$pub"
   printf '%-44s on %7s req/s p99 %s ms | off %7s req/s p99 %s ms | on/off %s\n' \
     "single writes, $connections connections" "${on_w%% *}" "${on_w#* }" "${off_w%% *}" "${off_w#* }" "$(ratio "$on_w" "$off_w")"
-  printf '%-44s on %7s req/s p99 %s ms | off %7s req/s p99 %s ms | on/off %s\n' \
-    "subscriber list, 20 citations" "${on_l%% *}" "${on_l#* }" "${off_l%% *}" "${off_l#* }" "$(ratio "$on_l" "$off_l")"
+  printf '%-44s on %7s req/s p99 %s ms | off %7s req/s p99 %s ms | on/off %s (bodies %s and %s bytes)\n' \
+    "subscriber list, 20 citations" "${on_l%% *}" "${on_l#* }" "${off_l%% *}" "${off_l#* }" "$(ratio "$on_l" "$off_l")" "$on_bytes" "$off_bytes"
 }
 
 run_backend sqlite

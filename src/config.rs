@@ -227,6 +227,24 @@ impl Default for ArchiveSettings {
     }
 }
 
+/// The ports the fetcher may reach on public addresses unless
+/// `SOURCELEDGER_FETCH_PORTS` says otherwise.
+pub const DEFAULT_FETCH_PORTS: [u16; 2] = [80, 443];
+
+/// Parses a list of addresses or CIDRs, comma-separated
+/// (`SOURCELEDGER_FETCH_ALLOW`, `SOURCELEDGER_TRUSTED_PROXIES`).
+pub fn parse_allow_list(text: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("{item:?} is not an IP address or CIDR"))
+        })
+        .collect()
+}
+
 impl Settings {
     /// Reads the settings from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -260,12 +278,11 @@ impl Settings {
                 })?,
             None => 10,
         };
-        let fetch_allow =
-            crate::outbound::parse_allow_list(&get("SOURCELEDGER_FETCH_ALLOW").unwrap_or_default())
-                .map_err(|problem| ConfigError::Invalid {
-                    name: "SOURCELEDGER_FETCH_ALLOW",
-                    problem,
-                })?;
+        let fetch_allow = parse_allow_list(&get("SOURCELEDGER_FETCH_ALLOW").unwrap_or_default())
+            .map_err(|problem| ConfigError::Invalid {
+                name: "SOURCELEDGER_FETCH_ALLOW",
+                problem,
+            })?;
         let public_url = get("SOURCELEDGER_PUBLIC_URL")
             .unwrap_or_else(|| format!("http://{bind}"))
             .trim_end_matches('/')
@@ -286,7 +303,7 @@ impl Settings {
         let rate_limit_anon = per_minute("SOURCELEDGER_RATE_LIMIT_ANON", DEFAULT_RATE_LIMIT_ANON)?;
         let rate_limit_token =
             per_minute("SOURCELEDGER_RATE_LIMIT_TOKEN", DEFAULT_RATE_LIMIT_TOKEN)?;
-        let trusted_proxies = crate::outbound::parse_allow_list(
+        let trusted_proxies = parse_allow_list(
             &get("SOURCELEDGER_TRUSTED_PROXIES").unwrap_or_default(),
         )
         .map_err(|problem| ConfigError::Invalid {
@@ -310,7 +327,7 @@ impl Settings {
             problem,
         })?;
         let fetch_ports = match get("SOURCELEDGER_FETCH_PORTS") {
-            None => crate::outbound::DEFAULT_PORTS.to_vec(),
+            None => DEFAULT_FETCH_PORTS.to_vec(),
             Some(text) => text
                 .split(',')
                 .map(|p| p.trim().parse::<u16>().ok().filter(|p| *p > 0))
@@ -456,6 +473,16 @@ fn validate_origin(origin: &str) -> Result<(), ConfigError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_allow_list_takes_addresses_and_cidrs() {
+        let list = parse_allow_list("127.0.0.1, 10.0.0.0/8,::1").expect("list");
+        assert_eq!(list.len(), 3);
+        assert!(list[0].contains(&"127.0.0.1".parse::<std::net::IpAddr>().expect("ip")));
+        assert!(list[1].contains(&"10.9.9.9".parse::<std::net::IpAddr>().expect("ip")));
+        assert!(parse_allow_list("").expect("empty").is_empty());
+        assert!(parse_allow_list("localhost").is_err());
+    }
+
     use super::*;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {

@@ -2,6 +2,7 @@
 //! embedded per-backend migrations, and a way to run blocking diesel work off the
 //! async executor.
 
+pub mod insert;
 pub mod schema;
 
 use std::time::Duration;

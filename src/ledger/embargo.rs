@@ -19,11 +19,13 @@
 //! it binding; and the salt's fixed length keeps the encoding unambiguous.
 //! Anyone recomputes it with any SHA-256 and JCS implementation.
 
+use diesel::prelude::*;
 use rand::RngCore;
 use serde_json::{Value, json};
 
-use super::LedgerError;
-use super::leaf::{Leaf, PreparedLeaf, prepare, sealed_commitment, sealed_opens};
+use super::leaf::{Leaf, PreparedLeaf, prepare, sealed_opens};
+use super::{About, LedgerError};
+use crate::db::schema::embargoed_entries;
 
 pub const COMMITTED: &str = "embargo.committed";
 pub const DISCLOSED: &str = "embargo.disclosed";
@@ -34,6 +36,8 @@ pub struct Commitment {
     pub kind: String,
     pub actor: String,
     pub record: Value,
+    /// The record's canonical JSON (made once: it is hashed and kept).
+    pub record_jcs: String,
     /// 32 bytes, lowercase hex.
     pub salt: String,
     /// Lowercase hex SHA-256 of the salt and `{"actor", "record"}`.
@@ -53,15 +57,30 @@ pub fn role_of(actor: &str) -> &str {
 impl Commitment {
     /// Commits to the entry `kind`/`actor`/`record` with a fresh salt.
     pub fn new(kind: &str, actor: &str, record: &Value) -> Result<Self, LedgerError> {
+        use sha2::{Digest, Sha256};
+        let canonical = |v: &Value| {
+            serde_json_canonicalizer::to_string(v)
+                .map_err(|e| LedgerError::MalformedLeaf(e.to_string()))
+        };
         let mut salt = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut salt);
-        let commitment = sealed_commitment(&salt, &committed_value(actor, record))?;
+        let record_jcs = canonical(record)?;
+        // JCS of {"actor", "record"}: the keys in that order, the values
+        // canonical; the same bytes `sealed_commitment` would hash.
+        let committed = format!(
+            "{{\"actor\":{},\"record\":{record_jcs}}}",
+            canonical(&Value::from(actor))?
+        );
+        let mut hash = Sha256::new();
+        hash.update(salt);
+        hash.update(committed.as_bytes());
         Ok(Self {
             kind: kind.to_owned(),
             actor: actor.to_owned(),
             record: record.clone(),
+            record_jcs,
             salt: hex::encode(salt),
-            commitment,
+            commitment: hex::encode(hash.finalize()),
         })
     }
 
@@ -83,6 +102,51 @@ impl Commitment {
             "record": self.record,
             "salt": self.salt,
         })
+    }
+}
+
+/// What a commitment entry hides, kept on the server until disclosed
+/// (`embargoed_entries`): written with its entry by the sequencer.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = embargoed_entries, treat_none_as_default_value = false)]
+pub struct EmbargoedRow {
+    /// The commitment entry.
+    pub idx: i64,
+    pub kind: String,
+    pub actor: String,
+    /// The record's canonical JSON.
+    pub record: String,
+    pub salt: String,
+    pub article: Option<String>,
+    pub source: Option<String>,
+    pub disclosure_index: Option<i64>,
+}
+
+impl EmbargoedRow {
+    pub fn of(index: u64, c: &Commitment, about: About<'_>) -> Result<Self, LedgerError> {
+        Ok(Self {
+            idx: i64::try_from(index).map_err(|e| LedgerError::OutOfRange(e.to_string()))?,
+            kind: c.kind.clone(),
+            actor: c.actor.clone(),
+            record: c.record_jcs.clone(),
+            salt: c.salt.clone(),
+            article: about.article.map(str::to_owned),
+            source: about.source.map(str::to_owned),
+            disclosure_index: None,
+        })
+    }
+
+    /// What a reader checks the commitment against: `{"kind", "actor",
+    /// "record", "salt"}`.
+    pub fn opening(&self) -> Result<Value, LedgerError> {
+        let record: Value = serde_json::from_str(&self.record)
+            .map_err(|e| LedgerError::MalformedLeaf(e.to_string()))?;
+        Ok(json!({
+            "kind": self.kind,
+            "actor": self.actor,
+            "record": record,
+            "salt": self.salt,
+        }))
     }
 }
 
@@ -170,6 +234,17 @@ mod tests {
         let mut other_actor = c.disclosure(7);
         other_actor["actor"] = json!("journalist:bo");
         assert!(open(&leaf, 7, &other_actor).is_err());
+        // The commitment is the sealed sources' construction over
+        // {"actor", "record"}.
+        let salt = hex::decode(&c.salt).expect("hex");
+        assert_eq!(
+            c.commitment,
+            crate::ledger::leaf::sealed_commitment(
+                &salt,
+                &committed_value("journalist:ana", &record)
+            )
+            .expect("hash")
+        );
         // Two commitments to the same record differ: the salts are fresh.
         let again = Commitment::new("article.created", "journalist:ana", &record).expect("commit");
         assert_ne!(again.commitment, c.commitment);

@@ -178,15 +178,6 @@ pub fn next_at(floor: Option<DateTime<Utc>>) -> DateTime<Utc> {
     }
 }
 
-/// How lists, pages and formats name a sealed source: by the day it was
-/// sealed (its entry's time).
-pub fn sealed_title(sealed_at: &str) -> String {
-    format!(
-        "A confidential source, sealed on {}",
-        sealed_at.get(..10).unwrap_or(sealed_at)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

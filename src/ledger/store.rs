@@ -15,7 +15,10 @@ use super::handle::{Index, TreeSize};
 use super::hashes::StoredHashes;
 pub use super::hashes::warm_cache;
 use super::{LedgerError, checkpoint, leaf};
-use crate::db::schema::{ledger_checkpoints, ledger_entries, ledger_hashes, ledger_head};
+use crate::db::insert::insert_all;
+use crate::db::schema::{
+    embargoed_entries, ledger_checkpoints, ledger_entries, ledger_hashes, ledger_head,
+};
 use crate::db::{DbConnection, WriteCount};
 
 /// What one append wrote.
@@ -101,6 +104,11 @@ pub struct Sequencer {
     /// [`Sequencer::finish`] in a few statements (nothing reads the entries
     /// of a transaction that is still writing).
     entries: Vec<EntryRow>,
+    /// What this transaction's commitments hide, inserted with the entries.
+    held: Vec<super::embargo::EmbargoedRow>,
+    /// Those inserted before the end (for a disclosure), in order: a
+    /// savepoint rolled back after a mark takes those inserted since with it.
+    flushed: Vec<super::embargo::EmbargoedRow>,
 }
 
 /// Where a [`Sequencer`] stood, to go back to when a savepoint rolls back.
@@ -109,6 +117,7 @@ pub struct Mark {
     size: u64,
     last_at: Option<DateTime<Utc>>,
     locked_size: u64,
+    flushed: usize,
 }
 
 /// One stored hash of the tree, by its stored-hash index.
@@ -118,58 +127,6 @@ struct HashRow {
     id: i64,
     hash: Vec<u8>,
 }
-
-/// Rows per insert statement: under both backends' limits on bound values
-/// (SQLite 32,766, PostgreSQL 65,535) for the widest row written so.
-pub const ROWS_PER_INSERT: usize = 500;
-
-/// From this many rows on, [`insert_all!`] sends them to PostgreSQL as one
-/// binary `COPY`: no statement to parse, analyse and plan, which was a
-/// quarter of the server's work for a batch of citations. Below it, the
-/// `COPY` protocol's extra round trip costs more than it saves.
-pub const COPY_FROM_ROWS: usize = 64;
-
-/// Inserts every row of `$rows` (a slice or `Vec` of `Insertable` rows of
-/// `$table`, which must treat `None` as NULL) in as few statements as the
-/// backend takes: one binary `COPY` on PostgreSQL when there are
-/// [`COPY_FROM_ROWS`] or more, else multi-row inserts of [`ROWS_PER_INSERT`].
-/// (On SQLite, one prepared single-row insert run for each row measured no
-/// faster.) `owned` copies the rows it sends, for rows that insert only by
-/// value.
-macro_rules! insert_all {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        insert_all!(@run $conn, $table, $rows, |rows| rows)
-    };
-    ($conn:expr, $table:expr, $rows:expr, owned) => {
-        insert_all!(@run $conn, $table, $rows, |rows| rows.to_vec())
-    };
-    (@run $conn:expr, $table:expr, $rows:expr, |$some:ident| $values:expr) => {{
-        let conn: &mut $crate::db::DbConnection = $conn;
-        let rows = $rows;
-        match &mut *conn {
-            $crate::db::DbConnection::Postgres(pg)
-                if rows.len() >= $crate::ledger::store::COPY_FROM_ROWS =>
-            {
-                let $some = rows;
-                diesel::prelude::ExecuteCopyFromDsl::execute(
-                    diesel::copy_from($table).from_insertable($values),
-                    pg,
-                )
-                .map(|_| ())
-            }
-            _ => rows
-                .chunks($crate::ledger::store::ROWS_PER_INSERT)
-                .try_for_each(|$some| {
-                    $crate::ledger::store::insert_rows(
-                        conn,
-                        diesel::insert_into($table).values($values),
-                    )
-                    .map(|_| ())
-                }),
-        }
-    }};
-}
-pub(crate) use insert_all;
 
 impl Sequencer {
     /// Locks the head. Call it first in the transaction: on SQLite the write
@@ -202,6 +159,8 @@ impl Sequencer {
             locked_size: size,
             written: HashMap::new(),
             entries: Vec::new(),
+            held: Vec::new(),
+            flushed: Vec::new(),
         })
     }
 
@@ -211,6 +170,7 @@ impl Sequencer {
             size: self.size,
             last_at: self.last_at,
             locked_size: self.locked_size,
+            flushed: self.flushed.len(),
         }
     }
 
@@ -237,6 +197,12 @@ impl Sequencer {
             .take_while(|e| u64::try_from(e.idx).is_ok_and(|i| i < mark.size))
             .count();
         self.entries.truncate(kept);
+        // Rows written since the mark were rolled back with the savepoint:
+        // those of earlier work are pending again, the forgotten work's gone.
+        let mark_index = to_i64(mark.size)?;
+        let rolled_back = self.flushed.split_off(mark.flushed.min(self.flushed.len()));
+        self.held.extend(rolled_back);
+        self.held.retain(|h| h.idx < mark_index);
         self.size = mark.size;
         self.last_at = mark.last_at;
         Ok(())
@@ -250,6 +216,7 @@ impl Sequencer {
         if self.size == self.locked_size {
             return Ok(0);
         }
+        self.flush_held(conn)?;
         let appended = self.size - self.locked_size;
         let mut written: Vec<(u64, Hash)> = self.written.drain().collect();
         written.sort_unstable_by_key(|&(index, _)| index);
@@ -276,6 +243,36 @@ impl Sequencer {
             ))
             .execute(conn)?;
         self.locked_size = self.size;
+        Ok(appended)
+    }
+
+    /// Writes what this transaction's commitments hide so far: before
+    /// anything in the transaction reads `embargoed_entries` (a disclosure).
+    pub fn flush_held(&mut self, conn: &mut DbConnection) -> Result<(), LedgerError> {
+        if !self.held.is_empty() {
+            let rows = std::mem::take(&mut self.held);
+            insert_all!(conn, embargoed_entries::table, &rows, owned)?;
+            self.flushed.extend(rows);
+        }
+        Ok(())
+    }
+
+    /// Appends a commitment entry (`prepared`, made by
+    /// [`Commitment::prepare`](super::embargo::Commitment::prepare)) and keeps
+    /// what it hides, to be written with the entries.
+    pub fn append_committed(
+        &mut self,
+        conn: &mut DbConnection,
+        commitment: &super::embargo::Commitment,
+        prepared: &leaf::PreparedLeaf,
+        about: About<'_>,
+    ) -> Result<Appended, LedgerError> {
+        let appended = self.append_prepared(conn, prepared, about)?;
+        self.held.push(super::embargo::EmbargoedRow::of(
+            appended.index,
+            commitment,
+            about,
+        )?);
         Ok(appended)
     }
 
@@ -351,23 +348,6 @@ impl Sequencer {
             leaf: leaf_text,
             leaf_hash,
         })
-    }
-}
-
-/// Runs a multi-row insert: diesel's multi-backend connection cannot build
-/// one, each backend's own connection can.
-pub fn insert_rows<Q>(conn: &mut DbConnection, insert: Q) -> QueryResult<usize>
-where
-    Q: diesel::query_dsl::methods::ExecuteDsl<SqliteConnection>
-        + diesel::query_dsl::methods::ExecuteDsl<PgConnection>,
-{
-    match conn {
-        DbConnection::Sqlite(c) => {
-            diesel::query_dsl::methods::ExecuteDsl::<SqliteConnection>::execute(insert, c)
-        }
-        DbConnection::Postgres(c) => {
-            diesel::query_dsl::methods::ExecuteDsl::<PgConnection>::execute(insert, c)
-        }
     }
 }
 

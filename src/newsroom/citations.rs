@@ -15,9 +15,9 @@ use super::sources::SourceVersion;
 use super::{fields, ledger_index, sources};
 use crate::auth::{Caller, Role};
 use crate::db::DbConnection;
+use crate::db::insert::insert_all;
 use crate::db::schema::citations;
 use crate::error::{ApiError, ErrorCode};
-use crate::ledger::store::insert_all;
 use crate::ledger::{About, Sequencer};
 
 pub const MAX_BATCH: usize = 1000;
@@ -323,7 +323,6 @@ pub fn attach(
             .map(|item| (item.row.source_id.as_str(), None)),
     )?;
     let mut out = Vec::with_capacity(prepared.items.len());
-    let mut kept = Vec::new();
     for item in &prepared.items {
         let mut row = item.row.clone();
         let mut moved = None;
@@ -348,18 +347,16 @@ pub fn attach(
             )?),
             false => None,
         };
-        let (appended, commitment) =
+        let appended =
             encoded_again
                 .as_ref()
                 .unwrap_or(&item.entry)
                 .append(conn, seq, row.about())?;
-        kept.extend(commitment);
         row.ledger_index = ledger_index(&appended);
         row.attached_at = appended.at;
         out.push(row);
     }
     insert_all!(conn, citations::table, &out, owned)?;
-    embargo::keep(conn, &kept)?;
     Ok(out)
 }
 

@@ -22,7 +22,6 @@ use crate::db::schema::{articles, citations, embargoed_entries};
 use crate::error::ApiError;
 use crate::ledger::embargo::{self, Commitment};
 use crate::ledger::leaf::PreparedLeaf;
-use crate::ledger::store::insert_all;
 use crate::ledger::{About, Appended, Sequencer};
 
 /// Whether new entries about unpublished stories are committed, not shown
@@ -37,50 +36,7 @@ impl Embargo {
     }
 }
 
-/// What a commitment entry hides, kept on the server until disclosed.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = embargoed_entries, treat_none_as_default_value = false)]
-pub struct EmbargoedRow {
-    pub idx: i64,
-    pub kind: String,
-    pub actor: String,
-    /// The record's canonical JSON.
-    pub record: String,
-    pub salt: String,
-    pub article: Option<String>,
-    pub source: Option<String>,
-    pub disclosure_index: Option<i64>,
-}
-
-impl EmbargoedRow {
-    fn of(index: u64, c: &Commitment, about: About<'_>) -> Result<Self, ApiError> {
-        Ok(Self {
-            idx: i64::try_from(index).map_err(ApiError::internal)?,
-            kind: c.kind.clone(),
-            actor: c.actor.clone(),
-            record: serde_json_canonicalizer::to_string(&c.record).map_err(ApiError::internal)?,
-            salt: c.salt.clone(),
-            article: about.article.map(str::to_owned),
-            source: about.source.map(str::to_owned),
-            disclosure_index: None,
-        })
-    }
-
-    fn record(&self) -> Result<Value, ApiError> {
-        serde_json::from_str(&self.record).map_err(ApiError::internal)
-    }
-
-    /// What a reader checks the commitment against: `{"kind", "actor",
-    /// "record", "salt"}`.
-    pub fn opening(&self) -> Result<Value, ApiError> {
-        Ok(json!({
-            "kind": self.kind,
-            "actor": self.actor,
-            "record": self.record()?,
-            "salt": self.salt,
-        }))
-    }
-}
+pub use crate::ledger::embargo::EmbargoedRow;
 
 /// An entry ready to append: its leaf, and under embargo what it commits to.
 pub struct Prepared {
@@ -113,28 +69,18 @@ impl Prepared {
         self.commitment.is_some()
     }
 
-    /// Appends it; under embargo returns the row to keep for the commitment
-    /// (kept with [`keep`], several at once).
+    /// Appends it (under embargo, the sequencer keeps what it hides).
     pub fn append(
         &self,
         conn: &mut DbConnection,
         seq: &mut Sequencer,
         about: About<'_>,
-    ) -> Result<(Appended, Option<EmbargoedRow>), ApiError> {
-        let appended = seq.append_prepared(conn, &self.leaf, about)?;
-        let row = self
-            .commitment
-            .as_ref()
-            .map(|c| EmbargoedRow::of(appended.index, c, about))
-            .transpose()?;
-        Ok((appended, row))
+    ) -> Result<Appended, ApiError> {
+        Ok(match &self.commitment {
+            Some(c) => seq.append_committed(conn, c, &self.leaf, about)?,
+            None => seq.append_prepared(conn, &self.leaf, about)?,
+        })
     }
-}
-
-/// Keeps what commitments hide.
-pub fn keep(conn: &mut DbConnection, rows: &[EmbargoedRow]) -> Result<(), ApiError> {
-    insert_all!(conn, embargoed_entries::table, rows, owned)?;
-    Ok(())
 }
 
 /// Appends one entry, in the open or as a commitment.
@@ -147,11 +93,7 @@ pub fn append(
     record: &Value,
     about: About<'_>,
 ) -> Result<Appended, ApiError> {
-    let (appended, row) = prepare(embargoed, kind, actor, record)?.append(conn, seq, about)?;
-    if let Some(row) = row {
-        keep(conn, &[row])?;
-    }
-    Ok(appended)
+    prepare(embargoed, kind, actor, record)?.append(conn, seq, about)
 }
 
 /// Whether an article that has been published (published, or retracted
@@ -206,24 +148,22 @@ pub fn disclose_for_article(
     actor: &str,
     slug: &str,
 ) -> Result<usize, ApiError> {
+    // Commitments this very transaction made are read too.
+    seq.flush_held(conn)?;
     let cited: Vec<String> = citations::table
         .filter(citations::article_slug.eq(slug))
         .select(citations::source_id)
         .distinct()
         .load(conn)?;
-    let rows: Vec<EmbargoedRow> = embargoed_entries::table
+    // Its own entries, and the cited sources' own (not another draft's
+    // citations of them: those wait for that draft); two queries, each on
+    // its own index.
+    let mut rows: Vec<EmbargoedRow> = embargoed_entries::table
         .filter(embargoed_entries::disclosure_index.is_null())
-        // Its own entries, and the cited sources' own (not another draft's
-        // citations of them: those wait for that draft).
-        .filter(
-            embargoed_entries::article
-                .eq(slug)
-                .or(embargoed_entries::article
-                    .is_null()
-                    .and(embargoed_entries::source.eq_any(cited))),
-        )
+        .filter(embargoed_entries::article.eq(slug))
         .select(EmbargoedRow::as_select())
         .load(conn)?;
+    rows.extend(sources_undisclosed(conn, &cited)?);
     disclose_where(conn, seq, actor, rows)
 }
 
@@ -235,13 +175,23 @@ pub fn disclose_sources(
     actor: &str,
     ids: &[&str],
 ) -> Result<usize, ApiError> {
-    let rows: Vec<EmbargoedRow> = embargoed_entries::table
-        .filter(embargoed_entries::disclosure_index.is_null())
-        .filter(embargoed_entries::source.eq_any(ids))
-        .filter(embargoed_entries::article.is_null())
-        .select(EmbargoedRow::as_select())
-        .load(conn)?;
+    seq.flush_held(conn)?;
+    let rows = sources_undisclosed(conn, ids)?;
     disclose_where(conn, seq, actor, rows)
+}
+
+/// The undisclosed commitments of the sources `ids`' own entries.
+fn sources_undisclosed<S>(conn: &mut DbConnection, ids: &[S]) -> Result<Vec<EmbargoedRow>, ApiError>
+where
+    S: AsRef<str>,
+{
+    let ids: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
+    Ok(embargoed_entries::table
+        .filter(embargoed_entries::disclosure_index.is_null())
+        .filter(embargoed_entries::article.is_null())
+        .filter(embargoed_entries::source.eq_any(ids))
+        .select(EmbargoedRow::as_select())
+        .load(conn)?)
 }
 
 /// The commitments among the entries `indexes`, by index.

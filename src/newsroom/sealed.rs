@@ -209,6 +209,15 @@ pub fn exists(conn: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
         .is_some())
 }
 
+/// How lists, pages and formats name a sealed source: by the day it was
+/// sealed (its entry's time).
+pub fn sealed_title(sealed_at: &str) -> String {
+    format!(
+        "A confidential source, sealed on {}",
+        sealed_at.get(..10).unwrap_or(sealed_at)
+    )
+}
+
 /// Who may read a sealed record before it is disclosed.
 pub fn may_read_sealed(role: Role) -> bool {
     matches!(role, Role::Editor | Role::Admin)

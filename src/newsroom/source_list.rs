@@ -17,12 +17,12 @@ use super::citation_formats::{self as formats, Entry, Format};
 use super::citations::{Citation, CitationStatus};
 use super::cited::{self, CitedSource};
 use super::embargo;
+use super::sealed::sealed_title;
 use super::source_page::{self, Shown};
 use super::sources::SourceVersion;
 use crate::auth::{Caller, Unconfirmed};
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::ledger::leaf::sealed_title;
 use crate::ledger::{Index, Ledger, ProvenLeaf};
 
 /// The newsroom's call to action under the teaser (`SOURCELEDGER_CTA_TEXT`,

@@ -13,8 +13,8 @@ use super::articles::Article;
 use super::citations::{Citation, CitationStatus};
 use super::cited::CitedSource;
 use super::sealed::CitedSealed;
+use super::sealed::sealed_title;
 use super::source_list::{ProvenCitation, SourceTeaser, VerifiedSourceList};
-use crate::ledger::leaf::sealed_title;
 
 /// The stylesheet the page links to (`/assets/sources.css`).
 pub const STYLESHEET: &str = include_str!("source_page.css");

@@ -22,8 +22,8 @@ use ureq::unversioned::transport::DefaultConnector;
 
 mod policy;
 
+pub use policy::refusal;
 use policy::{Policy, PolicyResolver};
-pub use policy::{parse_allow_list, refusal};
 
 /// How long and how large one request may be.
 #[derive(Debug, Clone, Copy)]
@@ -104,7 +104,7 @@ pub struct Fetcher {
 }
 
 /// The ports a fetch may go to by default.
-pub const DEFAULT_PORTS: [u16; 2] = [80, 443];
+pub use crate::config::DEFAULT_FETCH_PORTS as DEFAULT_PORTS;
 
 impl Fetcher {
     /// A fetcher that may also reach the addresses in `allow` (over plain

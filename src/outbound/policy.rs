@@ -180,19 +180,6 @@ impl Resolver for PolicyResolver {
     }
 }
 
-/// Parses `SOURCELEDGER_FETCH_ALLOW`: comma-separated addresses or CIDRs.
-pub fn parse_allow_list(text: &str) -> Result<Vec<IpNet>, String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            item.parse::<IpNet>()
-                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("{item:?} is not an IP address or CIDR"))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,15 +231,5 @@ mod tests {
             let ip: IpAddr = public.parse().expect("address");
             assert!(is_public(ip), "{public} counted as private");
         }
-    }
-
-    #[test]
-    fn the_allow_list_takes_addresses_and_cidrs() {
-        let list = parse_allow_list("127.0.0.1, 10.0.0.0/8,::1").expect("list");
-        assert_eq!(list.len(), 3);
-        assert!(list[0].contains(&"127.0.0.1".parse::<IpAddr>().expect("ip")));
-        assert!(list[1].contains(&"10.9.9.9".parse::<IpAddr>().expect("ip")));
-        assert!(parse_allow_list("").expect("empty").is_empty());
-        assert!(parse_allow_list("localhost").is_err());
     }
 }

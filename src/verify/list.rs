@@ -360,7 +360,10 @@ fn check_citation(
         )
     } else if sealed {
         (
-            crate::ledger::leaf::sealed_title(&source_leaf.at),
+            format!(
+                "A confidential source, sealed on {}",
+                source_leaf.at.get(..10).unwrap_or(&source_leaf.at)
+            ),
             format!(
                 "commitment {}",
                 source["commitment"].as_str().unwrap_or("?")

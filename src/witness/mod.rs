@@ -26,8 +26,9 @@ use signed_note::{Note, StandardVerifier, VerifierList};
 use tlog_tiles::tlog::{self, HASH_SIZE, Hash};
 
 use crate::db::DbConnection;
+use crate::db::insert::insert_rows;
 use crate::db::schema::{witness_refusals, witnessed_logs};
-use crate::ledger::{cosignature, leaf, store::insert_rows};
+use crate::ledger::{cosignature, leaf};
 use crate::secrets::WitnessKey;
 
 /// The most consistency proof lines a request may carry (the spec's bound).

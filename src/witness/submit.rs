@@ -12,11 +12,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use diesel::prelude::*;
 
+use crate::db::insert::insert_rows;
 use crate::db::schema::witness_cosignatures;
 use crate::db::{Db, DbConnection};
 use crate::ledger::attestations::{cosignatures, cosigned_note};
 use crate::ledger::cosignature::{self, CosignatureVerifier};
-use crate::ledger::store::{CheckpointRow, insert_rows};
+use crate::ledger::store::CheckpointRow;
 use crate::ledger::{Ledger, LedgerError, TreeSize};
 use crate::outbound::{Fetcher, Limits};
 

@@ -14,7 +14,10 @@ use sourceledger::db::schema::ledger_entries;
 use crate::helpers::{App, Backend, Reply, TestApp, call, metric_sample};
 use crate::on_both_backends;
 
-on_both_backends!(sixty_four_writers_commit_in_groups_and_a_failure_fails_alone);
+on_both_backends!(
+    sixty_four_writers_commit_in_groups_and_a_failure_fails_alone,
+    sixty_four_writers_under_embargo
+);
 
 const WRITERS: usize = 64;
 const ROUNDS: usize = 8;
@@ -99,8 +102,19 @@ async fn writer(
 }
 
 async fn sixty_four_writers_commit_in_groups_and_a_failure_fails_alone(backend: Backend) {
+    sixty_four_writers(backend, false).await
+}
+
+/// The same with every write committed to under embargo: what each
+/// commitment hides is written with its group, and a refused item's with it
+/// rolled back, so the audit opens every commitment with what is held.
+async fn sixty_four_writers_under_embargo(backend: Backend) {
+    sixty_four_writers(backend, true).await
+}
+
+async fn sixty_four_writers(backend: Backend, embargo: bool) {
     let is_postgres = matches!(backend, Backend::Postgres(_));
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_with(backend, |s| s.embargo = embargo).await;
     let journalist = app.token_of(Role::Journalist).await;
     let article = app
         .post_as(
@@ -135,9 +149,32 @@ async fn sixty_four_writers_commit_in_groups_and_a_failure_fails_alone(backend: 
     for (i, (idx, _)) in rows.iter().enumerate() {
         assert_eq!(*idx, i as i64, "the indexes have a gap or a duplicate");
     }
+    // Under embargo a leaf is a commitment: what it hides is read as staff
+    // would, from what the server holds for it.
+    let held: HashMap<i64, Value> = sourceledger::newsroom::embargo::rows_at(
+        &mut conn,
+        &rows.iter().map(|(idx, _)| *idx).collect::<Vec<_>>(),
+    )
+    .expect("held")
+    .into_iter()
+    .map(|(idx, row)| {
+        (
+            idx,
+            json!({"record": row.opening().expect("opening")["record"]}),
+        )
+    })
+    .collect();
+    assert_eq!(
+        !held.is_empty() && held.len() == rows.len(),
+        embargo,
+        "under embargo every write is committed to, and none is otherwise"
+    );
     let leaves: HashMap<i64, Value> = rows
         .iter()
-        .map(|(idx, leaf)| (*idx, serde_json::from_str(leaf).expect("leaf json")))
+        .map(|(idx, leaf)| {
+            let leaf: Value = serde_json::from_str(leaf).expect("leaf json");
+            (*idx, held.get(idx).cloned().unwrap_or(leaf))
+        })
         .collect();
     let acknowledged: Vec<&(i64, String)> = outcomes.iter().flat_map(|o| &o.acknowledged).collect();
     let mut seen = HashSet::new();

@@ -15,5 +15,10 @@ CREATE TABLE embargoed_entries (
     source TEXT,
     disclosure_index BIGINT
 );
-CREATE INDEX embargoed_by_article ON embargoed_entries (article) WHERE disclosure_index IS NULL;
-CREATE INDEX embargoed_by_source ON embargoed_entries (source) WHERE disclosure_index IS NULL;
+-- What a publication looks for: an article's own commitments (its record,
+-- its citations), and a cited source's own (its versions); each row is in
+-- one of the two, until it is disclosed.
+CREATE INDEX embargoed_by_article ON embargoed_entries (article)
+    WHERE disclosure_index IS NULL AND article IS NOT NULL;
+CREATE INDEX embargoed_by_source ON embargoed_entries (source)
+    WHERE disclosure_index IS NULL AND article IS NULL;

@@ -91,9 +91,20 @@ error_codes! {
     Gone = "gone",
     /// Over the rate limit; try again after `Retry-After` seconds.
     TooManyRequests = "too_many_requests",
-    /// As a witness: a checkpoint not cosigned (not this log's signature, an
-    /// unknown log, a proof that does not verify, a fork); `detail` says which.
+    /// As a witness: a checkpoint not cosigned because the log's own
+    /// signature names another root for the same size (a fork), or it rolls
+    /// back what was cosigned; `detail` says which.
     CheckpointRefused = "checkpoint_refused",
+    /// As a witness: an add-checkpoint request that cannot be read.
+    InvalidCheckpoint = "invalid_checkpoint",
+    /// As a witness: the checkpoint carries no signature by the log's key.
+    CheckpointUnsigned = "checkpoint_unsigned",
+    /// As a witness: a log this server does not witness.
+    UnknownLog = "unknown_log",
+    /// As a witness: the consistency proof does not verify.
+    InvalidProof = "invalid_proof",
+    /// A byte range past the end of what is asked for.
+    RangeNotSatisfiable = "range_not_satisfiable",
     /// The ledger entry would exceed 64 KiB.
     RecordTooLarge = "record_too_large",
     PayloadTooLarge = "payload_too_large",
@@ -132,8 +143,44 @@ pub struct ApiError {
     retry_after_secs: Option<u64>,
 }
 
+impl ErrorCode {
+    /// The one status every error of this code answers with. (`error`,
+    /// which stands for any status the framework produced, says 500 here: it
+    /// is made with the status it stands for.)
+    pub fn status(self) -> StatusCode {
+        use ErrorCode::*;
+        match self {
+            InvalidField | InvalidBody | MalformedJson | InvalidQuery | InvalidPath
+            | InvalidText | OutOfRange | BadRequest | InvalidCheckpoint => StatusCode::BAD_REQUEST,
+            Unauthorized | InvalidSignature => StatusCode::UNAUTHORIZED,
+            Forbidden | NotASubscriber | CheckpointUnsigned => StatusCode::FORBIDDEN,
+            NotFound | UnknownLog => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Conflict | SlugTaken | NameTaken | LastAdmin | InvalidTransition | ArticleRetracted
+            | SealedSource | CheckpointRefused => StatusCode::CONFLICT,
+            Gone => StatusCode::GONE,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UriTooLong => StatusCode::URI_TOO_LONG,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            UnknownSource | NoChange | FetchRefused | CaptureFailed | InvalidProof
+            | RecordTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
+            TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Unavailable | PlatformUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Internal | Error => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 impl ApiError {
-    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
+    /// An error of `code`, answered with the code's own status.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::with_status(code.status(), code, detail)
+    }
+
+    /// For what the framework refused, by its status alone.
+    fn with_status(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -143,34 +190,26 @@ impl ApiError {
         }
     }
 
-    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, detail)
-    }
-
     /// A 400 naming the field at fault.
     pub fn invalid_field(field: impl Into<String>, detail: impl Into<String>) -> Self {
         let field = field.into();
         let detail = format!("{field}: {}", detail.into());
         Self {
             field: Some(field),
-            ..Self::bad_request(ErrorCode::InvalidField, detail)
+            ..Self::new(ErrorCode::InvalidField, detail)
         }
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, detail)
+        Self::new(ErrorCode::Unauthorized, detail)
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, detail)
+        Self::new(ErrorCode::Forbidden, detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, detail)
-    }
-
-    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, detail)
+        Self::new(ErrorCode::NotFound, detail)
     }
 
     /// 429 with `Retry-After`.
@@ -178,7 +217,6 @@ impl ApiError {
         Self {
             retry_after_secs: Some(retry_after_secs),
             ..Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::TooManyRequests,
                 format!("too many requests; try again in {retry_after_secs} s"),
             )
@@ -188,11 +226,7 @@ impl ApiError {
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self {
             retry_after_secs: Some(1),
-            ..Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::Unavailable,
-                detail,
-            )
+            ..Self::new(ErrorCode::Unavailable, detail)
         }
     }
 
@@ -200,11 +234,7 @@ impl ApiError {
     /// with nothing but a generic 500.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(error = %error, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Internal,
-            "an internal error occurred",
-        )
+        Self::new(ErrorCode::Internal, "an internal error occurred")
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -266,7 +296,7 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match &error {
             Error::NotFound => Self::not_found("no such record"),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::conflict(
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::new(
                 ErrorCode::Conflict,
                 "a record with these values already exists",
             ),
@@ -278,7 +308,7 @@ impl From<diesel::result::Error> for ApiError {
             }
             // PostgreSQL refuses NUL in text; whatever carried it came from the request.
             Error::DatabaseError(_, info) if info.message().contains("invalid byte sequence") => {
-                Self::bad_request(
+                Self::new(
                     ErrorCode::InvalidText,
                     "text must not contain NUL characters",
                 )
@@ -315,7 +345,6 @@ impl From<actix_web::error::BlockingError> for ApiError {
 impl ApiError {
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::PayloadTooLarge,
             format!("the body is larger than {limit} bytes"),
         )
@@ -326,25 +355,21 @@ pub fn query_error(
     error: actix_web::error::QueryPayloadError,
     _: &HttpRequest,
 ) -> actix_web::Error {
-    ApiError::bad_request(ErrorCode::InvalidQuery, error.to_string()).into()
+    ApiError::new(ErrorCode::InvalidQuery, error.to_string()).into()
 }
 
 pub fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request(ErrorCode::InvalidPath, error.to_string()).into()
+    ApiError::new(ErrorCode::InvalidPath, error.to_string()).into()
 }
 
 impl From<crate::ledger::LedgerError> for ApiError {
     fn from(error: crate::ledger::LedgerError) -> Self {
         use crate::ledger::LedgerError as E;
         match error {
-            E::LeafTooLarge(_) => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::RecordTooLarge,
-                error.to_string(),
-            ),
+            E::LeafTooLarge(_) => Self::new(ErrorCode::RecordTooLarge, error.to_string()),
             E::Db(e) => e.into(),
             E::Unavailable(e) => e.into(),
-            E::OutOfRange(detail) => Self::bad_request(ErrorCode::OutOfRange, detail),
+            E::OutOfRange(detail) => Self::new(ErrorCode::OutOfRange, detail),
             other => Self::internal(other),
         }
     }
@@ -380,7 +405,7 @@ pub async fn problems_only<B: actix_web::body::MessageBody + 'static>(
     use actix_web::dev::ServiceResponse;
     let bare = |status: StatusCode| {
         let detail = status.canonical_reason().unwrap_or("error").to_lowercase();
-        ApiError::new(status, code_for(status), detail)
+        ApiError::with_status(status, code_for(status), detail)
     };
     match next.call(req).await {
         Ok(res) => {

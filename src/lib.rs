@@ -8,6 +8,7 @@ pub mod compression;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod etag;
 pub mod ledger;
 pub mod limits;
 pub mod metrics;

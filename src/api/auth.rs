@@ -108,7 +108,6 @@ pub async fn exchange(
             IdentityError::Unavailable(detail) => {
                 tracing::warn!(platform = %platform.id, %detail, "identity keys unavailable");
                 ApiError::new(
-                    actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
                     ErrorCode::PlatformUnavailable,
                     "the platform's keys cannot be fetched right now",
                 )
@@ -128,7 +127,6 @@ pub async fn exchange(
         .await?
         .ok_or_else(|| {
             ApiError::new(
-                actix_web::http::StatusCode::FORBIDDEN,
                 ErrorCode::NotASubscriber,
                 "the platform vouches for this reader, but no subscriber answers to them",
             )

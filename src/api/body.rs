@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
 
@@ -65,7 +65,7 @@ fn data_error<E: std::fmt::Display>(error: serde_path_to_error::Error<E>) -> Api
     let path = error.path().to_string();
     let message = error.inner().to_string();
     if path == "." {
-        ApiError::bad_request(ErrorCode::InvalidBody, message)
+        ApiError::new(ErrorCode::InvalidBody, message)
     } else {
         ApiError::invalid_field(path, message)
     }
@@ -77,14 +77,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         if e.inner().is_syntax() || e.inner().is_eof() {
-            ApiError::bad_request(ErrorCode::MalformedJson, e.inner().to_string())
+            ApiError::new(ErrorCode::MalformedJson, e.inner().to_string())
         } else {
             data_error(e)
         }
     })?;
     deserializer
         .end()
-        .map_err(|e| ApiError::bad_request(ErrorCode::MalformedJson, e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::MalformedJson, e.to_string()))?;
     Ok(value)
 }
 
@@ -102,7 +102,6 @@ fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::UnsupportedMediaType,
             "the body must be application/json",
         ))
@@ -118,8 +117,6 @@ pub async fn read_limited(
         .await
         .map_err(|e| match e.as_error::<PayloadError>() {
             Some(PayloadError::Overflow) => ApiError::payload_too_large(JSON_BODY_LIMIT),
-            _ => {
-                ApiError::bad_request(ErrorCode::InvalidBody, "the request body could not be read")
-            }
+            _ => ApiError::new(ErrorCode::InvalidBody, "the request body could not be read"),
         })
 }

@@ -337,7 +337,7 @@ async fn refuse_nul_in_uri(
         .path_and_query()
         .is_some_and(|pq| pq.as_str().contains("%00"));
     if carries_nul {
-        let refusal = error::ApiError::bad_request(
+        let refusal = error::ApiError::new(
             error::ErrorCode::InvalidText,
             "text must not contain NUL characters",
         );
@@ -403,7 +403,6 @@ async fn no_route(req: HttpRequest, known: web::Data<KnownRoutes>) -> HttpRespon
                 .collect::<Vec<_>>()
                 .join(", ");
             let mut response = ApiError::new(
-                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
                 ErrorCode::MethodNotAllowed,
                 format!("{} is not allowed here; allowed: {allow}", req.method()),
             )

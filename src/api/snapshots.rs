@@ -46,7 +46,7 @@ fn uploaded_type(req: &HttpRequest) -> Result<String, ApiError> {
         .map(|t| t.to_string());
     match parsed {
         Some(parsed) if parsed.len() <= 255 => Ok(parsed),
-        _ => Err(ApiError::bad_request(
+        _ => Err(ApiError::new(
             ErrorCode::InvalidField,
             "Content-Type is not a media type (type/subtype)",
         )),
@@ -88,7 +88,7 @@ pub async fn upload(
         return Err(too_large(max));
     }
     let empty = || {
-        ApiError::bad_request(
+        ApiError::new(
             ErrorCode::InvalidBody,
             "the body is empty: a snapshot holds at least one byte",
         )
@@ -123,7 +123,7 @@ pub async fn upload(
     drop(tx);
     let staged = writer.await.map_err(storage_failed)?;
     if let Some(e) = read_error {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::new(
             ErrorCode::BadRequest,
             format!("the body could not be read: {e}"),
         ));
@@ -163,7 +163,6 @@ pub async fn upload(
 
 fn too_large(max: u64) -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::PayloadTooLarge,
         format!("a snapshot may be at most {max} bytes; nothing was stored"),
     )
@@ -233,16 +232,8 @@ pub async fn capture_source(
     .await
     .map_err(storage_failed)?
     .map_err(|e| match e {
-        CaptureError::Refused(detail) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::FetchRefused,
-            detail,
-        ),
-        CaptureError::Unusable(detail) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::CaptureFailed,
-            detail,
-        ),
+        CaptureError::Refused(detail) => ApiError::new(ErrorCode::FetchRefused, detail),
+        CaptureError::Unusable(detail) => ApiError::new(ErrorCode::CaptureFailed, detail),
         CaptureError::TooLarge(max) => too_large(max),
         CaptureError::Storage(e) => storage_failed(e),
     })?;
@@ -324,7 +315,7 @@ pub async fn download(
 ) -> Result<HttpResponse, ApiError> {
     let sha256 = sha256.into_inner();
     if !valid_name(&sha256) {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::new(
             ErrorCode::InvalidPath,
             "a snapshot is named by 64 lowercase hex digits (its SHA-256)",
         ));
@@ -333,7 +324,7 @@ pub async fn download(
         None => false,
         Some("warc") => true,
         Some(other) => {
-            return Err(ApiError::bad_request(
+            return Err(ApiError::new(
                 ErrorCode::InvalidQuery,
                 format!("format: {other:?} is not warc"),
             ));
@@ -407,12 +398,11 @@ pub async fn download(
             format!("attachment; filename=\"{filename}\""),
         ));
     }
-    let not_modified = req
+    let if_none_match = req
         .headers()
         .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
-    if not_modified {
+        .and_then(|v| v.to_str().ok());
+    if crate::etag::matches(if_none_match, &tag) {
         return Ok(response.status(StatusCode::NOT_MODIFIED).finish());
     }
     let range = requested_range(&req, size)?;
@@ -458,8 +448,7 @@ fn requested_range(req: &HttpRequest, size: u64) -> Result<Option<(u64, u64)>, A
     match spec.to_satisfiable_range(size) {
         Some((start, last)) => Ok(Some((start, last + 1))),
         None => Err(ApiError::new(
-            StatusCode::RANGE_NOT_SATISFIABLE,
-            ErrorCode::OutOfRange,
+            ErrorCode::RangeNotSatisfiable,
             format!("the snapshot has {size} bytes"),
         )),
     }

@@ -35,7 +35,7 @@ pub struct ListQuery {
 fn requested_format(req: &HttpRequest, query: &ListQuery) -> Result<Format, ApiError> {
     if let Some(name) = &query.format {
         return Format::from_name(name).ok_or_else(|| {
-            ApiError::bad_request(
+            ApiError::new(
                 ErrorCode::InvalidQuery,
                 format!("format: {name:?} is not json, csl-json, bibtex, ris or jsonld"),
             )

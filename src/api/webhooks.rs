@@ -3,7 +3,6 @@
 //! over 1 MiB is refused before it is read; a removed platform's webhook
 //! answers 410, which makes Ghost delete it.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, post, web};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -22,7 +21,6 @@ pub struct Received {
 
 fn too_large() -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::PayloadTooLarge,
         "a webhook body is at most 1 MiB",
     )
@@ -33,9 +31,8 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
     refuse_declared_excess(req)?;
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| {
-            ApiError::bad_request(ErrorCode::BadRequest, "the body could not be read")
-        })?;
+        let chunk = chunk
+            .map_err(|_| ApiError::new(ErrorCode::BadRequest, "the body could not be read"))?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(too_large());
         }
@@ -59,12 +56,8 @@ fn refuse_declared_excess(req: &HttpRequest) -> Result<(), ApiError> {
 
 fn refusal(refusal: Refusal) -> ApiError {
     match refusal {
-        Refusal::Unsigned(detail) => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::InvalidSignature,
-            detail,
-        ),
-        Refusal::Malformed(detail) => ApiError::bad_request(ErrorCode::InvalidBody, detail),
+        Refusal::Unsigned(detail) => ApiError::new(ErrorCode::InvalidSignature, detail),
+        Refusal::Malformed(detail) => ApiError::new(ErrorCode::InvalidBody, detail),
     }
 }
 
@@ -103,7 +96,6 @@ pub async fn receive(
     };
     let Some((platform, secret)) = found else {
         return Err(ApiError::new(
-            StatusCode::GONE,
             ErrorCode::Gone,
             format!("no platform {platform_id:?}: stop sending"),
         ));

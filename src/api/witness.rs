@@ -1,7 +1,6 @@
 //! This server as a witness of other logs (C2SP tlog-witness): its key, and
 //! `POST /witness/add-checkpoint`.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -64,7 +63,7 @@ pub async fn add_checkpoint(
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| {
-            ApiError::bad_request(ErrorCode::InvalidBody, "the request body could not be read")
+            ApiError::new(ErrorCode::InvalidBody, "the request body could not be read")
         })?;
         if body.len() + chunk.len() > MAX_REQUEST_BYTES {
             return Err(ApiError::payload_too_large(MAX_REQUEST_BYTES));
@@ -87,11 +86,9 @@ pub async fn add_checkpoint(
         Err(WitnessError::Refused(Refusal::Stale(size))) => Ok(HttpResponse::Conflict()
             .content_type(crate::error::TLOG_SIZE)
             .body(format!("{size}\n"))),
-        Err(WitnessError::Refused(refusal)) => Err(ApiError::new(
-            StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            ErrorCode::CheckpointRefused,
-            refusal.to_string(),
-        )),
+        Err(WitnessError::Refused(refusal)) => {
+            Err(ApiError::new(refusal.code(), refusal.to_string()))
+        }
         Err(WitnessError::Db(error)) => Err(error.into()),
     }
 }

@@ -67,7 +67,7 @@ pub fn validate_name(name: &str) -> Result<(), ApiError> {
     // The name stays the first-start key's, revoked or not, so the ledger's
     // `admin:bootstrap-admin` always means that one key.
     if name == BOOTSTRAP_KEY_NAME {
-        return Err(ApiError::conflict(
+        return Err(ApiError::new(
             ErrorCode::NameTaken,
             "the name bootstrap-admin belongs to the key made on first start",
         ));
@@ -100,7 +100,7 @@ pub fn create(conn: &mut DbConnection, role: Role, name: &str) -> Result<NewKey,
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => Err(ApiError::conflict(
+        )) => Err(ApiError::new(
             ErrorCode::NameTaken,
             format!("a live {role} key named {name:?} exists; revoke it first"),
         )),
@@ -192,7 +192,7 @@ pub fn revoke(conn: &mut DbConnection, id: &str) -> Result<ApiKeyRow, ApiError> 
                 .count()
                 .get_result(conn)?;
             if live_admins == 0 {
-                return Err(ApiError::conflict(
+                return Err(ApiError::new(
                     ErrorCode::LastAdmin,
                     "this is the last live admin key: make another admin key before revoking it",
                 ));

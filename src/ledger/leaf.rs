@@ -151,6 +151,27 @@ pub fn sealed_opens(commitment: &str, salt_hex: &str, record: &Value) -> bool {
         .is_some_and(|made| made == commitment)
 }
 
+/// Whether a `source.disclosed` record (`{"id", "commitment",
+/// "sealed_index", "salt", "record"}`) opens the seal of source `id`, of
+/// `kind`, made with `commitment` by entry `sealed_index`: the rule every
+/// checker of a log applies to a seal's disclosure.
+pub fn disclosure_opens_seal(
+    disclosure: &Value,
+    id: &str,
+    kind: &str,
+    commitment: &str,
+    sealed_index: u64,
+) -> bool {
+    let record = &disclosure["record"];
+    sealed_opens(
+        commitment,
+        disclosure["salt"].as_str().unwrap_or_default(),
+        record,
+    ) && disclosure["sealed_index"].as_u64() == Some(sealed_index)
+        && record["id"] == id
+        && record["kind"] == kind
+}
+
 /// RFC 3339, UTC, microseconds: `2026-11-23T20:01:47.123456Z`.
 pub fn format_at(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)

@@ -73,6 +73,51 @@ pub fn verify_consistency(
     .map_err(|_| ProofError::Invalid)
 }
 
+/// How a tree head stands to one accepted before: the one rule every
+/// verifier and the witness apply before asking for a consistency proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Growth {
+    /// The same tree, or one grown from nothing: nothing to prove.
+    NothingToProve,
+    /// Grown: a consistency proof from the old size must verify.
+    NeedsProof,
+}
+
+/// History broken between two tree heads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Broken {
+    #[error("the log went back from {old} entries to {new}: history was rolled back")]
+    RolledBack { old: u64, new: u64 },
+    #[error("two different trees of size {size}: the log has been forked or rewritten")]
+    Forked { size: u64 },
+}
+
+/// Compares the tree head `new_size`/`new_root` with `old_size`/`old_root`
+/// accepted before.
+pub fn compare_heads(
+    old_size: u64,
+    old_root: &[u8],
+    new_size: u64,
+    new_root: &[u8],
+) -> Result<Growth, Broken> {
+    if new_size < old_size {
+        return Err(Broken::RolledBack {
+            old: old_size,
+            new: new_size,
+        });
+    }
+    if old_size == new_size {
+        return match old_root == new_root || old_size == 0 {
+            true => Ok(Growth::NothingToProve),
+            false => Err(Broken::Forked { size: old_size }),
+        };
+    }
+    Ok(match old_size {
+        0 => Growth::NothingToProve,
+        _ => Growth::NeedsProof,
+    })
+}
+
 /// Computes a tree's root from its leaf hashes, fed one by one, in O(log n) memory.
 #[derive(Debug, Default, Clone)]
 pub struct TreeBuilder {
@@ -127,6 +172,19 @@ impl TreeBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heads_compare_as_grown_forked_or_rolled_back() {
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        assert_eq!(compare_heads(0, &a, 5, &b), Ok(Growth::NothingToProve));
+        assert_eq!(compare_heads(5, &a, 5, &a), Ok(Growth::NothingToProve));
+        assert_eq!(compare_heads(3, &a, 5, &b), Ok(Growth::NeedsProof));
+        assert_eq!(compare_heads(5, &a, 5, &b), Err(Broken::Forked { size: 5 }));
+        assert_eq!(
+            compare_heads(5, &a, 3, &a),
+            Err(Broken::RolledBack { old: 5, new: 3 })
+        );
+    }
 
     #[test]
     fn builder_matches_known_small_trees() {

@@ -178,7 +178,7 @@ pub fn create(
         authors,
     } = validate(new)?;
     if find(conn, slug.as_str())?.is_some() {
-        return Err(ApiError::conflict(
+        return Err(ApiError::new(
             ErrorCode::SlugTaken,
             format!("an article {slug:?} exists already"),
         ));
@@ -231,14 +231,14 @@ pub fn change_status(
         ArticleStatus::Published => (ArticleStatus::Draft, "article.published"),
         ArticleStatus::Retracted => (ArticleStatus::Published, "article.retracted"),
         ArticleStatus::Draft => {
-            return Err(ApiError::bad_request(
+            return Err(ApiError::new(
                 ErrorCode::InvalidTransition,
                 "an article cannot go back to draft",
             ));
         }
     };
     if row.status != from {
-        return Err(ApiError::conflict(
+        return Err(ApiError::new(
             ErrorCode::InvalidTransition,
             format!(
                 "the article is {}; only a {} article can become {}",

@@ -179,7 +179,7 @@ fn read_sources<'a>(
 fn check_article(conn: &mut DbConnection, slug: &str) -> Result<(String, bool), ApiError> {
     let article = articles::get(conn, slug)?;
     if article.status == ArticleStatus::Retracted {
-        return Err(ApiError::conflict(
+        return Err(ApiError::new(
             ErrorCode::ArticleRetracted,
             "the article is retracted: nothing more can be cited",
         ));
@@ -233,7 +233,6 @@ pub fn prepare(
             .flatten()
             .ok_or_else(|| {
                 ApiError::new(
-                    actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
                     ErrorCode::UnknownSource,
                     format!(
                         "{}: no source {:?} at that version",
@@ -379,7 +378,7 @@ pub fn verify(
 ) -> Result<Citation, ApiError> {
     let mut row = get(conn, id)?;
     if row.status != CitationStatus::Attached {
-        return Err(ApiError::conflict(
+        return Err(ApiError::new(
             ErrorCode::InvalidTransition,
             format!(
                 "the citation is {}; only an attached citation can be verified",
@@ -431,7 +430,7 @@ pub fn retract(
         ));
     }
     if row.status == CitationStatus::Retracted {
-        return Err(ApiError::conflict(
+        return Err(ApiError::new(
             ErrorCode::InvalidTransition,
             "the citation is retracted already",
         ));

@@ -357,7 +357,7 @@ pub fn disclose(
         // No source at all is a 404; an open one in the open has nothing to disclose.
         let latest = sources::latest(conn, id)?;
         if super::embargo::disclose_sources(conn, seq, actor, &[id])? == 0 {
-            return Err(ApiError::conflict(
+            return Err(ApiError::new(
                 ErrorCode::InvalidTransition,
                 format!(
                     "source {id:?} is neither sealed nor embargoed: it is in the ledger already"
@@ -367,7 +367,7 @@ pub fn disclose(
         return Ok(RecordedSource::Open(latest));
     };
     if row.disclosed_at.is_some() {
-        return Err(ApiError::conflict(
+        return Err(ApiError::new(
             ErrorCode::InvalidTransition,
             "the source is disclosed already",
         ));

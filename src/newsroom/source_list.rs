@@ -158,9 +158,7 @@ fn etag(parts: &[String]) -> String {
     format!("\"{}\"", hex::encode(&hasher.finalize()[..16]))
 }
 
-pub fn not_modified(if_none_match: Option<&str>, tag: &str) -> bool {
-    if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
-}
+pub use crate::etag::matches as not_modified;
 
 /// What a request for a list gets: its ETag, and the body unless the
 /// caller's `If-None-Match` already names that tag.

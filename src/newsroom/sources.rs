@@ -346,7 +346,6 @@ pub fn revise(
     let unchanged = same_content(&row, &latest);
     if unchanged {
         return Err(ApiError::new(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::NoChange,
             "the patch changes nothing: no new version was made",
         ));
@@ -407,7 +406,7 @@ fn missing(conn: &mut DbConnection, id: &str) -> Result<ApiError, ApiError> {
         .count()
         .get_result(conn)?;
     Ok(if sealed > 0 {
-        ApiError::conflict(
+        ApiError::new(
             ErrorCode::SealedSource,
             format!("source {id:?} is sealed: it is not revised, captured or cited"),
         )

@@ -217,7 +217,7 @@ fn upsert_member(
                 Err(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
-                )) => Err(ApiError::conflict(
+                )) => Err(ApiError::new(
                     ErrorCode::Conflict,
                     "a subscriber of another platform has this member id",
                 )),

@@ -306,7 +306,7 @@ pub fn create(
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => Err(ApiError::conflict(
+        )) => Err(ApiError::new(
             ErrorCode::Conflict,
             "a platform with that name or issuer is registered already",
         )),

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::ledger::checkpoint::{self, VerifiedCheckpoint};
 use crate::ledger::leaf::Leaf;
-use crate::ledger::proof::{TreeBuilder, verify_consistency};
+use crate::ledger::proof::{Growth, TreeBuilder, compare_heads, verify_consistency};
 
 /// Why a run failed: the claims did not hold (exit 1), or the run could not be
 /// made (exit 2).
@@ -266,19 +266,10 @@ fn require_consistency(
     new: &VerifiedCheckpoint,
 ) -> Result<(), Failure> {
     let (old_size, old_root) = old;
-    if old_size == 0 || old_size == new.size {
-        if old_size == new.size && old_root != new.root.0.as_slice() {
-            return Err(Failure::Refused(format!(
-                "two different trees of size {old_size}: the log has been forked or rewritten"
-            )));
-        }
-        return Ok(());
-    }
-    if new.size < old_size {
-        return Err(Failure::Refused(format!(
-            "the log went back from {old_size} entries to {}: history was rolled back",
-            new.size
-        )));
+    match compare_heads(old_size, old_root, new.size, &new.root.0) {
+        Err(broken) => return Err(Failure::Refused(broken.to_string())),
+        Ok(Growth::NothingToProve) => return Ok(()),
+        Ok(Growth::NeedsProof) => {}
     }
     let proof = client.json(
         &format!(
@@ -509,17 +500,13 @@ impl Seals {
                         "entry {index} discloses source {id:?}, never sealed before it"
                     )));
                 };
-                let record = &leaf.record["record"];
-                let opens = crate::ledger::leaf::sealed_opens(
+                if !crate::ledger::leaf::disclosure_opens_seal(
+                    &leaf.record,
+                    &id,
+                    kind,
                     commitment,
-                    leaf.record["salt"].as_str().unwrap_or_default(),
-                    record,
-                );
-                if !opens
-                    || leaf.record["sealed_index"].as_u64() != Some(*sealed_at)
-                    || text(&record["id"]) != id
-                    || text(&record["kind"]) != *kind
-                {
+                    *sealed_at,
+                ) {
                     return Err(Failure::Refused(format!(
                         "entry {index}: the disclosed record and salt of source {id:?} are not what entry {sealed_at} sealed"
                     )));
@@ -537,15 +524,71 @@ impl Seals {
     }
 }
 
+/// Every leaf of a log, in index order: parsed, re-hashed into the tree, and
+/// every disclosure checked against what it opens. The one loop behind
+/// `--all` and `--tiles`.
+pub(crate) struct Replay {
+    builder: TreeBuilder,
+    seals: Seals,
+    next: u64,
+    started: Instant,
+}
+
+impl Replay {
+    pub(crate) fn new() -> Self {
+        Self {
+            builder: TreeBuilder::new(),
+            seals: Seals::default(),
+            next: 0,
+            started: Instant::now(),
+        }
+    }
+
+    /// How many leaves so far.
+    pub(crate) fn count(&self) -> u64 {
+        self.next
+    }
+
+    /// The next leaf's text; answers its leaf hash.
+    pub(crate) fn leaf(&mut self, text: &[u8]) -> Result<crate::ledger::Hash, Failure> {
+        let index = self.next;
+        let parsed = std::str::from_utf8(text)
+            .map_err(|_| Failure::Refused(format!("entry {index} is not UTF-8")))
+            .and_then(|t| {
+                Leaf::parse(t).map_err(|e| Failure::Refused(format!("entry {index}: {e}")))
+            })?;
+        self.seals.check(index, &parsed)?;
+        let hash = crate::ledger::leaf_hash(text);
+        self.builder.push(hash);
+        self.next += 1;
+        Ok(hash)
+    }
+
+    /// The leaves' root must be the signed one; says so, with what was found.
+    pub(crate) fn finish(self, cp: &VerifiedCheckpoint, leaves: &str) -> Result<(), Failure> {
+        if self.next != cp.size || self.builder.root() != cp.root {
+            return Err(Failure::Refused(format!(
+                "the {} {leaves} do not give the signed root of {}",
+                self.next, cp.size
+            )));
+        }
+        println!(
+            "all {} {leaves} re-hashed; their root is the signed root ({:.1} s)",
+            cp.size,
+            self.started.elapsed().as_secs_f64()
+        );
+        self.seals.report();
+        Ok(())
+    }
+}
+
 /// Downloads every leaf up to the checkpoint, re-hashes it and recomputes the root.
 fn rehash_all(client: &Client, cp: &VerifiedCheckpoint) -> Result<(), Failure> {
     const PAGE: u64 = 1000;
-    let started = Instant::now();
-    let mut builder = TreeBuilder::new();
-    let mut seals = Seals::default();
-    let mut next: u64 = 0;
+    let mut replay = Replay::new();
     let mut stderr = std::io::stderr();
-    while next < cp.size {
+    while replay.count() < cp.size {
+        let next = replay.count();
         let limit = PAGE.min(cp.size - next);
         let page = client.json(
             &format!("/v1/ledger/entries?start={next}&limit={limit}"),
@@ -560,51 +603,33 @@ fn rehash_all(client: &Client, cp: &VerifiedCheckpoint) -> Result<(), Failure> {
                 cp.size
             )));
         }
-        for entry in entries {
-            if entry["index"].as_u64() != Some(next) {
+        for entry in entries.iter().take((cp.size - next) as usize) {
+            let index = replay.count();
+            if entry["index"].as_u64() != Some(index) {
                 return Err(Failure::Refused(format!(
-                    "expected entry {next}, got {}",
+                    "expected entry {index}, got {}",
                     entry["index"]
                 )));
             }
             let leaf = entry["leaf"]
                 .as_str()
-                .ok_or_else(|| Failure::Refused(format!("entry {next} has no leaf")))?;
-            let hash = crate::ledger::leaf_hash(leaf.as_bytes());
+                .ok_or_else(|| Failure::Refused(format!("entry {index} has no leaf")))?;
+            let hash = replay.leaf(leaf.as_bytes())?;
             if entry["leaf_hash"].as_str() != Some(hex::encode(hash.0).as_str()) {
                 return Err(Failure::Refused(format!(
-                    "entry {next}: the leaf does not hash to its leaf_hash"
+                    "entry {index}: the leaf does not hash to its leaf_hash"
                 )));
             }
-            let parsed =
-                Leaf::parse(leaf).map_err(|e| Failure::Refused(format!("entry {next}: {e}")))?;
-            seals.check(next, &parsed)?;
-            builder.push(hash);
-            next += 1;
-            if next == cp.size {
-                break;
-            }
         }
-        let rate = next as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        let done = replay.count();
+        let rate = done as f64 / replay.started.elapsed().as_secs_f64().max(1e-9);
         let _ = write!(
             stderr,
-            "\rre-hashed {next}/{} leaves ({:.0}%), {rate:.0} leaves/s   ",
+            "\rre-hashed {done}/{} leaves ({:.0}%), {rate:.0} leaves/s   ",
             cp.size,
-            100.0 * next as f64 / cp.size as f64
+            100.0 * done as f64 / cp.size as f64
         );
     }
     let _ = writeln!(stderr);
-    if builder.root() != cp.root {
-        return Err(Failure::Refused(format!(
-            "the {} leaves do not give the signed root",
-            cp.size
-        )));
-    }
-    println!(
-        "all {} leaves re-hashed; their root is the signed root ({:.1} s)",
-        cp.size,
-        started.elapsed().as_secs_f64()
-    );
-    seals.report();
-    Ok(())
+    replay.finish(cp, "leaves")
 }

@@ -9,15 +9,12 @@
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use tlog_tiles::tlog::{self, Hash};
 use tlog_tiles::{Tile, TileHashReader, TileReader};
 
 use super::{Accepted, Failure, State, trouble};
 use crate::ledger::checkpoint::{self, VerifiedCheckpoint};
-use crate::ledger::leaf::Leaf;
-use crate::ledger::proof::TreeBuilder;
 use crate::ledger::tiles::{HEIGHT, TileRef, WIDTH};
 
 pub struct FromTiles {
@@ -210,19 +207,11 @@ fn consistent(
     old_root: Hash,
     cp: &VerifiedCheckpoint,
 ) -> Result<(), Failure> {
-    if old_size > cp.size {
-        return Err(Failure::Refused(format!(
-            "the log went back from {old_size} entries to {}: history was rolled back",
-            cp.size
-        )));
-    }
-    if old_size == cp.size || old_size == 0 {
-        if old_size == cp.size && old_root != cp.root {
-            return Err(Failure::Refused(format!(
-                "two different trees of size {old_size}: the log has been forked or rewritten"
-            )));
-        }
-        return Ok(());
+    use crate::ledger::proof::{Growth, compare_heads};
+    match compare_heads(old_size, &old_root.0, cp.size, &cp.root.0) {
+        Err(broken) => return Err(Failure::Refused(broken.to_string())),
+        Ok(Growth::NothingToProve) => return Ok(()),
+        Ok(Growth::NeedsProof) => {}
     }
     let proof = tlog::prove_tree(cp.size, old_size, tiles)
         .map_err(|e| Failure::Refused(format!("no consistency proof from the tiles: {e}")))?;
@@ -241,9 +230,7 @@ fn rehash_bundles(
     cp: &VerifiedCheckpoint,
     tiles: &TileHashReader,
 ) -> Result<(), Failure> {
-    let started = Instant::now();
-    let mut builder = TreeBuilder::new();
-    let mut seals = super::Seals::default();
+    let mut replay = super::Replay::new();
     let mut stderr = std::io::stderr();
     let bundles = cp.size.div_ceil(WIDTH);
     for n in 0..bundles {
@@ -282,18 +269,12 @@ fn rehash_bundles(
                 )));
             }
             let (leaf, tail) = tail.split_at(len);
-            let text = std::str::from_utf8(leaf)
-                .map_err(|_| Failure::Refused(format!("entry {index} is not UTF-8")))?;
-            let parsed =
-                Leaf::parse(text).map_err(|e| Failure::Refused(format!("entry {index}: {e}")))?;
-            seals.check(index, &parsed)?;
-            let hash = crate::ledger::leaf_hash(leaf);
+            let hash = replay.leaf(leaf)?;
             if tiled[i as usize] != hash {
                 return Err(Failure::Refused(format!(
                     "entry {index}: its leaf is not the hash the hash tiles hold for it"
                 )));
             }
-            builder.push(hash);
             rest = tail;
         }
         if !rest.is_empty() {
@@ -309,17 +290,5 @@ fn rehash_bundles(
         );
     }
     let _ = writeln!(stderr);
-    if builder.root() != cp.root {
-        return Err(Failure::Refused(format!(
-            "the {} leaves of the entry bundles do not give the signed root",
-            cp.size
-        )));
-    }
-    println!(
-        "all {} leaves of the entry bundles re-hashed; their root is the signed root ({:.1} s)",
-        cp.size,
-        started.elapsed().as_secs_f64()
-    );
-    seals.report();
-    Ok(())
+    replay.finish(cp, "leaves of the entry bundles")
 }

@@ -65,13 +65,16 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn status(&self) -> u16 {
+    /// Its problem code, whose status is C2SP tlog-witness's for it: 400,
+    /// 403, 404, 409 or 422.
+    pub fn code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode;
         match self {
-            Refusal::Malformed(_) | Refusal::OldSizeTooLarge { .. } => 400,
-            Refusal::NotSigned => 403,
-            Refusal::UnknownLog(_) => 404,
-            Refusal::Stale(_) | Refusal::Fork(_) => 409,
-            Refusal::BadProof => 422,
+            Refusal::Malformed(_) | Refusal::OldSizeTooLarge { .. } => ErrorCode::InvalidCheckpoint,
+            Refusal::NotSigned => ErrorCode::CheckpointUnsigned,
+            Refusal::UnknownLog(_) => ErrorCode::UnknownLog,
+            Refusal::Stale(_) | Refusal::Fork(_) => ErrorCode::CheckpointRefused,
+            Refusal::BadProof => ErrorCode::InvalidProof,
         }
     }
 }

@@ -74,7 +74,7 @@ async fn writer(
                 .writer
                 .write(move |conn, seq| {
                     seq.append(conn, "test.doomed", "test:group", &json!({"claim": doomed}))?;
-                    Err::<(), _>(sourceledger::error::ApiError::conflict(
+                    Err::<(), _>(sourceledger::error::ApiError::new(
                         sourceledger::error::ErrorCode::ArticleRetracted,
                         "retracted under the write",
                     ))

@@ -176,7 +176,7 @@ async fn uploads_are_stored_by_hash_and_served_safely(
                 .insert_header(("Range", "bytes=5000-6000")),
         )
         .await;
-    past.assert_problem(416, "out_of_range");
+    past.assert_problem(416, "range_not_satisfiable");
     let cached = app
         .call(
             TestRequest::get()

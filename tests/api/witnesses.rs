@@ -136,14 +136,14 @@ async fn a_witness_cosigns_what_extends_and_refuses_forks_and_rollbacks(backend:
     let fork_proof = consistency(&fork, 8, 12).await;
     add(&witness, body(8, &fork_proof, &grown))
         .await
-        .assert_problem(422, "checkpoint_refused");
+        .assert_problem(422, "invalid_proof");
     // A rollback: the log's own smaller checkpoint, sent as new.
     let rolled = add(&witness, body(0, &[], &five)).await;
     assert_eq!(rolled.status, 409);
     assert_eq!(rolled.text(), "8\n");
     add(&witness, body(8, &[], &five))
         .await
-        .assert_problem(400, "checkpoint_refused");
+        .assert_problem(400, "invalid_checkpoint");
     // The fork again: refused again, kept once.
     add(&witness, body(8, &[], &forked))
         .await
@@ -165,7 +165,7 @@ async fn a_witness_cosigns_what_extends_and_refuses_forks_and_rollbacks(backend:
     let own = witness.get("/v1/ledger/checkpoint").await.text();
     add(&witness, body(0, &[], &own))
         .await
-        .assert_problem(404, "checkpoint_refused");
+        .assert_problem(404, "unknown_log");
     let (other_key, _) = signed_note::generate_key(&mut rand::rngs::OsRng, origin);
     let signer = signed_note::StandardSigner::new(&other_key).expect("signer");
     let text = eight.split("\n\n").next().expect("text").to_owned() + "\n";
@@ -174,11 +174,11 @@ async fn a_witness_cosigns_what_extends_and_refuses_forks_and_rollbacks(backend:
     let resigned = String::from_utf8(resigned.to_bytes()).expect("utf8");
     add(&witness, body(8, &[], &resigned))
         .await
-        .assert_problem(403, "checkpoint_refused");
+        .assert_problem(403, "checkpoint_unsigned");
     for bad in ["", "old 1\n", "old x\n\nnote", "old 01\n\n"] {
         add(&witness, bad.to_owned())
             .await
-            .assert_problem(400, "checkpoint_refused");
+            .assert_problem(400, "invalid_checkpoint");
     }
     let resent = add(&witness, body(8, &[], &eight)).await;
     assert_eq!(

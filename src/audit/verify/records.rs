@@ -12,7 +12,7 @@ use super::{PAGE, ProblemKind, Problems};
 use crate::db::DbConnection;
 use crate::db::schema::{articles, citations, sealed_sources, sources};
 use crate::error::ApiError;
-use crate::ledger::leaf::{Leaf, record_sha256, sealed_opens};
+use crate::ledger::leaf::{Leaf, disclosure_opens_seal, record_sha256};
 use crate::ledger::store;
 use crate::newsroom::articles::Article;
 use crate::newsroom::citations::Citation;
@@ -253,17 +253,16 @@ impl RecordCheck<'_> {
                 self.problems,
             )?
         {
-            let r = &leaf.record;
-            let opens = sealed_opens(
-                &row.commitment,
-                r["salt"].as_str().unwrap_or_default(),
-                &r["record"],
-            );
-            if !opens
-                || r["sealed_index"] != row.ledger_index
-                || r["record"]["id"] != row.id.as_str()
-                || r["record"]["kind"] != row.kind.as_str()
-            {
+            let opens = u64::try_from(row.ledger_index).is_ok_and(|sealed_index| {
+                disclosure_opens_seal(
+                    &leaf.record,
+                    &row.id,
+                    &row.kind,
+                    &row.commitment,
+                    sealed_index,
+                )
+            });
+            if !opens {
                 self.problems.add(
                     ProblemKind::RecordMismatch,
                     Some(index),

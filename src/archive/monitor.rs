@@ -411,7 +411,7 @@ pub fn state_counts(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, ApiEr
 }
 
 /// A citation whose source's link changed or vanished after publication.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema, Queryable)]
 pub struct Drifted {
     pub citation_id: String,
     pub source_id: String,
@@ -448,21 +448,7 @@ pub struct Drift {
 /// article was published.
 pub fn drift(conn: &mut DbConnection, slug: &str) -> Result<Drift, ApiError> {
     let article = crate::newsroom::articles::get(conn, slug)?;
-    type Row = (
-        String,
-        String,
-        i64,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        String,
-        Option<String>,
-        String,
-        i64,
-        String,
-    );
-    let rows: Vec<Row> = citations::table
+    let citations: Vec<Drifted> = citations::table
         .inner_join(
             sources::table.on(sources::id
                 .eq(citations::source_id)
@@ -478,56 +464,26 @@ pub fn drift(conn: &mut DbConnection, slug: &str) -> Result<Drift, ApiError> {
         .filter(link_checks::status.eq_any(["changed", "gone"]))
         .filter(link_checks::changed_at.ge(&article.updated_at))
         .order(citations::id.asc())
+        // In `Drifted`'s field order.
         .select((
             citations::id,
             sources::id,
             sources::version,
             sources::title,
             sources::url,
-            sources::archive_url,
-            sources::snapshot_sha256,
             link_checks::status,
             link_checks::detail,
             link_checks::changed_at,
             link_checks::ledger_index,
             link_checks::checked_at,
+            sources::archive_url,
+            sources::snapshot_sha256,
         ))
         .load(conn)?;
     Ok(Drift {
         article: article.slug,
         status: article.status.as_str().to_owned(),
         since: article.updated_at,
-        citations: rows
-            .into_iter()
-            .map(
-                |(
-                    citation_id,
-                    source_id,
-                    source_version,
-                    title,
-                    url,
-                    archive_url,
-                    snapshot_sha256,
-                    link_status,
-                    detail,
-                    changed_at,
-                    ledger_index,
-                    checked_at,
-                )| Drifted {
-                    citation_id,
-                    source_id,
-                    source_version,
-                    title,
-                    url,
-                    link_status,
-                    detail,
-                    changed_at,
-                    ledger_index,
-                    checked_at,
-                    archive_url,
-                    snapshot_sha256,
-                },
-            )
-            .collect(),
+        citations,
     })
 }

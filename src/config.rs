@@ -227,6 +227,48 @@ impl Default for ArchiveSettings {
     }
 }
 
+/// Variable `name` as a `T` that is `valid`, or `default` when it is unset;
+/// anything else is `problem`, named with the variable (never its value).
+fn typed<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    valid: impl Fn(&T) -> bool,
+    problem: &str,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(text) => text
+            .trim()
+            .parse::<T>()
+            .ok()
+            .filter(|v| valid(v))
+            .ok_or_else(|| ConfigError::Invalid {
+                name,
+                problem: problem.into(),
+            }),
+    }
+}
+
+/// A yes-or-no variable: one of the `(yes, no)` words, or `default` unset.
+fn switch(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+    (yes, no): (&[&str], &[&str]),
+    problem: &str,
+) -> Result<bool, ConfigError> {
+    match get(name).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some(word) if yes.contains(&word) => Ok(true),
+        Some(word) if no.contains(&word) => Ok(false),
+        Some(_) => Err(ConfigError::Invalid {
+            name,
+            problem: problem.into(),
+        }),
+    }
+}
+
 /// The ports the fetcher may reach on public addresses unless
 /// `SOURCELEDGER_FETCH_PORTS` says otherwise.
 pub const DEFAULT_FETCH_PORTS: [u16; 2] = [80, 443];
@@ -267,17 +309,13 @@ impl Settings {
         let bind = get("SOURCELEDGER_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
         let origin = get("SOURCELEDGER_ORIGIN").unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
         validate_origin(&origin)?;
-        let db_pool_size = match get("SOURCELEDGER_DB_POOL_SIZE") {
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=256).contains(n))
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "SOURCELEDGER_DB_POOL_SIZE",
-                    problem: "must be a whole number from 1 to 256".into(),
-                })?,
-            None => 10,
-        };
+        let db_pool_size = typed(
+            &get,
+            "SOURCELEDGER_DB_POOL_SIZE",
+            10u32,
+            |n| (1..=256).contains(n),
+            "must be a whole number from 1 to 256",
+        )?;
         let fetch_allow = parse_allow_list(&get("SOURCELEDGER_FETCH_ALLOW").unwrap_or_default())
             .map_err(|problem| ConfigError::Invalid {
                 name: "SOURCELEDGER_FETCH_ALLOW",
@@ -293,12 +331,14 @@ impl Settings {
                 problem: "must be an http or https URL".into(),
             });
         }
-        let per_minute = |name: &'static str, default: u32| match get(name) {
-            None => Ok(default),
-            Some(v) => v.parse::<u32>().map_err(|_| ConfigError::Invalid {
+        let per_minute = |name: &'static str, default: u32| {
+            typed(
+                &get,
                 name,
-                problem: "must be a whole number of requests per minute (0: no limit)".into(),
-            }),
+                default,
+                |_| true,
+                "must be a whole number of requests per minute (0: no limit)",
+            )
         };
         let rate_limit_anon = per_minute("SOURCELEDGER_RATE_LIMIT_ANON", DEFAULT_RATE_LIMIT_ANON)?;
         let rate_limit_token =
@@ -347,68 +387,50 @@ impl Settings {
                 name: "SOURCELEDGER_SNAPSHOT_STORE",
                 problem,
             })?,
-            max_bytes: match get("SOURCELEDGER_SNAPSHOT_MAX_BYTES") {
-                None => DEFAULT_SNAPSHOT_MAX_BYTES,
-                Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    ConfigError::Invalid {
-                        name: "SOURCELEDGER_SNAPSHOT_MAX_BYTES",
-                        problem: "must be a positive number of bytes".into(),
-                    }
-                })?,
-            },
-            capture_on_record: match get("SOURCELEDGER_CAPTURE_ON_RECORD").as_deref() {
-                None | Some("false") | Some("0") => false,
-                Some("true") | Some("1") => true,
-                Some(_) => {
-                    return Err(ConfigError::Invalid {
-                        name: "SOURCELEDGER_CAPTURE_ON_RECORD",
-                        problem: "must be true or false".into(),
-                    });
-                }
-            },
-            link_check_interval: match get("SOURCELEDGER_LINK_CHECK_INTERVAL") {
-                None => DEFAULT_LINK_CHECK_INTERVAL,
-                Some(v) => v
-                    .parse::<u64>()
-                    .map(std::time::Duration::from_secs)
-                    .map_err(|_| ConfigError::Invalid {
-                        name: "SOURCELEDGER_LINK_CHECK_INTERVAL",
-                        problem: "must be a whole number of seconds (0: off)".into(),
-                    })?,
-            },
-            link_check_host_delay: match get("SOURCELEDGER_LINK_CHECK_HOST_DELAY_MS") {
-                None => std::time::Duration::from_secs(1),
-                Some(v) => v
-                    .parse::<u64>()
-                    .map(std::time::Duration::from_millis)
-                    .map_err(|_| ConfigError::Invalid {
-                        name: "SOURCELEDGER_LINK_CHECK_HOST_DELAY_MS",
-                        problem: "must be a whole number of milliseconds".into(),
-                    })?,
-            },
-            link_check_concurrency: match get("SOURCELEDGER_LINK_CHECK_CONCURRENCY") {
-                None => 8,
-                Some(v) => v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=256).contains(n))
-                    .ok_or_else(|| ConfigError::Invalid {
-                        name: "SOURCELEDGER_LINK_CHECK_CONCURRENCY",
-                        problem: "must be a whole number from 1 to 256".into(),
-                    })?,
-            },
+            max_bytes: typed(
+                &get,
+                "SOURCELEDGER_SNAPSHOT_MAX_BYTES",
+                DEFAULT_SNAPSHOT_MAX_BYTES,
+                |n| *n > 0,
+                "must be a positive number of bytes",
+            )?,
+            capture_on_record: switch(
+                &get,
+                "SOURCELEDGER_CAPTURE_ON_RECORD",
+                false,
+                (&["true", "1"], &["false", "0"]),
+                "must be true or false",
+            )?,
+            link_check_interval: std::time::Duration::from_secs(typed(
+                &get,
+                "SOURCELEDGER_LINK_CHECK_INTERVAL",
+                DEFAULT_LINK_CHECK_INTERVAL.as_secs(),
+                |_| true,
+                "must be a whole number of seconds (0: off)",
+            )?),
+            link_check_host_delay: std::time::Duration::from_millis(typed(
+                &get,
+                "SOURCELEDGER_LINK_CHECK_HOST_DELAY_MS",
+                1000,
+                |_| true,
+                "must be a whole number of milliseconds",
+            )?),
+            link_check_concurrency: typed(
+                &get,
+                "SOURCELEDGER_LINK_CHECK_CONCURRENCY",
+                8usize,
+                |n| (1..=256).contains(n),
+                "must be a whole number from 1 to 256",
+            )?,
         };
         let witnessing = witness_settings(&get, &origin)?;
-        let embargo = match get("SOURCELEDGER_EMBARGO").as_deref().map(str::trim) {
-            None | Some("on") => true,
-            Some("off") => false,
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    name: "SOURCELEDGER_EMBARGO",
-                    problem: "must be on or off".into(),
-                });
-            }
-        };
+        let embargo = switch(
+            &get,
+            "SOURCELEDGER_EMBARGO",
+            true,
+            (&["on"], &["off"]),
+            "must be on or off",
+        )?;
         Ok(Self {
             witnessing,
             embargo,

@@ -4,13 +4,10 @@
 pub mod export;
 pub mod verify;
 
-use diesel::prelude::*;
-
 use crate::db::DbConnection;
-use crate::db::schema::ledger_entries;
 use crate::error::ApiError;
 use crate::ledger::leaf;
-use crate::ledger::store::EntryRow;
+use crate::ledger::store::{self, EntryRow};
 
 /// A search of the ledger; every filter is optional.
 #[derive(Debug, Default, Clone)]
@@ -51,40 +48,26 @@ impl EventFilter {
     }
 }
 
-/// Up to `limit` entries matching `filter` with an index above `after`, in index order.
+/// Up to `limit` entries matching `filter` with an index above `after`, in
+/// index order (read through the ledger).
 pub fn search(
     conn: &mut DbConnection,
     filter: &EventFilter,
     after: Option<u64>,
     limit: u32,
 ) -> Result<Vec<EntryRow>, ApiError> {
-    let mut query = ledger_entries::table
-        .order(ledger_entries::idx.asc())
-        .limit(i64::from(limit))
-        .select(EntryRow::as_select())
-        .into_boxed();
-    if let Some(after) = after {
-        let after =
-            i64::try_from(after).map_err(|_| ApiError::invalid_field("cursor", "is too large"))?;
-        query = query.filter(ledger_entries::idx.gt(after));
-    }
-    if let Some(kind) = &filter.kind {
-        query = query.filter(ledger_entries::kind.eq(kind.clone()));
-    }
-    if let Some(actor) = &filter.actor {
-        query = query.filter(ledger_entries::actor.eq(actor.clone()));
-    }
-    if let Some(article) = &filter.article {
-        query = query.filter(ledger_entries::article.eq(article.clone()));
-    }
-    if let Some(source) = &filter.source {
-        query = query.filter(ledger_entries::source.eq(source.clone()));
-    }
-    if let Some(from) = &filter.from {
-        query = query.filter(ledger_entries::at.ge(from.clone()));
-    }
-    if let Some(to) = &filter.to {
-        query = query.filter(ledger_entries::at.lt(to.clone()));
-    }
-    Ok(query.load(conn)?)
+    let about = store::EntryFilter {
+        kind: filter.kind.as_deref(),
+        actor: filter.actor.as_deref(),
+        article: filter.article.as_deref(),
+        source: filter.source.as_deref(),
+        from: filter.from.as_deref(),
+        to: filter.to.as_deref(),
+    };
+    store::entries_matching(conn, &about, after, limit).map_err(|e| match e {
+        crate::ledger::LedgerError::OutOfRange(_) => {
+            ApiError::invalid_field("cursor", "is too large")
+        }
+        other => other.into(),
+    })
 }

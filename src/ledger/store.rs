@@ -503,6 +503,57 @@ pub fn checkpoint_covering(
     }
 }
 
+/// Which entries a search wants; every part optional. Times are the ledger's
+/// own RFC 3339 form (text order is time order).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EntryFilter<'a> {
+    pub kind: Option<&'a str>,
+    pub actor: Option<&'a str>,
+    pub article: Option<&'a str>,
+    pub source: Option<&'a str>,
+    /// At or after.
+    pub from: Option<&'a str>,
+    /// Before.
+    pub to: Option<&'a str>,
+}
+
+/// Up to `limit` entries matching `filter` with an index above `after`, in
+/// index order (each attribute is indexed).
+pub fn entries_matching(
+    conn: &mut DbConnection,
+    filter: &EntryFilter<'_>,
+    after: Option<u64>,
+    limit: u32,
+) -> Result<Vec<EntryRow>, LedgerError> {
+    let mut query = ledger_entries::table
+        .order(ledger_entries::idx.asc())
+        .limit(i64::from(limit))
+        .select(EntryRow::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(ledger_entries::idx.gt(to_i64(after)?));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(ledger_entries::kind.eq(kind.to_owned()));
+    }
+    if let Some(actor) = filter.actor {
+        query = query.filter(ledger_entries::actor.eq(actor.to_owned()));
+    }
+    if let Some(article) = filter.article {
+        query = query.filter(ledger_entries::article.eq(article.to_owned()));
+    }
+    if let Some(source) = filter.source {
+        query = query.filter(ledger_entries::source.eq(source.to_owned()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(ledger_entries::at.ge(from.to_owned()));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(ledger_entries::at.lt(to.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
 /// The entries at `indexes`, in any order.
 pub fn entries_at(conn: &mut DbConnection, indexes: &[u64]) -> Result<Vec<EntryRow>, LedgerError> {
     let indexes = indexes

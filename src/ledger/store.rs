@@ -503,6 +503,35 @@ pub fn checkpoint_covering(
     }
 }
 
+/// The entries with indexes in `start..end`, in index order (an audit's page).
+pub fn entries_between(
+    conn: &mut DbConnection,
+    start: i64,
+    end: i64,
+) -> Result<Vec<EntryRow>, LedgerError> {
+    Ok(ledger_entries::table
+        .filter(ledger_entries::idx.ge(start))
+        .filter(ledger_entries::idx.lt(end))
+        .order(ledger_entries::idx.asc())
+        .select(EntryRow::as_select())
+        .load(conn)?)
+}
+
+/// The stored hashes with stored-hash indexes in `from..to`, by index.
+pub fn stored_hashes_between(
+    conn: &mut DbConnection,
+    from: i64,
+    to: i64,
+) -> Result<HashMap<i64, Vec<u8>>, LedgerError> {
+    Ok(ledger_hashes::table
+        .filter(ledger_hashes::id.ge(from))
+        .filter(ledger_hashes::id.lt(to))
+        .select((ledger_hashes::id, ledger_hashes::hash))
+        .load::<(i64, Vec<u8>)>(conn)?
+        .into_iter()
+        .collect())
+}
+
 /// Which entries a search wants; every part optional. Times are the ledger's
 /// own RFC 3339 form (text order is time order).
 #[derive(Debug, Default, Clone, Copy)]

@@ -10,12 +10,12 @@ use tlog_tiles::tlog::{self, Hash};
 
 use super::{PAGE, ProblemKind, Problems};
 use crate::db::DbConnection;
-use crate::db::schema::{embargoed_entries, ledger_entries, ledger_hashes};
+use crate::db::schema::embargoed_entries;
 use crate::error::ApiError;
 use crate::ledger::embargo;
 use crate::ledger::leaf::Leaf;
 use crate::ledger::proof::TreeBuilder;
-use crate::ledger::store::EntryRow;
+use crate::ledger::store::{self, EntryRow};
 use crate::newsroom::embargo::EmbargoedRow;
 
 /// The tree recomputed so far, and what the leaves said of each record.
@@ -46,19 +46,13 @@ pub(super) fn check(
     let mut start = 0;
     while start < size {
         let end = size.min(start + PAGE);
-        let rows: Vec<EntryRow> = ledger_entries::table
-            .filter(ledger_entries::idx.ge(start))
-            .filter(ledger_entries::idx.lt(end))
-            .order(ledger_entries::idx.asc())
-            .select(EntryRow::as_select())
-            .load(conn)?;
-        let stored: HashMap<i64, Vec<u8>> = ledger_hashes::table
-            .filter(ledger_hashes::id.ge(tlog::stored_hash_index(0, start as u64) as i64))
-            .filter(ledger_hashes::id.lt(tlog::stored_hash_index(0, end as u64) as i64))
-            .select((ledger_hashes::id, ledger_hashes::hash))
-            .load::<(i64, Vec<u8>)>(conn)?
-            .into_iter()
-            .collect();
+        // Read through the ledger: the entries, and the stored hashes they give.
+        let rows: Vec<EntryRow> = store::entries_between(conn, start, end)?;
+        let stored: HashMap<i64, Vec<u8>> = store::stored_hashes_between(
+            conn,
+            tlog::stored_hash_index(0, start as u64) as i64,
+            tlog::stored_hash_index(0, end as u64) as i64,
+        )?;
         // What the server holds for the commitments in this page, and for
         // those the page's disclosures disclose.
         let held: HashMap<i64, EmbargoedRow> = embargoed_entries::table

@@ -92,17 +92,6 @@ impl Commitment {
             &json!({"kind": self.kind, "commitment": self.commitment}),
         )
     }
-
-    /// The disclosure entry's record, for the commitment at `index`.
-    pub fn disclosure(&self, index: u64) -> Value {
-        json!({
-            "index": index,
-            "kind": self.kind,
-            "actor": self.actor,
-            "record": self.record,
-            "salt": self.salt,
-        })
-    }
 }
 
 /// What a commitment entry hides, kept on the server until disclosed
@@ -134,6 +123,13 @@ impl EmbargoedRow {
             source: about.source.map(str::to_owned),
             disclosure_index: None,
         })
+    }
+
+    /// The disclosure entry's record: `{"index"}` and the opening.
+    pub fn disclosure(&self) -> Result<Value, LedgerError> {
+        let mut record = self.opening()?;
+        record["index"] = json!(self.idx);
+        Ok(record)
     }
 
     /// What a reader checks the commitment against: `{"kind", "actor",
@@ -209,6 +205,12 @@ pub fn open(commitment: &Leaf, index: u64, opening: &Value) -> Result<Opened, St
 mod tests {
     use super::*;
 
+    fn disclosure_of(c: &Commitment, index: u64) -> Value {
+        EmbargoedRow::of(index, c, About::default())
+            .and_then(|row| row.disclosure())
+            .expect("disclosure")
+    }
+
     fn leaf_of(c: &Commitment, at: &str) -> Leaf {
         Leaf::parse(&c.prepare().expect("prepare").at(at).expect("at")).expect("leaf")
     }
@@ -220,18 +222,21 @@ mod tests {
         let leaf = leaf_of(&c, "2026-12-06T10:00:00.000000Z");
         assert_eq!(leaf.actor, "journalist");
         assert!(!leaf.record.to_string().contains("Scoop"));
-        let opened = open(&leaf, 7, &c.disclosure(7)).expect("opens");
+        let opened = open(&leaf, 7, &disclosure_of(&c, 7)).expect("opens");
         assert_eq!(opened.record, record);
         assert_eq!(opened.at, "2026-12-06T10:00:00.000000Z");
 
-        let mut changed = c.disclosure(7);
+        let mut changed = disclosure_of(&c, 7);
         changed["record"]["title"] = json!("Scoop!");
         assert!(open(&leaf, 7, &changed).is_err());
-        let mut other_salt = c.disclosure(7);
+        let mut other_salt = disclosure_of(&c, 7);
         other_salt["salt"] = json!("00".repeat(32));
         assert!(open(&leaf, 7, &other_salt).is_err());
-        assert!(open(&leaf, 8, &c.disclosure(7)).is_err(), "another index");
-        let mut other_actor = c.disclosure(7);
+        assert!(
+            open(&leaf, 8, &disclosure_of(&c, 7)).is_err(),
+            "another index"
+        );
+        let mut other_actor = disclosure_of(&c, 7);
         other_actor["actor"] = json!("journalist:bo");
         assert!(open(&leaf, 7, &other_actor).is_err());
         // The commitment is the sealed sources' construction over
@@ -248,6 +253,6 @@ mod tests {
         // Two commitments to the same record differ: the salts are fresh.
         let again = Commitment::new("article.created", "journalist:ana", &record).expect("commit");
         assert_ne!(again.commitment, c.commitment);
-        assert!(open(&leaf, 7, &again.disclosure(7)).is_err());
+        assert!(open(&leaf, 7, &disclosure_of(&again, 7)).is_err());
     }
 }

@@ -16,6 +16,7 @@ mod handle;
 mod hashes;
 pub mod leaf;
 pub mod proof;
+mod reads;
 pub mod store;
 pub mod tiles;
 pub mod timestamp;

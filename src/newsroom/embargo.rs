@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::db::DbConnection;
 use crate::db::schema::{articles, citations, embargoed_entries};
@@ -65,10 +65,6 @@ pub fn prepare(
 }
 
 impl Prepared {
-    pub fn is_committed(&self) -> bool {
-        self.commitment.is_some()
-    }
-
     /// Appends it (under embargo, the sequencer keeps what it hides).
     pub fn append(
         &self,
@@ -119,12 +115,7 @@ fn disclose_where(
     let mut rows = rows;
     rows.sort_by_key(|r| r.idx);
     for row in &rows {
-        let index = u64::try_from(row.idx).map_err(ApiError::internal)?;
-        let opening = row.opening()?;
-        let mut record = json!({"index": index});
-        if let (Some(out), Some(fields)) = (record.as_object_mut(), opening.as_object()) {
-            out.extend(fields.clone());
-        }
+        let record = row.disclosure()?;
         let about = About {
             article: row.article.as_deref(),
             source: row.source.as_deref(),
@@ -242,16 +233,4 @@ pub fn snapshot_is_public(
     }
     let hidden = undisclosed(conn, &naming)?;
     Ok(naming.iter().any(|i| !hidden.contains(i)))
-}
-
-/// Whether source `id` has commitments not yet disclosed.
-pub fn has_undisclosed(conn: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
-    let found: Option<i64> = embargoed_entries::table
-        .filter(embargoed_entries::disclosure_index.is_null())
-        .filter(embargoed_entries::source.eq(id))
-        .filter(embargoed_entries::article.is_null())
-        .select(embargoed_entries::idx)
-        .first(conn)
-        .optional()?;
-    Ok(found.is_some())
 }

@@ -19,5 +19,6 @@ pub mod secrets;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod time;
 pub mod verify;
 pub mod witness;

@@ -59,9 +59,7 @@ pub fn capture(
     url: &str,
     limits: CaptureLimits,
 ) -> Result<CaptureFiles, CaptureError> {
-    let captured_at = chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string();
+    let captured_at = crate::time::now();
     let mut payload = Stager::new(data_dir, limits.max_bytes)?;
     let fetched = fetcher.capture(url, limits, &mut payload)?;
     let payload = payload.finish()?;

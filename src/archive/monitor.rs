@@ -85,9 +85,7 @@ fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
-fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
+use crate::time::format as stamp;
 
 /// Takes or renews the lease for `holder`; true when it holds it now.
 pub fn take_lease(

@@ -6,7 +6,6 @@ pub mod verify;
 
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::ledger::leaf;
 use crate::ledger::store::{self, EntryRow};
 
 /// A search of the ledger; every filter is optional.
@@ -24,12 +23,14 @@ pub struct EventFilter {
 
 /// Normalises an RFC 3339 time to the ledger's own form, so text order is time order.
 pub fn ledger_time(field: &str, value: &str) -> Result<String, ApiError> {
-    leaf::parse_at(value).map(leaf::format_at).ok_or_else(|| {
-        ApiError::invalid_field(
-            field,
-            "must be an RFC 3339 time, such as 2026-11-23T10:00:00Z",
-        )
-    })
+    crate::time::parse(value)
+        .map(crate::time::format)
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                field,
+                "must be an RFC 3339 time, such as 2026-11-23T10:00:00Z",
+            )
+        })
 }
 
 impl EventFilter {

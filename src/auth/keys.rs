@@ -45,10 +45,6 @@ fn generate_secret() -> String {
     format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
-pub fn now_text() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
 fn new_row(role: Role, name: &str) -> (ApiKeyRow, String) {
     let secret = generate_secret();
     let row = ApiKeyRow {
@@ -56,7 +52,7 @@ fn new_row(role: Role, name: &str) -> (ApiKeyRow, String) {
         name: name.to_owned(),
         role: role.as_str().to_owned(),
         key_hash: hash_key(&secret),
-        created_at: now_text(),
+        created_at: crate::time::now(),
         revoked_at: None,
     };
     (row, secret)
@@ -171,7 +167,7 @@ pub fn revoke(conn: &mut DbConnection, id: &str) -> Result<ApiKeyRow, ApiError> 
         if let DbConnection::Postgres(pg) = conn {
             diesel::sql_query("SELECT pg_advisory_xact_lock(7262818)").execute(pg)?;
         }
-        let now = now_text();
+        let now = crate::time::now();
         let revoked = diesel::update(
             api_keys::table
                 .find(id)

@@ -1,7 +1,7 @@
 //! Leaf encoding: the RFC 8785 (JCS) canonical JSON of
 //! `{"v":1,"kind":…,"at":…,"actor":…,"record":{…}}`.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -44,7 +44,7 @@ pub fn encode(kind: &str, at: &str, actor: &str, record: &Value) -> Result<Strin
     prepare(kind, actor, record)?.at(at)
 }
 
-/// The length of every `at` that [`format_at`] writes.
+/// The length of every `at` that [`crate::time::format`] writes.
 const AT_LEN: usize = "2026-01-01T00:00:00.000000Z".len();
 
 /// A leaf encoded before its time is known: the canonical text on either side
@@ -172,17 +172,6 @@ pub fn disclosure_opens_seal(
         && record["kind"] == kind
 }
 
-/// RFC 3339, UTC, microseconds: `2026-11-23T20:01:47.123456Z`.
-pub fn format_at(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-pub fn parse_at(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// The current time truncated to microseconds, always after `floor` (by a
 /// microsecond at least), so entries' times never decrease and order them.
 pub fn next_at(floor: Option<DateTime<Utc>>) -> DateTime<Utc> {
@@ -276,8 +265,8 @@ mod tests {
         );
         let now = next_at(None);
         assert_eq!(now.timestamp_subsec_nanos() % 1000, 0);
-        let text = format_at(now);
+        let text = crate::time::format(now);
         assert_eq!(text.len(), "2026-01-01T00:00:00.000000Z".len(), "{text}");
-        assert_eq!(parse_at(&text), Some(now));
+        assert_eq!(crate::time::parse(&text), Some(now));
     }
 }

@@ -148,7 +148,7 @@ impl Sequencer {
             .find(1)
             .select((ledger_head::size, ledger_head::last_at))
             .first(conn)?;
-        let last_at = match leaf::parse_at(&last_at) {
+        let last_at = match crate::time::parse(&last_at) {
             None if size > 0 => {
                 return Err(LedgerError::Corrupt(format!(
                     "the head's last time {last_at:?} is not a time"
@@ -239,7 +239,7 @@ impl Sequencer {
             &std::mem::take(&mut self.entries)
         )?;
         insert_all!(conn, ledger_hashes::table, &rows)?;
-        let last_at = self.last_at.map(leaf::format_at).unwrap_or_default();
+        let last_at = self.last_at.map(crate::time::format).unwrap_or_default();
         diesel::update(ledger_head::table.find(1))
             .set((
                 ledger_head::size.eq(to_i64(self.size)?),
@@ -318,7 +318,7 @@ impl Sequencer {
         about: About<'_>,
     ) -> Result<Appended, LedgerError> {
         let at = leaf::next_at(self.last_at);
-        let at_text = leaf::format_at(at);
+        let at_text = crate::time::format(at);
         let leaf_text = prepared.at(&at_text)?;
         let n = self.size;
         let hashes = {
@@ -443,7 +443,7 @@ pub fn latest_checkpoint(
         size: to_i64(size)?,
         root_hash: root.0.to_vec(),
         note: checkpoint::sign(signer, origin, size, root)?,
-        signed_at: leaf::format_at(Utc::now()),
+        signed_at: crate::time::now(),
     };
     match diesel::insert_into(ledger_checkpoints::table)
         .values(&row)

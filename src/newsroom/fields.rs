@@ -188,7 +188,7 @@ pub fn date_or_time(field: &str, value: &str) -> Result<String> {
         .ok()
         .map(|t| t.with_timezone(&chrono::Utc))
         .filter(|t| (1..=9999).contains(&t.year()))
-        .map(crate::ledger::leaf::format_at)
+        .map(crate::time::format)
         .ok_or_else(|| {
             ApiError::invalid_field(field, "must be a date (2026-11-23) or an RFC 3339 time")
         })

@@ -112,7 +112,7 @@ pub fn create(
         external_id: external_id.clone(),
         email: email.clone(),
         tier: new.tier.as_str().to_owned(),
-        created_at: crate::auth::keys::now_text(),
+        created_at: crate::time::now(),
     };
     match diesel::insert_into(subscribers::table)
         .values(&row)

@@ -26,10 +26,10 @@ use super::webhooks::{Event, Post, WINDOW_SECS};
 use crate::db::schema::{member_deletions, platform_posts, subscribers, webhook_deliveries};
 use crate::db::{DbConnection, WriteCount};
 use crate::error::{ApiError, ErrorCode};
-use crate::ledger::leaf::{format_at, parse_at};
 use crate::ledger::write_transaction;
 use crate::newsroom::articles::{self, Article, ArticleStatus};
 use crate::newsroom::subscribers::SubscriberRow;
+use crate::time;
 
 /// What became of a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -118,7 +118,7 @@ fn record_delivery(
     delivery_id: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
-    let horizon = format_at(now - chrono::Duration::seconds(4 * WINDOW_SECS));
+    let horizon = time::format(now - chrono::Duration::seconds(4 * WINDOW_SECS));
     diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::received_at.lt(horizon)))
         .execute(conn)?;
     let seen = webhook_deliveries::table
@@ -132,7 +132,7 @@ fn record_delivery(
         .values((
             webhook_deliveries::platform_id.eq(&platform.id),
             webhook_deliveries::delivery_id.eq(delivery_id),
-            webhook_deliveries::received_at.eq(format_at(now)),
+            webhook_deliveries::received_at.eq(time::format(now)),
         ))
         .execute(conn)?;
     Ok(true)
@@ -149,7 +149,7 @@ fn deleted_at(
         .select(member_deletions::deleted_at)
         .first(conn)
         .optional()?;
-    Ok(text.as_deref().and_then(parse_at))
+    Ok(text.as_deref().and_then(time::parse))
 }
 
 /// The subscriber this platform's member is, made by the platform or by no
@@ -185,7 +185,7 @@ fn upsert_member(
     match member_row(conn, platform, external_id)? {
         // Ghost's times are whole seconds: a change in the same second as the
         // last one applied still applies.
-        Some((_, Some(last))) if parse_at(&last).is_some_and(|last| at < last) => {
+        Some((_, Some(last))) if time::parse(&last).is_some_and(|last| at < last) => {
             Ok(Outcome::Stale)
         }
         Some((row, _)) => {
@@ -194,7 +194,7 @@ fn upsert_member(
                     subscribers::email.eq(email),
                     subscribers::tier.eq(tier),
                     subscribers::platform_id.eq(&platform.id),
-                    subscribers::platform_updated_at.eq(format_at(at)),
+                    subscribers::platform_updated_at.eq(time::format(at)),
                 ))
                 .execute(conn)?;
             Ok(Outcome::Applied)
@@ -206,9 +206,9 @@ fn upsert_member(
                     subscribers::external_id.eq(external_id),
                     subscribers::email.eq(email),
                     subscribers::tier.eq(tier),
-                    subscribers::created_at.eq(format_at(Utc::now())),
+                    subscribers::created_at.eq(time::format(Utc::now())),
                     subscribers::platform_id.eq(&platform.id),
-                    subscribers::platform_updated_at.eq(format_at(at)),
+                    subscribers::platform_updated_at.eq(time::format(at)),
                 ))
                 .execute(conn);
             match inserted {
@@ -241,14 +241,14 @@ fn delete_member(
         // A state newer than this deletion stands (the member came back).
         if last
             .as_deref()
-            .and_then(parse_at)
+            .and_then(time::parse)
             .is_some_and(|last| at < last)
         {
             return Ok(Outcome::Stale);
         }
         diesel::delete(subscribers::table.find(&row.id)).execute(conn)?;
     }
-    let at = format_at(at);
+    let at = time::format(at);
     if previous.is_some() {
         diesel::update(member_deletions::table.find((&platform.id, external_id)))
             .set(member_deletions::deleted_at.eq(at))
@@ -324,7 +324,7 @@ fn change_article(
                 platform_posts::platform_id.eq(&platform.id),
                 platform_posts::post_id.eq(&post.id),
                 platform_posts::article_slug.eq(&article.slug),
-                platform_posts::linked_at.eq(format_at(now)),
+                platform_posts::linked_at.eq(time::format(now)),
             ))
             .execute(conn)?;
     }

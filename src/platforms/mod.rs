@@ -18,7 +18,6 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::keys::now_text;
 use crate::db::DbConnection;
 use crate::db::schema::platforms;
 use crate::error::{ApiError, ErrorCode};
@@ -293,7 +292,7 @@ pub fn create(
             _ => None,
         },
         tiers: serde_json::to_string(&tiers).map_err(ApiError::internal)?,
-        created_at: now_text(),
+        created_at: crate::time::now(),
     };
     match diesel::insert_into(platforms::table)
         .values(&row)

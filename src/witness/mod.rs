@@ -28,7 +28,7 @@ use tlog_tiles::tlog::{self, HASH_SIZE, Hash};
 use crate::db::DbConnection;
 use crate::db::insert::insert_rows;
 use crate::db::schema::{witness_refusals, witnessed_logs};
-use crate::ledger::{cosignature, leaf};
+use crate::ledger::cosignature;
 use crate::secrets::WitnessKey;
 
 /// The most consistency proof lines a request may carry (the spec's bound).
@@ -268,7 +268,7 @@ impl Witness {
                 // nothing against the log, and is not kept.
                 (!consistent).then_some((Refusal::BadProof, false))
             };
-            let at = leaf::format_at(chrono::Utc::now());
+            let at = crate::time::now();
             if let Some((refusal, is_evidence)) = refusal {
                 if is_evidence && !kept_already(conn, &origin, &text)? {
                     insert_rows(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::db::Db;
 use crate::ledger::attestations::{self, TimestampRow};
-use crate::ledger::{Ledger, leaf, timestamp};
+use crate::ledger::{Ledger, timestamp};
 use crate::outbound::{Fetcher, Limits};
 use sha2::Digest;
 
@@ -79,8 +79,8 @@ pub fn round(
     let row = TimestampRow {
         size: checkpoint.size,
         reply: reply.body,
-        gen_time: leaf::format_at(at),
-        stamped_at: leaf::format_at(chrono::Utc::now()),
+        gen_time: crate::time::format(at),
+        stamped_at: crate::time::now(),
         checked_cert_sha256,
     };
     let mut conn = db.get().map_err(|e| e.to_string())?;

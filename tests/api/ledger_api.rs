@@ -262,7 +262,7 @@ async fn timestamps_never_go_back(backend: Backend) {
     append_entries(&app.state, 1, "before");
     // As if the clock had stepped back an hour after the last write.
     let future = chrono::Utc::now() + chrono::TimeDelta::hours(1);
-    let future_text = sourceledger::ledger::leaf::format_at(future);
+    let future_text = sourceledger::time::format(future);
     {
         let mut conn = app.state.db.get().expect("conn");
         diesel::update(ledger_head::table)
@@ -271,8 +271,7 @@ async fn timestamps_never_go_back(backend: Backend) {
             .expect("set head time");
     }
     let after = append_entries(&app.state, 2, "after");
-    let after_future =
-        sourceledger::ledger::leaf::format_at(future + chrono::TimeDelta::microseconds(1));
+    let after_future = sourceledger::time::format(future + chrono::TimeDelta::microseconds(1));
     assert_eq!(after[0].at, after_future);
     assert!(after[1].at > after[0].at, "times strictly increase");
 }

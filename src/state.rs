@@ -11,7 +11,7 @@ use crate::db::Db;
 use crate::ledger::Ledger;
 use crate::ledger::store::HashCache;
 use crate::limits::RateLimits;
-use crate::newsroom::source_list::{CallToAction, SourceLists};
+use crate::newsroom::source_list::{CallToAction, Lists, SourceLists};
 use crate::outbound::Fetcher;
 use crate::platforms::identity::IdentityKeys;
 use crate::secrets::{self, SealingKey, Secrets};
@@ -57,8 +57,9 @@ pub struct AppState {
     pub witness: crate::witness::Witness,
     /// The witnesses this log asks to cosign its checkpoints.
     pub witnesses: crate::witness::submit::Witnesses,
-    /// Built verified source lists, by ETag.
-    pub source_lists: SourceLists,
+    /// Source lists: built, kept, and answered from memory while nothing
+    /// changed.
+    pub lists: Lists,
     /// Seals the membership platforms' webhook secrets.
     pub sealing: SealingKey,
     /// The membership platforms' keys, fetched through the outbound fetcher.
@@ -66,8 +67,9 @@ pub struct AppState {
     /// The one way out, for captures and link checks (and, inside
     /// `identity_keys`, the platforms' keys).
     pub fetcher: Fetcher,
-    /// Where snapshot bytes are kept.
-    pub snapshots: Arc<dyn BlobStore>,
+    /// Archived copies: where their bytes are kept, and how they are
+    /// uploaded and captured.
+    pub archive: crate::archive::Archive,
     /// Compressed lists, pages and assets, made once each.
     pub compressed: crate::compression::Compressed,
     /// The process's one writer to the log: writes that arrive together
@@ -145,29 +147,42 @@ impl AppState {
             )
             .map_err(StartupError::Thread)?
         };
-        Ok(Self {
-            liveness: Arc::new(crate::auth::Liveness::start(db.clone())),
-            writer,
-            db,
-            tokens: Arc::new(TokenKeys::new(&jwt_secret, &settings.origin)),
-            ledger: Arc::new(Ledger::new(
-                ledger_key,
-                &settings.origin,
-                HashCache::new(HASH_CACHE_ENTRIES),
-            )),
-            witness,
-            witnesses,
-            source_lists: SourceLists::new(
+        let liveness = Arc::new(crate::auth::Liveness::start(db.clone()));
+        let ledger = Arc::new(Ledger::new(
+            ledger_key,
+            &settings.origin,
+            HashCache::new(HASH_CACHE_ENTRIES),
+        ));
+        let lists = Lists {
+            db: db.clone(),
+            ledger: ledger.clone(),
+            built: Arc::new(SourceLists::new(
                 SOURCE_LIST_CACHE_ENTRIES,
                 CallToAction {
                     text: settings.cta_text.clone(),
                     url: settings.cta_url.clone(),
                 },
-            ),
+            )),
+            liveness: liveness.clone(),
+        };
+        Ok(Self {
+            liveness,
+            writer,
+            db,
+            tokens: Arc::new(TokenKeys::new(&jwt_secret, &settings.origin)),
+            ledger,
+            witness,
+            witnesses,
+            lists,
             sealing: sealing_key,
             identity_keys: IdentityKeys::new(fetcher.clone()),
+            archive: crate::archive::Archive::new(
+                snapshots,
+                fetcher.clone(),
+                settings.data_dir.clone(),
+                settings.archive.max_bytes,
+            ),
             fetcher,
-            snapshots,
             metrics,
             compressed: crate::compression::Compressed::new(COMPRESSED_CACHE_ENTRIES),
             rate_limits: Arc::new(RateLimits::new(&settings)),

@@ -145,37 +145,26 @@ pub async fn checkpoints(
 ) -> Result<web::Json<CheckpointList>, ApiError> {
     let limit = page_limit(query.limit)?;
     let after = query.after;
-    let st = state.clone();
-    let rows = state
+    let witnesses = state.witnesses.vkeys();
+    let needed = state.witnesses.quorum;
+    let history = state
         .db
         .run(move |conn| {
-            let rows = store::checkpoints(conn, after, limit)?;
-            let sizes: Vec<i64> = rows.iter().map(|r| r.size).collect();
-            let mut times = attestations::timestamp_times(conn, &sizes)?;
-            rows.into_iter()
-                .map(|row| {
-                    let cosigned = attestations::cosignatures(conn, row.size)?
-                        .iter()
-                        .filter(|(witness, _)| {
-                            st.witnesses.list.iter().any(|w| w.key.vkey() == witness)
-                        })
-                        .count();
-                    let note = attestations::cosigned_note(conn, &row)?;
-                    let time = times.remove(&row.size);
-                    Ok::<_, LedgerError>((row, note, cosigned, time))
-                })
-                .collect::<Result<Vec<_>, _>>()
+            let quorum = attestations::Quorum {
+                witnesses: &witnesses,
+                needed,
+            };
+            attestations::history(conn, after, limit, quorum)
         })
         .await?;
-    let quorum = state.witnesses.quorum;
-    let checkpoints: Vec<CheckpointItem> = rows
+    let checkpoints: Vec<CheckpointItem> = history
         .into_iter()
-        .map(|(row, note, cosigned, timestamped_at)| CheckpointItem {
-            size: u64::try_from(row.size).unwrap_or_default(),
-            root_hash: hex::encode(row.root_hash),
-            note,
-            witnessed: quorum > 0 && cosigned >= quorum,
-            timestamped_at,
+        .map(|attested| CheckpointItem {
+            size: u64::try_from(attested.checkpoint.size).unwrap_or_default(),
+            root_hash: hex::encode(attested.checkpoint.root_hash),
+            note: attested.note,
+            witnessed: attested.witnessed,
+            timestamped_at: attested.timestamped_at,
         })
         .collect();
     let next = (checkpoints.len() == limit as usize)

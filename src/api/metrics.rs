@@ -19,17 +19,12 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
             let size = st.ledger.size(conn)?.0;
             let signed_at = crate::ledger::store::newest_checkpoint_time(conn)?;
             let links = crate::archive::monitor::state_counts(conn)?;
-            let witnesses: Vec<String> = st
-                .witnesses
-                .list
-                .iter()
-                .map(|w| w.key.vkey().to_owned())
-                .collect();
-            let witnessed = crate::ledger::attestations::newest_witnessed(
-                conn,
-                &witnesses,
-                st.witnesses.quorum,
-            )?;
+            let witnesses = st.witnesses.vkeys();
+            let quorum = crate::ledger::attestations::Quorum {
+                witnesses: &witnesses,
+                needed: st.witnesses.quorum,
+            };
+            let witnessed = crate::ledger::attestations::newest_witnessed(conn, quorum)?;
             Ok((size, signed_at, links, witnessed))
         })
         .await?;
@@ -67,7 +62,7 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
             .map_or(0, |(_, n)| *n);
         set(&m.links, status, n);
     }
-    let lists = &state.source_lists;
+    let lists = &state.lists.built;
     let (hits, misses) = (
         lists.hits.load(Ordering::Relaxed),
         lists.misses.load(Ordering::Relaxed),

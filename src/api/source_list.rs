@@ -7,10 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use actix_web::FromRequest;
 
 use super::encoding::encode;
-use crate::auth::{Caller, MaybeUnconfirmed, Unconfirmed};
+use crate::auth::{MaybeUnconfirmed, Unconfirmed};
 use crate::error::{ApiError, ErrorCode, Problem};
 use crate::newsroom::citation_formats::Format;
-use crate::newsroom::source_list::{self as lists, Outcome, SourceTeaser, VerifiedSourceList};
+use crate::newsroom::source_list::{ListRequest, SourceTeaser, VerifiedSourceList};
 use crate::state::AppState;
 
 /// The two shapes the list comes in, for the OpenAPI document: the builder
@@ -97,7 +97,7 @@ pub async fn source_list(
 /// ETag, caching), the tag, and the body, none for a 304.
 async fn list_response(
     req: &HttpRequest,
-    state: &web::Data<AppState>,
+    state: &AppState,
     caller: Option<Unconfirmed>,
     slug: String,
     format: Format,
@@ -107,70 +107,29 @@ async fn list_response(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let anonymous = caller.is_none();
-    // Straight from memory while the log has not grown: this process wrote
-    // nothing since the size was read, at most a second ago (other processes'
-    // writes show within that second), and the caller is anonymous or was
-    // confirmed live before with nothing revoked since (auth::Liveness).
-    let writes = state.db.writes();
-    let lists = &state.source_lists;
-    let in_memory = match &caller {
-        None => Some(None),
-        Some(unconfirmed) => unconfirmed.confirmed_in_memory(&state.liveness).map(Some),
+    let answer = state
+        .lists
+        .answer(ListRequest {
+            caller,
+            slug,
+            format,
+            if_none_match,
+        })
+        .await?;
+    let status = match answer.body {
+        Some(_) => StatusCode::OK,
+        None => StatusCode::NOT_MODIFIED,
     };
-    let held = in_memory.and_then(|confirmed| {
-        let full = confirmed.as_ref().is_some_and(Caller::is_reader);
-        let staff = confirmed.as_ref().is_some_and(Caller::is_staff);
-        let size = lists.known_size(writes)?;
-        lists.held(&slug, full, staff, format, size)
-    });
-    let outcome = match held {
-        Some((tag, _)) if lists::not_modified(if_none_match.as_deref(), &tag) => {
-            Outcome::NotModified(tag)
-        }
-        Some((tag, body)) => Outcome::Body(tag, body),
-        None => {
-            let st = state.clone();
-            let generation = state.liveness.generation();
-            let (outcome, size, confirmed) = state
-                .db
-                .run(move |conn| {
-                    lists::for_caller(
-                        conn,
-                        &st.ledger,
-                        &st.source_lists,
-                        caller,
-                        &slug,
-                        format,
-                        if_none_match.as_deref(),
-                    )
-                })
-                .await?;
-            lists.record_size(size, writes);
-            if let Some(caller) = confirmed {
-                state
-                    .liveness
-                    .remember(caller.subject, caller.role, generation);
-            }
-            outcome
-        }
-    };
-    let (status, tag, body) = match outcome {
-        Outcome::NotModified(tag) => (StatusCode::NOT_MODIFIED, tag, None),
-        Outcome::Body(tag, body) => (StatusCode::OK, tag, Some(body)),
-    };
-    let mut response = HttpResponse::build(status);
-    // The teaser is the same for every anonymous reader: shared caches and
-    // CDNs may keep it briefly.
-    let caching = if anonymous {
+    let caching = if answer.shared {
         "public, max-age=10, stale-while-revalidate=60"
     } else {
         "private, no-cache"
     };
+    let mut response = HttpResponse::build(status);
     response
-        .insert_header((header::ETAG, tag.clone()))
+        .insert_header((header::ETAG, answer.tag.clone()))
         .insert_header((header::CACHE_CONTROL, caching));
-    Ok((response, tag, body))
+    Ok((response, answer.tag, answer.body))
 }
 
 #[derive(serde::Deserialize)]

@@ -53,7 +53,7 @@ pub async fn create(
         // and a page that cannot be captured is only logged.
         let (state, id) = (state.clone(), version.id.clone());
         actix_web::rt::spawn(async move {
-            if let Err(error) = super::snapshots::capture_source(state, id.clone(), actor).await {
+            if let Err(error) = super::snapshots::capture_source(&state, id.clone(), actor).await {
                 tracing::warn!(source = %id, %error, "automatic capture failed");
             }
         });

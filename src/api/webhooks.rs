@@ -9,9 +9,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorCode, Problem};
+use crate::platforms;
 use crate::platforms::deliveries::{self, Outcome};
 use crate::platforms::webhooks::{self, Event, MAX_BODY_BYTES, Refusal, Signatures};
-use crate::platforms::{self, PlatformKind};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -109,16 +109,8 @@ pub async fn receive(
         webhook_signature: header("webhook-signature"),
     };
     let now = chrono::Utc::now();
-    let (delivery_id, event): (String, Event) = match platform.kind {
-        PlatformKind::Ghost => (
-            webhooks::verify_ghost(secret.as_bytes(), signatures, &body, now).map_err(refusal)?,
-            webhooks::parse_ghost(&body).map_err(refusal)?,
-        ),
-        PlatformKind::Oidc | PlatformKind::StandardWebhooks => (
-            webhooks::verify_standard(&secret, signatures, &body, now).map_err(refusal)?,
-            webhooks::parse_standard(&body).map_err(refusal)?,
-        ),
-    };
+    let (delivery_id, event) =
+        webhooks::authenticate(platform.kind, &secret, signatures, &body, now).map_err(refusal)?;
     let applied = platform.clone();
     let writes = state.db.write_count().clone();
     let deletion = matches!(event, Event::MemberDeleted { .. });

@@ -3,9 +3,12 @@
 //! kept by the SHA-256 of the bytes in a [`store::BlobStore`].
 
 pub mod capture;
+pub mod copies;
 pub mod media_type;
 pub mod monitor;
 pub mod s3;
 pub mod snapshots;
 pub mod store;
 pub mod warc;
+
+pub use copies::Archive;

@@ -25,32 +25,120 @@ pub fn cosignatures(
 
 /// The checkpoint's signed note with every cosignature kept for it appended.
 pub fn cosigned_note(conn: &mut DbConnection, row: &CheckpointRow) -> Result<String, LedgerError> {
-    let mut note = row.note.clone();
-    for (_, line) in cosignatures(conn, row.size)? {
-        note.push_str(&line);
-    }
-    Ok(note)
+    Ok(note_with(&row.note, &cosignatures(conn, row.size)?))
 }
 
-/// The largest checkpoint size cosigned by at least `quorum` of `witnesses`
-/// (their vkeys), if any.
+fn note_with(note: &str, cosignatures: &[(String, String)]) -> String {
+    let mut note = note.to_owned();
+    for (_, line) in cosignatures {
+        note.push_str(line);
+    }
+    note
+}
+
+/// The witnesses whose cosignatures count (their vkeys) and how many of them
+/// must cosign a checkpoint for it to be witnessed: the one quorum rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Quorum<'a> {
+    pub witnesses: &'a [String],
+    pub needed: usize,
+}
+
+impl Quorum<'_> {
+    /// Whether these cosigners (vkeys) meet the quorum; never with no
+    /// witnesses or a quorum of 0.
+    pub fn is_met_by<'k>(&self, cosigners: impl IntoIterator<Item = &'k str>) -> bool {
+        let trusted = cosigners
+            .into_iter()
+            .filter(|vkey| self.witnesses.iter().any(|w| w == vkey))
+            .count();
+        self.needed > 0 && trusted >= self.needed
+    }
+}
+
+/// The largest checkpoint size the quorum has cosigned, if any.
 pub fn newest_witnessed(
     conn: &mut DbConnection,
-    witnesses: &[String],
-    quorum: usize,
+    quorum: Quorum,
 ) -> Result<Option<i64>, LedgerError> {
-    if witnesses.is_empty() || quorum == 0 {
+    if quorum.witnesses.is_empty() || quorum.needed == 0 {
         return Ok(None);
     }
-    let quorum = i64::try_from(quorum).unwrap_or(i64::MAX);
+    let needed = i64::try_from(quorum.needed).unwrap_or(i64::MAX);
     Ok(witness_cosignatures::table
-        .filter(witness_cosignatures::witness.eq_any(witnesses))
+        .filter(witness_cosignatures::witness.eq_any(quorum.witnesses))
         .group_by(witness_cosignatures::size)
-        .having(diesel::dsl::count_star().ge(quorum))
+        .having(diesel::dsl::count_star().ge(needed))
         .select(witness_cosignatures::size)
         .order(witness_cosignatures::size.desc())
         .first(conn)
         .optional()?)
+}
+
+/// A signed checkpoint with what others attested of it.
+#[derive(Debug, Clone)]
+pub struct AttestedCheckpoint {
+    pub checkpoint: CheckpointRow,
+    /// The signed note with every cosignature kept for it appended.
+    pub note: String,
+    /// Whether the quorum cosigned it.
+    pub witnessed: bool,
+    /// The time a time-stamping authority stated for it, if any.
+    pub timestamped_at: Option<String>,
+}
+
+/// A page of the signed checkpoints, oldest first, larger than `after`, with
+/// their cosignatures and time stamps.
+pub fn history(
+    conn: &mut DbConnection,
+    after: Option<u64>,
+    limit: u32,
+    quorum: Quorum,
+) -> Result<Vec<AttestedCheckpoint>, LedgerError> {
+    let rows = super::store::checkpoints(conn, after, limit)?;
+    let sizes: Vec<i64> = rows.iter().map(|r| r.size).collect();
+    let mut times = timestamp_times(conn, &sizes)?;
+    rows.into_iter()
+        .map(|checkpoint| {
+            let cosignatures = cosignatures(conn, checkpoint.size)?;
+            let witnessed = quorum.is_met_by(cosignatures.iter().map(|(w, _)| w.as_str()));
+            let note = note_with(&checkpoint.note, &cosignatures);
+            let timestamped_at = times.remove(&checkpoint.size);
+            Ok(AttestedCheckpoint {
+                checkpoint,
+                note,
+                witnessed,
+                timestamped_at,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod quorum_tests {
+    use super::Quorum;
+
+    #[test]
+    fn only_the_trusted_witnesses_count_toward_the_quorum() {
+        let witnesses = ["a".to_owned(), "b".to_owned()];
+        let two = Quorum {
+            witnesses: &witnesses,
+            needed: 2,
+        };
+        assert!(two.is_met_by(["a", "b"]));
+        assert!(!two.is_met_by(["a", "c"]));
+        assert!(!two.is_met_by(["a"]));
+        let none = Quorum {
+            witnesses: &witnesses,
+            needed: 0,
+        };
+        assert!(!none.is_met_by(["a", "b"]));
+        let nobody = Quorum {
+            witnesses: &[],
+            needed: 1,
+        };
+        assert!(!nobody.is_met_by(["a"]));
+    }
 }
 
 /// An RFC 3161 time-stamp reply kept for a checkpoint.

@@ -50,6 +50,7 @@ macro_rules! stored_words {
 pub(crate) use stored_words;
 
 pub mod articles;
+pub mod captures;
 pub mod citation_formats;
 pub mod citations;
 pub mod cited;

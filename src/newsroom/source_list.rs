@@ -19,6 +19,7 @@ use super::cited::{self, CitedSource};
 use super::embargo;
 
 mod entries;
+mod serve;
 use super::sealed::sealed_title;
 use super::source_page::{self, Shown};
 use crate::auth::{Caller, Unconfirmed};
@@ -26,6 +27,7 @@ use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::ledger::{Index, Ledger, ProvenLeaf};
 use entries::{full_entries, full_entries_of, render, teaser_entries};
+pub use serve::{Answer, ListRequest, Lists};
 
 /// The newsroom's call to action under the teaser (`SOURCELEDGER_CTA_TEXT`,
 /// `SOURCELEDGER_CTA_URL`).

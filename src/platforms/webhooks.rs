@@ -100,6 +100,27 @@ fn mac(key: &[u8]) -> Result<Hmac<Sha256>, Refusal> {
         .map_err(|_| Refusal::Malformed("the platform's secret is unusable".into()))
 }
 
+/// Checks a delivery's signature the way its platform's kind signs and reads
+/// its body: the delivery's id and what it asks for.
+pub fn authenticate(
+    kind: super::PlatformKind,
+    secret: &str,
+    signatures: Signatures,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(String, Event), Refusal> {
+    match kind {
+        super::PlatformKind::Ghost => Ok((
+            verify_ghost(secret.as_bytes(), signatures, body, now)?,
+            parse_ghost(body)?,
+        )),
+        super::PlatformKind::Oidc | super::PlatformKind::StandardWebhooks => Ok((
+            verify_standard(secret, signatures, body, now)?,
+            parse_standard(body)?,
+        )),
+    }
+}
+
 /// Checks a Ghost delivery; its id is the SHA-256 of the body, as Ghost sends
 /// a retry with the same body.
 pub fn verify_ghost(

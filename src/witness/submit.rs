@@ -36,6 +36,11 @@ pub struct Witnesses {
 }
 
 impl Witnesses {
+    /// The configured witnesses' vkeys, for [`Quorum`](crate::ledger::attestations::Quorum).
+    pub fn vkeys(&self) -> Vec<String> {
+        self.list.iter().map(|w| w.key.vkey().to_owned()).collect()
+    }
+
     /// From `SOURCELEDGER_WITNESSES` entries (vkey, URL).
     pub fn parse(entries: &[(String, String)], quorum: usize) -> Result<Self, String> {
         let list = entries
@@ -152,7 +157,7 @@ fn ask(
                         "the answer holds no valid cosignature by the witness's key".into(),
                     ));
                 };
-                let at = crate::ledger::leaf::format_at(chrono::Utc::now());
+                let at = crate::time::now();
                 insert_rows(
                     &mut *connect()?,
                     diesel::insert_into(witness_cosignatures::table)

@@ -244,14 +244,15 @@ async fn uploads_are_stored_by_hash_and_served_safely(
         .assert_problem(413, "payload_too_large");
     assert_eq!(
         app.state
-            .snapshots
+            .archive
+            .store
             .size(&sha256_hex(&big))
             .await
             .expect("store"),
         None
     );
     assert_eq!(
-        app.state.snapshots.size(&sha).await.expect("store"),
+        app.state.archive.store.size(&sha).await.expect("store"),
         Some(page.len() as u64)
     );
     assert!(files_under(&app.data_dir.join("snapshots/staging")).is_empty());

@@ -52,11 +52,11 @@ async fn the_teaser_is_served_from_memory_and_stays_fresh(backend: Backend) {
     assert_eq!(list.header("cache-control"), Some("private, no-cache"));
 
     // Served from memory on the next reads.
-    let hits = app.state.source_lists.hits.load(Ordering::Relaxed);
+    let hits = app.state.lists.built.hits.load(Ordering::Relaxed);
     for _ in 0..5 {
         assert_eq!(count(&app).await, 1);
     }
-    assert!(app.state.source_lists.hits.load(Ordering::Relaxed) >= hits + 5);
+    assert!(app.state.lists.built.hits.load(Ordering::Relaxed) >= hits + 5);
 
     // A write in this process: the very next teaser shows it.
     let second = app

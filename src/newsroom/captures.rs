@@ -1,0 +1,43 @@
+//! A source's page captured into the archive and recorded as its next
+//! version, in the ledger with the snapshot's row.
+
+use super::embargo::Embargo;
+use super::sources::{self, Captured, SourceVersion};
+use crate::archive::Archive;
+use crate::archive::snapshots;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::ledger::GroupCommitter;
+
+/// Where a newsroom's archived copies are served from: its public URL.
+pub fn archive_url(public_url: &str, sha256: &str) -> String {
+    format!("{public_url}/v1/snapshots/{sha256}")
+}
+
+/// Captures the latest version's URL of source `id` into `archive` and
+/// records version n+1 with `snapshot_sha256` (the body's SHA-256),
+/// `archive_url` (our copy) and `captured_at`, in one ledger write with the
+/// snapshot's row.
+pub async fn capture_source(
+    db: &Db,
+    writer: &GroupCommitter,
+    archive: &Archive,
+    (embargo, public_url): (Embargo, &str),
+    id: String,
+    actor: String,
+) -> Result<SourceVersion, ApiError> {
+    let lookup = id.clone();
+    let source = db.run(move |conn| sources::latest(conn, &lookup)).await?;
+    let row = archive.capture(source.url, actor.clone()).await?;
+    let captured = Captured {
+        snapshot_sha256: row.sha256.clone(),
+        archive_url: archive_url(public_url, &row.sha256),
+        captured_at: row.stored_at.clone(),
+    };
+    writer
+        .write(move |conn, seq| {
+            snapshots::insert_if_absent(conn, row)?;
+            sources::record_capture(conn, seq, embargo, &actor, &id, captured)
+        })
+        .await
+}

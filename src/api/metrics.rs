@@ -55,12 +55,12 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "in_use",
         i64::from(open.saturating_sub(idle)),
     );
-    for status in ["live", "changed", "gone", "error"] {
+    for status in crate::archive::monitor::LinkStatus::FOUND {
         let n = links
             .iter()
-            .find(|(s, _)| s == status)
+            .find(|(s, _)| *s == status)
             .map_or(0, |(_, n)| *n);
-        set(&m.links, status, n);
+        set(&m.links, status.as_str(), n);
     }
     let lists = &state.lists.built;
     let (hits, misses) = (

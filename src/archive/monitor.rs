@@ -24,6 +24,8 @@ use crate::db::schema::{articles, citations, leases, link_checks, sources};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 use crate::ledger::{About, write_transaction};
+use crate::newsroom::articles::ArticleStatus;
+use crate::newsroom::citations::CitationStatus;
 use crate::outbound::{CaptureLimits, FetchError, Fetcher};
 
 /// Who the monitor's ledger entries name.
@@ -65,10 +67,27 @@ struct Link {
     snapshot_sha256: Option<String>,
 }
 
+crate::db::words::stored_words! {
+    /// What the link monitor last found at a source's URL: `unchecked` until
+    /// it looks, `changed` when the page differs from the capture.
+    pub enum LinkStatus ("link status") {
+        Unchecked => "unchecked",
+        Live => "live",
+        Changed => "changed",
+        Gone => "gone",
+        Error => "error",
+    }
+}
+
+impl LinkStatus {
+    /// The states a check can find (all but `unchecked`).
+    pub const FOUND: [Self; 4] = [Self::Live, Self::Changed, Self::Gone, Self::Error];
+}
+
 /// What one check found.
 #[derive(Debug, Clone, PartialEq)]
 struct Found {
-    status: &'static str,
+    status: LinkStatus,
     detail: Option<String>,
     digest: Option<String>,
 }
@@ -127,8 +146,8 @@ fn cited_links(conn: &mut DbConnection) -> Result<Vec<Link>, ApiError> {
                 .eq(citations::source_id)
                 .and(sources::version.eq(citations::source_version))),
         )
-        .filter(articles::status.eq("published"))
-        .filter(citations::status.ne("retracted"))
+        .filter(articles::status.eq(ArticleStatus::Published.as_str()))
+        .filter(citations::status.ne(CitationStatus::Retracted.as_str()))
         .select((
             sources::id,
             sources::url,
@@ -202,7 +221,7 @@ fn check(fetcher: &Fetcher, link: &Link, max_bytes: u64) -> Found {
     };
     let mut sink = HashSink(Sha256::new());
     let error = |detail: String| Found {
-        status: "error",
+        status: LinkStatus::Error,
         detail: Some(detail),
         digest: None,
     };
@@ -217,13 +236,17 @@ fn check(fetcher: &Fetcher, link: &Link, max_bytes: u64) -> Found {
                         .as_deref()
                         .is_none_or(|capture| capture == digest);
                     Found {
-                        status: if same { "live" } else { "changed" },
+                        status: if same {
+                            LinkStatus::Live
+                        } else {
+                            LinkStatus::Changed
+                        },
                         detail: None,
                         digest: Some(digest),
                     }
                 }
                 404 | 410 => Found {
-                    status: "gone",
+                    status: LinkStatus::Gone,
                     detail: Some(format!("answered {status}")),
                     digest: None,
                 },
@@ -231,7 +254,7 @@ fn check(fetcher: &Fetcher, link: &Link, max_bytes: u64) -> Found {
             }
         }
         Err(FetchError::NoSuchHost) => Found {
-            status: "gone",
+            status: LinkStatus::Gone,
             detail: Some("the host name no longer resolves".into()),
             digest: None,
         },
@@ -260,7 +283,7 @@ fn record(
             .select(link_checks::status)
             .first(conn)
             .optional()?;
-        if previous.as_deref() == Some(found.status) {
+        if previous.as_deref() == Some(found.status.as_str()) {
             diesel::update(link_checks::table.find((&link.source_id, &link.url)))
                 .set((
                     link_checks::checked_at.eq(&checked_at),
@@ -273,7 +296,7 @@ fn record(
         let entry = json!({
             "source_id": link.source_id,
             "url": link.url,
-            "status": found.status,
+            "status": found.status.as_str(),
             "detail": found.detail,
             "digest": found.digest,
             "checked_at": checked_at,
@@ -289,7 +312,7 @@ fn record(
             .values((
                 link_checks::source_id.eq(&link.source_id),
                 link_checks::url.eq(&link.url),
-                link_checks::status.eq(found.status),
+                link_checks::status.eq(found.status.as_str()),
                 link_checks::detail.eq(&found.detail),
                 link_checks::digest.eq(&found.digest),
                 link_checks::checked_at.eq(&checked_at),
@@ -401,11 +424,15 @@ pub fn spawn(db: Db, fetcher: Fetcher, pace: Pace, max_bytes: u64) {
 }
 
 /// How many checked links are in each state.
-pub fn state_counts(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, ApiError> {
-    Ok(link_checks::table
+pub fn state_counts(conn: &mut DbConnection) -> Result<Vec<(LinkStatus, i64)>, ApiError> {
+    let counts: Vec<(String, i64)> = link_checks::table
         .group_by(link_checks::status)
         .select((link_checks::status, diesel::dsl::count_star()))
-        .load(conn)?)
+        .load(conn)?;
+    counts
+        .into_iter()
+        .map(|(status, n)| Ok((LinkStatus::try_from(status).map_err(ApiError::internal)?, n)))
+        .collect()
 }
 
 /// A citation whose source's link changed or vanished after publication.
@@ -417,7 +444,8 @@ pub struct Drifted {
     pub title: String,
     pub url: String,
     /// `changed` or `gone`.
-    pub link_status: String,
+    #[diesel(deserialize_as = String)]
+    pub link_status: LinkStatus,
     /// What the check found (the status answered, a name that no longer
     /// resolves).
     pub detail: Option<String>,
@@ -435,7 +463,7 @@ pub struct Drifted {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Drift {
     pub article: String,
-    pub status: String,
+    pub status: ArticleStatus,
     /// Since when changes count: the article's last change of state (its
     /// publication, for a published article).
     pub since: String,
@@ -458,8 +486,10 @@ pub fn drift(conn: &mut DbConnection, slug: &str) -> Result<Drift, ApiError> {
                 .and(link_checks::url.eq(sources::url))),
         )
         .filter(citations::article_slug.eq(slug))
-        .filter(citations::status.ne("retracted"))
-        .filter(link_checks::status.eq_any(["changed", "gone"]))
+        .filter(citations::status.ne(CitationStatus::Retracted.as_str()))
+        .filter(
+            link_checks::status.eq_any([LinkStatus::Changed.as_str(), LinkStatus::Gone.as_str()]),
+        )
         .filter(link_checks::changed_at.ge(&article.updated_at))
         .order(citations::id.asc())
         // In `Drifted`'s field order.
@@ -480,7 +510,7 @@ pub fn drift(conn: &mut DbConnection, slug: &str) -> Result<Drift, ApiError> {
         .load(conn)?;
     Ok(Drift {
         article: article.slug,
-        status: article.status.as_str().to_owned(),
+        status: article.status,
         since: article.updated_at,
         citations,
     })

@@ -4,6 +4,7 @@
 
 pub mod insert;
 pub mod schema;
+pub mod words;
 
 use std::time::Duration;
 

@@ -12,7 +12,7 @@ use crate::db::schema::articles;
 use crate::error::{ApiError, ErrorCode};
 use crate::ledger::{About, Sequencer};
 
-super::stored_words! {
+crate::db::words::stored_words! {
     /// Where an article stands.
     pub enum ArticleStatus ("article status") {
         Draft => "draft",

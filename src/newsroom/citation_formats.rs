@@ -11,6 +11,7 @@
 use serde_json::{Value, json};
 
 use super::articles::Article;
+use crate::archive::monitor::LinkStatus;
 
 /// How a list is written out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,19 +114,19 @@ pub struct Entry {
 
 /// The `link` line of an entry, from a source version.
 pub fn link_line(
-    status: &str,
+    status: LinkStatus,
     checked_at: Option<&str>,
     captured_at: Option<&str>,
 ) -> Option<String> {
     let day = |t: &str| t.get(..10).unwrap_or(t).to_owned();
     let checked = checked_at.map(day).unwrap_or_default();
     let state = match status {
-        "live" => Some(format!("url-status: live (checked {checked})")),
-        "changed" => Some(format!(
+        LinkStatus::Live => Some(format!("url-status: live (checked {checked})")),
+        LinkStatus::Changed => Some(format!(
             "url-status: changed since archived (checked {checked})"
         )),
-        "gone" => Some(format!("url-status: dead (checked {checked})")),
-        _ => None,
+        LinkStatus::Gone => Some(format!("url-status: dead (checked {checked})")),
+        LinkStatus::Unchecked | LinkStatus::Error => None,
     };
     let archived = captured_at.map(|at| format!("archived {}", day(at)));
     match (state, archived) {

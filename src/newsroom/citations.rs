@@ -38,7 +38,7 @@ pub struct NewCitation {
     pub note: Option<String>,
 }
 
-super::stored_words! {
+crate::db::words::stored_words! {
     /// Where a citation stands. Stored as text (`attached`, `verified`,
     /// `retracted`), the same words the ledger records.
     pub enum CitationStatus ("citation status") {

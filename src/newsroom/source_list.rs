@@ -297,7 +297,7 @@ fn teaser(
             CitedSource::Open(source) => LockedSource::shown(
                 &source.title,
                 &source.publisher,
-                &source.kind,
+                source.kind.as_str(),
                 &source.language,
                 &source.record_sha256,
             ),
@@ -306,7 +306,7 @@ fn teaser(
                 Some(record) => LockedSource::shown(
                     &record.title,
                     &record.publisher,
-                    &source.kind,
+                    source.kind.as_str(),
                     &record.language,
                     &source.commitment,
                 ),
@@ -315,7 +315,7 @@ fn teaser(
                     ..LockedSource::shown(
                         &sealed_title(&source.recorded_at),
                         "",
-                        &source.kind,
+                        source.kind.as_str(),
                         "",
                         &source.commitment,
                     )

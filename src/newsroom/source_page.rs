@@ -15,6 +15,7 @@ use super::cited::CitedSource;
 use super::sealed::CitedSealed;
 use super::sealed::sealed_title;
 use super::source_list::{ProvenCitation, SourceTeaser, VerifiedSourceList};
+use crate::archive::monitor::LinkStatus;
 
 /// The stylesheet the page links to (`/assets/sources.css`).
 pub const STYLESHEET: &str = include_str!("source_page.css");
@@ -148,13 +149,13 @@ pub fn link_note(s: &crate::newsroom::sources::SourceVersion) -> Option<String> 
         Some(at) => format!("the copy archived on {}", date(at)),
         None => "the archived copy".to_owned(),
     };
-    match s.link_status.as_str() {
-        "gone" => Some(if s.archive_url.is_some() {
+    match s.link_status {
+        LinkStatus::Gone => Some(if s.archive_url.is_some() {
             format!("This link no longer works (checked {checked}): read {archived}.")
         } else {
             format!("This link no longer works (checked {checked}).")
         }),
-        "changed" => Some(format!(
+        LinkStatus::Changed => Some(format!(
             "The page has changed since it was archived (checked {checked}); {archived} shows what was cited."
         )),
         _ => s
@@ -226,14 +227,14 @@ fn citation_item(item: &ProvenCitation) -> Markup {
             article.source aria-labelledby=(format!("source-{}", c.id)) {
                 h3 id=(format!("source-{}", c.id)) { (s.title) }
                 p.meta {
-                    (s.publisher) " · " (kind_name(&s.kind)) " · " (s.language)
+                    (s.publisher) " · " (kind_name(s.kind.as_str())) " · " (s.language)
                     @if let Some(published) = &s.published_at { " · published " (date(published)) }
                     @if let Some(accessed) = &s.accessed_at { " · accessed " (date(accessed)) }
                 }
                 p.held { "Held since " (date(&item.source.held_since)) " by the newsroom, as its ledger entry proves." }
                 @if let Some(note) = link_note(s) { p.link-state data-link-status=(s.link_status) { (note) } }
                 p.links {
-                    @if s.link_status == "gone" && s.archive_url.is_some() {
+                    @if s.link_status == LinkStatus::Gone && s.archive_url.is_some() {
                         @if let Some(archive) = &s.archive_url {
                             a href=(archive) rel="noopener noreferrer" { "Archived copy of " (s.title) }
                         }

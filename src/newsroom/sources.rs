@@ -10,13 +10,14 @@ use utoipa::ToSchema;
 use super::embargo::Embargo;
 use super::fields::{self, Doi, HttpUrl, LanguageTag, Sha256Hex};
 use super::ledger_index;
+use crate::archive::monitor::LinkStatus;
 use crate::db::DbConnection;
 use crate::db::schema::sources;
 use crate::error::{ApiError, ErrorCode};
 use crate::ledger::leaf::record_sha256;
 use crate::ledger::{About, Sequencer};
 
-super::stored_words! {
+crate::db::words::stored_words! {
     /// What sort of source it is.
     pub enum SourceKind ("source kind") {
         OfficialStatement => "official_statement",
@@ -100,7 +101,8 @@ pub struct SourceVersion {
     pub url: String,
     pub title: String,
     pub publisher: String,
-    pub kind: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub kind: SourceKind,
     pub language: String,
     pub published_at: Option<String>,
     pub accessed_at: Option<String>,
@@ -122,8 +124,8 @@ pub struct SourceVersion {
     #[diesel(skip_insertion)]
     #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Text>(LINK_STATUS_SQL))]
     #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Text>)]
-    #[schema(pattern = "^(unchecked|live|changed|gone|error)$")]
-    pub link_status: String,
+    #[diesel(deserialize_as = String)]
+    pub link_status: LinkStatus,
     /// When the link monitor last checked `url`.
     #[diesel(skip_insertion)]
     #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(LINK_CHECKED_SQL))]
@@ -177,7 +179,7 @@ struct Fields {
     url: HttpUrl,
     title: String,
     publisher: String,
-    kind: String,
+    kind: SourceKind,
     language: LanguageTag,
     published_at: Option<String>,
     accessed_at: Option<String>,
@@ -207,7 +209,7 @@ impl Fields {
             recorded_at: String::new(),
             recorded_by: actor.to_owned(),
             captured_at: None,
-            link_status: "unchecked".into(),
+            link_status: LinkStatus::Unchecked,
             link_checked_at: None,
             link_entry: None,
         }
@@ -219,7 +221,7 @@ fn validate_new(new: &NewSource) -> Result<Fields, ApiError> {
         url: HttpUrl::parse("url", &new.url)?,
         title: fields::line("title", &new.title, 500)?,
         publisher: fields::line("publisher", &new.publisher, 300)?,
-        kind: new.kind.as_str().to_owned(),
+        kind: new.kind,
         language: LanguageTag::parse("language", &new.language)?,
         published_at: fields::optional(new.published_at.as_deref(), |v| {
             fields::date_or_time("published_at", v)
@@ -262,7 +264,7 @@ fn record_version(
     row.ledger_index = ledger_index(&appended);
     row.recorded_at = appended.at.clone();
     diesel::insert_into(sources::table)
-        .values(&row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(row)
 }
@@ -321,12 +323,7 @@ pub fn revise(
             .publisher
             .clone()
             .unwrap_or_else(|| latest.publisher.clone()),
-        kind: patch
-            .kind
-            .or_else(|| SourceKind::try_from(latest.kind.clone()).ok())
-            .ok_or_else(|| {
-                ApiError::internal(format!("source {} has an unknown kind", latest.id))
-            })?,
+        kind: patch.kind.unwrap_or(latest.kind),
         language: patch
             .language
             .clone()

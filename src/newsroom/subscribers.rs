@@ -10,7 +10,7 @@ use crate::db::DbConnection;
 use crate::db::schema::subscribers;
 use crate::error::ApiError;
 
-super::stored_words! {
+crate::db::words::stored_words! {
     /// What a subscriber may see: a member sees the full source list.
     pub enum Tier ("subscriber tier") {
         Free => "free",

@@ -155,6 +155,59 @@ fn snapshot(conn: &mut DbConnection) -> Result<Snapshot, ApiError> {
     })
 }
 
+/// Which record an entry or a row is about: the one way both sides name it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum RecordKey {
+    Article(String),
+    Source(String, i64),
+    Citation(String),
+    Sealed(String),
+}
+
+impl RecordKey {
+    /// The record a log entry is about, by its kind and record.
+    fn of_entry(leaf: &crate::ledger::leaf::Leaf) -> Option<Self> {
+        let r = &leaf.record;
+        let text = |k: &str| {
+            r.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        if matches!(
+            leaf.kind.as_str(),
+            crate::newsroom::sealed::SEALED | crate::newsroom::sealed::DISCLOSED
+        ) {
+            return Some(Self::Sealed(text("id")?));
+        }
+        match leaf.kind.split('.').next()? {
+            "article" => Some(Self::Article(text("slug")?)),
+            "source" => Some(Self::Source(text("id")?, r.get("version")?.as_i64()?)),
+            "citation" => Some(Self::Citation(text("id")?)),
+            _ => None,
+        }
+    }
+
+    /// The entry kinds that may record it (a sealed source's are its own).
+    fn kind_prefix(&self) -> &'static str {
+        match self {
+            Self::Article(_) => "article.",
+            Self::Source(..) | Self::Sealed(_) => "source.",
+            Self::Citation(_) => "citation.",
+        }
+    }
+}
+
+impl std::fmt::Display for RecordKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Article(slug) => write!(f, "article:{slug}"),
+            Self::Source(id, version) => write!(f, "source:{id}:{version}"),
+            Self::Citation(id) => write!(f, "citation:{id}"),
+            Self::Sealed(id) => write!(f, "sealed:{id}"),
+        }
+    }
+}
+
 /// Re-verifies the whole ledger with the publisher's `vkey`.
 pub fn run(db: &Db, vkey: &str) -> Result<VerifyReport, ApiError> {
     let mut conn = db.get()?;

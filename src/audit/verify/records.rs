@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::{PAGE, ProblemKind, Problems};
+use super::{PAGE, ProblemKind, Problems, RecordKey};
 use crate::db::DbConnection;
 use crate::db::schema::{articles, citations, sealed_sources, sources};
 use crate::error::ApiError;
@@ -20,26 +20,23 @@ use crate::newsroom::sources::SourceVersion;
 
 /// One record row, as the check compares it with its entry.
 struct Row {
-    /// `article:<slug>`, `source:<id>:<version>` or `citation:<id>`.
-    key: String,
+    key: RecordKey,
     ledger_index: i64,
     record: Value,
-    /// The entry kinds that may record it: `article.`, `source.`, `citation.`.
-    kind_prefix: &'static str,
 }
 
 struct RecordCheck<'a> {
     size: i64,
-    latest: &'a mut HashMap<String, u64>,
+    latest: &'a mut HashMap<RecordKey, u64>,
     problems: &'a mut Problems,
     /// Rows past the checked part of the log, judged at the end.
-    late: Vec<(String, i64)>,
+    late: Vec<(RecordKey, i64)>,
 }
 
 pub(super) fn check(
     conn: &mut DbConnection,
     size: u64,
-    latest: &mut HashMap<String, u64>,
+    latest: &mut HashMap<RecordKey, u64>,
     problems: &mut Problems,
 ) -> Result<(), ApiError> {
     let mut check = RecordCheck {
@@ -64,10 +61,9 @@ pub(super) fn check(
             check.row(
                 conn,
                 Row {
-                    key: format!("article:{}", row.slug),
+                    key: RecordKey::Article(row.slug.clone()),
                     ledger_index: row.ledger_index,
                     record: row.record(),
-                    kind_prefix: "article.",
                 },
             )
         },
@@ -103,10 +99,9 @@ pub(super) fn check(
             check.row(
                 conn,
                 Row {
-                    key: format!("source:{}:{}", row.id, row.version),
+                    key: RecordKey::Source(row.id.clone(), row.version),
                     ledger_index: row.ledger_index,
                     record,
-                    kind_prefix: "source.",
                 },
             )
         },
@@ -127,10 +122,9 @@ pub(super) fn check(
             check.row(
                 conn,
                 Row {
-                    key: format!("citation:{}", row.id),
+                    key: RecordKey::Citation(row.id.clone()),
                     ledger_index: row.ledger_index,
                     record: row.record(),
-                    kind_prefix: "citation.",
                 },
             )
         },
@@ -200,7 +194,7 @@ impl RecordCheck<'_> {
     /// commitment, and its `source.disclosed` entry, if any, opens that
     /// commitment and names the seal.
     fn sealed(&mut self, conn: &mut DbConnection, row: Sealed) -> Result<(), ApiError> {
-        let key = format!("sealed:{}", row.id);
+        let key = RecordKey::Sealed(row.id.clone());
         let latest = self.latest.remove(&key);
         let last = row.disclosure_index.unwrap_or(row.ledger_index);
         if !(0..self.size).contains(&last) {
@@ -313,7 +307,7 @@ impl RecordCheck<'_> {
 
     fn compare(&mut self, index: u64, leaf: Result<Leaf, String>, mut row: Row) {
         let key = &row.key;
-        let prefix = row.kind_prefix;
+        let prefix = row.key.kind_prefix();
         match leaf {
             Ok(mut leaf) if leaf.kind.starts_with(prefix) => {
                 // An article's retraction reason is in its entry, not its row.

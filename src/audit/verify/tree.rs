@@ -5,10 +5,9 @@ use std::collections::HashMap;
 use std::iter::Peekable;
 
 use diesel::prelude::*;
-use serde_json::Value;
 use tlog_tiles::tlog::{self, Hash};
 
-use super::{PAGE, ProblemKind, Problems};
+use super::{PAGE, ProblemKind, Problems, RecordKey};
 use crate::db::DbConnection;
 use crate::db::schema::embargoed_entries;
 use crate::error::ApiError;
@@ -23,7 +22,7 @@ struct Walk<'p> {
     builder: TreeBuilder,
     roots_due: Peekable<std::vec::IntoIter<(u64, Hash)>>,
     /// Each record's latest entry, by record key.
-    latest: HashMap<String, u64>,
+    latest: HashMap<RecordKey, u64>,
     previous_at: String,
     problems: &'p mut Problems,
 }
@@ -34,7 +33,7 @@ pub(super) fn check(
     size: u64,
     roots_due: Vec<(u64, Hash)>,
     problems: &mut Problems,
-) -> Result<HashMap<String, u64>, ApiError> {
+) -> Result<HashMap<RecordKey, u64>, ApiError> {
     let mut walk = Walk {
         builder: TreeBuilder::new(),
         roots_due: roots_due.into_iter().peekable(),
@@ -190,7 +189,7 @@ impl Walk<'_> {
                 return;
             }
         };
-        if let Some(key) = record_key(&leaf) {
+        if let Some(key) = RecordKey::of_entry(&leaf) {
             self.latest.insert(key, n);
         }
     }
@@ -206,27 +205,5 @@ impl Walk<'_> {
                 );
             }
         }
-    }
-}
-
-/// Which record an entry is about, by its kind and record.
-fn record_key(leaf: &Leaf) -> Option<String> {
-    let r = &leaf.record;
-    let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_owned);
-    if matches!(
-        leaf.kind.as_str(),
-        crate::newsroom::sealed::SEALED | crate::newsroom::sealed::DISCLOSED
-    ) {
-        return Some(format!("sealed:{}", text("id")?));
-    }
-    match leaf.kind.split('.').next()? {
-        "article" => Some(format!("article:{}", text("slug")?)),
-        "source" => Some(format!(
-            "source:{}:{}",
-            text("id")?,
-            r.get("version")?.as_i64()?
-        )),
-        "citation" => Some(format!("citation:{}", text("id")?)),
-        _ => None,
     }
 }

@@ -16,17 +16,17 @@ use super::articles::{self, Article};
 use super::citation_formats::{self as formats, Format};
 use super::citations::{Citation, CitationStatus};
 use super::cited::{self, CitedSource};
-use super::embargo;
 
 mod entries;
 mod serve;
+mod verified;
 use super::sealed::sealed_title;
 use super::source_page::{self, Shown};
 use crate::auth::{Caller, Unconfirmed};
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::ledger::{Index, Ledger, ProvenLeaf};
-use entries::{full_entries, full_entries_of, render, teaser_entries};
+use crate::ledger::{Ledger, ProvenLeaf};
+use entries::{full_entries, render, teaser_entries};
 pub use serve::{Answer, ListRequest, Lists};
 
 /// The newsroom's call to action under the teaser (`SOURCELEDGER_CTA_TEXT`,
@@ -277,6 +277,9 @@ impl SourceLists {
     }
 }
 
+/// What anonymous readers see of an article's list: each source cited (once)
+/// as the teaser shows it, counted by kind and language, and how many
+/// citations were retracted.
 fn teaser(
     article: &Article,
     rows: &[(Citation, CitedSource)],
@@ -293,35 +296,7 @@ fn teaser(
         if !seen.insert(citation.source_id.clone()) {
             continue;
         }
-        let locked = match source {
-            CitedSource::Open(source) => LockedSource::shown(
-                &source.title,
-                &source.publisher,
-                source.kind.as_str(),
-                &source.language,
-                &source.record_sha256,
-            ),
-            // Disclosed: shown like any source (its hash still the commitment).
-            CitedSource::Sealed(source) => match &source.disclosed {
-                Some(record) => LockedSource::shown(
-                    &record.title,
-                    &record.publisher,
-                    source.kind.as_str(),
-                    &record.language,
-                    &source.commitment,
-                ),
-                None => LockedSource {
-                    sealed: true,
-                    ..LockedSource::shown(
-                        &sealed_title(&source.recorded_at),
-                        "",
-                        source.kind.as_str(),
-                        "",
-                        &source.commitment,
-                    )
-                },
-            },
-        };
+        let locked = locked(source);
         if !locked.sealed {
             *languages.entry(locked.language.clone()).or_insert(0) += 1;
         }
@@ -344,6 +319,40 @@ fn teaser(
     }
 }
 
+/// What the teaser shows of a source: a sealed one not yet disclosed as its
+/// kind and the day it was sealed.
+fn locked(source: &CitedSource) -> LockedSource {
+    match source {
+        CitedSource::Open(source) => LockedSource::shown(
+            &source.title,
+            &source.publisher,
+            source.kind.as_str(),
+            &source.language,
+            &source.record_sha256,
+        ),
+        // Disclosed: shown like any source (its hash still the commitment).
+        CitedSource::Sealed(source) => match &source.disclosed {
+            Some(record) => LockedSource::shown(
+                &record.title,
+                &record.publisher,
+                &source.kind,
+                &record.language,
+                &source.commitment,
+            ),
+            None => LockedSource {
+                sealed: true,
+                ..LockedSource::shown(
+                    &sealed_title(&source.recorded_at),
+                    "",
+                    &source.kind,
+                    "",
+                    &source.commitment,
+                )
+            },
+        },
+    }
+}
+
 /// Builds the list of `slug` for one tier, through the cache of built lists.
 fn build(
     conn: &mut DbConnection,
@@ -354,156 +363,55 @@ fn build(
     format: Format,
 ) -> Result<Built, ApiError> {
     let article = articles::get(conn, slug)?;
-    let public = article.is_public();
     let rows = cited::of_article(conn, &article.slug)?;
-    let mut facts: Vec<String> = vec![article.slug.clone(), article.ledger_index.to_string()];
-    for (c, s) in &rows {
-        // The link monitor's findings are shown too: a new one, a new list.
-        facts.push(format!("{}:{}:{}", c.id, c.ledger_index, s.fact()));
-    }
-    if !matches!(format, Format::Json | Format::Html) {
-        facts.push(format!("{}:{full}", format.name()));
-        let entries = if full {
-            full_entries(&rows)
-        } else {
-            teaser_entries(&teaser(&article, &rows, &cache.call_to_action))
-        };
-        return Ok(Built {
-            tag: etag(&facts),
-            body: render(format, &article, &entries)?,
-            public,
-        });
-    }
-    facts.push(format.name().to_owned());
-    if !full {
-        facts.push("teaser".into());
-        let tag = etag(&facts);
-        let teaser = teaser(&article, &rows, &cache.call_to_action);
-        let json = serde_json::to_vec(&teaser).map_err(ApiError::internal)?;
-        let body = match format {
-            Format::Html => {
-                let ld = formats::json_ld(&article, &teaser_entries(&teaser));
-                source_page::render(Shown::Teaser(&teaser), &json, &ld, ledger.vkey()).into_bytes()
+    let public = article.is_public();
+    let mut facts = facts_shown(&article, &rows);
+    let cta = &cache.call_to_action;
+    let (tag, body) = match format {
+        Format::Json | Format::Html => {
+            facts.push(format.name().to_owned());
+            if full {
+                verified::build(conn, ledger, cache, &article, rows, format, facts)?
+            } else {
+                facts.push("teaser".into());
+                let body = teaser_body(&teaser(&article, &rows, cta), format, ledger.vkey())?;
+                (etag(&facts), body)
             }
-            _ => json,
-        };
-        return Ok(Built {
-            tag,
-            body: Bytes::from(body),
-            public,
-        });
-    }
-    let mut entries_shown: Vec<i64> = vec![article.ledger_index];
-    for (c, s) in &rows {
-        entries_shown.push(c.ledger_index);
-        entries_shown.push(s.ledger_index());
-        entries_shown.extend([s.link_entry(), s.disclosure_entry()].into_iter().flatten());
-    }
-    // Facts recorded under embargo are proven by their disclosure and their
-    // commitment; a draft's (shown to staff alone) by their commitment and
-    // what it commits to.
-    let embargoed = embargo::rows_at(conn, &entries_shown)?;
-    entries_shown.extend(embargoed.values().filter_map(|r| r.disclosure_index));
-    let mut indexes: Vec<Index> = entries_shown
-        .iter()
-        .map(|&i| ledger_index(i))
-        .collect::<Result<_, _>>()?;
-    indexes.sort_unstable();
-    indexes.dedup();
-    let checkpoint = ledger.checkpoint_covering(conn, &indexes)?;
-    let size = checkpoint.tree_size()?;
-    facts.push(format!("full:{size}"));
-    let tag = etag(&facts);
-    if let Some(body) = cache.by_tag(&tag) {
-        return Ok(Built { tag, body, public });
-    }
-    let proofs = ledger.prove_many(conn, &indexes, size)?;
-    let entry_proof = |i: i64| {
-        ledger_index(i).and_then(|i| {
-            proofs
-                .get(&i)
-                .cloned()
-                .ok_or_else(|| ApiError::internal(format!("no ledger entry {i}")))
-        })
-    };
-    let proof_of = |i: i64| -> Result<ProvenLeaf, ApiError> {
-        let proven = entry_proof(i)?;
-        Ok(match embargoed.get(&i) {
-            None => proven,
-            Some(row) => match row.disclosure_index {
-                Some(disclosure) => ProvenLeaf {
-                    commitment: Some(Box::new(proven)),
-                    ..entry_proof(disclosure)?
-                },
-                // Only staff ever see a draft's list.
-                None if !public => ProvenLeaf {
-                    opening: Some(row.opening()?),
-                    ..proven
-                },
-                // Never disclosed, yet in a published list: shown as the
-                // commitment alone, which no verifier accepts as the fact.
-                None => proven,
-            },
-        })
-    };
-    let article_proof = proof_of(article.ledger_index)?;
-    let mut live = Vec::new();
-    let mut retracted = Vec::new();
-    for (c, s) in rows {
-        let proof = CitationProofs {
-            citation: proof_of(c.ledger_index)?,
-            source: proof_of(s.ledger_index())?,
-            link: s.link_entry().map(proof_of).transpose()?,
-            disclosure: s.disclosure_entry().map(proof_of).transpose()?,
-        };
-        let item = ProvenCitation {
-            held_since: held_since(&proof.citation)?,
-            source: HeldSource {
-                held_since: held_since(&proof.source)?,
-                source: s,
-            },
-            proof,
-            citation: c,
-        };
-        if item.citation.status == CitationStatus::Retracted {
-            retracted.push(item);
-        } else {
-            live.push(item);
         }
-    }
-    let body = VerifiedSourceList {
-        article: ProvenArticle {
-            article: article.clone(),
-            proof: article_proof,
-        },
-        checkpoint: checkpoint.note,
-        tree_size: size.0,
-        locked: false,
-        citations: live,
-        retracted,
-    };
-    let json = serde_json::to_vec(&body).map_err(ApiError::internal)?;
-    let body = Bytes::from(match format {
-        Format::Html => {
-            let ld = formats::json_ld(&body.article.article, &full_entries_of(&body));
-            source_page::render(Shown::Verified(&body), &json, &ld, ledger.vkey()).into_bytes()
+        _ => {
+            facts.push(format!("{}:{full}", format.name()));
+            let entries = if full {
+                full_entries(&rows)
+            } else {
+                teaser_entries(&teaser(&article, &rows, cta))
+            };
+            (etag(&facts), render(format, &article, &entries)?)
         }
-        _ => json,
-    });
-    cache.remember_tag(&tag, body.clone());
+    };
     Ok(Built { tag, body, public })
 }
 
-/// The time a proven fact was held since: its commitment's, when it has one.
-fn held_since(proven: &ProvenLeaf) -> Result<String, ApiError> {
-    let entry = proven.commitment.as_deref().unwrap_or(proven);
-    Ok(crate::ledger::leaf::Leaf::parse(&entry.leaf)?.at)
+/// What a list's tag depends on whatever the tier: the article's entry, and
+/// each citation's with what it shows of its source.
+fn facts_shown(article: &Article, rows: &[(Citation, CitedSource)]) -> Vec<String> {
+    let mut facts = vec![article.slug.clone(), article.ledger_index.to_string()];
+    for (c, s) in rows {
+        // The link monitor's findings are shown too: a new one, a new list.
+        facts.push(format!("{}:{}:{}", c.id, c.ledger_index, s.fact()));
+    }
+    facts
 }
 
-fn ledger_index(stored: i64) -> Result<Index, ApiError> {
-    u64::try_from(stored)
-        .map(Index)
-        .map_err(|_| ApiError::internal(format!("ledger index {stored}")))
+/// The teaser as JSON, or as its page with that JSON and its JSON-LD.
+fn teaser_body(teaser: &SourceTeaser, format: Format, vkey: &str) -> Result<Bytes, ApiError> {
+    let json = serde_json::to_vec(teaser).map_err(ApiError::internal)?;
+    Ok(Bytes::from(match format {
+        Format::Html => {
+            let ld = formats::json_ld(&teaser.article, &teaser_entries(teaser));
+            source_page::render(Shown::Teaser(teaser), &json, &ld, vkey).into_bytes()
+        }
+        _ => json,
+    }))
 }
 
 fn head_key(slug: &str, full: bool, format: Format, size: u64) -> String {

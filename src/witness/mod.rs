@@ -9,27 +9,28 @@
 //! nothing. A fork (the log's own signature on another root for a size it
 //! cosigned) is refused and its checkpoint kept, once, as evidence; a
 //! rollback or a failing proof is refused and not kept, as anyone can replay
-//! an old signed checkpoint or send a bad proof.
+//! an old signed checkpoint or send a bad proof. What to answer is decided
+//! by pure functions (the `decision` module), given the logs' keys and what
+//! is held; [`Witness::add_checkpoint`] reads what is held and writes.
 //!
 //! As a log, [`submit`] asks the configured witnesses to cosign each new
 //! checkpoint and keeps what they return.
 
+mod decision;
 pub mod submit;
 pub mod tsa;
-
-use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use diesel::prelude::*;
-use signed_note::{Note, StandardVerifier, VerifierList};
-use tlog_tiles::tlog::{self, HASH_SIZE, Hash};
+use tlog_tiles::tlog::{HASH_SIZE, Hash};
 
 use crate::db::DbConnection;
 use crate::db::insert::insert_rows;
 use crate::db::schema::{witness_refusals, witnessed_logs};
 use crate::ledger::cosignature;
 use crate::secrets::WitnessKey;
+use decision::{Candidate, Held, TrustedLogs};
 
 /// The most consistency proof lines a request may carry (the spec's bound).
 pub const MAX_PROOF_LINES: usize = 63;
@@ -76,6 +77,13 @@ impl Refusal {
             Refusal::Stale(_) | Refusal::Fork(_) => ErrorCode::CheckpointRefused,
             Refusal::BadProof => ErrorCode::InvalidProof,
         }
+    }
+
+    /// Whether the refused checkpoint is kept as evidence against its log:
+    /// a fork is the log's own signature on two roots for one size; a
+    /// rollback or a bad proof is anyone's to send, and proves nothing.
+    pub fn is_evidence(&self) -> bool {
+        matches!(self, Refusal::Fork(_))
     }
 }
 
@@ -143,7 +151,7 @@ pub fn parse_request(body: &[u8]) -> Result<Request, Refusal> {
 /// A witness: its key, and the logs it witnesses by origin.
 pub struct Witness {
     key: WitnessKey,
-    logs: HashMap<String, Vec<StandardVerifier>>,
+    logs: TrustedLogs,
 }
 
 /// What a witness holds for one log.
@@ -155,6 +163,18 @@ pub struct WitnessedLog {
     pub root_hash: Vec<u8>,
     pub checkpoint: String,
     pub updated_at: String,
+}
+
+impl WitnessedLog {
+    /// The size and root hash it holds.
+    fn held(&self) -> Held {
+        Held {
+            size: u64::try_from(self.size).unwrap_or(0),
+            root: <[u8; HASH_SIZE]>::try_from(self.root_hash.as_slice())
+                .ok()
+                .map(Hash),
+        }
+    }
 }
 
 #[derive(Insertable)]
@@ -170,17 +190,9 @@ impl Witness {
     /// `logs`: the signed-note verifier keys of the logs to witness; each
     /// key's name is its log's origin.
     pub fn new(key: WitnessKey, logs: &[String]) -> Result<Self, String> {
-        let mut by_origin: HashMap<String, Vec<StandardVerifier>> = HashMap::new();
-        let mut seen = std::collections::HashSet::new();
-        for vkey in logs.iter().filter(|vkey| seen.insert(vkey.trim())) {
-            let verifier = StandardVerifier::new(vkey)
-                .map_err(|_| format!("{vkey:?} is not a signed-note verifier key"))?;
-            let origin = signed_note::Verifier::name(&verifier).to_owned();
-            by_origin.entry(origin).or_default().push(verifier);
-        }
         Ok(Self {
             key,
-            logs: by_origin,
+            logs: TrustedLogs::new(logs)?,
         })
     }
 
@@ -202,112 +214,60 @@ impl Witness {
         body: &[u8],
         now: u64,
     ) -> Result<String, WitnessError> {
-        let request = parse_request(body)?;
-        let note = Note::from_bytes(&request.note)
-            .map_err(|_| Refusal::Malformed("the checkpoint is not a signed note".into()))?;
-        let checkpoint = tlog_tiles::Checkpoint::from_bytes(note.text())
-            .map_err(|_| Refusal::Malformed("the note is not a checkpoint".into()))?;
-        let origin = checkpoint.origin().to_owned();
-        let keys = self
-            .logs
-            .get(&origin)
-            .ok_or_else(|| Refusal::UnknownLog(origin.clone()))?;
-        let verifiers = VerifierList::new(
-            keys.iter()
-                .map(|k| Box::new(k.clone()) as Box<dyn signed_note::Verifier>)
-                .collect(),
-        );
-        if note.verify(&verifiers).is_err() {
-            return Err(Refusal::NotSigned.into());
-        }
-        let size = checkpoint.size();
-        let root = *checkpoint.hash();
-        if request.old > size {
-            return Err(Refusal::OldSizeTooLarge {
-                old: request.old,
-                size,
-            }
-            .into());
-        }
-        let stored_size = i64::try_from(size)
-            .map_err(|_| Refusal::Malformed("the checkpoint's size is too large".into()))?;
+        let candidate = self.logs.signed(parse_request(body)?)?;
         // A client that is behind (or anyone replaying an old signed
         // checkpoint) is answered from a plain read: nothing is written.
-        let held_size = |held: &Option<WitnessedLog>| {
-            held.as_ref()
-                .map_or(0, |h| u64::try_from(h.size).unwrap_or(0))
-        };
-        let seen = witnessed(conn, &origin)?;
-        if request.old != held_size(&seen) {
-            return Err(Refusal::Stale(held_size(&seen)).into());
-        }
-        let text = String::from_utf8_lossy(&request.note).into_owned();
-        let outcome = conn.transaction(|conn| -> Result<Result<(), Refusal>, WitnessError> {
-            let held = lock(conn, &origin)?;
-            // Checked again under the lock: another request may have moved it.
-            let refusal = if request.old != held_size(&held) {
-                Some((Refusal::Stale(held_size(&held)), false))
-            } else if request.old == size {
-                match &held {
-                    // The log's own signature on two roots for one size: a
-                    // fork, and proof of it, kept once.
-                    Some(h) if h.root_hash != root.0 => Some((Refusal::Fork(size), true)),
-                    _ => None,
-                }
-            } else if request.old == 0 {
-                (!request.proof.is_empty()).then_some((Refusal::BadProof, false))
-            } else {
-                let held_root = held
-                    .as_ref()
-                    .and_then(|h| <[u8; HASH_SIZE]>::try_from(h.root_hash.as_slice()).ok())
-                    .map(Hash);
-                let consistent = held_root.is_some_and(|old_root| {
-                    tlog::check_tree(&request.proof, size, root, request.old, old_root).is_ok()
-                });
-                // The proof is the sender's, not the log's: a bad one proves
-                // nothing against the log, and is not kept.
-                (!consistent).then_some((Refusal::BadProof, false))
-            };
+        let seen = witnessed(conn, &candidate.origin)?;
+        decision::stale(candidate.old, seen.as_ref().map(WitnessedLog::held))?;
+        conn.transaction(|conn| -> Result<Result<(), Refusal>, WitnessError> {
+            // Decided under the lock: another request may have moved the log.
+            let held = lock(conn, &candidate.origin)?;
+            let verdict = decision::decide(&candidate, held.as_ref().map(WitnessedLog::held));
             let at = crate::time::now();
-            if let Some((refusal, is_evidence)) = refusal {
-                if is_evidence && !kept_already(conn, &origin, &text)? {
-                    insert_rows(
-                        conn,
-                        diesel::insert_into(witness_refusals::table).values(NewRefusal {
-                            origin: &origin,
-                            reason: "fork",
-                            request: &text,
-                            received_at: &at,
-                        }),
-                    )?;
-                    tracing::warn!(
-                        origin,
-                        size,
-                        "a log forked: kept its checkpoint as evidence"
-                    );
-                }
-                return Ok(Err(refusal));
+            match &verdict {
+                Ok(()) => store(conn, &candidate, &at)?,
+                Err(refusal) if refusal.is_evidence() => keep_evidence(conn, &candidate, &at)?,
+                Err(_) => {}
             }
-            let row = WitnessedLog {
-                origin: origin.clone(),
-                size: stored_size,
-                root_hash: root.0.to_vec(),
-                checkpoint: text.clone(),
-                updated_at: at,
-            };
-            diesel::update(witnessed_logs::table.find(&origin))
-                .set((
-                    witnessed_logs::size.eq(row.size),
-                    witnessed_logs::root_hash.eq(&row.root_hash),
-                    witnessed_logs::checkpoint.eq(&row.checkpoint),
-                    witnessed_logs::updated_at.eq(&row.updated_at),
-                ))
-                .execute(conn)?;
-            Ok(Ok(()))
-        })?;
-        outcome?;
-        Ok(cosignature::cosign(&self.key, note.text(), now))
+            Ok(verdict)
+        })??;
+        Ok(cosignature::cosign(&self.key, &candidate.text, now))
     }
+}
+
+/// Records a cosigned checkpoint as what this witness holds for its log.
+fn store(conn: &mut DbConnection, cosigned: &Candidate, at: &str) -> Result<(), WitnessError> {
+    diesel::update(witnessed_logs::table.find(&cosigned.origin))
+        .set((
+            witnessed_logs::size.eq(decision::stored_size(cosigned.size)?),
+            witnessed_logs::root_hash.eq(cosigned.root.0.to_vec()),
+            witnessed_logs::checkpoint.eq(&cosigned.note),
+            witnessed_logs::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Keeps a fork's checkpoint as evidence against its log, once.
+fn keep_evidence(conn: &mut DbConnection, fork: &Candidate, at: &str) -> Result<(), WitnessError> {
+    if kept_already(conn, &fork.origin, &fork.note)? {
+        return Ok(());
+    }
+    insert_rows(
+        conn,
+        diesel::insert_into(witness_refusals::table).values(NewRefusal {
+            origin: &fork.origin,
+            reason: "fork",
+            request: &fork.note,
+            received_at: at,
+        }),
+    )?;
+    tracing::warn!(
+        origin = fork.origin.as_str(),
+        size = fork.size,
+        "a log forked: kept its checkpoint as evidence"
+    );
+    Ok(())
 }
 
 /// Whether this signed checkpoint is kept as evidence against `origin` already.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod etag;
+pub mod fields;
 pub mod ledger;
 pub mod limits;
 pub mod metrics;

@@ -81,7 +81,7 @@ pub async fn list(
         .run(move |conn| articles::list(conn, after.as_deref(), limit, staff))
         .await?;
     let next = (rows.len() == limit as usize)
-        .then(|| rows.last().map(|r| r.slug.clone()))
+        .then(|| rows.last().map(|r| r.slug.to_string()))
         .flatten();
     Ok(web::Json(ArticleList {
         articles: rows,

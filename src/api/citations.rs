@@ -121,7 +121,6 @@ pub async fn verify(
 #[serde(deny_unknown_fields)]
 pub struct CitationRetraction {
     /// Why the citation no longer stands.
-    #[schema(pattern = "\\S", max_length = 2000)]
     pub reason: String,
 }
 

@@ -1,11 +1,11 @@
 //! States in the OpenAPI document what each checked request field accepts.
 //!
-//! The parsers in `newsroom::fields` are the truth; utoipa's derive takes only
-//! literal patterns, so this post-pass writes each rule's ECMA-262 pattern and
-//! length onto the generated schemas, keeping their descriptions. A client (and
-//! the schemathesis gate in CI) can then tell valid input from invalid without
-//! asking the server. Keep [`RULES`] in step with the parsers: the gate fails
-//! when the document and the server disagree.
+//! Each rule is stated once, in [`crate::fields::Rule`] (its parser and its
+//! ECMA-262 pattern side by side) and in the constants the parsers use
+//! (`articles::TITLE`…); utoipa's derive takes only literal patterns, so this
+//! post-pass writes each rule's pattern and length onto the generated schemas,
+//! keeping their descriptions. [`RULES`] says which property follows which
+//! rule; the schemathesis gate fails when the document and the server disagree.
 
 use utoipa::openapi::schema::{
     AnyOfBuilder, ArrayItems, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
@@ -13,42 +13,17 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::{OpenApi as OpenApiDoc, RefOr};
 
 use crate::auth::Role;
-use crate::newsroom::fields::MAX_URL_LEN;
+use crate::fields::Rule;
+use crate::newsroom::{articles, citations, sources, subscribers};
+use crate::platforms;
 
-/// Control characters but tab and newline: what `fields::text` refuses.
-const TEXT: &str = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$";
-/// No control characters at all, and not blank: `fields::line`.
-const LINE: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
-/// A line that neither starts nor ends with white space: an API key's name.
-const TRIMMED_LINE: &str = r"^[^\s\u0000-\u001F\u007F-\u009F]([^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F])?$";
-/// An http(s) URL whose host is a domain name, with a path and no characters
-/// that normalisation would percent-encode, so that normalising never makes it
-/// longer. The server takes more (IP addresses, no path, characters it
-/// encodes); this is the part that is certain to pass.
-const HTTP_URL: &str = r"^[hH][tT][tT][pP][sS]?://([A-Za-z0-9]+(-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*(:[0-9]{1,4})?/[A-Za-z0-9._~:/?#@!$&()*+,;=%-]*$";
-const LANGUAGE: &str = r"^([A-Za-z]{2,3}|[A-Za-z]{5,8})(-[A-Za-z0-9]{1,8})*$";
-const SHA256: &str = r"^[0-9A-Fa-f]{64}$";
-const DOI: &str = r"^10\.[0-9]{4,9}(\.[0-9]*)*/[^\s\u0000-\u001F\u007F-\u009F]+$";
-const EMAIL: &str = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@.\s\u0000-\u001F\u007F-\u009F]+(\.[^@.\s\u0000-\u001F\u007F-\u009F]+)+$";
-
+/// How the document states a field: by its parser's rule, or by a shape of
+/// its own.
 #[derive(Clone, Copy)]
-enum Rule {
-    /// `fields::text`, at most this many characters.
-    Text(usize),
-    /// `fields::line`, at most this many characters.
-    Line(usize),
-    KeyName,
-    HttpUrl,
-    Language,
-    Sha256,
-    Doi,
-    Email,
-    /// `fields::date_or_time`: a date or an RFC 3339 time.
-    DateOrTime,
+enum Doc {
+    Field(Rule),
     /// A role that may hold an API key (not `subscriber`).
     KeyRole,
-    /// A webhook secret given by the admin: 16 to 200 printable characters.
-    Secret,
     /// A platform's member states -> tiers: 1 to 50 states of 1 to 100 characters.
     Tiers,
 }
@@ -56,54 +31,72 @@ enum Rule {
 /// The variants of internally tagged request enums.
 const TAGGED_VARIANTS: [&str; 3] = ["NewGhostPlatform", "NewOidcPlatform", "NewWebhooksPlatform"];
 
-/// Every checked field of every request body: (schema, property, rule).
-const RULES: &[(&str, &str, Rule)] = &[
-    ("NewKey", "name", Rule::KeyName),
-    ("NewKey", "role", Rule::KeyRole),
-    ("NewArticle", "title", Rule::Line(500)),
-    ("NewArticle", "url", Rule::HttpUrl),
-    ("NewArticle", "language", Rule::Language),
-    ("NewArticle", "authors", Rule::Line(200)),
-    ("Retraction", "reason", Rule::Text(2000)),
-    ("NewSource", "url", Rule::HttpUrl),
-    ("NewSource", "title", Rule::Line(500)),
-    ("NewSource", "publisher", Rule::Line(300)),
-    ("NewSource", "language", Rule::Language),
-    ("NewSource", "published_at", Rule::DateOrTime),
-    ("NewSource", "accessed_at", Rule::DateOrTime),
-    ("NewSource", "snapshot_sha256", Rule::Sha256),
-    ("NewSource", "archive_url", Rule::HttpUrl),
-    ("NewSource", "doi", Rule::Doi),
-    ("SourcePatch", "url", Rule::HttpUrl),
-    ("SourcePatch", "title", Rule::Line(500)),
-    ("SourcePatch", "publisher", Rule::Line(300)),
-    ("SourcePatch", "language", Rule::Language),
-    ("SourcePatch", "published_at", Rule::DateOrTime),
-    ("SourcePatch", "accessed_at", Rule::DateOrTime),
-    ("SourcePatch", "snapshot_sha256", Rule::Sha256),
-    ("SourcePatch", "archive_url", Rule::HttpUrl),
-    ("SourcePatch", "doi", Rule::Doi),
-    ("NewCitation", "claim", Rule::Text(5000)),
-    ("NewCitation", "quote", Rule::Text(10_000)),
-    ("NewCitation", "locator", Rule::Line(300)),
-    ("NewCitation", "note", Rule::Text(5000)),
-    ("CitationRetraction", "reason", Rule::Text(2000)),
-    ("NewSubscriber", "external_id", Rule::Line(200)),
-    ("NewSubscriber", "email", Rule::Email),
-    ("NewGhostPlatform", "name", Rule::Line(100)),
-    ("NewGhostPlatform", "site", Rule::HttpUrl),
-    ("NewGhostPlatform", "tiers", Rule::Tiers),
-    ("NewGhostPlatform", "webhook_secret", Rule::Secret),
-    ("NewOidcPlatform", "name", Rule::Line(100)),
-    ("NewOidcPlatform", "issuer", Rule::Line(500)),
-    ("NewOidcPlatform", "jwks_url", Rule::HttpUrl),
-    ("NewOidcPlatform", "audience", Rule::Line(500)),
-    ("NewOidcPlatform", "email_claim", Rule::Line(100)),
-    ("NewOidcPlatform", "tiers", Rule::Tiers),
-    ("NewOidcPlatform", "webhook_secret", Rule::Secret),
-    ("NewWebhooksPlatform", "name", Rule::Line(100)),
-    ("NewWebhooksPlatform", "tiers", Rule::Tiers),
-    ("NewWebhooksPlatform", "webhook_secret", Rule::Secret),
+const fn rule(rule: Rule) -> Doc {
+    Doc::Field(rule)
+}
+
+/// Every checked field of every request body: (schema, property, rule). The
+/// rules are the parsers' own constants.
+const RULES: &[(&str, &str, Doc)] = &[
+    ("NewKey", "name", rule(Rule::KeyName)),
+    ("NewKey", "role", Doc::KeyRole),
+    ("NewArticle", "slug", rule(Rule::Slug)),
+    ("NewArticle", "title", rule(articles::TITLE)),
+    ("NewArticle", "url", rule(Rule::HttpUrl)),
+    ("NewArticle", "language", rule(Rule::Language)),
+    ("NewArticle", "authors", rule(articles::AUTHOR)),
+    ("Retraction", "reason", rule(articles::RETRACTION_REASON)),
+    ("NewSource", "url", rule(Rule::HttpUrl)),
+    ("NewSource", "title", rule(sources::TITLE)),
+    ("NewSource", "publisher", rule(sources::PUBLISHER)),
+    ("NewSource", "language", rule(Rule::Language)),
+    ("NewSource", "published_at", rule(Rule::DateOrTime)),
+    ("NewSource", "accessed_at", rule(Rule::DateOrTime)),
+    ("NewSource", "snapshot_sha256", rule(Rule::Sha256)),
+    ("NewSource", "archive_url", rule(Rule::HttpUrl)),
+    ("NewSource", "doi", rule(Rule::Doi)),
+    ("SourcePatch", "url", rule(Rule::HttpUrl)),
+    ("SourcePatch", "title", rule(sources::TITLE)),
+    ("SourcePatch", "publisher", rule(sources::PUBLISHER)),
+    ("SourcePatch", "language", rule(Rule::Language)),
+    ("SourcePatch", "published_at", rule(Rule::DateOrTime)),
+    ("SourcePatch", "accessed_at", rule(Rule::DateOrTime)),
+    ("SourcePatch", "snapshot_sha256", rule(Rule::Sha256)),
+    ("SourcePatch", "archive_url", rule(Rule::HttpUrl)),
+    ("SourcePatch", "doi", rule(Rule::Doi)),
+    ("NewCitation", "claim", rule(citations::CLAIM)),
+    ("NewCitation", "quote", rule(citations::QUOTE)),
+    ("NewCitation", "locator", rule(citations::LOCATOR)),
+    ("NewCitation", "note", rule(citations::NOTE)),
+    (
+        "CitationRetraction",
+        "reason",
+        rule(citations::RETRACTION_REASON),
+    ),
+    (
+        "NewSubscriber",
+        "external_id",
+        rule(subscribers::EXTERNAL_ID),
+    ),
+    ("NewSubscriber", "email", rule(Rule::Email)),
+    ("NewGhostPlatform", "name", rule(platforms::NAME)),
+    ("NewGhostPlatform", "site", rule(Rule::HttpUrl)),
+    ("NewGhostPlatform", "tiers", Doc::Tiers),
+    ("NewGhostPlatform", "webhook_secret", rule(Rule::Secret)),
+    ("NewOidcPlatform", "name", rule(platforms::NAME)),
+    ("NewOidcPlatform", "issuer", rule(platforms::ISSUER)),
+    ("NewOidcPlatform", "jwks_url", rule(Rule::HttpUrl)),
+    ("NewOidcPlatform", "audience", rule(platforms::AUDIENCE)),
+    (
+        "NewOidcPlatform",
+        "email_claim",
+        rule(platforms::EMAIL_CLAIM),
+    ),
+    ("NewOidcPlatform", "tiers", Doc::Tiers),
+    ("NewOidcPlatform", "webhook_secret", rule(Rule::Secret)),
+    ("NewWebhooksPlatform", "name", rule(platforms::NAME)),
+    ("NewWebhooksPlatform", "tiers", Doc::Tiers),
+    ("NewWebhooksPlatform", "webhook_secret", rule(Rule::Secret)),
 ];
 
 /// No text may hold NUL (PostgreSQL cannot store it; the answer is 400
@@ -182,46 +175,38 @@ pub fn apply(doc: &mut OpenApiDoc) {
             .properties
             .insert("kind".to_owned(), RefOr::T(Schema::Object(kind)));
     }
-    for &(schema_name, property, rule) in RULES {
+    for &(schema_name, property, doc) in RULES {
         let field = match components.schemas.get_mut(schema_name) {
             Some(RefOr::T(Schema::Object(object))) => object.properties.get_mut(property),
             _ => None,
         };
         let field =
             field.unwrap_or_else(|| panic!("no field {schema_name}.{property} to describe"));
-        refine(field, rule);
+        refine(field, doc);
     }
     forbid_nul(doc);
 }
 
-fn refine(field: &mut RefOr<Schema>, rule: Rule) {
-    let (pattern, max_length) = match rule {
-        Rule::Text(max) => (TEXT, max),
-        Rule::Line(max) => (LINE, max),
-        Rule::KeyName => (TRIMMED_LINE, 100),
-        Rule::HttpUrl => (HTTP_URL, MAX_URL_LEN),
-        Rule::Language => (LANGUAGE, 35),
-        Rule::Sha256 => (SHA256, 64),
-        Rule::Doi => (DOI, 200),
-        Rule::Email => (EMAIL, 254),
-        Rule::Secret => (TRIMMED_LINE, 200),
-        Rule::Tiers => return tiers(field),
-        Rule::DateOrTime => return *field = date_or_time(field),
-        Rule::KeyRole => return *field = key_roles(),
+fn refine(field: &mut RefOr<Schema>, doc: Doc) {
+    let rule = match doc {
+        Doc::Field(rule) => rule,
+        Doc::Tiers => return tiers(field),
+        Doc::KeyRole => return *field = key_roles(),
+    };
+    let Some((pattern, max_length)) = rule.pattern() else {
+        return *field = date_or_time(field);
     };
     match field {
         RefOr::T(Schema::Array(array)) => {
             let item = ObjectBuilder::new().schema_type(Type::String).build();
             let mut item = RefOr::T(Schema::Object(item));
-            refine(&mut item, rule);
+            refine(&mut item, doc);
             array.items = ArrayItems::RefOrSchema(Box::new(item));
         }
         RefOr::T(Schema::Object(object)) => {
             object.pattern = Some(pattern.to_owned());
             object.max_length = Some(max_length);
-            if let Rule::Secret = rule {
-                object.min_length = Some(16);
-            }
+            object.min_length = rule.min_length();
         }
         RefOr::T(_) | RefOr::Ref(_) => panic!("a checked field is a string or an array of them"),
     }

@@ -509,7 +509,7 @@ pub fn drift(conn: &mut DbConnection, slug: &str) -> Result<Drift, ApiError> {
         ))
         .load(conn)?;
     Ok(Drift {
-        article: article.slug,
+        article: article.slug.into_string(),
         status: article.status,
         since: article.updated_at,
         citations,

@@ -68,13 +68,7 @@ pub fn validate_name(name: &str) -> Result<(), ApiError> {
             "the name bootstrap-admin belongs to the key made on first start",
         ));
     }
-    let len = name.chars().count();
-    if !(1..=100).contains(&len) || name.chars().any(char::is_control) || name.trim() != name {
-        return Err(ApiError::invalid_field(
-            "name",
-            "must be 1 to 100 printable characters without leading or trailing spaces",
-        ));
-    }
+    crate::fields::Rule::KeyName.check("name", name)?;
     Ok(())
 }
 

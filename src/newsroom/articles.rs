@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::fields::{self, HttpUrl, LanguageTag, Slug};
 use super::ledger_index;
 use crate::db::DbConnection;
 use crate::db::schema::articles;
 use crate::error::{ApiError, ErrorCode};
+use crate::fields::{self, HttpUrl, LanguageTag, Rule, Slug};
 use crate::ledger::{About, Sequencer};
 
 crate::db::words::stored_words! {
@@ -40,11 +40,17 @@ impl TryFrom<String> for Authors {
     }
 }
 
+/// An article's title: one line.
+pub const TITLE: Rule = Rule::Line(500);
+/// Each author's name: one line.
+pub const AUTHOR: Rule = Rule::Line(200);
+/// Why an article is retracted.
+pub const RETRACTION_REASON: Rule = Rule::Text(2000);
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewArticle {
     /// Lowercase letters, digits and single dashes; unique.
-    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", min_length = 1, max_length = 100)]
     pub slug: String,
     pub title: String,
     /// The article's public address (absolute http or https).
@@ -59,10 +65,13 @@ pub struct NewArticle {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = articles)]
 pub struct Article {
-    pub slug: String,
+    #[schema(value_type = String)]
+    pub slug: Slug,
     pub title: String,
-    pub url: String,
-    pub language: String,
+    #[schema(value_type = String)]
+    pub url: HttpUrl,
+    #[schema(value_type = String)]
+    pub language: LanguageTag,
     #[diesel(serialize_as = String, deserialize_as = String)]
     #[schema(value_type = Vec<String>)]
     pub authors: Authors,
@@ -103,7 +112,7 @@ struct ValidArticle {
 
 fn validate(new: &NewArticle) -> Result<ValidArticle, ApiError> {
     let slug = Slug::parse("slug", &new.slug)?;
-    let title = fields::line("title", &new.title, 500)?;
+    let title = TITLE.check("title", &new.title)?;
     let url = HttpUrl::parse("url", &new.url)?;
     let language = LanguageTag::parse("language", &new.language)?;
     if new.authors.is_empty() || new.authors.len() > 50 {
@@ -116,7 +125,7 @@ fn validate(new: &NewArticle) -> Result<ValidArticle, ApiError> {
         .authors
         .iter()
         .enumerate()
-        .map(|(i, a)| fields::line(&format!("authors[{i}]"), a, 200))
+        .map(|(i, a)| AUTHOR.check(&format!("authors[{i}]"), a))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ValidArticle {
         slug,
@@ -184,10 +193,10 @@ pub fn create(
         ));
     }
     let mut row = Article {
-        slug: slug.into_string(),
+        slug,
         title,
-        url: url.into_string(),
-        language: language.into_string(),
+        url,
+        language,
         authors: Authors(authors),
         status: ArticleStatus::Draft,
         created_at: String::new(),
@@ -248,7 +257,7 @@ pub fn change_status(
             ),
         ));
     }
-    let reason = fields::optional(reason, |r| fields::text("reason", r, 2000, true))?;
+    let reason = fields::optional(reason, |r| RETRACTION_REASON.check("reason", r))?;
     row.status = to;
     let mut record = row.record();
     if let Some(reason) = &reason {

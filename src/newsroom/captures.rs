@@ -7,11 +7,15 @@ use crate::archive::Archive;
 use crate::archive::snapshots;
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::fields::{HttpUrl, Sha256Hex};
 use crate::ledger::GroupCommitter;
 
-/// Where a newsroom's archived copies are served from: its public URL.
-pub fn archive_url(public_url: &str, sha256: &str) -> String {
-    format!("{public_url}/v1/snapshots/{sha256}")
+/// Where a newsroom serves an archived copy, under its public URL.
+pub fn archive_url(public_url: &str, sha256: &Sha256Hex) -> Result<HttpUrl, ApiError> {
+    HttpUrl::parse(
+        "archive_url",
+        &format!("{public_url}/v1/snapshots/{sha256}"),
+    )
 }
 
 /// Captures the latest version's URL of source `id` into `archive` and
@@ -28,10 +32,13 @@ pub async fn capture_source(
 ) -> Result<SourceVersion, ApiError> {
     let lookup = id.clone();
     let source = db.run(move |conn| sources::latest(conn, &lookup)).await?;
-    let row = archive.capture(source.url, actor.clone()).await?;
+    let row = archive
+        .capture(source.url.into_string(), actor.clone())
+        .await?;
+    let sha256 = Sha256Hex::parse("snapshot_sha256", &row.sha256)?;
     let captured = Captured {
-        snapshot_sha256: row.sha256.clone(),
-        archive_url: archive_url(public_url, &row.sha256),
+        archive_url: archive_url(public_url, &sha256)?,
+        snapshot_sha256: sha256,
         captured_at: row.stored_at.clone(),
     };
     writer

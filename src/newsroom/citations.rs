@@ -12,12 +12,13 @@ use utoipa::ToSchema;
 use super::articles::{self, ArticleStatus};
 use super::embargo::{self, Embargo};
 use super::sources::SourceVersion;
-use super::{fields, ledger_index, sources};
+use super::{ledger_index, sources};
 use crate::auth::{Caller, Role};
 use crate::db::DbConnection;
 use crate::db::insert::insert_all;
 use crate::db::schema::citations;
 use crate::error::{ApiError, ErrorCode};
+use crate::fields::{self, Rule, Slug};
 use crate::ledger::{About, Sequencer};
 
 pub const MAX_BATCH: usize = 1000;
@@ -38,6 +39,17 @@ pub struct NewCitation {
     pub note: Option<String>,
 }
 
+/// What a citation claims the source supports.
+pub const CLAIM: Rule = Rule::Text(5000);
+/// The words quoted from the source.
+pub const QUOTE: Rule = Rule::Text(10_000);
+/// Where in the source: a page, a timestamp, a paragraph.
+pub const LOCATOR: Rule = Rule::Line(300);
+/// The journalist's note.
+pub const NOTE: Rule = Rule::Text(5000);
+/// Why a citation is retracted.
+pub const RETRACTION_REASON: Rule = Rule::Text(2000);
+
 crate::db::words::stored_words! {
     /// Where a citation stands. Stored as text (`attached`, `verified`,
     /// `retracted`), the same words the ledger records.
@@ -55,7 +67,8 @@ pub struct Citation {
     pub id: String,
     /// The article's slug.
     #[serde(rename = "article")]
-    pub article_slug: String,
+    #[schema(value_type = String)]
+    pub article_slug: Slug,
     pub source_id: String,
     pub source_version: i64,
     pub claim: String,
@@ -176,7 +189,7 @@ fn read_sources<'a>(
 }
 
 /// The article's slug and whether it is still a draft; refuses a retracted one.
-fn check_article(conn: &mut DbConnection, slug: &str) -> Result<(String, bool), ApiError> {
+fn check_article(conn: &mut DbConnection, slug: &str) -> Result<(Slug, bool), ApiError> {
     let article = articles::get(conn, slug)?;
     if article.status == ArticleStatus::Retracted {
         return Err(ApiError::new(
@@ -248,14 +261,10 @@ pub fn prepare(
             article_slug: slug.clone(),
             source_id: source.id,
             source_version: source.version,
-            claim: fields::text(&field("claim"), &new.claim, 5000, true)?,
-            quote: fields::optional(new.quote.as_deref(), |q| {
-                fields::text(&field("quote"), q, 10_000, true)
-            })?,
-            locator: fields::line(&field("locator"), &new.locator, 300)?,
-            note: fields::optional(new.note.as_deref(), |n| {
-                fields::text(&field("note"), n, 5000, true)
-            })?,
+            claim: CLAIM.check(&field("claim"), &new.claim)?,
+            quote: fields::optional(new.quote.as_deref(), |q| QUOTE.check(&field("quote"), q))?,
+            locator: LOCATOR.check(&field("locator"), &new.locator)?,
+            note: fields::optional(new.note.as_deref(), |n| NOTE.check(&field("note"), n))?,
             status: CitationStatus::Attached,
             attached_by: actor.clone(),
             attached_by_key: caller.subject_id().to_owned(),
@@ -275,7 +284,7 @@ pub fn prepare(
         });
     }
     Ok(PreparedBatch {
-        slug,
+        slug: slug.into_string(),
         embargo,
         committed,
         items,
@@ -422,7 +431,7 @@ pub fn retract(
     id: &str,
     reason: &str,
 ) -> Result<Citation, ApiError> {
-    let reason = fields::text("reason", reason, 2000, true)?;
+    let reason = RETRACTION_REASON.check("reason", reason)?;
     let mut row = get(conn, id)?;
     if caller.role == Role::Journalist && row.attached_by != caller.actor() {
         return Err(ApiError::forbidden(

@@ -9,7 +9,6 @@ pub mod citation_formats;
 pub mod citations;
 pub mod cited;
 pub mod embargo;
-pub mod fields;
 pub mod sealed;
 pub mod source_list;
 pub mod source_page;

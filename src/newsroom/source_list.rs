@@ -394,7 +394,7 @@ fn build(
 /// What a list's tag depends on whatever the tier: the article's entry, and
 /// each citation's with what it shows of its source.
 fn facts_shown(article: &Article, rows: &[(Citation, CitedSource)]) -> Vec<String> {
-    let mut facts = vec![article.slug.clone(), article.ledger_index.to_string()];
+    let mut facts = vec![article.slug.to_string(), article.ledger_index.to_string()];
     for (c, s) in rows {
         // The link monitor's findings are shown too: a new one, a new list.
         facts.push(format!("{}:{}:{}", c.id, c.ledger_index, s.fact()));

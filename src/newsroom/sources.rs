@@ -8,12 +8,12 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::embargo::Embargo;
-use super::fields::{self, Doi, HttpUrl, LanguageTag, Sha256Hex};
 use super::ledger_index;
 use crate::archive::monitor::LinkStatus;
 use crate::db::DbConnection;
 use crate::db::schema::sources;
 use crate::error::{ApiError, ErrorCode};
+use crate::fields::{self, Doi, HttpUrl, LanguageTag, Rule, Sha256Hex};
 use crate::ledger::leaf::record_sha256;
 use crate::ledger::{About, Sequencer};
 
@@ -30,6 +30,11 @@ crate::db::words::stored_words! {
         Other => "other",
     }
 }
+
+/// A source's title: one line.
+pub const TITLE: Rule = Rule::Line(500);
+/// Who published it: one line.
+pub const PUBLISHER: Rule = Rule::Line(300);
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -98,17 +103,22 @@ pub struct SourcePatch {
 pub struct SourceVersion {
     pub id: String,
     pub version: i64,
-    pub url: String,
+    #[schema(value_type = String)]
+    pub url: HttpUrl,
     pub title: String,
     pub publisher: String,
     #[diesel(serialize_as = String, deserialize_as = String)]
     pub kind: SourceKind,
-    pub language: String,
+    #[schema(value_type = String)]
+    pub language: LanguageTag,
     pub published_at: Option<String>,
     pub accessed_at: Option<String>,
-    pub snapshot_sha256: Option<String>,
-    pub archive_url: Option<String>,
-    pub doi: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub snapshot_sha256: Option<Sha256Hex>,
+    #[schema(value_type = Option<String>)]
+    pub archive_url: Option<HttpUrl>,
+    #[schema(value_type = Option<String>)]
+    pub doi: Option<Doi>,
     /// Hex SHA-256 of `record`'s canonical JSON (RFC 8785).
     pub record_sha256: String,
     /// The ledger entry that recorded this version.
@@ -194,16 +204,16 @@ impl Fields {
         SourceVersion {
             id,
             version,
-            url: self.url.into_string(),
+            url: self.url,
             title: self.title,
             publisher: self.publisher,
             kind: self.kind,
-            language: self.language.into_string(),
+            language: self.language,
             published_at: self.published_at,
             accessed_at: self.accessed_at,
-            snapshot_sha256: self.snapshot_sha256.map(Sha256Hex::into_string),
-            archive_url: self.archive_url.map(HttpUrl::into_string),
-            doi: self.doi.map(Doi::into_string),
+            snapshot_sha256: self.snapshot_sha256,
+            archive_url: self.archive_url,
+            doi: self.doi,
             record_sha256: String::new(),
             ledger_index: 0,
             recorded_at: String::new(),
@@ -219,15 +229,15 @@ impl Fields {
 fn validate_new(new: &NewSource) -> Result<Fields, ApiError> {
     Ok(Fields {
         url: HttpUrl::parse("url", &new.url)?,
-        title: fields::line("title", &new.title, 500)?,
-        publisher: fields::line("publisher", &new.publisher, 300)?,
+        title: TITLE.check("title", &new.title)?,
+        publisher: PUBLISHER.check("publisher", &new.publisher)?,
         kind: new.kind,
         language: LanguageTag::parse("language", &new.language)?,
         published_at: fields::optional(new.published_at.as_deref(), |v| {
-            fields::date_or_time("published_at", v)
+            Rule::DateOrTime.check("published_at", v)
         })?,
         accessed_at: fields::optional(new.accessed_at.as_deref(), |v| {
-            fields::date_or_time("accessed_at", v)
+            Rule::DateOrTime.check("accessed_at", v)
         })?,
         snapshot_sha256: fields::optional(new.snapshot_sha256.as_deref(), |v| {
             Sha256Hex::parse("snapshot_sha256", v)
@@ -312,12 +322,12 @@ pub fn revise(
     patch: &SourcePatch,
 ) -> Result<SourceVersion, ApiError> {
     let latest = latest(conn, id)?;
-    let pick = |new: &Option<Option<String>>, old: &Option<String>| match new {
-        None => old.clone(),
+    let pick = |new: &Option<Option<String>>, old: Option<&str>| match new {
+        None => old.map(str::to_owned),
         Some(value) => value.clone(),
     };
     let merged = NewSource {
-        url: patch.url.clone().unwrap_or_else(|| latest.url.clone()),
+        url: patch.url.clone().unwrap_or_else(|| latest.url.to_string()),
         title: patch.title.clone().unwrap_or_else(|| latest.title.clone()),
         publisher: patch
             .publisher
@@ -327,12 +337,12 @@ pub fn revise(
         language: patch
             .language
             .clone()
-            .unwrap_or_else(|| latest.language.clone()),
-        published_at: pick(&patch.published_at, &latest.published_at),
-        accessed_at: pick(&patch.accessed_at, &latest.accessed_at),
-        snapshot_sha256: pick(&patch.snapshot_sha256, &latest.snapshot_sha256),
-        archive_url: pick(&patch.archive_url, &latest.archive_url),
-        doi: pick(&patch.doi, &latest.doi),
+            .unwrap_or_else(|| latest.language.to_string()),
+        published_at: pick(&patch.published_at, latest.published_at.as_deref()),
+        accessed_at: pick(&patch.accessed_at, latest.accessed_at.as_deref()),
+        snapshot_sha256: pick(&patch.snapshot_sha256, latest.snapshot_sha256.as_deref()),
+        archive_url: pick(&patch.archive_url, latest.archive_url.as_deref()),
+        doi: pick(&patch.doi, latest.doi.as_deref()),
         sealed: false,
     };
     let mut row = validate_new(&merged)?.into_version(latest.id.clone(), latest.version + 1, actor);
@@ -352,9 +362,9 @@ pub fn revise(
 
 /// What a capture by this server adds to a source's version.
 pub struct Captured {
-    pub snapshot_sha256: String,
+    pub snapshot_sha256: Sha256Hex,
     /// Where the copy is kept.
-    pub archive_url: String,
+    pub archive_url: HttpUrl,
     pub captured_at: String,
 }
 

@@ -5,10 +5,10 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::fields;
 use crate::db::DbConnection;
 use crate::db::schema::subscribers;
 use crate::error::ApiError;
+use crate::fields::{self, Rule};
 
 crate::db::words::stored_words! {
     /// What a subscriber may see: a member sees the full source list.
@@ -57,22 +57,8 @@ impl SubscriberRow {
     }
 }
 
-/// One `@`, something before it, and a domain of at least two non-empty
-/// labels; no white space or control characters; at most 254 characters.
-fn email(value: &str) -> Result<String, ApiError> {
-    let ok = value.chars().count() <= 254
-        && value.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.split('.').count() >= 2
-                && domain.split('.').all(|label| !label.is_empty())
-        })
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
-    if !ok {
-        return Err(ApiError::invalid_field("email", "must be an email address"));
-    }
-    Ok(value.to_owned())
-}
+/// A subscriber's id on the newsroom's side: one line.
+pub const EXTERNAL_ID: Rule = Rule::Line(200);
 
 /// Creates the subscriber, or returns the existing one with this `external_id`
 /// (with its tier and email brought up to date). The bool is true when new.
@@ -80,8 +66,8 @@ pub fn create(
     conn: &mut DbConnection,
     new: &NewSubscriber,
 ) -> Result<(SubscriberRow, bool), ApiError> {
-    let external_id = fields::line("external_id", &new.external_id, 200)?;
-    let email = fields::optional(new.email.as_deref(), email)?;
+    let external_id = EXTERNAL_ID.check("external_id", &new.external_id)?;
+    let email = fields::optional(new.email.as_deref(), |e| Rule::Email.check("email", e))?;
     // No transaction: a unique violation means another request made it first,
     // and the update below then applies to that row.
     let existing = |conn: &mut DbConnection| -> Result<Option<SubscriberRow>, ApiError> {

@@ -291,7 +291,11 @@ fn article_of_post(
         .load(conn)?;
     let mut free: Vec<Article> = candidates
         .into_iter()
-        .filter(|a| !linked_elsewhere.contains(&a.slug))
+        .filter(|a| {
+            !linked_elsewhere
+                .iter()
+                .any(|linked| a.slug == linked.as_str())
+        })
         .collect();
     // Two articles with one URL: which one the post is cannot be told.
     Ok(match free.len() {

@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 use crate::db::DbConnection;
 use crate::db::schema::platforms;
 use crate::error::{ApiError, ErrorCode};
-use crate::newsroom::fields::{self, HttpUrl};
+use crate::fields::{HttpUrl, Rule};
 use crate::newsroom::subscribers::Tier;
 use crate::secrets::SealingKey;
 
@@ -221,11 +221,11 @@ fn identity_of(new: &NewPlatform) -> Result<Identity, ApiError> {
             ))
         }
         NewPlatform::Oidc(oidc) => {
-            let issuer = fields::line("issuer", &oidc.issuer, 500)?;
+            let issuer = ISSUER.check("issuer", &oidc.issuer)?;
             let jwks = HttpUrl::parse("jwks_url", &oidc.jwks_url)?;
-            let audience = fields::line("audience", &oidc.audience, 500)?;
+            let audience = AUDIENCE.check("audience", &oidc.audience)?;
             if let Some(claim) = &oidc.email_claim {
-                fields::line("email_claim", claim, 100)?;
+                EMAIL_CLAIM.check("email_claim", claim)?;
             }
             Ok((Some(issuer), Some(jwks.into_string()), Some(audience)))
         }
@@ -235,6 +235,14 @@ fn identity_of(new: &NewPlatform) -> Result<Identity, ApiError> {
 
 /// A fresh webhook secret: Standard Webhooks' `whsec_` + base64 of 32 random
 /// bytes for every kind (Ghost takes any string).
+/// A platform's name: one line.
+pub const NAME: Rule = Rule::Line(100);
+/// An identity provider's issuer and audience: one line each.
+pub const ISSUER: Rule = Rule::Line(500);
+pub const AUDIENCE: Rule = Rule::Line(500);
+/// The ID-token claim that holds the email.
+pub const EMAIL_CLAIM: Rule = Rule::Line(100);
+
 fn new_webhook_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -248,22 +256,10 @@ pub fn create(
 ) -> Result<Registered, ApiError> {
     let kind = new.kind();
     let (name, tiers, secret) = new.common();
-    let name = fields::line("name", name, 100)?;
+    let name = NAME.check("name", name)?;
     let (issuer, jwks_url, audience) = identity_of(new)?;
     let webhook_secret = match secret {
-        Some(secret) => {
-            let length = secret.chars().count();
-            if !(16..=200).contains(&length)
-                || secret.trim() != secret
-                || secret.chars().any(char::is_control)
-            {
-                return Err(ApiError::invalid_field(
-                    "webhook_secret",
-                    "must be 16 to 200 printable characters without surrounding spaces",
-                ));
-            }
-            secret.to_owned()
-        }
+        Some(secret) => Rule::Secret.check("webhook_secret", secret)?,
         None => new_webhook_secret(),
     };
     let tiers = tiers.cloned().unwrap_or_else(|| kind.default_tiers());

@@ -56,12 +56,12 @@ pub(super) fn check(
                 .select(Article::as_select())
                 .load(conn)
         },
-        |row: &Article| row.slug.clone(),
+        |row: &Article| row.slug.to_string(),
         |conn, row| {
             check.row(
                 conn,
                 Row {
-                    key: RecordKey::Article(row.slug.clone()),
+                    key: RecordKey::Article(row.slug.to_string()),
                     ledger_index: row.ledger_index,
                     record: row.record(),
                 },

@@ -8,15 +8,114 @@ pub const MAX_URL_LEN: usize = 2048;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-/// Declares a string newtype that only its parser makes.
+/// What a request field accepts, stated once: its parser below checks it,
+/// and the OpenAPI document states it from [`Rule::pattern`] (an ECMA-262
+/// pattern and a length that a client can check before sending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Text of at most this many characters, not blank: no control
+    /// characters but newlines and tabs.
+    Text(usize),
+    /// One line of at most this many characters, not blank.
+    Line(usize),
+    /// An API key's name: a line of 1 to 100 without surrounding spaces.
+    KeyName,
+    /// A webhook secret an admin gives: 16 to 200 printable characters
+    /// without surrounding spaces.
+    Secret,
+    Slug,
+    HttpUrl,
+    Language,
+    Sha256,
+    Doi,
+    Email,
+    /// A date or an RFC 3339 time (stated in the document as a choice of
+    /// two formats, not a pattern).
+    DateOrTime,
+}
+
+/// Control characters but tab and newline: what [`Rule::Text`] refuses.
+const TEXT: &str = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$";
+/// No control characters at all, and not blank: [`Rule::Line`].
+const LINE: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+/// A line that neither starts nor ends with white space.
+const TRIMMED_LINE: &str = r"^[^\s\u0000-\u001F\u007F-\u009F]([^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F])?$";
+const SLUG: &str = r"^[a-z0-9]+(-[a-z0-9]+)*$";
+/// An http(s) URL whose host is a domain name, with a path and no characters
+/// that normalisation would percent-encode, so that normalising never makes it
+/// longer. The parser takes more (IP addresses, no path, characters it
+/// encodes); this is the part that is certain to pass.
+const HTTP_URL: &str = r"^[hH][tT][tT][pP][sS]?://([A-Za-z0-9]+(-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*(:[0-9]{1,4})?/[A-Za-z0-9._~:/?#@!$&()*+,;=%-]*$";
+const LANGUAGE: &str = r"^([A-Za-z]{2,3}|[A-Za-z]{5,8})(-[A-Za-z0-9]{1,8})*$";
+const SHA256: &str = r"^[0-9A-Fa-f]{64}$";
+const DOI: &str = r"^10\.[0-9]{4,9}(\.[0-9]*)*/[^\s\u0000-\u001F\u007F-\u009F]+$";
+const EMAIL: &str = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@.\s\u0000-\u001F\u007F-\u009F]+(\.[^@.\s\u0000-\u001F\u007F-\u009F]+)+$";
+
+impl Rule {
+    /// Parses `value` of `field` by this rule: the value to keep, or a
+    /// problem that names the field.
+    pub fn check(self, field: &str, value: &str) -> Result<String> {
+        match self {
+            Self::Text(max) => text(field, value, max),
+            Self::Line(max) => line(field, value, max),
+            Self::KeyName => trimmed_line(field, value, 1, 100),
+            Self::Secret => trimmed_line(field, value, 16, 200),
+            Self::Slug => slug(field, value),
+            Self::HttpUrl => http_url(field, value),
+            Self::Language => language(field, value),
+            Self::Sha256 => sha256_hex(field, value),
+            Self::Doi => doi(field, value),
+            Self::Email => email(field, value),
+            Self::DateOrTime => date_or_time(field, value),
+        }
+    }
+
+    /// The ECMA-262 pattern and the most characters the rule takes, for the
+    /// OpenAPI document; `None` for a date or time.
+    pub fn pattern(self) -> Option<(&'static str, usize)> {
+        Some(match self {
+            Self::Text(max) => (TEXT, max),
+            Self::Line(max) => (LINE, max),
+            Self::KeyName => (TRIMMED_LINE, 100),
+            Self::Secret => (TRIMMED_LINE, 200),
+            Self::Slug => (SLUG, 100),
+            Self::HttpUrl => (HTTP_URL, MAX_URL_LEN),
+            Self::Language => (LANGUAGE, 35),
+            Self::Sha256 => (SHA256, 64),
+            Self::Doi => (DOI, 200),
+            Self::Email => (EMAIL, 254),
+            Self::DateOrTime => return None,
+        })
+    }
+
+    /// The fewest characters the rule takes, where its pattern does not
+    /// say so already.
+    pub fn min_length(self) -> Option<usize> {
+        match self {
+            Self::Secret => Some(16),
+            Self::Slug => Some(1),
+            _ => None,
+        }
+    }
+}
+
+/// Declares a string newtype that only its parser makes, carried as it is
+/// to and from the database (text, parsed again when read: a row holds only
+/// what the parser made) and in JSON (a string).
 macro_rules! parsed_string {
-    ($(#[$meta:meta])* $name:ident) => {
+    ($(#[$meta:meta])* $name:ident by $parser:ident) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[derive(diesel::AsExpression, diesel::FromSqlRow)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         #[serde(transparent)]
         pub struct $name(String);
 
         impl $name {
+            pub fn parse(field: &str, value: &str) -> Result<Self> {
+                $parser(field, value).map(Self)
+            }
+
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -26,9 +125,63 @@ macro_rules! parsed_string {
             }
         }
 
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(
+                    self.0.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                let text = String::from_sql(bytes)?;
+                Self::parse(stringify!($name), &text)
+                    .map_err(|_| format!("the database holds {text:?}, not a {}", stringify!($name)).into())
             }
         }
     };
@@ -36,54 +189,24 @@ macro_rules! parsed_string {
 
 parsed_string!(
     /// An article slug: lowercase letters, digits and single dashes, 1 to 100 long.
-    Slug
+    Slug by slug
 );
 parsed_string!(
     /// An absolute http(s) URL of at most 2048 characters, in its normalised form.
-    HttpUrl
+    HttpUrl by http_url
 );
 parsed_string!(
     /// A BCP 47 language tag, checked for its shape.
-    LanguageTag
+    LanguageTag by language
 );
 parsed_string!(
     /// Lowercase hex SHA-256.
-    Sha256Hex
+    Sha256Hex by sha256_hex
 );
 parsed_string!(
     /// A DOI such as `10.1000/xyz123`.
-    Doi
+    Doi by doi
 );
-
-impl Slug {
-    pub fn parse(field: &str, value: &str) -> Result<Self> {
-        slug(field, value).map(Self)
-    }
-}
-
-impl HttpUrl {
-    pub fn parse(field: &str, value: &str) -> Result<Self> {
-        http_url(field, value).map(Self)
-    }
-}
-
-impl LanguageTag {
-    pub fn parse(field: &str, value: &str) -> Result<Self> {
-        language(field, value).map(Self)
-    }
-}
-
-impl Sha256Hex {
-    pub fn parse(field: &str, value: &str) -> Result<Self> {
-        sha256_hex(field, value).map(Self)
-    }
-}
-
-impl Doi {
-    pub fn parse(field: &str, value: &str) -> Result<Self> {
-        doi(field, value).map(Self)
-    }
-}
 
 fn slug(field: &str, value: &str) -> Result<String> {
     let ok = (1..=100).contains(&value.len())
@@ -177,7 +300,7 @@ fn doi(field: &str, value: &str) -> Result<String> {
 
 /// A date (`2026-11-23`) or an RFC 3339 time, kept as written but normalised:
 /// times become UTC with microseconds.
-pub fn date_or_time(field: &str, value: &str) -> Result<String> {
+fn date_or_time(field: &str, value: &str) -> Result<String> {
     if let Ok(date) = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
         && value.len() == 10
     {
@@ -194,10 +317,39 @@ pub fn date_or_time(field: &str, value: &str) -> Result<String> {
         })
 }
 
-/// Text of at most `max` characters with no control characters but newlines and
-/// tabs; `required` refuses blank text.
-pub fn text(field: &str, value: &str, max: usize, required: bool) -> Result<String> {
-    if required && value.trim().is_empty() {
+/// A line of `min` to `max` printable characters without surrounding spaces.
+fn trimmed_line(field: &str, value: &str, min: usize, max: usize) -> Result<String> {
+    let len = value.chars().count();
+    if !(min..=max).contains(&len) || value.chars().any(char::is_control) || value.trim() != value {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("must be {min} to {max} printable characters without surrounding spaces"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// One `@`, something before it, and a domain of at least two non-empty
+/// labels; no white space or control characters; at most 254 characters.
+fn email(field: &str, value: &str) -> Result<String> {
+    let ok = value.chars().count() <= 254
+        && value.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.split('.').count() >= 2
+                && domain.split('.').all(|label| !label.is_empty())
+        })
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        return Err(ApiError::invalid_field(field, "must be an email address"));
+    }
+    Ok(value.to_owned())
+}
+
+/// Text of at most `max` characters, not blank, with no control characters
+/// but newlines and tabs.
+fn text(field: &str, value: &str, max: usize) -> Result<String> {
+    if value.trim().is_empty() {
         return Err(ApiError::invalid_field(field, "must not be blank"));
     }
     if value.chars().count() > max {
@@ -219,11 +371,11 @@ pub fn text(field: &str, value: &str, max: usize, required: bool) -> Result<Stri
 }
 
 /// One line of text: like [`text`], with no newlines or tabs either.
-pub fn line(field: &str, value: &str, max: usize) -> Result<String> {
+fn line(field: &str, value: &str, max: usize) -> Result<String> {
     if value.contains(['\n', '\t']) {
         return Err(ApiError::invalid_field(field, "must be a single line"));
     }
-    text(field, value, max, true)
+    text(field, value, max)
 }
 
 /// JSON has one kind of number, and JSON Schema counts `2.0` as the integer 2:
@@ -318,8 +470,11 @@ mod tests {
         );
         assert!(date_or_time("d", "yesterday").is_err());
         assert!(date_or_time("d", "+10000-01-01T00:00:00Z").is_err());
-        assert!(text("t", "a\u{0}b", 10, true).is_err());
-        assert!(text("t", "  ", 10, true).is_err());
+        assert!(text("t", "a\u{0}b", 10).is_err());
+        assert!(text("t", "  ", 10).is_err());
+        assert!(Rule::Secret.check("s", "short").is_err());
+        assert!(Rule::KeyName.check("n", " padded").is_err());
+        assert!(Rule::Email.check("e", "a@b.example").is_ok());
         assert!(line("t", "a\nb", 10).is_err());
     }
 }

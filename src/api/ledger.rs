@@ -31,6 +31,12 @@ fn in_field(field: &'static str) -> impl Fn(LedgerError) -> ApiError {
 )]
 #[get("/v1/ledger/checkpoint")]
 pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    latest_note(&state).await
+}
+
+/// The latest checkpoint's signed note, never cached: this route's and
+/// tlog-tiles' `/checkpoint`.
+pub(super) async fn latest_note(state: &web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
     let note = state
         .db
@@ -38,7 +44,7 @@ pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
-        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
         .body(note))
 }
 

@@ -14,15 +14,7 @@ use crate::state::AppState;
 /// `GET /checkpoint`: the latest signed checkpoint, as tlog-tiles clients
 /// expect it next to the tiles.
 pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let st = state.clone();
-    let note = state
-        .db
-        .run(move |conn| crate::witness::submit::latest_note(conn, &st.ledger))
-        .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(note))
+    super::ledger::latest_note(&state).await
 }
 
 /// `GET /tile/<L>/<N>[.p/<W>]` and `GET /tile/entries/<N>[.p/<W>]`.

@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::DbConnection;
+use crate::db::insert::inserted_unless_taken;
 use crate::db::schema::snapshots;
 use crate::error::ApiError;
 
@@ -64,21 +65,15 @@ pub fn insert_if_absent(
     if let Some(existing) = find(conn, &row.sha256)? {
         return Ok((existing, false));
     }
-    match diesel::insert_into(snapshots::table)
+    let insert = diesel::insert_into(snapshots::table)
         .values(&row)
-        .execute(conn)
-    {
-        Ok(_) => Ok((row, true)),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => {
-            let existing = find(conn, &row.sha256)?
-                .ok_or_else(|| ApiError::internal("a snapshot row vanished"))?;
-            Ok((existing, false))
-        }
-        Err(e) => Err(e.into()),
+        .execute(conn);
+    if inserted_unless_taken(insert)? {
+        return Ok((row, true));
     }
+    let existing =
+        find(conn, &row.sha256)?.ok_or_else(|| ApiError::internal("a snapshot row vanished"))?;
+    Ok((existing, false))
 }
 
 /// Content types a browser would run or render as a document of our origin:

@@ -72,3 +72,16 @@ where
         }
     }
 }
+
+/// Whether an insert went in: a unique violation (another writer had made
+/// the same row first) is `false`, for the caller to read what stands.
+pub fn inserted_unless_taken(result: QueryResult<usize>) -> QueryResult<bool> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -100,22 +100,15 @@ pub fn create(
         tier: new.tier.as_str().to_owned(),
         created_at: crate::time::now(),
     };
-    match diesel::insert_into(subscribers::table)
+    let insert = diesel::insert_into(subscribers::table)
         .values(&row)
-        .execute(conn)
-    {
-        Ok(_) => Ok((row, true)),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => {
-            let row = existing(conn)?.ok_or_else(|| {
-                ApiError::unavailable("the subscriber changed meanwhile; try again")
-            })?;
-            update(conn, row)
-        }
-        Err(e) => Err(e.into()),
+        .execute(conn);
+    if crate::db::insert::inserted_unless_taken(insert)? {
+        return Ok((row, true));
     }
+    let row = existing(conn)?
+        .ok_or_else(|| ApiError::unavailable("the subscriber changed meanwhile; try again"))?;
+    update(conn, row)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SubscriberRow>, ApiError> {

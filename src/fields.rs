@@ -112,7 +112,10 @@ macro_rules! parsed_string {
         pub struct $name(String);
 
         impl $name {
-            pub fn parse(field: &str, value: &str) -> Result<Self> {
+            pub fn parse(
+                field: &str,
+                value: &str,
+            ) -> std::result::Result<Self, $crate::error::ApiError> {
                 $parser(field, value).map(Self)
             }
 
@@ -186,6 +189,8 @@ macro_rules! parsed_string {
         }
     };
 }
+
+pub(crate) use parsed_string;
 
 parsed_string!(
     /// An article slug: lowercase letters, digits and single dashes, 1 to 100 long.

@@ -4,6 +4,53 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::error::ApiError;
+
+crate::fields::parsed_string!(
+    /// A time in the one form, as rows and responses carry it; made from a
+    /// time ([`Timestamp::at`], [`Timestamp::now`]) or parsed from any
+    /// RFC 3339 text, which it normalises.
+    Timestamp by normalised
+);
+
+fn normalised(field: &str, value: &str) -> Result<String, ApiError> {
+    parse(value)
+        .map(format)
+        .ok_or_else(|| ApiError::invalid_field(field, "must be an RFC 3339 time"))
+}
+
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some(
+                "RFC 3339 in UTC with microseconds, such as 2026-11-23T20:01:47.123456Z",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Timestamp {}
+
+impl Timestamp {
+    /// `at` in the one form.
+    pub fn at(at: DateTime<Utc>) -> Self {
+        Self(format(at))
+    }
+
+    /// The current time.
+    pub fn now() -> Self {
+        Self::at(Utc::now())
+    }
+
+    /// The time it names.
+    pub fn time(&self) -> DateTime<Utc> {
+        parse(&self.0).unwrap_or_default()
+    }
+}
+
 /// `at` in the one form.
 pub fn format(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)

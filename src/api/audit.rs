@@ -1,5 +1,6 @@
 //! Audit endpoints (auditor, admin): search, export, re-verification.
 
+use crate::time::Timestamp;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
@@ -41,7 +42,7 @@ pub struct EventsQuery {
 #[derive(Serialize, ToSchema)]
 pub struct Event {
     index: u64,
-    at: String,
+    at: Timestamp,
     kind: String,
     actor: String,
     article: Option<String>,

@@ -1,5 +1,6 @@
 //! API keys, managed by admins.
 
+use crate::time::Timestamp;
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -26,7 +27,7 @@ pub struct CreatedKey {
     role: String,
     /// The key itself: shown in this response only.
     key: String,
-    created_at: String,
+    created_at: Timestamp,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -34,8 +35,8 @@ pub struct KeyInfo {
     id: String,
     name: String,
     role: String,
-    created_at: String,
-    revoked_at: Option<String>,
+    created_at: Timestamp,
+    revoked_at: Option<Timestamp>,
 }
 
 impl From<ApiKeyRow> for KeyInfo {

@@ -1,5 +1,6 @@
 //! The ledger endpoints of SPEC "The ledger".
 
+use crate::time::Timestamp;
 use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -123,7 +124,7 @@ pub struct CheckpointItem {
     witnessed: bool,
     /// The time an RFC 3161 time-stamping authority stated for it, when one
     /// has (`GET /v1/ledger/checkpoint/timestamp?size=` gives the token).
-    timestamped_at: Option<String>,
+    timestamped_at: Option<Timestamp>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -319,7 +320,7 @@ pub async fn consistency_proof(
 #[derive(Serialize, ToSchema)]
 pub struct Entry {
     index: u64,
-    at: String,
+    at: Timestamp,
     kind: String,
     actor: String,
     /// The exact leaf text: hash `0x00 || leaf` to get `leaf_hash`.

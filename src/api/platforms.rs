@@ -1,5 +1,6 @@
 //! Membership platforms, registered by admins (SPEC "Membership platforms").
 
+use crate::time::Timestamp;
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -21,7 +22,7 @@ pub struct RegisteredPlatform {
     webhook_url: String,
     /// The secret webhooks are signed with: shown in this response only.
     webhook_secret: String,
-    created_at: String,
+    created_at: Timestamp,
 }
 
 /// A platform as listed: everything but its secret.

@@ -22,7 +22,7 @@ pub struct CaptureFiles {
     pub content_type: String,
     /// The URL the payload came from (after redirects).
     pub final_url: String,
-    pub captured_at: String,
+    pub captured_at: crate::time::Timestamp,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,7 @@ pub fn capture(
     url: &str,
     limits: CaptureLimits,
 ) -> Result<CaptureFiles, CaptureError> {
-    let captured_at = crate::time::now();
+    let captured_at = crate::time::Timestamp::now();
     let mut payload = Stager::new(data_dir, limits.max_bytes)?;
     let fetched = fetcher.capture(url, limits, &mut payload)?;
     let payload = payload.finish()?;

@@ -153,7 +153,7 @@ impl Archive {
             url: None,
             warc_sha256: None,
             warc_size: None,
-            stored_at: crate::time::now(),
+            stored_at: crate::time::Timestamp::now(),
             stored_by: actor,
         };
         // The bytes are in the store (synced) before the row names them.

@@ -10,6 +10,7 @@
 //! database, renewing it each round; a server that stops renewing (a crash)
 //! is taken over once its lease expires.
 
+use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::Mutex;
@@ -450,10 +451,10 @@ pub struct Drifted {
     /// resolves).
     pub detail: Option<String>,
     /// When the link took this state: the time of its `source.link` entry.
-    pub changed_at: String,
+    pub changed_at: Timestamp,
     /// That entry.
     pub ledger_index: i64,
-    pub checked_at: String,
+    pub checked_at: Timestamp,
     /// Where readers are sent instead.
     pub archive_url: Option<String>,
     pub snapshot_sha256: Option<String>,
@@ -511,7 +512,7 @@ pub fn drift(conn: &mut DbConnection, slug: &str) -> Result<Drift, ApiError> {
     Ok(Drift {
         article: article.slug.into_string(),
         status: article.status,
-        since: article.updated_at,
+        since: article.updated_at.into_string(),
         citations,
     })
 }

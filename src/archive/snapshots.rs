@@ -1,5 +1,6 @@
 //! The snapshots a newsroom holds: one row per payload, named by its SHA-256.
 
+use crate::time::Timestamp;
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -23,7 +24,7 @@ pub struct Snapshot {
     /// The WARC a capture is archived in, a blob of its own.
     pub warc_sha256: Option<String>,
     pub warc_size: Option<i64>,
-    pub stored_at: String,
+    pub stored_at: Timestamp,
     pub stored_by: String,
 }
 

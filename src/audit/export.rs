@@ -80,7 +80,7 @@ fn entry_line(format: ExportFormat, row: EntryRow, out: &mut Vec<u8>) -> Result<
             out,
             [
                 row.idx.to_string(),
-                row.at,
+                row.at.to_string(),
                 row.kind,
                 row.actor,
                 hex::encode(&row.leaf_hash),

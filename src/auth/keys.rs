@@ -1,6 +1,7 @@
 //! API keys: 256 random bits behind an `sl_` prefix, stored only as a SHA-256
 //! hash, shown once.
 
+use crate::time::Timestamp;
 use std::path::Path;
 
 use base64::Engine;
@@ -25,8 +26,8 @@ pub struct ApiKeyRow {
     pub name: String,
     pub role: String,
     pub key_hash: Vec<u8>,
-    pub created_at: String,
-    pub revoked_at: Option<String>,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// A key just made: its row and the one and only copy of its secret.
@@ -52,7 +53,7 @@ fn new_row(role: Role, name: &str) -> (ApiKeyRow, String) {
         name: name.to_owned(),
         role: role.as_str().to_owned(),
         key_hash: hash_key(&secret),
-        created_at: crate::time::now(),
+        created_at: Timestamp::now(),
         revoked_at: None,
     };
     (row, secret)

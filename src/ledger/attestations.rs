@@ -1,6 +1,7 @@
 //! What others attest of the log's checkpoints, kept beside them: the
 //! witnesses' cosignatures (C2SP tlog-cosignature) and RFC 3161 time stamps.
 
+use crate::time::Timestamp;
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -84,7 +85,7 @@ pub struct AttestedCheckpoint {
     /// Whether the quorum cosigned it.
     pub witnessed: bool,
     /// The time a time-stamping authority stated for it, if any.
-    pub timestamped_at: Option<String>,
+    pub timestamped_at: Option<Timestamp>,
 }
 
 /// A page of the signed checkpoints, oldest first, larger than `after`, with
@@ -149,8 +150,8 @@ pub struct TimestampRow {
     /// The TSA's TimeStampResp, DER.
     pub reply: Vec<u8>,
     /// The time the TSA stated, RFC 3339.
-    pub gen_time: String,
-    pub stamped_at: String,
+    pub gen_time: Timestamp,
+    pub stamped_at: Timestamp,
     /// The SHA-256 (hex) of the TSA certificate the reply was checked
     /// against; `None`: kept unchecked, its time claimed by nobody.
     pub checked_cert_sha256: Option<String>,
@@ -177,12 +178,12 @@ pub fn timestamp(
 pub fn timestamp_times(
     conn: &mut DbConnection,
     sizes: &[i64],
-) -> Result<HashMap<i64, String>, LedgerError> {
+) -> Result<HashMap<i64, Timestamp>, LedgerError> {
     Ok(checkpoint_timestamps::table
         .filter(checkpoint_timestamps::size.eq_any(sizes))
         .filter(checkpoint_timestamps::checked_cert_sha256.is_not_null())
         .select((checkpoint_timestamps::size, checkpoint_timestamps::gen_time))
-        .load::<(i64, String)>(conn)?
+        .load::<(i64, Timestamp)>(conn)?
         .into_iter()
         .collect())
 }

@@ -3,6 +3,7 @@
 //! rebuilds anything), the head row that serialises writers, and every signed
 //! checkpoint.
 
+use crate::time::Timestamp;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -29,7 +30,7 @@ use crate::db::{DbConnection, WriteCount};
 #[derive(Debug, Clone)]
 pub struct Appended {
     pub index: u64,
-    pub at: String,
+    pub at: Timestamp,
     pub leaf: String,
     pub leaf_hash: Hash,
 }
@@ -38,7 +39,7 @@ pub struct Appended {
 #[diesel(table_name = ledger_entries, treat_none_as_default_value = false)]
 pub struct EntryRow {
     pub idx: i64,
-    pub at: String,
+    pub at: Timestamp,
     pub kind: String,
     pub actor: String,
     pub leaf: String,
@@ -61,7 +62,7 @@ pub struct CheckpointRow {
     pub size: i64,
     pub root_hash: Vec<u8>,
     pub note: String,
-    pub signed_at: String,
+    pub signed_at: Timestamp,
 }
 
 impl EntryRow {
@@ -333,7 +334,7 @@ impl Sequencer {
 
         self.entries.push(EntryRow {
             idx: index,
-            at: at_text.clone(),
+            at: Timestamp::at(at),
             kind: prepared.kind().to_owned(),
             actor: prepared.actor().to_owned(),
             leaf: leaf_text.clone(),
@@ -348,7 +349,7 @@ impl Sequencer {
         self.last_at = Some(at);
         Ok(Appended {
             index: n,
-            at: at_text,
+            at: Timestamp::at(at),
             leaf: leaf_text,
             leaf_hash,
         })
@@ -443,7 +444,7 @@ pub fn latest_checkpoint(
         size: to_i64(size)?,
         root_hash: root.0.to_vec(),
         note: checkpoint::sign(signer, origin, size, root)?,
-        signed_at: crate::time::now(),
+        signed_at: Timestamp::now(),
     };
     match diesel::insert_into(ledger_checkpoints::table)
         .values(&row)

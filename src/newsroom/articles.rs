@@ -1,5 +1,6 @@
 //! Articles: created as drafts, published, retracted. Each state is a ledger entry.
 
+use crate::time::Timestamp;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -77,8 +78,8 @@ pub struct Article {
     pub authors: Authors,
     #[diesel(serialize_as = String, deserialize_as = String)]
     pub status: ArticleStatus,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     /// The ledger entry that recorded this state.
     pub ledger_index: i64,
 }
@@ -199,8 +200,9 @@ pub fn create(
         language,
         authors: Authors(authors),
         status: ArticleStatus::Draft,
-        created_at: String::new(),
-        updated_at: String::new(),
+        // The entry's time, once it is appended.
+        created_at: Timestamp::now(),
+        updated_at: Timestamp::now(),
         ledger_index: 0,
     };
     let about = About {

@@ -2,6 +2,7 @@
 //! attached, verified (by an editor), retracted (with a reason). Each state is
 //! a ledger entry; the row holds the current one.
 
+use crate::time::Timestamp;
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -81,11 +82,11 @@ pub struct Citation {
     /// The API key (or subscriber) that attached it: who may retract it.
     #[serde(skip)]
     pub attached_by_key: String,
-    pub attached_at: String,
+    pub attached_at: Timestamp,
     pub verified_by: Option<String>,
-    pub verified_at: Option<String>,
+    pub verified_at: Option<Timestamp>,
     pub retracted_by: Option<String>,
-    pub retracted_at: Option<String>,
+    pub retracted_at: Option<Timestamp>,
     pub retraction_reason: Option<String>,
     /// The ledger entry that recorded the current state.
     pub ledger_index: i64,
@@ -268,7 +269,8 @@ pub fn prepare(
             status: CitationStatus::Attached,
             attached_by: actor.clone(),
             attached_by_key: caller.subject_id().to_owned(),
-            attached_at: String::new(),
+            // The entry's time, once it is appended.
+            attached_at: Timestamp::now(),
             verified_by: None,
             verified_at: None,
             retracted_by: None,

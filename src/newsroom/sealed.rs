@@ -19,6 +19,7 @@
 //! Sealed sources live in their own table: nothing that reads `sources` (the
 //! lists, captures, the link monitor, exports) can see them.
 
+use crate::time::Timestamp;
 use diesel::prelude::*;
 use rand::RngCore;
 use serde::Serialize;
@@ -46,10 +47,10 @@ struct SealedRow {
     kind: String,
     commitment: String,
     sealed_record: Vec<u8>,
-    sealed_at: String,
+    sealed_at: Timestamp,
     sealed_by: String,
     ledger_index: i64,
-    disclosed_at: Option<String>,
+    disclosed_at: Option<Timestamp>,
     disclosed_by: Option<String>,
     disclosure_index: Option<i64>,
 }
@@ -66,7 +67,7 @@ pub struct SealedSource {
     /// Lowercase hex SHA-256 of the salt and the record's canonical JSON.
     pub commitment: String,
     /// When it was sealed: the ledger entry's time.
-    pub sealed_at: String,
+    pub sealed_at: Timestamp,
     pub sealed_by: String,
     /// The `source.sealed` entry.
     pub ledger_index: i64,
@@ -74,7 +75,7 @@ pub struct SealedSource {
     pub record: Option<Value>,
     /// Hex, once disclosed.
     pub salt: Option<String>,
-    pub disclosed_at: Option<String>,
+    pub disclosed_at: Option<Timestamp>,
     pub disclosed_by: Option<String>,
     /// The `source.disclosed` entry, once disclosed.
     pub disclosure_index: Option<i64>,
@@ -102,12 +103,12 @@ pub struct CitedSealed {
     /// SHA-256 over the salt and the record's canonical JSON, lowercase hex.
     pub commitment: String,
     /// When it was sealed (the entry's time), and by whom.
-    pub recorded_at: String,
+    pub recorded_at: Timestamp,
     pub recorded_by: String,
     /// The `source.sealed` entry.
     pub ledger_index: i64,
     /// When an editor disclosed it (the `source.disclosed` entry's time).
-    pub disclosed_at: Option<String>,
+    pub disclosed_at: Option<Timestamp>,
     /// Once disclosed: who disclosed it, its `source.disclosed` entry (which
     /// holds the record and the salt that open the commitment), and the
     /// record's fields, shown like any source's.
@@ -141,10 +142,10 @@ struct CitedRow {
     id: String,
     kind: String,
     commitment: String,
-    sealed_at: String,
+    sealed_at: Timestamp,
     sealed_by: String,
     ledger_index: i64,
-    disclosed_at: Option<String>,
+    disclosed_at: Option<Timestamp>,
     disclosed_by: Option<String>,
     disclosure_index: Option<i64>,
 }

@@ -2,6 +2,7 @@
 //! stay readable; each version is a ledger entry whose record hashes to its
 //! `record_sha256`.
 
+use crate::time::Timestamp;
 use diesel::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
@@ -123,12 +124,12 @@ pub struct SourceVersion {
     pub record_sha256: String,
     /// The ledger entry that recorded this version.
     pub ledger_index: i64,
-    pub recorded_at: String,
+    pub recorded_at: Timestamp,
     /// The actor that recorded it.
     pub recorded_by: String,
     /// When the snapshot of this version was captured from `url` by this
     /// server (a version made by a capture).
-    pub captured_at: Option<String>,
+    pub captured_at: Option<Timestamp>,
     /// What the link monitor last found at `url`: `unchecked`, `live`,
     /// `changed` (the page differs from the capture), `gone` or `error`.
     #[diesel(skip_insertion)]
@@ -140,7 +141,7 @@ pub struct SourceVersion {
     #[diesel(skip_insertion)]
     #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(LINK_CHECKED_SQL))]
     #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Text>>)]
-    pub link_checked_at: Option<String>,
+    pub link_checked_at: Option<Timestamp>,
     /// The `source.link` entry that recorded the link's current state, if it
     /// has one: the list proves `link_status` with it.
     #[diesel(skip_insertion)]
@@ -216,7 +217,8 @@ impl Fields {
             doi: self.doi,
             record_sha256: String::new(),
             ledger_index: 0,
-            recorded_at: String::new(),
+            // The entry's time, once it is appended.
+            recorded_at: Timestamp::now(),
             recorded_by: actor.to_owned(),
             captured_at: None,
             link_status: LinkStatus::Unchecked,
@@ -365,7 +367,7 @@ pub struct Captured {
     pub snapshot_sha256: Sha256Hex,
     /// Where the copy is kept.
     pub archive_url: HttpUrl,
-    pub captured_at: String,
+    pub captured_at: Timestamp,
 }
 
 /// Records version n+1 of source `id` with its snapshot `captured`.

@@ -1,6 +1,7 @@
 //! Newsletter subscribers. Their data is personal: it never enters the ledger,
 //! and deleting a subscriber removes the row (and so every token minted for it).
 
+use crate::time::Timestamp;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -34,7 +35,7 @@ pub struct SubscriberRow {
     pub external_id: String,
     pub email: Option<String>,
     pub tier: String,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -98,7 +99,7 @@ pub fn create(
         external_id: external_id.clone(),
         email: email.clone(),
         tier: new.tier.as_str().to_owned(),
-        created_at: crate::time::now(),
+        created_at: Timestamp::now(),
     };
     let insert = diesel::insert_into(subscribers::table)
         .values(&row)

@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod identity;
 pub mod webhooks;
 
+use crate::time::Timestamp;
 use std::collections::BTreeMap;
 
 use base64::Engine;
@@ -156,7 +157,7 @@ pub struct PlatformRow {
     pub email_claim: Option<String>,
     pub tiers: String,
     pub webhook_secret: Vec<u8>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 /// A registered platform, without its secret.
@@ -170,7 +171,7 @@ pub struct Platform {
     pub audience: Option<String>,
     pub email_claim: Option<String>,
     pub tiers: BTreeMap<String, Tier>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl TryFrom<PlatformRow> for Platform {
@@ -288,7 +289,7 @@ pub fn create(
             _ => None,
         },
         tiers: serde_json::to_string(&tiers).map_err(ApiError::internal)?,
-        created_at: crate::time::now(),
+        created_at: Timestamp::now(),
     };
     match diesel::insert_into(platforms::table)
         .values(&row)

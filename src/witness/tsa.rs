@@ -79,8 +79,8 @@ pub fn round(
     let row = TimestampRow {
         size: checkpoint.size,
         reply: reply.body,
-        gen_time: crate::time::format(at),
-        stamped_at: crate::time::now(),
+        gen_time: crate::time::Timestamp::at(at),
+        stamped_at: crate::time::Timestamp::now(),
         checked_cert_sha256,
     };
     let mut conn = db.get().map_err(|e| e.to_string())?;

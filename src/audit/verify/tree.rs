@@ -145,7 +145,7 @@ impl Walk<'_> {
     }
 
     fn leaf(&mut self, n: u64, row: &EntryRow, leaf: Leaf, held: &HashMap<i64, EmbargoedRow>) {
-        if leaf.kind != row.kind || leaf.at != row.at || leaf.actor != row.actor {
+        if leaf.kind != row.kind || leaf.at != *row.at || leaf.actor != row.actor {
             self.problems.add(
                 ProblemKind::EntryColumnsMismatch,
                 Some(n),

@@ -213,6 +213,21 @@ parsed_string!(
     Doi by doi
 );
 
+impl Sha256Hex {
+    /// The hex form of a SHA-256 digest.
+    pub fn of_digest(digest: [u8; 32]) -> Self {
+        Self(hex::encode(digest))
+    }
+
+    /// The digest it names.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut digest = [0; 32];
+        // Only its parser and `of_digest` make one: always 64 hex digits.
+        hex::decode_to_slice(&self.0, &mut digest).unwrap_or_default();
+        digest
+    }
+}
+
 fn slug(field: &str, value: &str) -> Result<String> {
     let ok = (1..=100).contains(&value.len())
         && value.split('-').all(|part| {

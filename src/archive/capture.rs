@@ -150,7 +150,7 @@ fn write_warc(
         let (payload_digest, block_digest) = if i == last {
             let mut body = File::open(payload.path())?;
             let block = sha256_of(&mut head.as_slice().chain(&mut body))?;
-            (hex::decode(&payload.sha256).unwrap_or_default(), block)
+            (payload.sha256.digest().to_vec(), block)
         } else {
             let block = Sha256::digest([head.as_slice(), hop.body.as_slice()].concat()).to_vec();
             (Sha256::digest(&hop.body).to_vec(), block)

@@ -17,6 +17,7 @@ use super::snapshots::{self, Snapshot, is_active_content};
 use super::store::{BlobStore, Stager, is_too_large};
 use crate::db::Db;
 use crate::error::{ApiError, ErrorCode};
+use crate::fields::Sha256Hex;
 use crate::outbound::{CaptureLimits, Fetcher};
 
 /// Where archived copies come from and where they are kept: the store, the
@@ -235,7 +236,7 @@ fn uploaded_type(header: Option<&str>) -> Result<String, ApiError> {
 #[derive(Debug, Clone)]
 pub struct Representation {
     /// The blob holding the bytes.
-    pub blob: String,
+    pub blob: Sha256Hex,
     pub size: u64,
     pub content_type: String,
     pub filename: String,
@@ -261,7 +262,7 @@ impl Representation {
                 size: u64::try_from(row.size).map_err(storage_failed)?,
                 // Rows stored before types were parsed are parsed here.
                 content_type: MediaType::normalise(Some(&row.content_type)),
-                filename: row.sha256.clone(),
+                filename: row.sha256.to_string(),
             });
         }
         match (&row.warc_sha256, row.warc_size) {
@@ -284,12 +285,11 @@ impl Representation {
     }
 
     /// Its `Repr-Digest` (RFC 9530): the SHA-256 of the bytes as stored.
-    pub fn repr_digest(&self) -> Result<String, ApiError> {
-        let digest = hex::decode(&self.blob).map_err(ApiError::internal)?;
-        Ok(format!(
+    pub fn repr_digest(&self) -> String {
+        format!(
             "sha-256=:{}:",
-            base64::engine::general_purpose::STANDARD.encode(digest)
-        ))
+            base64::engine::general_purpose::STANDARD.encode(self.blob.digest())
+        )
     }
 
     /// Whether a browser must save it rather than show it: a WARC, and
@@ -332,7 +332,7 @@ mod tests {
 
     fn pdf() -> Representation {
         Representation {
-            blob: "ab".repeat(32),
+            blob: Sha256Hex::parse("blob", &"ab".repeat(32)).expect("hex"),
             size: 100,
             content_type: "application/pdf".into(),
             filename: "ab".repeat(32),

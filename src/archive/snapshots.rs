@@ -9,12 +9,13 @@ use crate::db::DbConnection;
 use crate::db::insert::inserted_unless_taken;
 use crate::db::schema::snapshots;
 use crate::error::ApiError;
+use crate::fields::Sha256Hex;
 
 /// A stored snapshot, as the database keeps it.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = snapshots)]
 pub struct Snapshot {
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     pub size: i64,
     pub content_type: String,
     /// `upload` or `capture`.
@@ -22,7 +23,7 @@ pub struct Snapshot {
     /// The URL a capture came from.
     pub url: Option<String>,
     /// The WARC a capture is archived in, a blob of its own.
-    pub warc_sha256: Option<String>,
+    pub warc_sha256: Option<Sha256Hex>,
     pub warc_size: Option<i64>,
     pub stored_at: Timestamp,
     pub stored_by: String,
@@ -32,7 +33,8 @@ pub struct Snapshot {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StoredSnapshot {
     /// Hex SHA-256 of the bytes: the snapshot's name.
-    pub sha256: String,
+    #[schema(value_type = String)]
+    pub sha256: Sha256Hex,
     pub size: i64,
     pub content_type: String,
 }

@@ -46,7 +46,7 @@ pub struct Stager {
 #[derive(Debug)]
 pub struct Staged {
     path: PathBuf,
-    pub sha256: String,
+    pub sha256: crate::fields::Sha256Hex,
     pub size: u64,
 }
 
@@ -113,7 +113,7 @@ impl Stager {
         let path = std::mem::take(&mut self.path);
         Ok(Staged {
             path,
-            sha256: hex::encode(self.hasher.finalize_reset()),
+            sha256: crate::fields::Sha256Hex::of_digest(self.hasher.finalize_reset().into()),
             size: self.size,
         })
     }

@@ -35,7 +35,7 @@ pub async fn capture_source(
     let row = archive
         .capture(source.url.into_string(), actor.clone())
         .await?;
-    let sha256 = Sha256Hex::parse("snapshot_sha256", &row.sha256)?;
+    let sha256 = row.sha256.clone();
     let captured = Captured {
         archive_url: archive_url(public_url, &sha256)?,
         snapshot_sha256: sha256,

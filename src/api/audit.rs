@@ -1,15 +1,14 @@
 //! Audit endpoints (auditor, admin): search, export, re-verification.
 
-use crate::time::Timestamp;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, post, web};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::page_limit;
 use crate::audit::export::{self as exports, ExportFormat, ExportRange};
 use crate::audit::verify::{self, VerifyReport};
-use crate::audit::{self, EventFilter};
+use crate::audit::{self, EventFilter, EventList};
 use crate::auth::{Allowed, Audit};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -37,32 +36,6 @@ pub struct EventsQuery {
     limit: Option<u32>,
     /// With each hit's inclusion proof to the latest checkpoint.
     proof: Option<bool>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Event {
-    index: u64,
-    at: Timestamp,
-    kind: String,
-    actor: String,
-    article: Option<String>,
-    source: Option<String>,
-    leaf: String,
-    leaf_hash: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    proof: Option<Vec<String>>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct EventList {
-    events: Vec<Event>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    next: Option<u64>,
-    /// With `proof=true`: the signed checkpoint the proofs lead to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    checkpoint: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tree_size: Option<u64>,
 }
 
 /// Searches the ledger by kind, actor, article, source and time.
@@ -100,45 +73,7 @@ pub async fn events(
     let st = state.clone();
     let list = state
         .db
-        .run(move |conn| -> Result<_, ApiError> {
-            let rows = audit::search(conn, &filter, cursor, limit)?;
-            let next = match rows.last() {
-                Some(last) if rows.len() == limit as usize => Some(last.index()?.0),
-                _ => None,
-            };
-            let checkpoint = match with_proof {
-                true => Some(st.ledger.latest_checkpoint(conn)?),
-                false => None,
-            };
-            let tree_size = checkpoint.as_ref().map(|c| c.tree_size()).transpose()?;
-            let mut events = Vec::with_capacity(rows.len());
-            for row in rows {
-                let index = row.index()?;
-                let proof = match tree_size {
-                    Some(size) if size.covers(index) => {
-                        Some(st.ledger.prove_entry(conn, row.clone(), size)?.proof)
-                    }
-                    _ => None,
-                };
-                events.push(Event {
-                    index: index.0,
-                    at: row.at,
-                    kind: row.kind,
-                    actor: row.actor,
-                    article: row.article,
-                    source: row.source,
-                    leaf: row.leaf,
-                    leaf_hash: hex::encode(row.leaf_hash),
-                    proof,
-                });
-            }
-            Ok(EventList {
-                events,
-                next,
-                tree_size: tree_size.map(|s| s.0),
-                checkpoint: checkpoint.map(|c| c.note),
-            })
-        })
+        .run(move |conn| audit::events(conn, &st.ledger, &filter, cursor, limit, with_proof))
         .await?;
     Ok(web::Json(list))
 }

@@ -1,6 +1,5 @@
 //! API keys, managed by admins.
 
-use crate::time::Timestamp;
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,6 +10,7 @@ use crate::auth::keys::{self, ApiKeyRow};
 use crate::auth::{Administer, Allowed, Role};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
+use crate::time::Timestamp;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

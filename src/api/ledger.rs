@@ -1,6 +1,5 @@
 //! The ledger endpoints of SPEC "The ledger".
 
-use crate::time::Timestamp;
 use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,6 +9,7 @@ use crate::auth::{Allowed, Read};
 use crate::error::{ApiError, Problem};
 use crate::ledger::{self, Hash, Index, LedgerError, TreeSize, attestations, store};
 use crate::state::AppState;
+use crate::time::Timestamp;
 
 fn hex_list(hashes: &[Hash]) -> Vec<String> {
     hashes.iter().map(ledger::hex_hash).collect()

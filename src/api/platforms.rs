@@ -1,6 +1,5 @@
 //! Membership platforms, registered by admins (SPEC "Membership platforms").
 
-use crate::time::Timestamp;
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -10,6 +9,7 @@ use crate::auth::{Administer, Allowed};
 use crate::error::{ApiError, Problem};
 use crate::platforms::{self, NewPlatform, Platform, PlatformKind};
 use crate::state::AppState;
+use crate::time::Timestamp;
 
 /// A platform just registered: the only response that holds its webhook secret.
 #[derive(Serialize, ToSchema)]

@@ -10,7 +10,6 @@
 //! database, renewing it each round; a server that stops renewing (a crash)
 //! is taken over once its lease expires.
 
-use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::Mutex;
@@ -105,6 +104,7 @@ fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
+use crate::time::Timestamp;
 use crate::time::format as stamp;
 
 /// Takes or renews the lease for `holder`; true when it holds it now.

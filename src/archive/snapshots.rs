@@ -1,6 +1,5 @@
 //! The snapshots a newsroom holds: one row per payload, named by its SHA-256.
 
-use crate::time::Timestamp;
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -10,6 +9,7 @@ use crate::db::insert::inserted_unless_taken;
 use crate::db::schema::snapshots;
 use crate::error::ApiError;
 use crate::fields::Sha256Hex;
+use crate::time::Timestamp;
 
 /// A stored snapshot, as the database keeps it.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

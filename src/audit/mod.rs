@@ -6,7 +6,9 @@ pub mod verify;
 
 use crate::db::DbConnection;
 use crate::error::ApiError;
+use crate::ledger::Ledger;
 use crate::ledger::store::{self, EntryRow};
+use crate::time::Timestamp;
 
 /// A search of the ledger; every filter is optional.
 #[derive(Debug, Default, Clone)]
@@ -70,5 +72,82 @@ pub fn search(
             ApiError::invalid_field("cursor", "is too large")
         }
         other => other.into(),
+    })
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+/// One entry the search found, with its inclusion proof when asked for.
+pub struct Event {
+    pub index: u64,
+    pub at: Timestamp,
+    pub kind: String,
+    pub actor: String,
+    pub article: Option<String>,
+    pub source: Option<String>,
+    pub leaf: String,
+    pub leaf_hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Vec<String>>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+/// A page of the search.
+pub struct EventList {
+    pub events: Vec<Event>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next: Option<u64>,
+    /// With `proof=true`: the signed checkpoint the proofs lead to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree_size: Option<u64>,
+}
+
+/// A page of the entries `filter` matches after `cursor`, each with its
+/// inclusion proof to the latest checkpoint when `with_proof`.
+pub fn events(
+    conn: &mut DbConnection,
+    ledger: &Ledger,
+    filter: &EventFilter,
+    cursor: Option<u64>,
+    limit: u32,
+    with_proof: bool,
+) -> Result<EventList, ApiError> {
+    let rows = search(conn, filter, cursor, limit)?;
+    let next = match rows.last() {
+        Some(last) if rows.len() == limit as usize => Some(last.index()?.0),
+        _ => None,
+    };
+    let checkpoint = match with_proof {
+        true => Some(ledger.latest_checkpoint(conn)?),
+        false => None,
+    };
+    let tree_size = checkpoint.as_ref().map(|c| c.tree_size()).transpose()?;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        let index = row.index()?;
+        let proof = match tree_size {
+            Some(size) if size.covers(index) => {
+                Some(ledger.prove_entry(conn, row.clone(), size)?.proof)
+            }
+            _ => None,
+        };
+        events.push(Event {
+            index: index.0,
+            at: row.at,
+            kind: row.kind,
+            actor: row.actor,
+            article: row.article,
+            source: row.source,
+            leaf: row.leaf,
+            leaf_hash: hex::encode(row.leaf_hash),
+            proof,
+        });
+    }
+    Ok(EventList {
+        events,
+        next,
+        tree_size: tree_size.map(|s| s.0),
+        checkpoint: checkpoint.map(|c| c.note),
     })
 }

@@ -1,7 +1,6 @@
 //! API keys: 256 random bits behind an `sl_` prefix, stored only as a SHA-256
 //! hash, shown once.
 
-use crate::time::Timestamp;
 use std::path::Path;
 
 use base64::Engine;
@@ -15,6 +14,7 @@ use crate::db::DbConnection;
 use crate::db::schema::api_keys;
 use crate::error::{ApiError, ErrorCode};
 use crate::secrets;
+use crate::time::Timestamp;
 
 pub const KEY_PREFIX: &str = "sl_";
 const BOOTSTRAP_KEY_NAME: &str = "bootstrap-admin";

@@ -1,7 +1,6 @@
 //! What others attest of the log's checkpoints, kept beside them: the
 //! witnesses' cosignatures (C2SP tlog-cosignature) and RFC 3161 time stamps.
 
-use crate::time::Timestamp;
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -10,6 +9,7 @@ use super::LedgerError;
 use super::store::{CheckpointRow, to_i64};
 use crate::db::DbConnection;
 use crate::db::schema::{checkpoint_timestamps, witness_cosignatures};
+use crate::time::Timestamp;
 
 /// The witnesses' cosignatures kept for the checkpoint of `size`, each as
 /// (the witness's vkey, its signature line).

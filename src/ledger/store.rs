@@ -3,7 +3,6 @@
 //! rebuilds anything), the head row that serialises writers, and every signed
 //! checkpoint.
 
-use crate::time::Timestamp;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -25,6 +24,7 @@ use crate::db::schema::{
     embargoed_entries, ledger_checkpoints, ledger_entries, ledger_hashes, ledger_head,
 };
 use crate::db::{DbConnection, WriteCount};
+use crate::time::Timestamp;
 
 /// What one append wrote.
 #[derive(Debug, Clone)]

@@ -1,6 +1,5 @@
 //! Articles: created as drafts, published, retracted. Each state is a ledger entry.
 
-use crate::time::Timestamp;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -12,6 +11,7 @@ use crate::db::schema::articles;
 use crate::error::{ApiError, ErrorCode};
 use crate::fields::{self, HttpUrl, LanguageTag, Rule, Slug};
 use crate::ledger::{About, Sequencer};
+use crate::time::Timestamp;
 
 crate::db::words::stored_words! {
     /// Where an article stands.

@@ -2,7 +2,6 @@
 //! attached, verified (by an editor), retracted (with a reason). Each state is
 //! a ledger entry; the row holds the current one.
 
-use crate::time::Timestamp;
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -21,6 +20,7 @@ use crate::db::schema::citations;
 use crate::error::{ApiError, ErrorCode};
 use crate::fields::{self, Rule, Slug};
 use crate::ledger::{About, Sequencer};
+use crate::time::Timestamp;
 
 pub const MAX_BATCH: usize = 1000;
 

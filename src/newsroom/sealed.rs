@@ -19,7 +19,6 @@
 //! Sealed sources live in their own table: nothing that reads `sources` (the
 //! lists, captures, the link monitor, exports) can see them.
 
-use crate::time::Timestamp;
 use diesel::prelude::*;
 use rand::RngCore;
 use serde::Serialize;
@@ -35,6 +34,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::ledger::leaf::sealed_commitment;
 use crate::ledger::{About, Sequencer};
 use crate::secrets::SealingKey;
+use crate::time::Timestamp;
 
 /// The ledger kinds of a seal and of its disclosure.
 pub const SEALED: &str = "source.sealed";

@@ -2,7 +2,6 @@
 //! stay readable; each version is a ledger entry whose record hashes to its
 //! `record_sha256`.
 
-use crate::time::Timestamp;
 use diesel::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
@@ -17,6 +16,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::fields::{self, Doi, HttpUrl, LanguageTag, Rule, Sha256Hex};
 use crate::ledger::leaf::record_sha256;
 use crate::ledger::{About, Sequencer};
+use crate::time::Timestamp;
 
 crate::db::words::stored_words! {
     /// What sort of source it is.

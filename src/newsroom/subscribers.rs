@@ -1,7 +1,6 @@
 //! Newsletter subscribers. Their data is personal: it never enters the ledger,
 //! and deleting a subscriber removes the row (and so every token minted for it).
 
-use crate::time::Timestamp;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,6 +9,7 @@ use crate::db::DbConnection;
 use crate::db::schema::subscribers;
 use crate::error::ApiError;
 use crate::fields::{self, Rule};
+use crate::time::Timestamp;
 
 crate::db::words::stored_words! {
     /// What a subscriber may see: a member sees the full source list.

@@ -9,7 +9,6 @@ pub mod deliveries;
 pub mod identity;
 pub mod webhooks;
 
-use crate::time::Timestamp;
 use std::collections::BTreeMap;
 
 use base64::Engine;
@@ -25,6 +24,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::fields::{HttpUrl, Rule};
 use crate::newsroom::subscribers::Tier;
 use crate::secrets::SealingKey;
+use crate::time::Timestamp;
 
 /// Which protocol a platform speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -44,13 +44,7 @@ pub async fn tile(
     let st = state.clone();
     let data = state
         .db
-        .run(move |conn| -> Result<Option<Vec<u8>>, ApiError> {
-            let size = st.ledger.size(conn)?.0;
-            if !tile.within(size) {
-                return Ok(None);
-            }
-            Ok(Some(tiles::read(conn, st.ledger.hashes(), tile)?))
-        })
+        .run(move |conn| tiles::read_within_log(conn, &st.ledger, tile))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("tile/{tail} is past the log's end")))?;
     let cache = if tile.is_full() {

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::LedgerError;
-use super::store::{EntryRow, to_i64};
+use super::embargo::EmbargoedRow;
+use super::store::{CheckpointRow, EntryRow, to_i64};
 use crate::db::DbConnection;
-use crate::db::schema::{ledger_entries, ledger_hashes};
+use crate::db::schema::{embargoed_entries, ledger_checkpoints, ledger_entries, ledger_hashes};
 
 /// Entry `index`, if the log holds it.
 pub fn entry(conn: &mut DbConnection, index: u64) -> Result<Option<EntryRow>, LedgerError> {
@@ -123,4 +124,42 @@ pub fn entries_at(conn: &mut DbConnection, indexes: &[u64]) -> Result<Vec<EntryR
         .filter(ledger_entries::idx.eq_any(indexes))
         .select(EntryRow::as_select())
         .load(conn)?)
+}
+
+/// The largest index the log holds, if any.
+pub fn max_index(conn: &mut DbConnection) -> Result<Option<i64>, LedgerError> {
+    Ok(ledger_entries::table
+        .select(diesel::dsl::max(ledger_entries::idx))
+        .first(conn)?)
+}
+
+/// Every signed checkpoint, smallest first.
+pub fn all_checkpoints(conn: &mut DbConnection) -> Result<Vec<CheckpointRow>, LedgerError> {
+    Ok(ledger_checkpoints::table
+        .order(ledger_checkpoints::size.asc())
+        .select(CheckpointRow::as_select())
+        .load(conn)?)
+}
+
+/// What the server holds for the commitments at indexes `start..end` and for
+/// those that disclosures at `start..end` disclose, by the commitment's index.
+pub fn embargoed_between(
+    conn: &mut DbConnection,
+    start: i64,
+    end: i64,
+) -> Result<HashMap<i64, EmbargoedRow>, LedgerError> {
+    Ok(embargoed_entries::table
+        .filter(
+            embargoed_entries::idx
+                .ge(start)
+                .and(embargoed_entries::idx.lt(end))
+                .or(embargoed_entries::disclosure_index
+                    .ge(start)
+                    .and(embargoed_entries::disclosure_index.lt(end))),
+        )
+        .select(EmbargoedRow::as_select())
+        .load::<EmbargoedRow>(conn)?
+        .into_iter()
+        .map(|r| (r.idx, r))
+        .collect())
 }

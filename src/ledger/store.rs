@@ -15,8 +15,8 @@ use super::handle::{Index, TreeSize};
 use super::hashes::StoredHashes;
 pub use super::hashes::warm_cache;
 pub use super::reads::{
-    EntryFilter, entries, entries_at, entries_between, entries_matching, entry,
-    stored_hashes_between,
+    EntryFilter, all_checkpoints, embargoed_between, entries, entries_at, entries_between,
+    entries_matching, entry, max_index, stored_hashes_between,
 };
 use super::{LedgerError, checkpoint, leaf};
 use crate::db::insert::insert_all;

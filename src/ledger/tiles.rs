@@ -121,6 +121,18 @@ fn canonical_number<T: std::str::FromStr>(text: &str) -> Option<T> {
     canonical.then(|| text.parse().ok()).flatten()
 }
 
+/// The tile's bytes while the log reaches it (`None` past its end).
+pub fn read_within_log(
+    conn: &mut DbConnection,
+    ledger: &super::Ledger,
+    tile: TileRef,
+) -> Result<Option<Vec<u8>>, LedgerError> {
+    if !tile.within(ledger.size(conn)?.0) {
+        return Ok(None);
+    }
+    read(conn, ledger.hashes(), tile).map(Some)
+}
+
 /// The tile's bytes: `width` hashes of 32 bytes, or the entry bundle.
 /// The caller has checked that the tile is within the log.
 pub fn read(

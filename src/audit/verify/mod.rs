@@ -44,7 +44,6 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::schema::{ledger_checkpoints, ledger_entries};
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
 use crate::ledger::store::{self, CheckpointRow};
@@ -144,13 +143,8 @@ fn snapshot(conn: &mut DbConnection) -> Result<Snapshot, ApiError> {
         }
         Ok(Snapshot {
             size: store::size(conn)?,
-            max_index: ledger_entries::table
-                .select(diesel::dsl::max(ledger_entries::idx))
-                .first(conn)?,
-            checkpoints: ledger_checkpoints::table
-                .order(ledger_checkpoints::size.asc())
-                .select(CheckpointRow::as_select())
-                .load(conn)?,
+            max_index: store::max_index(conn)?,
+            checkpoints: store::all_checkpoints(conn)?,
         })
     })
 }

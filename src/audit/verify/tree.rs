@@ -4,12 +4,10 @@
 use std::collections::HashMap;
 use std::iter::Peekable;
 
-use diesel::prelude::*;
 use tlog_tiles::tlog::{self, Hash};
 
 use super::{PAGE, ProblemKind, Problems, RecordKey};
 use crate::db::DbConnection;
-use crate::db::schema::embargoed_entries;
 use crate::error::ApiError;
 use crate::ledger::embargo;
 use crate::ledger::leaf::Leaf;
@@ -54,20 +52,7 @@ pub(super) fn check(
         )?;
         // What the server holds for the commitments in this page, and for
         // those the page's disclosures disclose.
-        let held: HashMap<i64, EmbargoedRow> = embargoed_entries::table
-            .filter(
-                embargoed_entries::idx
-                    .ge(start)
-                    .and(embargoed_entries::idx.lt(end))
-                    .or(embargoed_entries::disclosure_index
-                        .ge(start)
-                        .and(embargoed_entries::disclosure_index.lt(end))),
-            )
-            .select(EmbargoedRow::as_select())
-            .load::<EmbargoedRow>(conn)?
-            .into_iter()
-            .map(|r| (r.idx, r))
-            .collect();
+        let held = store::embargoed_between(conn, start, end)?;
         let mut rows = rows.into_iter().peekable();
         for n in start as u64..end as u64 {
             match rows.next_if(|r| r.idx as u64 == n) {

@@ -109,6 +109,22 @@ impl State {
         }
     }
 
+    /// Remembers `accepted` as the checkpoint of `origin` now trusted, in the
+    /// state file when there is one, and says OK.
+    pub(crate) fn accept(
+        &mut self,
+        origin: String,
+        accepted: Accepted,
+        path: Option<&Path>,
+    ) -> Result<(), Failure> {
+        self.checkpoints.insert(origin, accepted);
+        if let Some(path) = path {
+            self.save(path)?;
+        }
+        println!("OK");
+        Ok(())
+    }
+
     pub(crate) fn save(&self, path: &Path) -> Result<(), Failure> {
         let text = serde_json::to_string_pretty(self).map_err(trouble)?;
         let tmp = path.with_extension("tmp");
@@ -353,19 +369,12 @@ pub fn online(opts: &Online) -> Result<(), Failure> {
         check_timestamp(&client, &opts.vkey, cert, &latest)?;
     }
 
-    state.checkpoints.insert(
-        latest.origin.clone(),
-        Accepted {
-            size: latest.size,
-            root: hex::encode(latest.root.0),
-            note,
-        },
-    );
-    if let Some(path) = &opts.state {
-        state.save(path)?;
-    }
-    println!("OK");
-    Ok(())
+    let accepted = Accepted {
+        size: latest.size,
+        root: hex::encode(latest.root.0),
+        note,
+    };
+    state.accept(latest.origin.clone(), accepted, opts.state.as_deref())
 }
 
 /// Checks the server's newest RFC 3161 time stamp: a token over a checkpoint

@@ -186,19 +186,12 @@ pub fn verify(opts: &FromTiles) -> Result<(), Failure> {
         );
     }
     rehash_bundles(&source, &cp, &tiles)?;
-    state.checkpoints.insert(
-        cp.origin.clone(),
-        Accepted {
-            size: cp.size,
-            root: hex::encode(cp.root.0),
-            note: String::from_utf8_lossy(&note).into_owned(),
-        },
-    );
-    if let Some(path) = &opts.state {
-        state.save(path)?;
-    }
-    println!("OK");
-    Ok(())
+    let accepted = Accepted {
+        size: cp.size,
+        root: hex::encode(cp.root.0),
+        note: String::from_utf8_lossy(&note).into_owned(),
+    };
+    state.accept(cp.origin.clone(), accepted, opts.state.as_deref())
 }
 
 fn consistent(

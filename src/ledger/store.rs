@@ -504,7 +504,7 @@ pub fn checkpoints(
 }
 
 /// When the newest signed checkpoint was made, if there is one.
-pub fn newest_checkpoint_time(conn: &mut DbConnection) -> Result<Option<String>, LedgerError> {
+pub fn newest_checkpoint_time(conn: &mut DbConnection) -> Result<Option<Timestamp>, LedgerError> {
     Ok(ledger_checkpoints::table
         .order(ledger_checkpoints::size.desc())
         .select(ledger_checkpoints::signed_at)

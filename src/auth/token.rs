@@ -2,6 +2,9 @@
 //! algorithm is pinned (a token's own header never chooses it), and `exp`, `iss`,
 //! `aud` and `sub` are required and checked with a small leeway.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -81,11 +84,21 @@ impl Claims {
     }
 }
 
+/// Tokens kept verified, at most: a few hundred KiB.
+const VERIFIED_TOKENS: usize = 4096;
+
 /// Signs and checks tokens. Holds the secret; deliberately not `Debug`.
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     issuer: String,
+    /// Tokens that verified, with their claims: a token seen again (every
+    /// request checks its token twice, in the rate limiter and in the
+    /// extractor, and a reader's browser sends the same token for weeks) is
+    /// not verified again (an HMAC, base64 and a JSON parse) while its `exp`
+    /// holds. Emptied when full. Revocation is not a token's business: the
+    /// subject's liveness is checked after this (`auth::Liveness`).
+    verified: Mutex<HashMap<String, Claims>>,
 }
 
 impl TokenKeys {
@@ -94,6 +107,7 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             issuer: issuer.to_owned(),
+            verified: Mutex::default(),
         }
     }
 
@@ -124,6 +138,35 @@ impl TokenKeys {
 
     /// Checks signature, algorithm, `exp`, `nbf`, `iss` and `aud`.
     pub fn check(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
+        let now = chrono::Utc::now().timestamp();
+        let known = self
+            .verified
+            .lock()
+            .ok()
+            .and_then(|verified| verified.get(token).cloned());
+        match known {
+            // Verified before: only time can have changed its answer (`nbf`
+            // was reached then, and stays reached).
+            Some(claims) if claims.exp >= now - LEEWAY_SECS as i64 => return Ok(claims),
+            Some(_) => {
+                if let Ok(mut verified) = self.verified.lock() {
+                    verified.remove(token);
+                }
+                return Err(jsonwebtoken::errors::ErrorKind::ExpiredSignature.into());
+            }
+            None => {}
+        }
+        let claims = self.verify(token)?;
+        if let Ok(mut verified) = self.verified.lock() {
+            if verified.len() >= VERIFIED_TOKENS {
+                verified.clear();
+            }
+            verified.insert(token.to_owned(), claims.clone());
+        }
+        Ok(claims)
+    }
+
+    fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
         let mut validation = Validation::new(ALGORITHM);
         validation.leeway = LEEWAY_SECS;
         validation.validate_exp = true;
@@ -132,5 +175,53 @@ impl TokenKeys {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map(|data| data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(b"a test secret of enough length!!", "test-origin")
+    }
+
+    #[test]
+    fn a_token_verified_before_is_refused_once_it_expires() {
+        let keys = keys();
+        let subject = Subject::Subscriber("s".into());
+        let token = keys
+            .issue(&subject, Role::Subscriber, "s", 3600)
+            .expect("token")
+            .access_token;
+        let claims = keys.check(&token).expect("valid");
+        // Kept as verified; now let its time run out.
+        let expired = Claims {
+            exp: chrono::Utc::now().timestamp() - LEEWAY_SECS as i64 - 1,
+            ..claims
+        };
+        keys.verified
+            .lock()
+            .expect("lock")
+            .insert(token.clone(), expired);
+        assert!(keys.check(&token).is_err());
+        assert!(keys.verified.lock().expect("lock").get(&token).is_none());
+    }
+
+    #[test]
+    fn a_changed_token_is_verified_afresh_and_refused() {
+        let keys = keys();
+        let subject = Subject::ApiKey("k".into());
+        let token = keys
+            .issue(&subject, Role::Editor, "k", 3600)
+            .expect("token")
+            .access_token;
+        assert!(keys.check(&token).is_ok());
+        let mut changed = token.clone();
+        changed.pop();
+        changed.push(if token.ends_with('A') { 'B' } else { 'A' });
+        assert!(keys.check(&changed).is_err());
+        let other = TokenKeys::new(b"another secret of enough length!", "test-origin");
+        assert!(other.check(&token).is_err());
     }
 }

@@ -7,15 +7,13 @@ use crate::archive::Archive;
 use crate::archive::snapshots;
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::fields::{HttpUrl, Sha256Hex};
+use crate::fields::Sha256Hex;
 use crate::ledger::GroupCommitter;
 
-/// Where a newsroom serves an archived copy, under its public URL.
-pub fn archive_url(public_url: &str, sha256: &Sha256Hex) -> Result<HttpUrl, ApiError> {
-    HttpUrl::parse(
-        "archive_url",
-        &format!("{public_url}/v1/snapshots/{sha256}"),
-    )
+/// Where a newsroom serves an archived copy, under its public URL as
+/// configured (the text the version's record is hashed over).
+pub fn archive_url(public_url: &str, sha256: &Sha256Hex) -> String {
+    format!("{public_url}/v1/snapshots/{sha256}")
 }
 
 /// Captures the latest version's URL of source `id` into `archive` and
@@ -37,7 +35,7 @@ pub async fn capture_source(
         .await?;
     let sha256 = row.sha256.clone();
     let captured = Captured {
-        archive_url: archive_url(public_url, &sha256)?,
+        archive_url: archive_url(public_url, &sha256),
         snapshot_sha256: sha256,
         captured_at: row.stored_at.clone(),
     };

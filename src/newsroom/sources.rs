@@ -116,8 +116,10 @@ pub struct SourceVersion {
     pub accessed_at: Option<String>,
     #[schema(value_type = Option<String>)]
     pub snapshot_sha256: Option<Sha256Hex>,
-    #[schema(value_type = Option<String>)]
-    pub archive_url: Option<HttpUrl>,
+    /// A journalist's archive URL is parsed (and normalised) when given; one
+    /// this server's capture made is its public URL as configured, kept as
+    /// the text its record was hashed over: read back as written.
+    pub archive_url: Option<String>,
     #[schema(value_type = Option<String>)]
     pub doi: Option<Doi>,
     /// Hex SHA-256 of `record`'s canonical JSON (RFC 8785).
@@ -213,7 +215,7 @@ impl Fields {
             published_at: self.published_at,
             accessed_at: self.accessed_at,
             snapshot_sha256: self.snapshot_sha256,
-            archive_url: self.archive_url,
+            archive_url: self.archive_url.map(HttpUrl::into_string),
             doi: self.doi,
             record_sha256: String::new(),
             ledger_index: 0,
@@ -366,7 +368,7 @@ pub fn revise(
 pub struct Captured {
     pub snapshot_sha256: Sha256Hex,
     /// Where the copy is kept.
-    pub archive_url: HttpUrl,
+    pub archive_url: String,
     pub captured_at: Timestamp,
 }
 

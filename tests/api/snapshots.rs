@@ -22,6 +22,7 @@ on_both_backends!(
     captures_in_s3,
     user_typed_urls_never_reach_private_addresses,
     a_captured_type_is_the_one_a_browser_would_read,
+    an_archive_url_stays_as_the_newsroom_configured_it,
 );
 
 async fn uploads_in_files(backend: Backend) {
@@ -752,4 +753,35 @@ async fn a_captured_type_is_the_one_a_browser_would_read(backend: Backend) {
         );
         assert_eq!(served.header("x-content-type-options"), Some("nosniff"));
     }
+}
+
+/// A capture's `archive_url` is the public URL as the operator wrote it (not
+/// normalised): it is what the version's record was hashed over, so it reads
+/// back byte for byte and the audit finds the record unchanged.
+async fn an_archive_url_stays_as_the_newsroom_configured_it(backend: Backend) {
+    let public_url = "http://LEDGER.Example:80";
+    let app = TestApp::spawn_with(backend, |s| s.public_url = public_url.into()).await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let auditor = app.token_of(Role::Auditor).await;
+    let site = HostSite::start();
+    let page = site.page("/statement", "", "<p>An official statement.</p>".to_owned());
+    let source = app.record_source(&journalist, document(&page, "T")).await;
+    let id = source["id"].as_str().expect("id");
+    let captured = app
+        .post_as(&format!("/v1/sources/{id}/capture"), &journalist, json!({}))
+        .await;
+    assert_eq!(captured.status, 201, "{}", captured.text());
+    let sha = captured.json()["snapshot_sha256"]
+        .as_str()
+        .expect("snapshot")
+        .to_owned();
+    let expected = format!("{public_url}/v1/snapshots/{sha}");
+    assert_eq!(captured.json()["archive_url"], expected.as_str());
+    let read = app.get_as(&format!("/v1/sources/{id}"), &journalist).await;
+    assert_eq!(read.json()["archive_url"], expected.as_str());
+    let audit = app
+        .post_as("/v1/audit/verify", &auditor, json!({}))
+        .await
+        .json();
+    assert_eq!(audit["ok"], true, "{audit}");
 }

@@ -89,10 +89,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let is_json = super::header_text(req, header::CONTENT_TYPE)
         .and_then(|v| v.split(';').next())
         .is_some_and(|m| {
             let m = m.trim().to_ascii_lowercase();

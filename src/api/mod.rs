@@ -35,6 +35,14 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 use crate::error::{self, ApiError, ErrorCode, Problem};
 use crate::state::AppState;
 
+/// A request header's value as text, when it is present and visible ASCII.
+pub(crate) fn header_text(
+    req: &actix_web::HttpRequest,
+    name: impl actix_web::http::header::AsHeaderName,
+) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
 /// A page of `limit` items: 1 to 1000, 100 when not given.
 pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit {

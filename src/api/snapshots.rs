@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 
+use super::header_text;
 use crate::archive::copies::{Answer, Representation, Upload};
 use crate::archive::monitor::{self, Drift};
 use crate::archive::snapshots::{self, StoredSnapshot};
@@ -15,10 +16,6 @@ use crate::newsroom::captures;
 use crate::newsroom::embargo;
 use crate::newsroom::sources::SourceVersion;
 use crate::state::AppState;
-
-fn header_text(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
-}
 
 /// Stores the body's bytes as a snapshot, named by their SHA-256 (journalist,
 /// editor, admin): a PDF from a source, a page saved by hand. Streamed to

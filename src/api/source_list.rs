@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use actix_web::FromRequest;
 
 use super::encoding::encode;
+use super::header_text;
 use crate::auth::{MaybeUnconfirmed, Unconfirmed};
 use crate::error::{ApiError, ErrorCode, Problem};
 use crate::newsroom::citation_formats::Format;
@@ -41,10 +42,7 @@ fn requested_format(req: &HttpRequest, query: &ListQuery) -> Result<Format, ApiE
             )
         });
     }
-    Ok(req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
+    Ok(header_text(req, header::ACCEPT)
         .and_then(Format::from_accept)
         .unwrap_or(Format::Json))
 }
@@ -102,11 +100,7 @@ async fn list_response(
     slug: String,
     format: Format,
 ) -> Result<(actix_web::HttpResponseBuilder, String, Option<bytes::Bytes>), ApiError> {
-    let if_none_match = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let if_none_match = header_text(req, header::IF_NONE_MATCH).map(str::to_owned);
     let answer = state
         .lists
         .answer(ListRequest {

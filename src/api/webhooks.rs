@@ -43,10 +43,7 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
 
 /// A body declared larger than [`MAX_BODY_BYTES`] is refused before any work.
 fn refuse_declared_excess(req: &HttpRequest) -> Result<(), ApiError> {
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
+    let declared = super::header_text(req, actix_web::http::header::CONTENT_LENGTH)
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
@@ -101,7 +98,7 @@ pub async fn receive(
         ));
     };
     let body = read_body(&req, payload).await?;
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let header = |name: &'static str| super::header_text(&req, name);
     let signatures = Signatures {
         ghost: header("x-ghost-signature"),
         webhook_id: header("webhook-id"),

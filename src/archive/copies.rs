@@ -295,7 +295,7 @@ impl Representation {
     /// Whether a browser must save it rather than show it: a WARC, and
     /// anything a browser would run or render as a document of our origin.
     pub fn is_attachment(&self) -> bool {
-        self.content_type == "application/warc" || is_active_content(&self.content_type)
+        is_active_content(&self.content_type)
     }
 
     /// What to send for these request headers: 304 while `If-None-Match`

@@ -27,6 +27,7 @@ use crate::ledger::{About, write_transaction};
 use crate::newsroom::articles::ArticleStatus;
 use crate::newsroom::citations::CitationStatus;
 use crate::outbound::{CaptureLimits, FetchError, Fetcher};
+use crate::time::{self, Timestamp};
 
 /// Who the monitor's ledger entries name.
 pub const ACTOR: &str = "monitor:links";
@@ -104,9 +105,6 @@ fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
-use crate::time::Timestamp;
-use crate::time::format as stamp;
-
 /// Takes or renews the lease for `holder`; true when it holds it now.
 pub fn take_lease(
     conn: &mut DbConnection,
@@ -114,13 +112,13 @@ pub fn take_lease(
     lease: Duration,
 ) -> Result<bool, ApiError> {
     let at = now();
-    let until = stamp(at + chrono::Duration::from_std(lease).unwrap_or_default());
+    let until = time::format(at + chrono::Duration::from_std(lease).unwrap_or_default());
     let taken = diesel::update(leases::table)
         .filter(leases::name.eq(LEASE))
         .filter(
             leases::holder
                 .eq(holder)
-                .or(leases::expires_at.lt(stamp(at))),
+                .or(leases::expires_at.lt(time::format(at))),
         )
         .set((leases::holder.eq(holder), leases::expires_at.eq(until)))
         .execute(conn)?;
@@ -132,7 +130,7 @@ pub fn release_lease(conn: &mut DbConnection, holder: &str) -> Result<(), ApiErr
     diesel::update(leases::table)
         .filter(leases::name.eq(LEASE))
         .filter(leases::holder.eq(holder))
-        .set(leases::expires_at.eq(stamp(chrono::DateTime::UNIX_EPOCH)))
+        .set(leases::expires_at.eq(time::format(chrono::DateTime::UNIX_EPOCH)))
         .execute(conn)?;
     Ok(())
 }
@@ -188,7 +186,7 @@ fn due_links(conn: &mut DbConnection) -> Result<Vec<Link>, ApiError> {
         .into_iter()
         .map(|(id, url, next)| ((id, url), next))
         .collect();
-    let at = stamp(now());
+    let at = time::format(now());
     Ok(cited
         .into_iter()
         .filter(|link| {
@@ -277,7 +275,7 @@ fn record(
     let next = at
         + chrono::Duration::from_std(interval).unwrap_or_default()
         + chrono::Duration::milliseconds((jitter * 1000.0) as i64);
-    let (checked_at, next_check_at) = (stamp(at), stamp(next));
+    let (checked_at, next_check_at) = (time::format(at), time::format(next));
     write_transaction(conn, writes, |conn, seq| {
         let previous: Option<String> = link_checks::table
             .find((&link.source_id, &link.url))

@@ -99,20 +99,34 @@ pub fn history(
     let rows = super::store::checkpoints(conn, after, limit)?;
     let sizes: Vec<i64> = rows.iter().map(|r| r.size).collect();
     let mut times = timestamp_times(conn, &sizes)?;
-    rows.into_iter()
+    let mut cosigned: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    for (size, witness, line) in witness_cosignatures::table
+        .filter(witness_cosignatures::size.eq_any(&sizes))
+        .order((
+            witness_cosignatures::size.asc(),
+            witness_cosignatures::witness.asc(),
+        ))
+        .select((
+            witness_cosignatures::size,
+            witness_cosignatures::witness,
+            witness_cosignatures::line,
+        ))
+        .load::<(i64, String, String)>(conn)?
+    {
+        cosigned.entry(size).or_default().push((witness, line));
+    }
+    Ok(rows
+        .into_iter()
         .map(|checkpoint| {
-            let cosignatures = cosignatures(conn, checkpoint.size)?;
-            let witnessed = quorum.is_met_by(cosignatures.iter().map(|(w, _)| w.as_str()));
-            let note = note_with(&checkpoint.note, &cosignatures);
-            let timestamped_at = times.remove(&checkpoint.size);
-            Ok(AttestedCheckpoint {
+            let cosignatures = cosigned.remove(&checkpoint.size).unwrap_or_default();
+            AttestedCheckpoint {
+                witnessed: quorum.is_met_by(cosignatures.iter().map(|(w, _)| w.as_str())),
+                note: note_with(&checkpoint.note, &cosignatures),
+                timestamped_at: times.remove(&checkpoint.size),
                 checkpoint,
-                note,
-                witnessed,
-                timestamped_at,
-            })
+            }
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use diesel::prelude::*;
 
 use super::LedgerError;
 use super::embargo::EmbargoedRow;
-use super::store::{CheckpointRow, EntryRow, to_i64};
+use super::store::{EntryRow, to_i64};
 use crate::db::DbConnection;
-use crate::db::schema::{embargoed_entries, ledger_checkpoints, ledger_entries, ledger_hashes};
+use crate::db::schema::{embargoed_entries, ledger_entries, ledger_hashes};
 
 /// Entry `index`, if the log holds it.
 pub fn entry(conn: &mut DbConnection, index: u64) -> Result<Option<EntryRow>, LedgerError> {
@@ -131,14 +131,6 @@ pub fn max_index(conn: &mut DbConnection) -> Result<Option<i64>, LedgerError> {
     Ok(ledger_entries::table
         .select(diesel::dsl::max(ledger_entries::idx))
         .first(conn)?)
-}
-
-/// Every signed checkpoint, smallest first.
-pub fn all_checkpoints(conn: &mut DbConnection) -> Result<Vec<CheckpointRow>, LedgerError> {
-    Ok(ledger_checkpoints::table
-        .order(ledger_checkpoints::size.asc())
-        .select(CheckpointRow::as_select())
-        .load(conn)?)
 }
 
 /// What the server holds for the commitments at indexes `start..end` and for

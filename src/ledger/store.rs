@@ -15,8 +15,8 @@ use super::handle::{Index, TreeSize};
 use super::hashes::StoredHashes;
 pub use super::hashes::warm_cache;
 pub use super::reads::{
-    EntryFilter, all_checkpoints, embargoed_between, entries, entries_at, entries_between,
-    entries_matching, entry, max_index, stored_hashes_between,
+    EntryFilter, embargoed_between, entries, entries_at, entries_between, entries_matching, entry,
+    max_index, stored_hashes_between,
 };
 use super::{LedgerError, checkpoint, leaf};
 use crate::db::insert::insert_all;

@@ -712,6 +712,20 @@ async fn new_sources_are_captured_when_the_newsroom_asks(backend: Backend) {
     assert_eq!(captured["recorded_by"], source.json()["recorded_by"]);
 }
 
+/// Captures source `id` as `token`: the new version (201) and its snapshot's hash.
+async fn capture(app: &TestApp, token: &str, id: &str) -> (Value, String) {
+    let captured = app
+        .post_as(&format!("/v1/sources/{id}/capture"), token, json!({}))
+        .await;
+    assert_eq!(captured.status, 201, "{}", captured.text());
+    let version = captured.json();
+    let sha = version["snapshot_sha256"]
+        .as_str()
+        .expect("snapshot")
+        .to_owned();
+    (version, sha)
+}
+
 /// A page whose `Content-Type` lists a harmless type before `text/html`: the
 /// capture stores the type a browser would read (the last), and the snapshot
 /// is served as that one type, as an attachment.
@@ -734,14 +748,7 @@ async fn a_captured_type_is_the_one_a_browser_would_read(backend: Backend) {
         );
         let source = app.record_source(&journalist, document(&url, "T")).await;
         let id = source["id"].as_str().expect("id");
-        let captured = app
-            .post_as(&format!("/v1/sources/{id}/capture"), &journalist, json!({}))
-            .await;
-        assert_eq!(captured.status, 201, "{}", captured.text());
-        let sha = captured.json()["snapshot_sha256"]
-            .as_str()
-            .expect("snapshot")
-            .to_owned();
+        let (_, sha) = capture(&app, &journalist, id).await;
         let served = app.get_as(&format!("/v1/snapshots/{sha}"), &reader).await;
         assert_eq!(served.status, 200);
         assert_eq!(served.header("content-type"), Some("text/html"), "{header}");
@@ -767,16 +774,9 @@ async fn an_archive_url_stays_as_the_newsroom_configured_it(backend: Backend) {
     let page = site.page("/statement", "", "<p>An official statement.</p>".to_owned());
     let source = app.record_source(&journalist, document(&page, "T")).await;
     let id = source["id"].as_str().expect("id");
-    let captured = app
-        .post_as(&format!("/v1/sources/{id}/capture"), &journalist, json!({}))
-        .await;
-    assert_eq!(captured.status, 201, "{}", captured.text());
-    let sha = captured.json()["snapshot_sha256"]
-        .as_str()
-        .expect("snapshot")
-        .to_owned();
+    let (version, sha) = capture(&app, &journalist, id).await;
     let expected = format!("{public_url}/v1/snapshots/{sha}");
-    assert_eq!(captured.json()["archive_url"], expected.as_str());
+    assert_eq!(version["archive_url"], expected.as_str());
     let read = app.get_as(&format!("/v1/sources/{id}"), &journalist).await;
     assert_eq!(read.json()["archive_url"], expected.as_str());
     let audit = app

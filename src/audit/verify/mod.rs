@@ -144,7 +144,7 @@ fn snapshot(conn: &mut DbConnection) -> Result<Snapshot, ApiError> {
         Ok(Snapshot {
             size: store::size(conn)?,
             max_index: store::max_index(conn)?,
-            checkpoints: store::all_checkpoints(conn)?,
+            checkpoints: store::checkpoints(conn, None, u32::MAX)?,
         })
     })
 }

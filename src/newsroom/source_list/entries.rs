@@ -70,7 +70,7 @@ fn open_entry(c: &Citation, s: &SourceVersion) -> Entry {
         url: Some(s.url.to_string()),
         accessed: s.accessed_at.clone(),
         issued: s.published_at.clone(),
-        archive_url: s.archive_url.as_deref().map(str::to_owned),
+        archive_url: s.archive_url.clone(),
         doi: s.doi.as_deref().map(str::to_owned),
         claim: Some(format!("{} ({})", c.claim, c.locator)),
         link: formats::link_line(

@@ -109,7 +109,8 @@ EOF
 row() { # name, goal, nginx "RPS P99", ours "RPS P99"
   local ratio
   ratio=$(python3 -c "print(f'{${4%% *}/${3%% *}:.2f}')" 2>/dev/null || echo "?")
-  printf '%-34s %-34s nginx %7s req/s | ours %7s req/s, p99 %6s ms | %s x nginx\n' "$1" "$2" "${3%% *}" "${4%% *}" "$(echo "$4" | cut -d' ' -f2-)" "$ratio"
+  printf '%-34s %-30s nginx %7s req/s, p99 %5s ms | ours %7s req/s, p99 %5s ms | %s x nginx\n' "$1" "$2" \
+    "${3%% *}" "$(echo "$3" | cut -d' ' -f2-)" "${4%% *}" "$(echo "$4" | cut -d' ' -f2-)" "$ratio"
 }
 
 writes_lua=$work/write.lua

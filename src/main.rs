@@ -7,6 +7,12 @@ use sourceledger::db::Db;
 use sourceledger::startup::Application;
 use sourceledger::{api, telemetry};
 
+// mimalloc: the server allocates and frees many small buffers per request
+// (JSON, SQL binds, rows); glibc's malloc was an eighth of the ledger
+// writer's time (benches/scale.sh, issue 24).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// sourceledger: a source transparency and citation ledger for newsrooms.
 #[derive(Parser)]
 #[command(version)]

@@ -42,11 +42,10 @@ pub async fn create(
             .await?;
         return Ok(HttpResponse::Created().json(RecordedSource::Sealed(sealed)));
     }
-    let recorder = actor.clone();
-    let embargo = state.embargo();
+    let prepared = sources::prepare_new(state.embargo(), &actor, &source)?;
     let version = state
         .writer
-        .write(move |conn, seq| sources::create(conn, seq, embargo, &recorder, &source))
+        .append(move |conn, seq| sources::create(conn, seq, prepared))
         .await?;
     if state.settings.archive.capture_on_record {
         // Archived in the background: the journalist is not kept waiting,

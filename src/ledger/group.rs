@@ -9,6 +9,13 @@
 //! holds their write has returned, so an acknowledged write is durable, and a
 //! record still commits in the same transaction as its entry.
 //!
+//! Work that cannot fail but for the database (a new source, checked and
+//! encoded before it got here) may run without a savepoint of its own
+//! ([`GroupCommitter::append`]): if it fails after all, its whole group rolls
+//! back and every caller in it hears why, so nothing half-written commits.
+//! On PostgreSQL a savepoint is a subtransaction and two round trips; a group
+//! of many becomes one that PostgreSQL must track past its cache of 64.
+//!
 //! There is no waiting for a group to fill: while one group syncs, the next
 //! queues, so a group is as large as the load makes it and a lone write goes
 //! through at once. Across processes sharing a PostgreSQL database the head
@@ -36,6 +43,9 @@ trait Item: Send {
     fn committed(self: Box<Self>);
     /// The group did not commit: a successful item reports why instead.
     fn lost(self: Box<Self>, why: GroupFailure);
+    /// Whether the item runs in a savepoint of its own, so that its failure
+    /// is its alone; when not, its failure fails the group.
+    fn isolated(&self) -> bool;
 }
 
 /// Why a whole group failed to commit, for the log line and the answer.
@@ -44,6 +54,7 @@ struct GroupFailure(String);
 
 struct Job<T, E, F> {
     work: Option<F>,
+    isolated: bool,
     outcome: Option<Result<T, E>>,
     reply: tokio::sync::oneshot::Sender<Result<T, E>>,
 }
@@ -79,6 +90,10 @@ where
         };
         let _ = self.reply.send(outcome);
     }
+
+    fn isolated(&self) -> bool {
+        self.isolated
+    }
 }
 
 impl From<GroupFailure> for LedgerError {
@@ -87,9 +102,11 @@ impl From<GroupFailure> for LedgerError {
     }
 }
 
-/// An item's savepoint rolled back on purpose, or the database failed.
+/// An item's savepoint rolled back on purpose, an item without one failed
+/// (the group rolls back), or the database failed.
 enum Rollback {
     Item,
+    Unisolated,
     Db(diesel::result::Error),
 }
 
@@ -178,8 +195,31 @@ impl GroupCommitter {
     }
 
     /// Runs `work` in the next group's transaction, with the log's sequencer,
-    /// and answers once that transaction has committed (or failed).
+    /// in a savepoint of its own, and answers once that transaction has
+    /// committed (or failed).
     pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection, &mut Sequencer) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<LedgerError> + Send + 'static,
+    {
+        self.send(work, true).await
+    }
+
+    /// Like [`GroupCommitter::write`], for work that fails only when the
+    /// database does (everything a request could get wrong was checked
+    /// before): no savepoint of its own, and if it fails after all, its
+    /// whole group rolls back and each of its callers hears why.
+    pub async fn append<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection, &mut Sequencer) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<LedgerError> + Send + 'static,
+    {
+        self.send(work, false).await
+    }
+
+    async fn send<T, E, F>(&self, work: F, isolated: bool) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection, &mut Sequencer) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -188,6 +228,7 @@ impl GroupCommitter {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Box<dyn Item> = Box::new(Job {
             work: Some(work),
+            isolated,
             outcome: None,
             reply,
         });
@@ -240,6 +281,12 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
     let done = conn.transaction(|conn| -> Result<u64, Rollback> {
         let mut seq = Sequencer::lock(conn).map_err(ledger_to_rollback)?;
         for item in group.iter_mut() {
+            if !item.isolated() {
+                if !item.run(conn, &mut seq) {
+                    return Err(Rollback::Unisolated);
+                }
+                continue;
+            }
             let mark = seq.mark();
             let ran = conn.transaction(|conn| match item.run(conn, &mut seq) {
                 true => Ok(()),
@@ -251,7 +298,7 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
                     seq.rewind(mark).map_err(ledger_to_rollback)?;
                     failed += 1;
                 }
-                Err(e @ Rollback::Db(_)) => return Err(e),
+                Err(e) => return Err(e),
             }
         }
         seq.finish(conn).map_err(ledger_to_rollback)
@@ -269,6 +316,9 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
         Err(e) => {
             let why = match e {
                 Rollback::Db(e) => GroupFailure(format!("the group's transaction failed: {e}")),
+                Rollback::Unisolated => {
+                    GroupFailure("a write in the group failed; the group rolled back".into())
+                }
                 // Only an item's own savepoint ever rolls back for Item.
                 Rollback::Item => GroupFailure("the group's transaction rolled back".into()),
             };

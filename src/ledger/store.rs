@@ -114,6 +114,21 @@ pub struct Sequencer {
     /// Those inserted before the end (for a disclosure), in order: a
     /// savepoint rolled back after a mark takes those inserted since with it.
     flushed: Vec<super::embargo::EmbargoedRow>,
+    /// Records that commit with their entries, written by
+    /// [`Sequencer::finish`] in one statement per kind ([`Sequencer::defer`]).
+    deferred: Vec<Deferred>,
+}
+
+/// Writes rows of one kind handed to [`Sequencer::defer`], all at once; each
+/// is the kind's own type (a mismatch is a bug, and an error).
+pub type InsertDeferred =
+    fn(&mut DbConnection, Vec<Box<dyn std::any::Any + Send>>) -> Result<(), LedgerError>;
+
+/// A row [`Sequencer::finish`] is to write, with the kind it is of.
+struct Deferred {
+    kind: &'static str,
+    insert: InsertDeferred,
+    row: Box<dyn std::any::Any + Send>,
 }
 
 /// Where a [`Sequencer`] stood, to go back to when a savepoint rolls back.
@@ -123,6 +138,7 @@ pub struct Mark {
     last_at: Option<DateTime<Utc>>,
     locked_size: u64,
     flushed: usize,
+    deferred: usize,
 }
 
 /// One stored hash of the tree, by its stored-hash index.
@@ -166,6 +182,7 @@ impl Sequencer {
             entries: Vec::new(),
             held: Vec::new(),
             flushed: Vec::new(),
+            deferred: Vec::new(),
         })
     }
 
@@ -176,6 +193,7 @@ impl Sequencer {
             last_at: self.last_at,
             locked_size: self.locked_size,
             flushed: self.flushed.len(),
+            deferred: self.deferred.len(),
         }
     }
 
@@ -208,6 +226,7 @@ impl Sequencer {
         let rolled_back = self.flushed.split_off(mark.flushed.min(self.flushed.len()));
         self.held.extend(rolled_back);
         self.held.retain(|h| h.idx < mark_index);
+        self.deferred.truncate(mark.deferred);
         self.size = mark.size;
         self.last_at = mark.last_at;
         Ok(())
@@ -240,6 +259,7 @@ impl Sequencer {
             &std::mem::take(&mut self.entries)
         )?;
         insert_all!(conn, ledger_hashes::table, &rows)?;
+        self.insert_deferred(conn)?;
         let last_at = self.last_at.map(crate::time::format).unwrap_or_default();
         diesel::update(ledger_head::table.find(1))
             .set((
@@ -249,6 +269,38 @@ impl Sequencer {
             .execute(conn)?;
         self.locked_size = self.size;
         Ok(appended)
+    }
+
+    /// Keeps `row` (of kind `kind`, written by `insert`) to be written by
+    /// [`Sequencer::finish`] with the rows of its kind deferred beside it:
+    /// one statement for a group's new sources, not one each. For rows that
+    /// nothing reads before the transaction ends and that cannot clash with
+    /// another's (a new, time-ordered id); a failure at the end fails the
+    /// whole transaction.
+    pub fn defer<R: std::any::Any + Send>(
+        &mut self,
+        kind: &'static str,
+        insert: InsertDeferred,
+        row: R,
+    ) {
+        self.deferred.push(Deferred {
+            kind,
+            insert,
+            row: Box::new(row),
+        });
+    }
+
+    /// Writes the deferred rows, each run of one kind at once.
+    fn insert_deferred(&mut self, conn: &mut DbConnection) -> Result<(), LedgerError> {
+        let mut deferred = std::mem::take(&mut self.deferred).into_iter().peekable();
+        while let Some(first) = deferred.next() {
+            let mut rows = vec![first.row];
+            while let Some(next) = deferred.next_if(|d| d.kind == first.kind) {
+                rows.push(next.row);
+            }
+            (first.insert)(conn, rows)?;
+        }
+        Ok(())
     }
 
     /// Writes what this transaction's commitments hide so far: before

@@ -11,11 +11,12 @@ use super::embargo::Embargo;
 use super::ledger_index;
 use crate::archive::monitor::LinkStatus;
 use crate::db::DbConnection;
+use crate::db::insert::insert_all;
 use crate::db::schema::sources;
 use crate::error::{ApiError, ErrorCode};
 use crate::fields::{self, Doi, HttpUrl, LanguageTag, Rule, Sha256Hex};
 use crate::ledger::leaf::record_sha256;
-use crate::ledger::{About, Sequencer};
+use crate::ledger::{About, LedgerError, Sequencer};
 use crate::time::Timestamp;
 
 crate::db::words::stored_words! {
@@ -100,7 +101,7 @@ pub struct SourcePatch {
 
 /// One version of a source, as stored and as the API shows it.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, ToSchema)]
-#[diesel(table_name = sources)]
+#[diesel(table_name = sources, treat_none_as_default_value = false)]
 pub struct SourceVersion {
     pub id: String,
     pub version: i64,
@@ -265,16 +266,26 @@ fn record_version(
 ) -> Result<SourceVersion, ApiError> {
     let record = row.record();
     row.record_sha256 = record_sha256(&record)?;
-
-    let about = About {
-        article: None,
-        source: Some(&row.id),
-    };
     // A source no published article cites yet is committed to, not shown:
     // a new one always, a version of one only while that lasts.
     let committed = embargo.on()
         && (kind == "source.recorded" || !super::embargo::source_is_public(conn, &row.id)?);
-    let appended = super::embargo::append(conn, seq, committed, kind, actor, &record, about)?;
+    let entry = super::embargo::prepare(committed, kind, actor, &record)?;
+    store_version(conn, seq, PreparedSource { row, entry })
+}
+
+/// Appends a prepared version's entry and stores the version with its index.
+fn store_version(
+    conn: &mut DbConnection,
+    seq: &mut Sequencer,
+    prepared: PreparedSource,
+) -> Result<SourceVersion, ApiError> {
+    let PreparedSource { mut row, entry } = prepared;
+    let about = About {
+        article: None,
+        source: Some(&row.id),
+    };
+    let appended = entry.append(conn, seq, about)?;
     row.ledger_index = ledger_index(&appended);
     row.recorded_at = appended.at.clone();
     diesel::insert_into(sources::table)
@@ -305,18 +316,66 @@ pub fn record_of_new(new: &NewSource, id: &str, actor: &str) -> Result<Value, Ap
         .record())
 }
 
-pub fn create(
-    conn: &mut DbConnection,
-    seq: &mut Sequencer,
+/// A new source, checked, named and encoded before it reaches the log's
+/// writer: under the lock only its time, its hashes and its row are left.
+pub struct PreparedSource {
+    row: SourceVersion,
+    entry: super::embargo::Prepared,
+}
+
+/// Prepares version 1 of a new source recorded by `actor` (outside the
+/// log's lock). A new source is always committed to while the embargo is on:
+/// no published article can cite it yet.
+pub fn prepare_new(
     embargo: Embargo,
     actor: &str,
     new: &NewSource,
-) -> Result<SourceVersion, ApiError> {
+) -> Result<PreparedSource, ApiError> {
     // Time-ordered, like citations' and sealed sources' ids: each index on a
     // source id grows at its end, so a group commit writes a few pages, not
     // one page anywhere in the index per new source.
-    let row = validate_new(new)?.into_version(uuid::Uuid::now_v7().to_string(), 1, actor);
-    record_version(conn, seq, embargo, actor, "source.recorded", row)
+    let mut row = validate_new(new)?.into_version(uuid::Uuid::now_v7().to_string(), 1, actor);
+    let record = row.record();
+    row.record_sha256 = record_sha256(&record)?;
+    let entry = super::embargo::prepare(embargo.on(), "source.recorded", actor, &record)?;
+    Ok(PreparedSource { row, entry })
+}
+
+/// Records a new source prepared by [`prepare_new`]: its entry now, its row
+/// with the rest of the transaction's new sources when the log's writes end
+/// (nothing reads a source before its creator has heard of it).
+pub fn create(
+    conn: &mut DbConnection,
+    seq: &mut Sequencer,
+    prepared: PreparedSource,
+) -> Result<SourceVersion, ApiError> {
+    let PreparedSource { mut row, entry } = prepared;
+    let about = About {
+        article: None,
+        source: Some(&row.id),
+    };
+    let appended = entry.append(conn, seq, about)?;
+    row.ledger_index = ledger_index(&appended);
+    row.recorded_at = appended.at.clone();
+    seq.defer("sources", insert_new_sources, row.clone());
+    Ok(row)
+}
+
+/// Writes new sources deferred by [`create`].
+fn insert_new_sources(
+    conn: &mut DbConnection,
+    rows: Vec<Box<dyn std::any::Any + Send>>,
+) -> Result<(), LedgerError> {
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            row.downcast::<SourceVersion>()
+                .map(|row| *row)
+                .map_err(|_| LedgerError::Corrupt("a deferred row is not a source".into()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    insert_all!(conn, sources::table, &rows, owned)?;
+    Ok(())
 }
 
 /// Records version n+1 of source `id` with `patch` applied to version n.

@@ -204,6 +204,17 @@ async fn sixty_four_writers(backend: Backend, embargo: bool) {
             );
         }
     }
+    // Every acknowledged source has its row (new sources' rows are written
+    // together at the end of their group).
+    let sources: i64 = sourceledger::db::schema::sources::table
+        .count()
+        .get_result(&mut *conn)
+        .expect("sources");
+    assert_eq!(
+        sources as usize,
+        WRITERS * ROUNDS,
+        "a recorded source has no row"
+    );
     drop(conn);
 
     // The writes did go in groups, and refused items were rolled back inside
@@ -332,4 +343,85 @@ async fn a_batch_checked_before_it_queues_commits_what_holds_when_it_commits(bac
         .expect_err("retracted under the batch");
     assert_eq!(refused.status().as_u16(), 409);
     assert_eq!(app.ledger_size(), size, "nothing appended");
+}
+
+on_both_backends!(work_without_a_savepoint_that_fails_takes_its_group_with_it);
+
+/// Work sent with `append` runs without a savepoint of its own (a new
+/// source: everything a request can get wrong is checked before it queues).
+/// Should it fail after all, having appended and deferred its row, its whole
+/// group rolls back: it hears its own error, the writes that shared its group
+/// hear that the group failed, none of them is in the log, and the next write
+/// takes the next index.
+async fn work_without_a_savepoint_that_fails_takes_its_group_with_it(backend: Backend) {
+    use sourceledger::error::{ApiError, ErrorCode};
+    let app = TestApp::spawn(backend).await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let before = app.ledger_size();
+    let state = app.state.clone();
+    // Holds the writer for a moment, so the three writes below queue while
+    // it works and go in one group after it.
+    let blocker = actix_web::rt::spawn(async move {
+        state
+            .writer
+            .write(|conn, seq| {
+                std::thread::sleep(std::time::Duration::from_millis(400));
+                seq.append(conn, "test.blocker", "test:group", &json!({"n": 1}))
+                    .map_err(ApiError::from)
+            })
+            .await
+    });
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    let source = app.post_as(
+        "/v1/sources",
+        &journalist,
+        json!({"url": "https://source.example/bystander", "title": "Bystander", "publisher": "P", "kind": "document", "language": "en"}),
+    );
+    let failing = app.state.writer.append(|conn, seq| {
+        seq.append(conn, "test.doomed", "test:group", &json!({"n": 2}))?;
+        seq.defer("test", |_, _| Ok(()), ());
+        Err::<(), _>(ApiError::new(ErrorCode::Conflict, "failed after appending"))
+    });
+    let isolated = app.state.writer.write(|conn, seq| {
+        seq.append(conn, "test.isolated", "test:group", &json!({"n": 3}))
+            .map_err(ApiError::from)
+    });
+    let (source, failing, isolated) = futures_util::future::join3(source, failing, isolated).await;
+    blocker
+        .await
+        .expect("joined")
+        .expect("the blocker commits alone");
+
+    let own = failing.expect_err("the failing work fails");
+    assert_eq!(own.status().as_u16(), 409, "it hears its own error");
+    let bystander = isolated.expect_err("the group rolled back");
+    assert_eq!(bystander.status().as_u16(), 503, "the group's failure");
+    assert_eq!(source.status, 503, "{}", source.text());
+    assert_eq!(
+        app.ledger_size(),
+        before + 1,
+        "only the blocker is in the log"
+    );
+    let mut conn = app.state.db.get().expect("conn");
+    let sources: i64 = sourceledger::db::schema::sources::table
+        .count()
+        .get_result(&mut *conn)
+        .expect("sources");
+    assert_eq!(sources, 0, "the bystander's row rolled back with its entry");
+    drop(conn);
+
+    let next = app
+        .post_as(
+            "/v1/sources",
+            &journalist,
+            json!({"url": "https://source.example/next", "title": "Next", "publisher": "P", "kind": "document", "language": "en"}),
+        )
+        .await;
+    assert_eq!(next.status, 201, "{}", next.text());
+    assert_eq!(next.json()["ledger_index"], json!(before + 1), "no gap");
+    let auditor = app.token_of(Role::Auditor).await;
+    let audit = app
+        .send("POST", "/v1/audit/verify", Some(&auditor), None)
+        .await;
+    assert_eq!(audit.json()["ok"], true, "audit: {}", audit.text());
 }

@@ -397,6 +397,8 @@ pub const TLOG_SIZE: &str = "text/x.tlog.size";
 
 /// A safety net: any error response that is not already problem+json (one that
 /// actix itself made, say) is replaced by one, with nothing of the original body.
+/// The editor's desk's own error pages (HTML under `/desk`, made for a person
+/// at a browser) pass as they are.
 pub async fn problems_only<B: actix_web::body::MessageBody + 'static>(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<B>,
@@ -407,12 +409,14 @@ pub async fn problems_only<B: actix_web::body::MessageBody + 'static>(
         let detail = status.canonical_reason().unwrap_or("error").to_lowercase();
         ApiError::with_status(status, code_for(status), detail)
     };
+    let desk = req.path() == "/desk" || req.path().starts_with("/desk/");
     match next.call(req).await {
         Ok(res) => {
             let status = res.status();
             let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
                 v.as_bytes() == PROBLEM_JSON.as_bytes()
                     || (status == StatusCode::CONFLICT && v.as_bytes() == TLOG_SIZE.as_bytes())
+                    || (desk && v.as_bytes() == crate::desk::HTML.as_bytes())
             });
             if (status.is_client_error() || status.is_server_error()) && !is_problem {
                 let (request, original) = res.into_parts();

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod compression;
 pub mod config;
 pub mod db;
+pub mod desk;
 pub mod error;
 pub mod etag;
 pub mod fields;

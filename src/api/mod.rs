@@ -267,6 +267,7 @@ pub fn app(
         .app_data(web::PayloadConfig::default().limit(JSON_BODY_LIMIT))
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .configure(crate::desk::routes)
         .route("/openapi.json", web::get().to(openapi_json))
         .route("/docs", web::get().to(docs_redirect))
         .route(

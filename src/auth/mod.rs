@@ -4,6 +4,7 @@
 mod caller;
 pub mod keys;
 mod live;
+pub mod session;
 pub mod token;
 
 pub use caller::{

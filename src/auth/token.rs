@@ -62,10 +62,7 @@ impl Claims {
         Claims {
             iss: issuer.to_owned(),
             aud: AUDIENCE.to_owned(),
-            sub: match subject {
-                Subject::ApiKey(id) => format!("key:{id}"),
-                Subject::Subscriber(id) => format!("subscriber:{id}"),
-            },
+            sub: subject.as_text(),
             role,
             name: name.to_owned(),
             iat: now,
@@ -75,11 +72,25 @@ impl Claims {
     }
 
     pub fn subject(&self) -> Option<Subject> {
-        if let Some(id) = self.sub.strip_prefix("key:") {
+        Subject::parse(&self.sub)
+    }
+}
+
+impl Subject {
+    /// `key:ID` or `subscriber:ID`, as a token's `sub` and a desk session
+    /// name what must stay live.
+    pub fn as_text(&self) -> String {
+        match self {
+            Subject::ApiKey(id) => format!("key:{id}"),
+            Subject::Subscriber(id) => format!("subscriber:{id}"),
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Subject> {
+        if let Some(id) = text.strip_prefix("key:") {
             return Some(Subject::ApiKey(id.to_owned()));
         }
-        self.sub
-            .strip_prefix("subscriber:")
+        text.strip_prefix("subscriber:")
             .map(|id| Subject::Subscriber(id.to_owned()))
     }
 }

@@ -271,6 +271,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    desk_sessions (id_hash) {
+        id_hash -> Binary,
+        csrf -> Text,
+        role -> Text,
+        subject -> Text,
+        name -> Text,
+        created_at -> Text,
+        expires_at -> Text,
+        ended_at -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(platform_posts -> articles (article_slug));
 diesel::allow_tables_to_appear_in_same_query!(
     checkpoint_timestamps,

@@ -287,6 +287,39 @@ pub fn change_status(
     Ok(row)
 }
 
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// The newsroom's articles for its desk, most recently changed first: every
+/// state, or those whose title or slug holds `text` (any case), at most
+/// `limit`.
+pub fn search(
+    conn: &mut DbConnection,
+    text: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Article>, ApiError> {
+    let mut query = articles::table
+        .order((articles::updated_at.desc(), articles::slug.asc()))
+        .limit(i64::from(limit))
+        .select(Article::as_select())
+        .into_boxed();
+    if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
+        // LIKE's own wildcards are escaped: what was typed is looked for as is.
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        query = query.filter(
+            lower(articles::title)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(articles::slug.like(pattern).escape('\\')),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
 /// Articles in slug order after `after`; drafts only when `include_drafts`.
 pub fn list(
     conn: &mut DbConnection,

@@ -370,6 +370,15 @@ pub fn attach(
     Ok(out)
 }
 
+/// An article's citations in the order they were attached, every state.
+pub fn of_article(conn: &mut DbConnection, slug: &str) -> Result<Vec<Citation>, ApiError> {
+    Ok(citations::table
+        .filter(citations::article_slug.eq(slug))
+        .order((citations::attached_at.asc(), citations::id.asc()))
+        .select(Citation::as_select())
+        .load(conn)?)
+}
+
 pub fn get(conn: &mut DbConnection, id: &str) -> Result<Citation, ApiError> {
     citations::table
         .find(id)

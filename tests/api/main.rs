@@ -11,6 +11,7 @@ mod citation_formats;
 mod cli;
 mod compression;
 mod cors;
+mod desk;
 mod durability;
 mod embargo;
 mod errors;

@@ -1,0 +1,474 @@
+//! The editor's desk (SPEC "The editor's desk"): the newsroom's own web app at
+//! `/desk`, rendered on the server, every task a plain form that works with
+//! JavaScript off.
+//!
+//! Handlers here are like the API's: extract, call one domain function,
+//! answer (a page, or a redirect after a form). Who is calling is a desk
+//! session ([`crate::auth::session`]) in a cookie; every form that changes
+//! something carries the session's CSRF token, checked before anything else
+//! is done with the form; a role may do on the desk exactly what it may do
+//! through the API. Pages carry a strict CSP: no script, styles from
+//! `/desk/desk.css` only, forms only to this origin, never framed.
+
+mod pages;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::auth::session::{self, Session};
+use crate::auth::token::Subject;
+use crate::auth::{Caller, Permission, Write, keys};
+use crate::error::ApiError;
+use crate::newsroom::{articles, citations};
+use crate::state::AppState;
+
+/// The stylesheet every desk page links to.
+const STYLESHEET: &str = include_str!("desk.css");
+
+/// The desk's pages' media type.
+pub const HTML: &str = "text/html; charset=utf-8";
+
+/// The desk's content security policy: nothing runs, nothing loads but the
+/// desk's stylesheet, forms post only here, no page is framed.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Registers the desk's routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/desk", web::get().to(home))
+        .route("/desk/desk.css", web::get().to(stylesheet))
+        .route("/desk/login", web::get().to(login_form))
+        .route("/desk/login", web::post().to(login))
+        .route("/desk/logout", web::post().to(logout))
+        .route("/desk/articles", web::post().to(create_article))
+        .route("/desk/articles/{slug}", web::get().to(article));
+}
+
+/// The session cookie's name: with the `__Host-` prefix (the browser then
+/// insists on `Secure`, `Path=/` and no `Domain`) when the desk is served
+/// over https, as it is in production.
+fn cookie_name(state: &AppState, what: &str) -> String {
+    match secure(state) {
+        true => format!("__Host-sourceledger-{what}"),
+        false => format!("sourceledger-{what}"),
+    }
+}
+
+fn secure(state: &AppState) -> bool {
+    state.settings.public_url.starts_with("https://")
+}
+
+fn cookie<'c>(state: &AppState, what: &str, value: String, strict: bool) -> Cookie<'c> {
+    Cookie::build(cookie_name(state, what), value)
+        .path("/")
+        .http_only(true)
+        .secure(secure(state))
+        .same_site(if strict {
+            SameSite::Strict
+        } else {
+            SameSite::Lax
+        })
+        .finish()
+}
+
+/// A page, with the desk's headers.
+fn page(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, HTML))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+fn ok_page(body: String) -> HttpResponse {
+    page(actix_web::http::StatusCode::OK, body)
+}
+
+/// After a form: where to look next (303, so a reload does not post again).
+fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// An error as a desk page: its status, and what went wrong in words.
+fn error_page(session: Option<&Session>, error: &ApiError) -> HttpResponse {
+    page(
+        error.status(),
+        pages::error(session, error.status().as_u16(), error.detail()),
+    )
+}
+
+/// The signed-in session of the request; without one, a page request goes
+/// to the sign-in page and a form is refused (401), before its body is read.
+pub struct DeskSession(pub Session);
+
+/// Why there is no session to work with.
+#[derive(Debug)]
+pub struct SignInFirst {
+    to_login: bool,
+}
+
+impl std::fmt::Display for SignInFirst {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("sign in to the desk first")
+    }
+}
+
+impl actix_web::ResponseError for SignInFirst {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        match self.to_login {
+            true => actix_web::http::StatusCode::SEE_OTHER,
+            false => actix_web::http::StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self.to_login {
+            true => see_other("/desk/login"),
+            false => page(
+                actix_web::http::StatusCode::UNAUTHORIZED,
+                pages::error(None, 401, "Your session has ended: sign in again."),
+            ),
+        }
+    }
+}
+
+impl FromRequest for DeskSession {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let to_login = req.method() == actix_web::http::Method::GET;
+            let refused = || actix_web::Error::from(SignInFirst { to_login });
+            let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+                return Err(ApiError::internal("no application state").into());
+            };
+            let Some(secret) = req
+                .cookie(&cookie_name(&state, "desk"))
+                .map(|c| c.value().to_owned())
+            else {
+                return Err(refused());
+            };
+            let found = state
+                .db
+                .run(move |conn| session::find(conn, &secret))
+                .await
+                .map_err(actix_web::Error::from)?;
+            found.map(DeskSession).ok_or_else(refused)
+        })
+    }
+}
+
+/// A session whose role permission `P` admits; any other role is refused
+/// (403) before the form's body is read.
+pub struct DeskAs<P: Permission>(pub Session, std::marker::PhantomData<P>);
+
+/// A signed-in role that may not do this.
+#[derive(Debug)]
+struct NotYourRole(Session);
+
+impl std::fmt::Display for NotYourRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the {} role may not do this", self.0.caller.role)
+    }
+}
+
+impl actix_web::ResponseError for NotYourRole {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        actix_web::http::StatusCode::FORBIDDEN
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        page(
+            actix_web::http::StatusCode::FORBIDDEN,
+            pages::error(
+                Some(&self.0),
+                403,
+                &format!("The {} role may not do this.", self.0.caller.role),
+            ),
+        )
+    }
+}
+
+impl<P: Permission + 'static> FromRequest for DeskAs<P> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = DeskSession::from_request(req, payload);
+        Box::pin(async move {
+            let DeskSession(session) = session.await?;
+            match may::<P>(&session) {
+                true => Ok(DeskAs(session, std::marker::PhantomData)),
+                false => Err(NotYourRole(session).into()),
+            }
+        })
+    }
+}
+
+/// Every form that changes something carries this.
+#[derive(Deserialize)]
+struct Csrf {
+    csrf: String,
+}
+
+/// The refusal (403) of a form whose token is not the session's.
+fn csrf_refusal(session: &Session, token: &str) -> Option<HttpResponse> {
+    match session.csrf_matches(token) {
+        true => None,
+        false => Some(page(
+            actix_web::http::StatusCode::FORBIDDEN,
+            pages::error(
+                Some(session),
+                403,
+                "This form did not come from your desk session (its security token is missing or stale). Reload the page and try again.",
+            ),
+        )),
+    }
+}
+
+/// Whether the session's role may do what permission `P` allows.
+fn may<P: Permission>(session: &Session) -> bool {
+    P::ROLES.contains(&session.caller.role)
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(STYLESHEET)
+}
+
+/// `GET /desk/login`: the sign-in form. Sets a fresh token in a strict
+/// cookie and in the form, so a sign-in posted from elsewhere is refused.
+async fn login_form(state: web::Data<AppState>) -> HttpResponse {
+    let token = session::random_token();
+    let mut response = ok_page(pages::login(&token, None));
+    let _ = response.add_cookie(&cookie(&state, "login", token, true));
+    response
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    api_key: String,
+    csrf: String,
+}
+
+/// `POST /desk/login`: an API key of a staff role opens a session.
+async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<SignIn>,
+) -> HttpResponse {
+    let SignIn { api_key, csrf } = form.into_inner();
+    let expected = req.cookie(&cookie_name(&state, "login"));
+    if expected.is_none_or(|c| c.value().is_empty() || c.value() != csrf) {
+        let token = session::random_token();
+        let mut response = page(
+            actix_web::http::StatusCode::FORBIDDEN,
+            pages::login(
+                &token,
+                Some("The sign-in form had expired. Please sign in again."),
+            ),
+        );
+        let _ = response.add_cookie(&cookie(&state, "login", token, true));
+        return response;
+    }
+    let opened = state
+        .db
+        .run(move |conn| {
+            let Some((key, role)) = keys::find_live_by_secret(conn, api_key.trim())? else {
+                return Ok(None);
+            };
+            let caller = Caller {
+                role,
+                name: key.name,
+                subject: Subject::ApiKey(key.id),
+            };
+            if !caller.is_staff() {
+                return Ok(None);
+            }
+            session::open(conn, &caller).map(Some)
+        })
+        .await;
+    match opened {
+        Ok(Some(opened)) => {
+            let mut response = see_other("/desk");
+            let _ = response.add_cookie(&cookie(&state, "desk", opened.secret, false));
+            let mut gone = cookie(&state, "login", String::new(), true);
+            gone.make_removal();
+            let _ = response.add_cookie(&gone);
+            response
+        }
+        Ok(None) => {
+            let token = session::random_token();
+            let mut response = page(
+                actix_web::http::StatusCode::UNAUTHORIZED,
+                pages::login(
+                    &token,
+                    Some("That API key is not a live key of the newsroom's staff."),
+                ),
+            );
+            let _ = response.add_cookie(&cookie(&state, "login", token, true));
+            response
+        }
+        Err(error) => error_page(None, &error),
+    }
+}
+
+/// `POST /desk/logout`: ends the session.
+async fn logout(
+    state: web::Data<AppState>,
+    DeskSession(session): DeskSession,
+    form: web::Form<Csrf>,
+) -> HttpResponse {
+    if let Some(refused) = csrf_refusal(&session, &form.csrf) {
+        return refused;
+    }
+    let ending = session.clone();
+    if let Err(error) = state.db.run(move |conn| session::end(conn, &ending)).await {
+        return error_page(Some(&session), &error);
+    }
+    let mut response = see_other("/desk/login");
+    let mut gone = cookie(&state, "desk", String::new(), false);
+    gone.make_removal();
+    let _ = response.add_cookie(&gone);
+    response
+}
+
+#[derive(Deserialize)]
+struct Search {
+    q: Option<String>,
+}
+
+/// How many articles the desk's list shows.
+const LISTED: u32 = 200;
+
+/// `GET /desk`: the articles, newest change first, searchable by title or
+/// slug, and (for those who may write) the form for a new one.
+async fn home(
+    state: web::Data<AppState>,
+    DeskSession(session): DeskSession,
+    query: web::Query<Search>,
+) -> HttpResponse {
+    let q = query.into_inner().q.unwrap_or_default();
+    let text = q.clone();
+    match state
+        .db
+        .run(move |conn| articles::search(conn, Some(&text), LISTED))
+        .await
+    {
+        Ok(found) => ok_page(pages::home(
+            &session,
+            &q,
+            &found,
+            may::<Write>(&session),
+            None,
+        )),
+        Err(error) => error_page(Some(&session), &error),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewArticleForm {
+    csrf: String,
+    slug: String,
+    title: String,
+    url: String,
+    language: String,
+    /// One author a line.
+    authors: String,
+}
+
+/// `POST /desk/articles`: records a new draft article.
+async fn create_article(
+    state: web::Data<AppState>,
+    DeskAs(session, _): DeskAs<Write>,
+    form: web::Form<NewArticleForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    if let Some(refused) = csrf_refusal(&session, &form.csrf) {
+        return refused;
+    }
+    let new = articles::NewArticle {
+        slug: form.slug.trim().to_owned(),
+        title: form.title.trim().to_owned(),
+        url: form.url.trim().to_owned(),
+        language: form.language.trim().to_owned(),
+        authors: form
+            .authors
+            .lines()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    let actor = session.caller.actor();
+    let embargo = state.embargo();
+    let made = state
+        .writer
+        .write(move |conn, seq| articles::create(conn, seq, embargo, &actor, &new))
+        .await;
+    match made {
+        Ok(article) => see_other(&format!("/desk/articles/{}", article.slug.as_str())),
+        Err(error) => {
+            // The form again, with what was typed and what is wrong.
+            let found = state
+                .db
+                .run(|conn| articles::search(conn, None, LISTED))
+                .await
+                .unwrap_or_default();
+            page(
+                error.status(),
+                pages::home(
+                    &session,
+                    "",
+                    &found,
+                    true,
+                    Some((error.detail(), &form_back(&form))),
+                ),
+            )
+        }
+    }
+}
+
+/// What a refused new-article form held, to show it again.
+fn form_back(form: &NewArticleForm) -> pages::ArticleDraft {
+    pages::ArticleDraft {
+        slug: form.slug.clone(),
+        title: form.title.clone(),
+        url: form.url.clone(),
+        language: form.language.clone(),
+        authors: form.authors.clone(),
+    }
+}
+
+/// `GET /desk/articles/{slug}`: one article and its citations.
+async fn article(
+    state: web::Data<AppState>,
+    DeskSession(session): DeskSession,
+    slug: web::Path<String>,
+) -> HttpResponse {
+    let slug = slug.into_inner();
+    let found = state
+        .db
+        .run(move |conn| {
+            let article = articles::get(conn, &slug)?;
+            let cited = citations::of_article(conn, article.slug.as_str())?;
+            Ok((article, cited))
+        })
+        .await;
+    match found {
+        Ok((article, cited)) => ok_page(pages::article(&session, &article, &cited)),
+        Err(error) => error_page(Some(&session), &error),
+    }
+}

@@ -1,0 +1,360 @@
+//! The editor's desk through its HTTP forms, as a browser with JavaScript off
+//! sends them: signing in with an API key, the session cookie and its end,
+//! CSRF tokens on every form, the roles' limits, articles made and found.
+//! (Real browsers drive the same pages in `browser.rs`'s desk tests once the
+//! desk's flow is whole; see issue 25's notes.)
+
+use actix_web::test::TestRequest;
+use sourceledger::auth::Role;
+
+use crate::helpers::{Backend, Reply, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_key_signs_in_and_signing_out_ends_the_session,
+    every_form_needs_its_sessions_token,
+    a_journalist_makes_an_article_and_finds_it,
+    each_role_does_on_the_desk_what_it_may_through_the_api
+);
+
+/// The browser's side of the desk: the cookies it holds.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: Vec<(String, String)>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            cookies: Vec::new(),
+        }
+    }
+
+    fn with_cookies(&self, mut req: TestRequest) -> TestRequest {
+        if !self.cookies.is_empty() {
+            let header = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            req = req.insert_header(("Cookie", header));
+        }
+        req
+    }
+
+    /// Keeps what Set-Cookie says (a removal drops the cookie).
+    fn remember(&mut self, reply: &Reply) {
+        for value in reply.headers.get_all("set-cookie") {
+            let text = value.to_str().expect("ascii cookie");
+            let pair = text.split(';').next().expect("pair");
+            let (name, value) = pair.split_once('=').expect("name=value");
+            self.cookies.retain(|(k, _)| k != name);
+            let removed = text.contains("Max-Age=0") || value.is_empty();
+            if !removed {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    async fn get(&mut self, uri: &str) -> Reply {
+        let reply = self
+            .app
+            .call(self.with_cookies(TestRequest::get().uri(uri)))
+            .await;
+        self.remember(&reply);
+        reply
+    }
+
+    async fn post(&mut self, uri: &str, form: &[(&str, &str)]) -> Reply {
+        let reply = self
+            .app
+            .call(
+                self.with_cookies(TestRequest::post().uri(uri))
+                    .set_form(form.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>()),
+            )
+            .await;
+        self.remember(&reply);
+        reply
+    }
+
+    /// Signs in with `key` through the sign-in form; returns the reply to
+    /// the form's post.
+    async fn sign_in(&mut self, key: &str) -> Reply {
+        let form = self.get("/desk/login").await;
+        assert_eq!(form.status, 200, "{}", form.text());
+        let token = hidden(&form.text(), "csrf");
+        self.post("/desk/login", &[("api_key", key), ("csrf", &token)])
+            .await
+    }
+}
+
+/// The value of the hidden field `name` in a page.
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no hidden {name} in {page}"))
+        + marker.len();
+    let end = page[start..].find('"').expect("closing quote") + start;
+    page[start..end].to_owned()
+}
+
+async fn a_key_signs_in_and_signing_out_ends_the_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let key = app.make_key(Role::Journalist, "Jo Journalist");
+    let mut browser = Browser::new(&app);
+
+    let away = browser.get("/desk").await;
+    assert_eq!(away.status, 303, "no session: to the sign-in page");
+    assert_eq!(away.header("location"), Some("/desk/login"));
+
+    let page = browser.get("/desk/login").await;
+    let csp = page.header("content-security-policy").expect("csp");
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert!(
+        !csp.contains("script-src"),
+        "the desk runs no script yet: {csp}"
+    );
+    assert!(
+        page.text()
+            .contains("<label for=\"api_key\">API key</label>")
+    );
+    assert!(page.text().contains(">Sign in</button>"));
+
+    let wrong = browser.sign_in("sl_not-a-key").await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.text().contains("not a live key"));
+    assert!(
+        !browser.cookies.iter().any(|(k, _)| k.ends_with("desk")),
+        "no session for a wrong key"
+    );
+
+    let signed_in = browser.sign_in(&key.secret).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.text());
+    assert_eq!(signed_in.header("location"), Some("/desk"));
+    let cookie = signed_in
+        .headers
+        .get_all("set-cookie")
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .find(|c| c.starts_with("sourceledger-desk="))
+        .expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains(&key.secret), "the cookie is not the key");
+
+    let home = browser.get("/desk").await;
+    assert_eq!(home.status, 200, "{}", home.text());
+    assert!(home.text().contains("Jo Journalist"));
+    let csrf = hidden(&home.text(), "csrf");
+    let session_cookie = browser.cookies.clone();
+
+    let out = browser.post("/desk/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(out.header("location"), Some("/desk/login"));
+
+    // The signed-out session's cookie, sent again, opens nothing.
+    browser.cookies = session_cookie;
+    let after = browser.get("/desk").await;
+    assert_eq!(after.status, 303, "a signed-out session is refused");
+    let size = app.ledger_size();
+    let form = browser
+        .post(
+            "/desk/articles",
+            &[
+                ("csrf", &csrf),
+                ("slug", "late"),
+                ("title", "Late"),
+                ("url", "https://news.example/late"),
+                ("language", "en"),
+                ("authors", "A"),
+            ],
+        )
+        .await;
+    assert_eq!(form.status, 401, "{}", form.text());
+    assert_eq!(app.ledger_size(), size, "nothing recorded");
+
+    // A revoked key ends its sessions at once.
+    let mut second = Browser::new(&app);
+    assert_eq!(second.sign_in(&key.secret).await.status, 303);
+    assert_eq!(second.get("/desk").await.status, 200);
+    {
+        let mut conn = app.state.db.get().expect("conn");
+        sourceledger::auth::keys::revoke(&mut conn, &key.row.id).expect("revoke");
+    }
+    assert_eq!(
+        second.get("/desk").await.status,
+        303,
+        "revoked key, no desk"
+    );
+}
+
+async fn every_form_needs_its_sessions_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let key = app.make_key(Role::Journalist, "Jo");
+    let mut browser = Browser::new(&app);
+
+    // A sign-in posted from elsewhere (no token from our form) is refused.
+    let forged = browser
+        .post(
+            "/desk/login",
+            &[("api_key", &key.secret), ("csrf", "guess")],
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.text());
+    assert!(!browser.cookies.iter().any(|(k, _)| k.ends_with("desk")));
+
+    assert_eq!(browser.sign_in(&key.secret).await.status, 303);
+    let size = app.ledger_size();
+    let fields = [
+        ("slug", "forged"),
+        ("title", "Forged"),
+        ("url", "https://news.example/forged"),
+        ("language", "en"),
+        ("authors", "A"),
+    ];
+    // Another origin's form carries the cookie but cannot know the token.
+    for token in ["", "not-the-token"] {
+        let mut form = vec![("csrf", token)];
+        form.extend(fields);
+        let refused = browser.post("/desk/articles", &form).await;
+        assert_eq!(refused.status, 403, "token {token:?}: {}", refused.text());
+    }
+    // A second session's token is not this one's.
+    let mut other = Browser::new(&app);
+    assert_eq!(other.sign_in(&key.secret).await.status, 303);
+    let others = hidden(&other.get("/desk").await.text(), "csrf");
+    let mut form = vec![("csrf", others.as_str())];
+    form.extend(fields);
+    assert_eq!(browser.post("/desk/articles", &form).await.status, 403);
+    let refused_out = browser.post("/desk/logout", &[("csrf", "nope")]).await;
+    assert_eq!(refused_out.status, 403);
+    assert_eq!(app.ledger_size(), size, "nothing recorded");
+    assert_eq!(browser.get("/desk").await.status, 200, "still signed in");
+}
+
+async fn a_journalist_makes_an_article_and_finds_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let key = app.make_key(Role::Journalist, "Jo");
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.sign_in(&key.secret).await.status, 303);
+    let home = browser.get("/desk").await;
+    assert!(home.text().contains(">Create article</button>"));
+    let csrf = hidden(&home.text(), "csrf");
+
+    // A refused form comes back with what was typed and what is wrong.
+    let size = app.ledger_size();
+    let bad = browser
+        .post(
+            "/desk/articles",
+            &[
+                ("csrf", &csrf),
+                ("slug", "Not A Slug"),
+                ("title", "Water <script>"),
+                ("url", "https://news.example/w"),
+                ("language", "en"),
+                ("authors", "A"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.text());
+    assert!(bad.text().contains("role=\"alert\""), "{}", bad.text());
+    assert!(
+        bad.text().contains("value=\"Not A Slug\""),
+        "kept what was typed"
+    );
+    assert!(bad.text().contains("Water &lt;script&gt;"), "escaped");
+    assert_eq!(app.ledger_size(), size, "nothing recorded");
+
+    let made = browser
+        .post(
+            "/desk/articles",
+            &[
+                ("csrf", &csrf),
+                ("slug", "water-rights"),
+                ("title", "Who owns the <river>?"),
+                ("url", "https://news.example/water"),
+                ("language", "en"),
+                ("authors", "Ana\r\nBea\r\n"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.text());
+    assert_eq!(made.header("location"), Some("/desk/articles/water-rights"));
+    let page = browser.get("/desk/articles/water-rights").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("<h1>Who owns the &lt;river&gt;?</h1>"));
+    assert!(page.text().contains("Ana, Bea"));
+    assert!(page.text().contains("draft"));
+
+    // The API sees the same article, made by the journalist's key.
+    let token = app.token_for(&key.secret).await;
+    let api = app.get_as("/v1/articles/water-rights", &token).await;
+    assert_eq!(api.status, 200, "{}", api.text());
+    assert_eq!(api.json()["authors"], serde_json::json!(["Ana", "Bea"]));
+
+    for (q, found) in [
+        ("RIVER", true),
+        ("water-", true),
+        ("%", false),
+        ("drought", false),
+    ] {
+        let list = browser.get(&format!("/desk?q={}", urlencode(q))).await;
+        assert_eq!(list.status, 200);
+        assert_eq!(
+            list.text().contains("/desk/articles/water-rights"),
+            found,
+            "search {q:?}"
+        );
+    }
+    let missing = browser.get("/desk/articles/no-such-article").await;
+    assert_eq!(missing.status, 404);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+async fn each_role_does_on_the_desk_what_it_may_through_the_api(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // Not staff: no session.
+    let integration = app.make_key(Role::Integration, "platform");
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.sign_in(&integration.secret).await.status, 401);
+
+    // An auditor reads, and is offered nothing it could not do.
+    let auditor = app.make_key(Role::Auditor, "Au");
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.sign_in(&auditor.secret).await.status, 303);
+    let home = browser.get("/desk").await;
+    assert_eq!(home.status, 200);
+    assert!(
+        !home.text().contains("Create article"),
+        "no form it may not use"
+    );
+    let csrf = hidden(&home.text(), "csrf");
+    let size = app.ledger_size();
+    let refused = browser
+        .post(
+            "/desk/articles",
+            &[
+                ("csrf", &csrf),
+                ("slug", "audited"),
+                ("title", "T"),
+                ("url", "https://news.example/a"),
+                ("language", "en"),
+                ("authors", "A"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert_eq!(app.ledger_size(), size);
+}

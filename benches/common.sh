@@ -59,6 +59,32 @@ PY
   echo $((clients * per_client * 1000 * 1000000000 / (end - start)))
 }
 
+# Citations per second in SPEC "Benchmark shapes": requests of 100 citations
+# of 100 distinct existing sources into one draft article, from $3 clients at
+# once (default 4: wrk connections) for $seconds; journalist token $1,
+# scratch files in $2. Prints the rate and the requests' p99.
+batch_of_100_per_second() {
+  local clients=${3:-4} n ids out
+  post /v1/articles "$1" '{"slug": "batch100", "title": "Batch", "url": "https://news.example/batch100", "language": "en", "authors": ["A"]}' >/dev/null
+  ids=$(for n in $(seq 1 100); do
+    post /v1/sources "$1" "{\"url\": \"https://source.example/batch100/$n\", \"title\": \"Batch $n\", \"publisher\": \"P\", \"kind\": \"dataset\", \"language\": \"en\"}" | json '["id"]'
+  done)
+  echo "$ids" | python3 -c '
+import json, sys
+ids = sys.stdin.read().split()
+print(json.dumps({"citations": [{"source_id": s, "claim": f"Claim {n}", "quote": f"Quote {n}", "locator": f"p{n}"} for n, s in enumerate(ids)]}))
+' >"$2/batch100.json"
+  cat >"$2/batch100.lua" <<EOF
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("$2/batch100.json")
+wrk.body = f:read("*a")
+f:close()
+EOF
+  out=$(connections=$clients measure -s "$2/batch100.lua" -H "Authorization: Bearer $1" "$base/v1/articles/batch100/citations")
+  echo "$((${out%% *} * 100)) (p99 of a request $(echo "$out" | cut -d' ' -f2-) ms)"
+}
+
 # wrk's requests/s and p99 (ms) of one run with $connections connections for
 # $seconds seconds, as "RPS P99".
 measure() {

@@ -4,6 +4,8 @@
 # anonymous teaser and of a subscriber's list (20 and 200 citations with
 # proofs) from files, next to sourceledger serving them; single source writes
 # from 64 connections; citations through the batch endpoint from 4 clients.
+# The shapes are SPEC "Benchmark shapes": lists with half their citations
+# verified; batches of 100 citations of 100 distinct sources into one draft.
 # On SQLite, and on PostgreSQL when SOURCELEDGER_BENCH_POSTGRES_URL names a
 # server where the script may create a database. Ratios are against nginx in
 # the same run.
@@ -54,14 +56,16 @@ setup_tokens() {
   subscriber=$(post "/v1/subscribers/$sub/token" "$integration" '{}' | json '["access_token"]')
 }
 
-setup_article() { # slug, number of citations (each of its own source)
+setup_article() { # slug, number of citations (each of its own source), half verified (SPEC "Benchmark shapes")
   local slug=$1 count=$2 citations="" id n
   post /v1/articles "$journalist" "{\"slug\": \"$slug\", \"title\": \"Bench\", \"url\": \"https://news.example/$slug\", \"language\": \"en\", \"authors\": [\"A\"]}" >/dev/null
   for n in $(seq 1 "$count"); do
     id=$(post /v1/sources "$journalist" "{\"url\": \"https://source.example/$slug/$n\", \"title\": \"Source $n\", \"publisher\": \"P\", \"kind\": \"news_report\", \"language\": \"en\"}" | json '["id"]')
     citations+="${citations:+,}{\"source_id\": \"$id\", \"claim\": \"Claim $n\", \"quote\": \"Quote $n\", \"locator\": \"paragraph $n\"}"
   done
-  post "/v1/articles/$slug/citations" "$journalist" "{\"citations\": [$citations]}" >/dev/null
+  post "/v1/articles/$slug/citations" "$journalist" "{\"citations\": [$citations]}" |
+    python3 -c 'import json,sys; c=json.load(sys.stdin)["citations"]; print("\n".join(x["id"] for x in c[::2]))' |
+    while read -r id; do post "/v1/citations/$id/verify" "$editor" '{}' >/dev/null; done
   post "/v1/articles/$slug/publish" "$editor" '{}' >/dev/null
 }
 
@@ -138,11 +142,11 @@ run_backend() { # label, database URL or empty
   done
   [ -n "${SOURCELEDGER_BENCH_READS_ONLY:-}" ] && { stop_server; return; }
   w=$(measure -s "$writes_lua" -H "Authorization: Bearer $journalist" "$base/v1/sources")
-  printf '%-34s %-34s ours %7s req/s, p99 %s ms\n' "single writes, $connections connections" \
+  printf '%-34s %-30s ours %7s req/s, p99 %s ms\n' "single writes, $connections connections" \
     "$([ "$1" = sqlite ] && echo '>= 12000/s, p99 <= 20 ms' || echo '>= 5000/s, p99 <= 50 ms')" "${w%% *}" "$(echo "$w" | cut -d' ' -f2-)"
-  printf '%-34s %-34s ours %7s citations/s\n' "batch citations, 4 clients" \
-    "$([ "$1" = sqlite ] && echo '>= 40000/s' || echo '>= 20000/s')" \
-    "$(batch_citations_per_second "$journalist" "$work" 4)"
+  w=$(batch_of_100_per_second "$journalist" "$work" 4)
+  printf '%-34s %-30s ours %7s citations/s %s\n' "batch citations, 4 clients" \
+    "$([ "$1" = sqlite ] && echo '>= 40000/s' || echo '>= 20000/s')" "${w%% *}" "${w#* }"
   stop_server
 }
 

@@ -11,12 +11,11 @@ use utoipa::ToSchema;
 
 use super::articles::{self, ArticleStatus};
 use super::embargo::{self, Embargo};
-use super::sources::SourceVersion;
-use super::{ledger_index, sources};
+use super::ledger_index;
 use crate::auth::{Caller, Role};
 use crate::db::DbConnection;
 use crate::db::insert::insert_all;
-use crate::db::schema::citations;
+use crate::db::schema::{citations, sealed_sources, sources};
 use crate::error::{ApiError, ErrorCode};
 use crate::fields::{self, Rule, Slug};
 use crate::ledger::{About, Sequencer};
@@ -158,36 +157,59 @@ fn read_sources<'a>(
     conn: &mut DbConnection,
     batch: impl Iterator<Item = (&'a str, Option<i64>)>,
 ) -> Result<SourcesRead<'a>, ApiError> {
-    let mut read = HashMap::new();
-    for key in batch {
-        if read.contains_key(&key) {
-            continue;
-        }
-        let open = match key.1 {
-            Some(v) => sources::version(conn, key.0, v)?,
-            // No such source (or a sealed one) is None; the database failing is an error.
-            None => match sources::latest(conn, key.0) {
-                Ok(found) => Some(found),
-                Err(e) if matches!(e.status().as_u16(), 404 | 409) => None,
-                Err(e) => return Err(e),
-            },
-        };
-        let found = match open {
-            Some(SourceVersion { id, version, .. }) => Some(Cited { id, version }),
-            None if matches!(key.1, None | Some(SEALED_VERSION))
-                && super::sealed::exists(conn, key.0)? =>
-            {
-                Some(Cited {
-                    id: key.0.to_owned(),
-                    version: SEALED_VERSION,
-                })
-            }
-            None => None,
-        };
-        read.insert(key, found);
+    let mut keys: Vec<(&'a str, Option<i64>)> = batch.collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut ids: Vec<&str> = keys.iter().map(|k| k.0).collect();
+    ids.dedup();
+    // Each source's latest version, in one query a few hundred ids at a
+    // time (not one query a source): versions run from 1 to the latest with
+    // none ever removed, so that also says which versions exist.
+    let mut latest: HashMap<String, i64> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(ROWS_PER_QUERY) {
+        let rows: Vec<(String, Option<i64>)> = sources::table
+            .filter(sources::id.eq_any(chunk))
+            .group_by(sources::id)
+            .select((sources::id, diesel::dsl::max(sources::version)))
+            .load(conn)?;
+        latest.extend(rows.into_iter().filter_map(|(id, v)| v.map(|v| (id, v))));
     }
-    Ok(read)
+    // What has no version may be a sealed source.
+    let unversioned: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| !latest.contains_key(*id))
+        .collect();
+    let mut sealed = std::collections::HashSet::new();
+    for chunk in unversioned.chunks(ROWS_PER_QUERY) {
+        let rows: Vec<String> = sealed_sources::table
+            .filter(sealed_sources::id.eq_any(chunk))
+            .select(sealed_sources::id)
+            .load(conn)?;
+        sealed.extend(rows);
+    }
+    Ok(keys
+        .into_iter()
+        .map(|key| {
+            let found = match (latest.get(key.0), key.1) {
+                (Some(&v), None) => Some(v),
+                (Some(&v), Some(asked)) if (1..=v).contains(&asked) => Some(asked),
+                (None, None | Some(SEALED_VERSION)) if sealed.contains(key.0) => {
+                    Some(SEALED_VERSION)
+                }
+                _ => None,
+            };
+            let cited = found.map(|version| Cited {
+                id: key.0.to_owned(),
+                version,
+            });
+            (key, cited)
+        })
+        .collect())
 }
+
+/// Ids per query when a batch's sources are read.
+const ROWS_PER_QUERY: usize = 500;
 
 /// The article's slug and whether it is still a draft; refuses a retracted one.
 fn check_article(conn: &mut DbConnection, slug: &str) -> Result<(Slug, bool), ApiError> {

@@ -20,6 +20,10 @@ macro_rules! stored_words {
         }
 
         impl $name {
+            /// Every value, in the order declared.
+            #[allow(dead_code)]
+            pub const ALL: &'static [$name] = &[$(Self::$variant,)+];
+
             pub fn as_str(self) -> &'static str {
                 match self {
                     $(Self::$variant => $word,)+

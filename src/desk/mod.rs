@@ -20,8 +20,11 @@ use serde::Deserialize;
 
 use crate::auth::session::{self, Session};
 use crate::auth::token::Subject;
-use crate::auth::{Caller, Permission, Write, keys};
+use crate::auth::{Caller, Edit, Permission, Write, keys};
 use crate::error::ApiError;
+use crate::newsroom::articles::ArticleStatus;
+use crate::newsroom::citations::NewCitation;
+use crate::newsroom::sources::{self, NewSource, SourceKind};
 use crate::newsroom::{articles, citations};
 use crate::state::AppState;
 
@@ -43,7 +46,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/desk/login", web::post().to(login))
         .route("/desk/logout", web::post().to(logout))
         .route("/desk/articles", web::post().to(create_article))
-        .route("/desk/articles/{slug}", web::get().to(article));
+        .route("/desk/articles/{slug}", web::get().to(article))
+        .route(
+            "/desk/articles/{slug}/sources",
+            web::post().to(record_source),
+        )
+        .route("/desk/articles/{slug}/citations", web::post().to(cite))
+        .route("/desk/articles/{slug}/publish", web::post().to(publish))
+        .route("/desk/citations/{id}/verify", web::post().to(verify))
+        .route("/desk/citations/{id}/retract", web::post().to(retract));
 }
 
 /// The session cookie's name: with the `__Host-` prefix (the browser then
@@ -452,23 +463,264 @@ fn form_back(form: &NewArticleForm) -> pages::ArticleDraft {
     }
 }
 
-/// `GET /desk/articles/{slug}`: one article and its citations.
+#[derive(Deserialize)]
+struct ArticleQuery {
+    /// A source just recorded, offered for citing.
+    source: Option<String>,
+}
+
+/// `GET /desk/articles/{slug}`: one article and its citations; for those
+/// who may write, the forms to record a source and cite it; for editors,
+/// verify, retract and publish.
 async fn article(
     state: web::Data<AppState>,
     DeskSession(session): DeskSession,
     slug: web::Path<String>,
+    query: web::Query<ArticleQuery>,
 ) -> HttpResponse {
-    let slug = slug.into_inner();
+    show_article(
+        &state,
+        &session,
+        slug.into_inner(),
+        query.into_inner().source,
+        None,
+    )
+    .await
+}
+
+/// The article page, with `problem` above its forms when a form was refused.
+async fn show_article(
+    state: &web::Data<AppState>,
+    session: &Session,
+    slug: String,
+    source: Option<String>,
+    problem: Option<ApiError>,
+) -> HttpResponse {
     let found = state
         .db
         .run(move |conn| {
             let article = articles::get(conn, &slug)?;
             let cited = citations::of_article(conn, article.slug.as_str())?;
-            Ok((article, cited))
+            // A source to cite: only one that exists, at its latest version.
+            let offered = match source {
+                Some(id) => sources::latest(conn, &id).ok(),
+                None => None,
+            };
+            Ok::<_, ApiError>((article, cited, offered))
         })
         .await;
     match found {
-        Ok((article, cited)) => ok_page(pages::article(&session, &article, &cited)),
-        Err(error) => error_page(Some(&session), &error),
+        Ok((article, cited, offered)) => {
+            let shown = pages::ArticleView {
+                article: &article,
+                cited: &cited,
+                offered: offered.as_ref(),
+                may_write: may::<Write>(session),
+                may_edit: may::<Edit>(session),
+                problem: problem.as_ref().map(|p| p.detail()),
+            };
+            let status = problem
+                .as_ref()
+                .map_or(actix_web::http::StatusCode::OK, |p| p.status());
+            page(status, pages::article(session, &shown))
+        }
+        Err(error) => error_page(Some(session), &error),
+    }
+}
+
+fn article_url(slug: &str) -> String {
+    format!("/desk/articles/{slug}")
+}
+
+#[derive(Deserialize)]
+struct SourceForm {
+    csrf: String,
+    url: String,
+    title: String,
+    publisher: String,
+    kind: String,
+    language: String,
+}
+
+/// `POST /desk/articles/{slug}/sources`: records a source, then offers it
+/// for citing on the article's page.
+async fn record_source(
+    state: web::Data<AppState>,
+    DeskAs(session, _): DeskAs<Write>,
+    slug: web::Path<String>,
+    form: web::Form<SourceForm>,
+) -> HttpResponse {
+    let slug = slug.into_inner();
+    let form = form.into_inner();
+    if let Some(refused) = csrf_refusal(&session, &form.csrf) {
+        return refused;
+    }
+    let Ok(kind) = SourceKind::try_from(form.kind.trim().to_owned()) else {
+        let error = ApiError::new(
+            crate::error::ErrorCode::InvalidField,
+            "kind: choose what sort of source it is",
+        );
+        return show_article(&state, &session, slug, None, Some(error)).await;
+    };
+    let new = NewSource {
+        url: form.url.trim().to_owned(),
+        title: form.title.trim().to_owned(),
+        publisher: form.publisher.trim().to_owned(),
+        kind,
+        language: form.language.trim().to_owned(),
+        published_at: None,
+        accessed_at: None,
+        snapshot_sha256: None,
+        archive_url: None,
+        doi: None,
+        sealed: false,
+    };
+    let prepared = match sources::prepare_new(state.embargo(), &session.caller.actor(), &new) {
+        Ok(prepared) => prepared,
+        Err(error) => return show_article(&state, &session, slug, None, Some(error)).await,
+    };
+    match state
+        .writer
+        .append(move |conn, seq| sources::create(conn, seq, prepared))
+        .await
+    {
+        Ok(version) => see_other(&format!("{}?source={}", article_url(&slug), version.id)),
+        Err(error) => show_article(&state, &session, slug, None, Some(error)).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct CiteForm {
+    csrf: String,
+    source_id: String,
+    claim: String,
+    quote: String,
+    locator: String,
+}
+
+/// `POST /desk/articles/{slug}/citations`: cites a source in the article.
+async fn cite(
+    state: web::Data<AppState>,
+    DeskAs(session, _): DeskAs<Write>,
+    slug: web::Path<String>,
+    form: web::Form<CiteForm>,
+) -> HttpResponse {
+    let slug = slug.into_inner();
+    let form = form.into_inner();
+    if let Some(refused) = csrf_refusal(&session, &form.csrf) {
+        return refused;
+    }
+    let source = form.source_id.trim().to_owned();
+    let batch = vec![NewCitation {
+        source_id: source.clone(),
+        source_version: None,
+        claim: form.claim.trim().to_owned(),
+        quote: Some(form.quote.trim().to_owned()).filter(|q| !q.is_empty()),
+        locator: form.locator.trim().to_owned(),
+        note: None,
+    }];
+    let caller = session.caller.clone();
+    let embargo = state.embargo();
+    let target = slug.clone();
+    let prepared = state
+        .db
+        .run(move |conn| citations::prepare(conn, embargo, &caller, &target, &batch, false))
+        .await;
+    let done = match prepared {
+        Ok(prepared) => state
+            .writer
+            .write(move |conn, seq| citations::attach(conn, seq, prepared))
+            .await
+            .map(|_| ()),
+        Err(error) => Err(error),
+    };
+    match done {
+        Ok(()) => see_other(&article_url(&slug)),
+        Err(error) => show_article(&state, &session, slug, Some(source), Some(error)).await,
+    }
+}
+
+/// `POST /desk/articles/{slug}/publish` (editors).
+async fn publish(
+    state: web::Data<AppState>,
+    DeskAs(session, _): DeskAs<Edit>,
+    slug: web::Path<String>,
+    form: web::Form<Csrf>,
+) -> HttpResponse {
+    let slug = slug.into_inner();
+    if let Some(refused) = csrf_refusal(&session, &form.csrf) {
+        return refused;
+    }
+    let actor = session.caller.actor();
+    let target = slug.clone();
+    let done = state
+        .writer
+        .write(move |conn, seq| {
+            articles::change_status(conn, seq, &actor, &target, ArticleStatus::Published, None)
+        })
+        .await;
+    match done {
+        Ok(_) => see_other(&article_url(&slug)),
+        Err(error) => show_article(&state, &session, slug, None, Some(error)).await,
+    }
+}
+
+/// `POST /desk/citations/{id}/verify` (editors): back to its article.
+async fn verify(
+    state: web::Data<AppState>,
+    DeskAs(session, _): DeskAs<Edit>,
+    id: web::Path<String>,
+    form: web::Form<Csrf>,
+) -> HttpResponse {
+    if let Some(refused) = csrf_refusal(&session, &form.csrf) {
+        return refused;
+    }
+    let caller = session.caller.clone();
+    let embargo = state.embargo();
+    let id = id.into_inner();
+    let done = state
+        .writer
+        .write(move |conn, seq| citations::verify(conn, seq, embargo, &caller, &id))
+        .await;
+    citation_done(&session, done).await
+}
+
+#[derive(Deserialize)]
+struct RetractForm {
+    csrf: String,
+    reason: String,
+}
+
+/// `POST /desk/citations/{id}/retract`: with its reason; journalists only
+/// their own citations, as through the API.
+async fn retract(
+    state: web::Data<AppState>,
+    DeskAs(session, _): DeskAs<Write>,
+    id: web::Path<String>,
+    form: web::Form<RetractForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    if let Some(refused) = csrf_refusal(&session, &form.csrf) {
+        return refused;
+    }
+    let caller = session.caller.clone();
+    let embargo = state.embargo();
+    let id = id.into_inner();
+    let reason = form.reason.trim().to_owned();
+    let done = state
+        .writer
+        .write(move |conn, seq| citations::retract(conn, seq, embargo, &caller, &id, &reason))
+        .await;
+    citation_done(&session, done).await
+}
+
+/// After a citation's change: its article's page, or what went wrong.
+async fn citation_done(
+    session: &Session,
+    done: Result<citations::Citation, ApiError>,
+) -> HttpResponse {
+    match done {
+        Ok(row) => see_other(&article_url(row.article_slug.as_str())),
+        Err(error) => error_page(Some(session), &error),
     }
 }

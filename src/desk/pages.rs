@@ -7,6 +7,7 @@ use maud::{DOCTYPE, Markup, html};
 use crate::auth::session::Session;
 use crate::newsroom::articles::Article;
 use crate::newsroom::citations::Citation;
+use crate::newsroom::sources::{SourceKind, SourceVersion};
 
 /// What a refused new-article form held.
 pub struct ArticleDraft {
@@ -164,26 +165,55 @@ pub fn home(
     )
 }
 
-/// One article and its citations, in the order they were attached.
-pub fn article(session: &Session, article: &Article, cited: &[Citation]) -> String {
+/// What the article page shows, and which of its forms.
+pub struct ArticleView<'a> {
+    pub article: &'a Article,
+    pub cited: &'a [Citation],
+    /// A source just recorded, offered for citing.
+    pub offered: Option<&'a SourceVersion>,
+    pub may_write: bool,
+    pub may_edit: bool,
+    /// Why the last form was refused.
+    pub problem: Option<&'a str>,
+}
+
+fn csrf(session: &Session) -> Markup {
+    html! { input type="hidden" name="csrf" value=(session.csrf()); }
+}
+
+/// One article, its citations in the order they were attached, and the
+/// forms the session's role may use.
+pub fn article(session: &Session, view: &ArticleView) -> String {
+    let article = view.article;
+    let slug = article.slug.as_str();
+    let draft = article.status.as_str() == "draft";
     layout(
         &article.title,
         Some(session),
         html! {
-            p class="crumbs" { a href="/desk" { "Articles" } " › " code { (article.slug.as_str()) } }
+            p class="crumbs" { a href="/desk" { "Articles" } " › " code { (slug) } }
             h1 { (article.title) }
+            @if let Some(problem) = view.problem {
+                p class="problem" role="alert" { (problem) }
+            }
             dl class="facts" {
                 dt { "State" } dd { span class=(format!("state {}", article.status.as_str())) { (article.status.as_str()) } }
                 dt { "Article URL" } dd { a href=(article.url.as_str()) rel="noopener noreferrer" { (article.url.as_str()) } }
                 dt { "Language" } dd { (article.language.as_str()) }
                 dt { "Authors" } dd { (article.authors.0.join(", ")) }
             }
+            @if view.may_edit && draft {
+                form method="post" action=(format!("/desk/articles/{slug}/publish")) {
+                    (csrf(session))
+                    button type="submit" { "Publish" }
+                }
+            }
             h2 { "Citations" }
-            @if cited.is_empty() {
+            @if view.cited.is_empty() {
                 p { "No citations yet." }
             } @else {
                 ol class="citations" {
-                    @for c in cited {
+                    @for c in view.cited {
                         li {
                             p class="claim" { (c.claim) }
                             @if let Some(quote) = &c.quote {
@@ -197,7 +227,64 @@ pub fn article(session: &Session, article: &Article, cited: &[Citation]) -> Stri
                             @if let Some(reason) = &c.retraction_reason {
                                 p class="reason" { "Retracted: " (reason) }
                             }
+                            @if c.status.as_str() == "attached" && view.may_edit {
+                                form class="inline" method="post" action=(format!("/desk/citations/{}/verify", c.id)) {
+                                    (csrf(session))
+                                    button type="submit" aria-label=(format!("Verify: {}", c.claim)) { "Verify" }
+                                }
+                            }
+                            @if c.status.as_str() != "retracted" && (view.may_edit || (view.may_write && c.attached_by == session.caller.actor())) {
+                                form class="inline" method="post" action=(format!("/desk/citations/{}/retract", c.id)) {
+                                    (csrf(session))
+                                    label for=(format!("reason-{}", c.id)) { "Reason" }
+                                    input id=(format!("reason-{}", c.id)) name="reason" type="text" required;
+                                    button type="submit" aria-label=(format!("Retract: {}", c.claim)) { "Retract" }
+                                }
+                            }
                         }
+                    }
+                }
+            }
+            @if view.may_write {
+                @if let Some(source) = view.offered {
+                    section class="card" aria-labelledby="cite" {
+                        h2 id="cite" { "Cite “" (source.title) "”" }
+                        p class="meta" { (source.publisher) " · " a href=(source.url.as_str()) rel="noopener noreferrer" { (source.url.as_str()) } }
+                        form method="post" action=(format!("/desk/articles/{slug}/citations")) {
+                            (csrf(session))
+                            input type="hidden" name="source_id" value=(source.id);
+                            div class="field" {
+                                label for="claim" { "Claim" }
+                                textarea id="claim" name="claim" rows="2" required aria-describedby="claim-hint" {}
+                                small id="claim-hint" { "The article's words that this source supports." }
+                            }
+                            div class="field" {
+                                label for="quote" { "Quote" }
+                                textarea id="quote" name="quote" rows="2" aria-describedby="quote-hint" {}
+                                small id="quote-hint" { "The source's own words, if any." }
+                            }
+                            (field("locator", "Locator", "text", "", Some("Where in the article, such as paragraph 4.")))
+                            button type="submit" { "Cite" }
+                        }
+                    }
+                }
+                section class="card" aria-labelledby="record" {
+                    h2 id="record" { "Record a source" }
+                    form method="post" action=(format!("/desk/articles/{slug}/sources")) {
+                        (csrf(session))
+                        (field("url", "URL", "url", "", None))
+                        (field("title", "Title", "text", "", None))
+                        (field("publisher", "Publisher", "text", "", None))
+                        div class="field" {
+                            label for="kind" { "Kind" }
+                            select id="kind" name="kind" {
+                                @for kind in SourceKind::ALL {
+                                    option value=(kind.as_str()) { (kind.as_str().replace('_', " ")) }
+                                }
+                            }
+                        }
+                        (field("language", "Language", "text", &article.language, None))
+                        button type="submit" { "Record source" }
                     }
                 }
             }

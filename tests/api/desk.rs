@@ -14,7 +14,8 @@ on_both_backends!(
     a_key_signs_in_and_signing_out_ends_the_session,
     every_form_needs_its_sessions_token,
     a_journalist_makes_an_article_and_finds_it,
-    each_role_does_on_the_desk_what_it_may_through_the_api
+    each_role_does_on_the_desk_what_it_may_through_the_api,
+    the_whole_flow_from_sources_to_a_published_article
 );
 
 /// The browser's side of the desk: the cookies it holds.
@@ -357,4 +358,158 @@ async fn each_role_does_on_the_desk_what_it_may_through_the_api(backend: Backend
         .await;
     assert_eq!(refused.status, 403, "{}", refused.text());
     assert_eq!(app.ledger_size(), size);
+}
+
+/// The location a form sent the browser to.
+fn location(reply: &Reply) -> String {
+    assert_eq!(reply.status, 303, "{}", reply.text());
+    reply.header("location").expect("location").to_owned()
+}
+
+/// The ids of the citations a page offers to verify, in page order.
+fn citation_ids(page: &str) -> Vec<String> {
+    page.split("action=\"/desk/citations/")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("/verify\"").map(|(id, _)| id.to_owned()))
+        .filter(|id| !id.contains('"'))
+        .collect()
+}
+
+async fn the_whole_flow_from_sources_to_a_published_article(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let journalist = app.make_key(Role::Journalist, "Jo");
+    let editor = app.make_key(Role::Editor, "Ed");
+    let mut jo = Browser::new(&app);
+    assert_eq!(jo.sign_in(&journalist.secret).await.status, 303);
+    let csrf = hidden(&jo.get("/desk").await.text(), "csrf");
+    let made = jo
+        .post(
+            "/desk/articles",
+            &[
+                ("csrf", &csrf),
+                ("slug", "flood"),
+                ("title", "The flood"),
+                ("url", "https://news.example/flood"),
+                ("language", "en"),
+                ("authors", "Jo"),
+            ],
+        )
+        .await;
+    let page_url = location(&made);
+    let page = jo.get(&page_url).await.text();
+    assert!(page.contains(">Record source</button>"));
+    assert!(
+        !page.contains(">Publish</button>"),
+        "a journalist cannot publish"
+    );
+
+    // Two sources, each recorded then cited; a citation without a claim is
+    // refused and says why.
+    for (n, claim) in [
+        (1, "The river rose two metres."),
+        (2, "The dam was inspected in May."),
+    ] {
+        let url = format!("https://source.example/flood/{n}");
+        let title = format!("Report {n}");
+        let recorded = jo
+            .post(
+                "/desk/articles/flood/sources",
+                &[
+                    ("csrf", &csrf),
+                    ("url", &url),
+                    ("title", &title),
+                    ("publisher", "Agency"),
+                    ("kind", "official_statement"),
+                    ("language", "en"),
+                ],
+            )
+            .await;
+        let offered = location(&recorded);
+        assert!(
+            offered.starts_with("/desk/articles/flood?source="),
+            "{offered}"
+        );
+        let page = jo.get(&offered).await.text();
+        assert!(page.contains(&format!("Cite “{title}”")), "{page}");
+        let source_id = hidden(&page, "source_id");
+        if n == 1 {
+            let refused = jo
+                .post(
+                    "/desk/articles/flood/citations",
+                    &[
+                        ("csrf", &csrf),
+                        ("source_id", &source_id),
+                        ("claim", " "),
+                        ("quote", ""),
+                        ("locator", "p1"),
+                    ],
+                )
+                .await;
+            assert_eq!(refused.status, 400, "{}", refused.text());
+            assert!(refused.text().contains("claim"), "{}", refused.text());
+        }
+        let cited = jo
+            .post(
+                "/desk/articles/flood/citations",
+                &[
+                    ("csrf", &csrf),
+                    ("source_id", &source_id),
+                    ("claim", claim),
+                    ("quote", "We saw it."),
+                    ("locator", &format!("paragraph {n}")),
+                ],
+            )
+            .await;
+        assert_eq!(location(&cited), page_url);
+    }
+    // A journalist may not verify, even by posting the form.
+    let page = jo.get(&page_url).await.text();
+    assert!(!page.contains(">Verify</button>"));
+    let ids = {
+        let mut ed = Browser::new(&app);
+        assert_eq!(ed.sign_in(&editor.secret).await.status, 303);
+        citation_ids(&ed.get(&page_url).await.text())
+    };
+    assert_eq!(ids.len(), 2, "two citations to verify");
+    let refused = jo
+        .post(
+            &format!("/desk/citations/{}/verify", ids[0]),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+
+    // The editor verifies one, retracts the other with a reason, publishes.
+    let mut ed = Browser::new(&app);
+    assert_eq!(ed.sign_in(&editor.secret).await.status, 303);
+    let csrf = hidden(&ed.get(&page_url).await.text(), "csrf");
+    let verified = ed
+        .post(
+            &format!("/desk/citations/{}/verify", ids[0]),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(location(&verified), page_url);
+    let retracted = ed
+        .post(
+            &format!("/desk/citations/{}/retract", ids[1]),
+            &[("csrf", &csrf), ("reason", "The inspection was in June.")],
+        )
+        .await;
+    assert_eq!(location(&retracted), page_url);
+    let published = ed
+        .post("/desk/articles/flood/publish", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(location(&published), page_url);
+    let page = ed.get(&page_url).await.text();
+    assert!(page.contains("state published"));
+    assert!(page.contains("Retracted: The inspection was in June."));
+
+    // What readers get: the API's list of the published article.
+    let token = app.token_of(Role::Editor).await;
+    let list = app.get_as("/v1/articles/flood/sources", &token).await;
+    assert_eq!(list.status, 200, "{}", list.text());
+    let text = list.text();
+    assert!(text.contains("The river rose two metres."));
+    assert!(text.contains("\"verified\""), "{text}");
 }

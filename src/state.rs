@@ -84,6 +84,35 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// When the newsroom asks for it (`capture_on_record`), archives a
+    /// source just recorded, in the background: whoever recorded it is not
+    /// kept waiting, and a page that cannot be captured is only logged.
+    pub fn capture_when_recorded(
+        state: &actix_web::web::Data<AppState>,
+        id: String,
+        actor: String,
+    ) {
+        if !state.settings.archive.capture_on_record {
+            return;
+        }
+        let state = state.clone();
+        actix_web::rt::spawn(async move {
+            let newsroom = (state.embargo(), state.settings.public_url.as_str());
+            let captured = crate::newsroom::captures::capture_source(
+                &state.db,
+                &state.writer,
+                &state.archive,
+                newsroom,
+                id.clone(),
+                actor,
+            )
+            .await;
+            if let Err(error) = captured {
+                tracing::warn!(source = %id, %error, "automatic capture failed");
+            }
+        });
+    }
+
     /// Whether new entries about unpublished stories are committed to.
     pub fn embargo(&self) -> crate::newsroom::embargo::Embargo {
         crate::newsroom::embargo::Embargo(self.settings.embargo)

@@ -47,16 +47,7 @@ pub async fn create(
         .writer
         .append(move |conn, seq| sources::create(conn, seq, prepared))
         .await?;
-    if state.settings.archive.capture_on_record {
-        // Archived in the background: the journalist is not kept waiting,
-        // and a page that cannot be captured is only logged.
-        let (state, id) = (state.clone(), version.id.clone());
-        actix_web::rt::spawn(async move {
-            if let Err(error) = super::snapshots::capture_source(&state, id.clone(), actor).await {
-                tracing::warn!(source = %id, %error, "automatic capture failed");
-            }
-        });
-    }
+    AppState::capture_when_recorded(&state, version.id.clone(), actor);
     Ok(HttpResponse::Created().json(RecordedSource::Open(version)))
 }
 

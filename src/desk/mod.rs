@@ -40,7 +40,8 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-ur
 
 /// Registers the desk's routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/desk", web::get().to(home))
+    cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT))
+        .route("/desk", web::get().to(home))
         .route("/desk/desk.css", web::get().to(stylesheet))
         .route("/desk/login", web::get().to(login_form))
         .route("/desk/login", web::post().to(login))
@@ -225,6 +226,69 @@ impl<P: Permission + 'static> FromRequest for DeskAs<P> {
     }
 }
 
+/// Most a desk form may hold: a quote of 10,000 characters, percent-encoded,
+/// with room to spare.
+const FORM_LIMIT: usize = 256 * 1024;
+
+/// A form's body, read only when the handler asks: its session and role
+/// extractors have answered by then, so a caller who may not post it is
+/// refused (401, 403) before anything reads the body. A body that cannot be
+/// read is a desk page saying so (400, 413, 415).
+pub struct DeskForm<T> {
+    req: HttpRequest,
+    payload: Payload,
+    form: std::marker::PhantomData<T>,
+}
+
+impl<T> FromRequest for DeskForm<T> {
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(DeskForm {
+            req: req.clone(),
+            payload: payload.take(),
+            form: std::marker::PhantomData,
+        }))
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> DeskForm<T> {
+    async fn read(mut self, session: Option<&Session>) -> Result<T, HttpResponse> {
+        match web::Form::<T>::from_request(&self.req, &mut self.payload).await {
+            Ok(form) => Ok(form.into_inner()),
+            Err(error) => {
+                let status = error.as_response_error().status_code();
+                let detail = match status.as_u16() {
+                    413 => "The form is too large.".to_owned(),
+                    415 => "The form was not sent as a web form.".to_owned(),
+                    _ => format!("The form could not be read ({error})."),
+                };
+                Err(page(
+                    status,
+                    pages::error(session, status.as_u16(), &detail),
+                ))
+            }
+        }
+    }
+}
+
+/// Reads a form's body or answers with why it could not be read.
+macro_rules! read_form {
+    ($form:expr, $session:expr) => {
+        match $form.read($session).await {
+            Ok(form) => form,
+            Err(refused) => return refused,
+        }
+    };
+}
+
+/// Text from a form's text area: browsers send its line breaks as CRLF; the
+/// records keep LF.
+fn text_area(text: &str) -> String {
+    text.replace("\r\n", "\n").trim().to_owned()
+}
+
 /// Every form that changes something carries this.
 #[derive(Deserialize)]
 struct Csrf {
@@ -278,9 +342,9 @@ struct SignIn {
 async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<SignIn>,
+    form: DeskForm<SignIn>,
 ) -> HttpResponse {
-    let SignIn { api_key, csrf } = form.into_inner();
+    let SignIn { api_key, csrf } = read_form!(form, None);
     let expected = req.cookie(&cookie_name(&state, "login"));
     if expected.is_none_or(|c| c.value().is_empty() || c.value() != csrf) {
         let token = session::random_token();
@@ -294,9 +358,18 @@ async fn login(
         let _ = response.add_cookie(&cookie(&state, "login", token, true));
         return response;
     }
+    // Signing in again ends the session this browser held: one at a time.
+    let previous = req
+        .cookie(&cookie_name(&state, "desk"))
+        .map(|c| c.value().to_owned());
     let opened = state
         .db
         .run(move |conn| {
+            if let Some(previous) = previous
+                && let Some(old) = session::find(conn, &previous)?
+            {
+                session::end(conn, &old)?;
+            }
             let Some((key, role)) = keys::find_live_by_secret(conn, api_key.trim())? else {
                 return Ok(None);
             };
@@ -340,8 +413,9 @@ async fn login(
 async fn logout(
     state: web::Data<AppState>,
     DeskSession(session): DeskSession,
-    form: web::Form<Csrf>,
+    form: DeskForm<Csrf>,
 ) -> HttpResponse {
+    let form = read_form!(form, Some(&session));
     if let Some(refused) = csrf_refusal(&session, &form.csrf) {
         return refused;
     }
@@ -404,9 +478,9 @@ struct NewArticleForm {
 async fn create_article(
     state: web::Data<AppState>,
     DeskAs(session, _): DeskAs<Write>,
-    form: web::Form<NewArticleForm>,
+    form: DeskForm<NewArticleForm>,
 ) -> HttpResponse {
-    let form = form.into_inner();
+    let form = read_form!(form, Some(&session));
     if let Some(refused) = csrf_refusal(&session, &form.csrf) {
         return refused;
     }
@@ -548,10 +622,10 @@ async fn record_source(
     state: web::Data<AppState>,
     DeskAs(session, _): DeskAs<Write>,
     slug: web::Path<String>,
-    form: web::Form<SourceForm>,
+    form: DeskForm<SourceForm>,
 ) -> HttpResponse {
     let slug = slug.into_inner();
-    let form = form.into_inner();
+    let form = read_form!(form, Some(&session));
     if let Some(refused) = csrf_refusal(&session, &form.csrf) {
         return refused;
     }
@@ -575,6 +649,10 @@ async fn record_source(
         doi: None,
         sealed: false,
     };
+    let target = slug.clone();
+    if let Err(error) = state.db.run(move |conn| articles::get(conn, &target)).await {
+        return error_page(Some(&session), &error);
+    }
     let prepared = match sources::prepare_new(state.embargo(), &session.caller.actor(), &new) {
         Ok(prepared) => prepared,
         Err(error) => return show_article(&state, &session, slug, None, Some(error)).await,
@@ -584,7 +662,10 @@ async fn record_source(
         .append(move |conn, seq| sources::create(conn, seq, prepared))
         .await
     {
-        Ok(version) => see_other(&format!("{}?source={}", article_url(&slug), version.id)),
+        Ok(version) => {
+            AppState::capture_when_recorded(&state, version.id.clone(), session.caller.actor());
+            see_other(&format!("{}?source={}", article_url(&slug), version.id))
+        }
         Err(error) => show_article(&state, &session, slug, None, Some(error)).await,
     }
 }
@@ -603,10 +684,10 @@ async fn cite(
     state: web::Data<AppState>,
     DeskAs(session, _): DeskAs<Write>,
     slug: web::Path<String>,
-    form: web::Form<CiteForm>,
+    form: DeskForm<CiteForm>,
 ) -> HttpResponse {
     let slug = slug.into_inner();
-    let form = form.into_inner();
+    let form = read_form!(form, Some(&session));
     if let Some(refused) = csrf_refusal(&session, &form.csrf) {
         return refused;
     }
@@ -614,8 +695,8 @@ async fn cite(
     let batch = vec![NewCitation {
         source_id: source.clone(),
         source_version: None,
-        claim: form.claim.trim().to_owned(),
-        quote: Some(form.quote.trim().to_owned()).filter(|q| !q.is_empty()),
+        claim: text_area(&form.claim),
+        quote: Some(text_area(&form.quote)).filter(|q| !q.is_empty()),
         locator: form.locator.trim().to_owned(),
         note: None,
     }];
@@ -645,9 +726,10 @@ async fn publish(
     state: web::Data<AppState>,
     DeskAs(session, _): DeskAs<Edit>,
     slug: web::Path<String>,
-    form: web::Form<Csrf>,
+    form: DeskForm<Csrf>,
 ) -> HttpResponse {
     let slug = slug.into_inner();
+    let form = read_form!(form, Some(&session));
     if let Some(refused) = csrf_refusal(&session, &form.csrf) {
         return refused;
     }
@@ -670,8 +752,9 @@ async fn verify(
     state: web::Data<AppState>,
     DeskAs(session, _): DeskAs<Edit>,
     id: web::Path<String>,
-    form: web::Form<Csrf>,
+    form: DeskForm<Csrf>,
 ) -> HttpResponse {
+    let form = read_form!(form, Some(&session));
     if let Some(refused) = csrf_refusal(&session, &form.csrf) {
         return refused;
     }
@@ -697,9 +780,9 @@ async fn retract(
     state: web::Data<AppState>,
     DeskAs(session, _): DeskAs<Write>,
     id: web::Path<String>,
-    form: web::Form<RetractForm>,
+    form: DeskForm<RetractForm>,
 ) -> HttpResponse {
-    let form = form.into_inner();
+    let form = read_form!(form, Some(&session));
     if let Some(refused) = csrf_refusal(&session, &form.csrf) {
         return refused;
     }

@@ -80,6 +80,17 @@ impl<'a> Browser<'a> {
         reply
     }
 
+    /// Posts a body no form parser can read (plain text, not a form).
+    async fn post_unreadable(&self, uri: &str) -> Reply {
+        self.app
+            .call(
+                self.with_cookies(TestRequest::post().uri(uri))
+                    .insert_header(("content-type", "text/plain"))
+                    .set_payload("%%%"),
+            )
+            .await
+    }
+
     /// Signs in with `key` through the sign-in form; returns the reply to
     /// the form's post.
     async fn sign_in(&mut self, key: &str) -> Reply {
@@ -177,6 +188,19 @@ async fn a_key_signs_in_and_signing_out_ends_the_session(backend: Backend) {
         .await;
     assert_eq!(form.status, 401, "{}", form.text());
     assert_eq!(app.ledger_size(), size, "nothing recorded");
+
+    // Signing in again from the same browser ends the session it held.
+    let mut twice = Browser::new(&app);
+    assert_eq!(twice.sign_in(&key.secret).await.status, 303);
+    let first = twice.cookies.clone();
+    assert_eq!(twice.sign_in(&key.secret).await.status, 303);
+    assert_eq!(
+        twice.get("/desk").await.status,
+        200,
+        "the new session works"
+    );
+    twice.cookies = first;
+    assert_eq!(twice.get("/desk").await.status, 303, "the old one is ended");
 
     // A revoked key ends its sessions at once.
     let mut second = Browser::new(&app);
@@ -357,6 +381,26 @@ async fn each_role_does_on_the_desk_what_it_may_through_the_api(backend: Backend
         )
         .await;
     assert_eq!(refused.status, 403, "{}", refused.text());
+    // Refused before the body is read: a body that could not be read at all
+    // still answers 403 (and 401 without a session), not 400 or 415.
+    let broken = browser.post_unreadable("/desk/articles").await;
+    assert_eq!(broken.status, 403, "{}", broken.text());
+    let anonymous = Browser::new(&app)
+        .post_unreadable("/desk/articles/x/citations")
+        .await;
+    assert_eq!(anonymous.status, 401, "{}", anonymous.text());
+    assert_eq!(app.ledger_size(), size);
+
+    // A writer's unreadable form is a desk page saying so, not JSON.
+    let writer = app.make_key(Role::Editor, "Ed");
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.sign_in(&writer.secret).await.status, 303);
+    let broken = browser.post_unreadable("/desk/articles").await;
+    assert_eq!(broken.status, 415, "{}", broken.text());
+    assert_eq!(
+        broken.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
     assert_eq!(app.ledger_size(), size);
 }
 
@@ -405,8 +449,10 @@ async fn the_whole_flow_from_sources_to_a_published_article(backend: Backend) {
 
     // Two sources, each recorded then cited; a citation without a claim is
     // refused and says why.
+    // A long quote in any script, with the line breaks a browser sends.
+    let long_quote = "Le barrage a cédé à l\u{2019}aube.\r\n".repeat(250);
     for (n, claim) in [
-        (1, "The river rose two metres."),
+        (1, "The river rose\r\ntwo metres."),
         (2, "The dam was inspected in May."),
     ] {
         let url = format!("https://source.example/flood/{n}");
@@ -455,7 +501,7 @@ async fn the_whole_flow_from_sources_to_a_published_article(backend: Backend) {
                     ("csrf", &csrf),
                     ("source_id", &source_id),
                     ("claim", claim),
-                    ("quote", "We saw it."),
+                    ("quote", &long_quote),
                     ("locator", &format!("paragraph {n}")),
                 ],
             )
@@ -510,6 +556,10 @@ async fn the_whole_flow_from_sources_to_a_published_article(backend: Backend) {
     let list = app.get_as("/v1/articles/flood/sources", &token).await;
     assert_eq!(list.status, 200, "{}", list.text());
     let text = list.text();
-    assert!(text.contains("The river rose two metres."));
+    assert!(
+        text.contains("The river rose\\ntwo metres."),
+        "kept as LF: {text}"
+    );
+    assert!(text.contains("à l’aube."));
     assert!(text.contains("\"verified\""), "{text}");
 }

@@ -117,6 +117,10 @@ pub struct Sequencer {
     /// Records that commit with their entries, written by
     /// [`Sequencer::finish`] in one statement per kind ([`Sequencer::defer`]).
     deferred: Vec<Deferred>,
+    /// A [`Sequencer::finish`] began and did not complete: what it had taken
+    /// out of memory may not be in the database, so nothing may go on but a
+    /// rollback of the whole transaction.
+    broken: bool,
 }
 
 /// Writes rows of one kind handed to [`Sequencer::defer`], all at once; each
@@ -183,6 +187,7 @@ impl Sequencer {
             held: Vec::new(),
             flushed: Vec::new(),
             deferred: Vec::new(),
+            broken: false,
         })
     }
 
@@ -207,7 +212,7 @@ impl Sequencer {
     /// earlier work's rows too: that cannot be put back, and is an error (the
     /// whole transaction must roll back).
     pub fn rewind(&mut self, mark: Mark) -> Result<(), LedgerError> {
-        if self.locked_size != mark.locked_size {
+        if self.broken || self.locked_size != mark.locked_size {
             return Err(LedgerError::Corrupt(
                 "work that finished the sequencer was rolled back".into(),
             ));
@@ -237,9 +242,16 @@ impl Sequencer {
     /// transaction; work that reads the tree it has just grown, inside its own
     /// transaction, calls it first.
     pub fn finish(&mut self, conn: &mut DbConnection) -> Result<u64, LedgerError> {
-        if self.size == self.locked_size {
+        if self.broken {
+            return Err(LedgerError::Corrupt(
+                "an earlier finish of this transaction failed".into(),
+            ));
+        }
+        if self.size == self.locked_size && self.deferred.is_empty() {
             return Ok(0);
         }
+        // Until the end, a failure leaves the transaction only to roll back.
+        self.broken = true;
         self.flush_held(conn)?;
         let appended = self.size - self.locked_size;
         let mut written: Vec<(u64, Hash)> = self.written.drain().collect();
@@ -268,6 +280,7 @@ impl Sequencer {
             ))
             .execute(conn)?;
         self.locked_size = self.size;
+        self.broken = false;
         Ok(appended)
     }
 

@@ -345,7 +345,78 @@ async fn a_batch_checked_before_it_queues_commits_what_holds_when_it_commits(bac
     assert_eq!(app.ledger_size(), size, "nothing appended");
 }
 
-on_both_backends!(work_without_a_savepoint_that_fails_takes_its_group_with_it);
+on_both_backends!(
+    work_without_a_savepoint_that_fails_takes_its_group_with_it,
+    a_finish_that_fails_midway_takes_its_group_with_it
+);
+
+/// Appends one entry while holding the writer for 400 ms, once the writer
+/// has started on it: writes sent meanwhile queue, and go in one group after.
+async fn hold_the_writer(
+    app: &TestApp,
+) -> actix_web::rt::task::JoinHandle<
+    Result<sourceledger::ledger::Appended, sourceledger::error::ApiError>,
+> {
+    let state = app.state.clone();
+    let blocker = actix_web::rt::spawn(async move {
+        state
+            .writer
+            .write(|conn, seq| {
+                std::thread::sleep(std::time::Duration::from_millis(400));
+                seq.append(conn, "test.blocker", "test:group", &json!({"n": 1}))
+                    .map_err(sourceledger::error::ApiError::from)
+            })
+            .await
+    });
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    blocker
+}
+
+/// Work that finishes the sequencer itself (to read the tree it grew) and
+/// fails in the middle of that finish, after an earlier write of its group
+/// appended: the finish had taken the group's pending rows out of memory, so
+/// the group cannot go on; it rolls back whole, and nothing half-written
+/// (an entry counted in the head without its row) commits.
+async fn a_finish_that_fails_midway_takes_its_group_with_it(backend: Backend) {
+    use sourceledger::error::{ApiError, ErrorCode};
+    let app = TestApp::spawn(backend).await;
+    let before = app.ledger_size();
+    let blocker = hold_the_writer(&app).await;
+    let earlier = app.state.writer.write(|conn, seq| {
+        seq.append(conn, "test.earlier", "test:group", &json!({"n": 2}))
+            .map_err(ApiError::from)
+    });
+    let failing = app.state.writer.write(|conn, seq| {
+        seq.append(conn, "test.failing", "test:group", &json!({"n": 3}))?;
+        seq.defer(
+            "test",
+            |_, _| Err(sourceledger::ledger::LedgerError::Corrupt("refused".into())),
+            (),
+        );
+        seq.finish(conn)?;
+        Err::<(), _>(ApiError::new(ErrorCode::Conflict, "not reached"))
+    });
+    let (earlier, failing) = futures_util::future::join(earlier, failing).await;
+    blocker
+        .await
+        .expect("joined")
+        .expect("the blocker commits alone");
+    assert!(failing.is_err());
+    assert!(
+        earlier.is_err(),
+        "the earlier write's rows went with the failed finish"
+    );
+    assert_eq!(
+        app.ledger_size(),
+        before + 1,
+        "only the blocker is in the log"
+    );
+    let auditor = app.token_of(Role::Auditor).await;
+    let audit = app
+        .send("POST", "/v1/audit/verify", Some(&auditor), None)
+        .await;
+    assert_eq!(audit.json()["ok"], true, "audit: {}", audit.text());
+}
 
 /// Work sent with `append` runs without a savepoint of its own (a new
 /// source: everything a request can get wrong is checked before it queues).
@@ -358,20 +429,9 @@ async fn work_without_a_savepoint_that_fails_takes_its_group_with_it(backend: Ba
     let app = TestApp::spawn(backend).await;
     let journalist = app.token_of(Role::Journalist).await;
     let before = app.ledger_size();
-    let state = app.state.clone();
-    // Holds the writer for a moment, so the three writes below queue while
-    // it works and go in one group after it.
-    let blocker = actix_web::rt::spawn(async move {
-        state
-            .writer
-            .write(|conn, seq| {
-                std::thread::sleep(std::time::Duration::from_millis(400));
-                seq.append(conn, "test.blocker", "test:group", &json!({"n": 1}))
-                    .map_err(ApiError::from)
-            })
-            .await
-    });
-    actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    // The three writes below queue while the writer is held, and go in one
+    // group after it.
+    let blocker = hold_the_writer(&app).await;
     let source = app.post_as(
         "/v1/sources",
         &journalist,

@@ -376,3 +376,16 @@ impl Db {
         .map_err(|_| Unavailable::WorkerGone)?
     }
 }
+
+diesel::define_sql_function! {
+    /// SQL's `lower()`, on both backends (SQLite folds ASCII letters only).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// `text` with LIKE's own wildcards (and its escape, `\`) escaped, for a
+/// pattern that looks for what was typed as it is: use with `.escape('\\')`.
+pub fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

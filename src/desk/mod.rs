@@ -47,6 +47,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/desk/login", web::post().to(login))
         .route("/desk/logout", web::post().to(logout))
         .route("/desk/articles", web::post().to(create_article))
+        .route("/desk/sources", web::get().to(source_list))
+        .route("/desk/sources/{id}", web::get().to(source))
         .route("/desk/articles/{slug}", web::get().to(article))
         .route(
             "/desk/articles/{slug}/sources",
@@ -445,21 +447,37 @@ async fn home(
     DeskSession(session): DeskSession,
     query: web::Query<Search>,
 ) -> HttpResponse {
-    let q = query.into_inner().q.unwrap_or_default();
+    let may_write = may::<Write>(&session);
+    list_page(
+        &state,
+        &session,
+        query.into_inner(),
+        articles::search,
+        |s, q, found| pages::home(s, q, found, may_write, None),
+    )
+    .await
+}
+
+/// A domain search a list page runs: the text typed, at most how many.
+type SearchFn<T> = fn(&mut crate::db::DbConnection, Option<&str>, u32) -> Result<Vec<T>, ApiError>;
+
+/// A list page: its search run on a pool connection, then rendered.
+async fn list_page<T: Send + 'static>(
+    state: &AppState,
+    session: &Session,
+    query: Search,
+    search: SearchFn<T>,
+    render: impl FnOnce(&Session, &str, &[T]) -> String,
+) -> HttpResponse {
+    let q = query.q.unwrap_or_default();
     let text = q.clone();
     match state
         .db
-        .run(move |conn| articles::search(conn, Some(&text), LISTED))
+        .run(move |conn| search(conn, Some(&text), LISTED))
         .await
     {
-        Ok(found) => ok_page(pages::home(
-            &session,
-            &q,
-            &found,
-            may::<Write>(&session),
-            None,
-        )),
-        Err(error) => error_page(Some(&session), &error),
+        Ok(found) => ok_page(render(session, &q, &found)),
+        Err(error) => error_page(Some(session), &error),
     }
 }
 
@@ -805,5 +823,39 @@ async fn citation_done(
     match done {
         Ok(row) => see_other(&article_url(row.article_slug.as_str())),
         Err(error) => error_page(Some(session), &error),
+    }
+}
+
+/// `GET /desk/sources`: sources newest first, each at its latest version,
+/// searchable by URL, title or publisher.
+async fn source_list(
+    state: web::Data<AppState>,
+    DeskSession(session): DeskSession,
+    query: web::Query<Search>,
+) -> HttpResponse {
+    list_page(
+        &state,
+        &session,
+        query.into_inner(),
+        sources::search,
+        pages::sources,
+    )
+    .await
+}
+
+/// `GET /desk/sources/{id}`: every version of one source.
+async fn source(
+    state: web::Data<AppState>,
+    DeskSession(session): DeskSession,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let id = id.into_inner();
+    match state
+        .db
+        .run(move |conn| sources::versions(conn, &id, true))
+        .await
+    {
+        Ok(versions) => ok_page(pages::source(&session, &versions)),
+        Err(error) => error_page(Some(&session), &error),
     }
 }

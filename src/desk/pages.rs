@@ -35,6 +35,8 @@ fn layout(title: &str, session: Option<&Session>, main: Markup) -> String {
                     @if let Some(session) = session {
                         nav aria-label="Desk" {
                             a href="/desk" { "Articles" }
+                            " "
+                            a href="/desk/sources" { "Sources" }
                         }
                         form class="signout" method="post" action="/desk/logout" {
                             input type="hidden" name="csrf" value=(session.csrf());
@@ -83,6 +85,33 @@ pub fn error(session: Option<&Session>, status: u16, detail: &str) -> String {
     )
 }
 
+/// A list page's search, then its table (`columns` over `rows`), or that
+/// nothing matched.
+fn listing(
+    action: &str,
+    label: &str,
+    q: &str,
+    what: &str,
+    columns: &[&str],
+    rows: Option<Markup>,
+) -> Markup {
+    html! {
+        form method="get" action=(action) role="search" class="search" {
+            label for="q" { (label) }
+            input id="q" name="q" type="search" value=(q);
+            button type="submit" { "Search" }
+        }
+        @if let Some(rows) = rows {
+            table class="articles" {
+                thead { tr { @for c in columns { th scope="col" { (c) } } } }
+                tbody { (rows) }
+            }
+        } @else {
+            p { "No " (what) @if !q.is_empty() { " match “" (q) "”" } "." }
+        }
+    }
+}
+
 fn field(id: &str, label: &str, kind: &str, value: &str, hint: Option<&str>) -> Markup {
     html! {
         div class="field" {
@@ -118,28 +147,17 @@ pub fn home(
         Some(session),
         html! {
             h1 { "Articles" }
-            form method="get" action="/desk" role="search" class="search" {
-                label for="q" { "Search by title or slug" }
-                input id="q" name="q" type="search" value=(q);
-                button type="submit" { "Search" }
-            }
-            @if articles.is_empty() {
-                p { "No articles" @if !q.is_empty() { " match “" (q) "”" } "." }
-            } @else {
-                table class="articles" {
-                    thead { tr { th scope="col" { "Title" } th scope="col" { "Slug" } th scope="col" { "State" } th scope="col" { "Changed" } } }
-                    tbody {
-                        @for a in articles {
-                            tr {
-                                td { a href=(format!("/desk/articles/{}", a.slug.as_str())) { (a.title) } }
-                                td { code { (a.slug.as_str()) } }
-                                td { span class=(format!("state {}", a.status.as_str())) { (a.status.as_str()) } }
-                                td { time datetime=(&*a.updated_at) { (a.updated_at.get(..10).unwrap_or_default()) } }
-                            }
+            (listing("/desk", "Search by title or slug", q, "articles", &["Title", "Slug", "State", "Changed"],
+                (!articles.is_empty()).then(|| html! {
+                    @for a in articles {
+                        tr {
+                            td { a href=(format!("/desk/articles/{}", a.slug.as_str())) { (a.title) } }
+                            td { code { (a.slug.as_str()) } }
+                            td { span class=(format!("state {}", a.status.as_str())) { (a.status.as_str()) } }
+                            td { time datetime=(&*a.updated_at) { (a.updated_at.get(..10).unwrap_or_default()) } }
                         }
                     }
-                }
-            }
+                })))
             @if may_write {
                 section aria-labelledby="new-article" class="card" {
                     h2 id="new-article" { "New article" }
@@ -285,6 +303,66 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                         }
                         (field("language", "Language", "text", &article.language, None))
                         button type="submit" { "Record source" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// Sources, newest first, with the search.
+pub fn sources(session: &Session, q: &str, found: &[SourceVersion]) -> String {
+    layout(
+        "Sources",
+        Some(session),
+        html! {
+            h1 { "Sources" }
+            (listing("/desk/sources", "Search by URL, title or publisher", q, "sources", &["Title", "Publisher", "Kind", "Recorded"],
+                (!found.is_empty()).then(|| html! {
+                    @for source in found {
+                        tr {
+                            td {
+                                a href=(format!("/desk/sources/{}", source.id)) { (source.title) }
+                                br;
+                                small { (source.url.as_str()) }
+                            }
+                            td { (source.publisher) }
+                            td { (source.kind.as_str().replace('_', " ")) }
+                            td { time datetime=(&*source.recorded_at) { (source.recorded_at.get(..10).unwrap_or_default()) } }
+                        }
+                    }
+                })))
+        },
+    )
+}
+
+/// One source: its versions, newest first.
+pub fn source(session: &Session, versions: &[SourceVersion]) -> String {
+    let Some(latest) = versions.last() else {
+        return error(Some(session), 404, "No such source.");
+    };
+    layout(
+        &latest.title,
+        Some(session),
+        html! {
+            p class="crumbs" { a href="/desk/sources" { "Sources" } }
+            h1 { (latest.title) }
+            p { a href=(latest.url.as_str()) rel="noopener noreferrer" { (latest.url.as_str()) } }
+            h2 { "Versions" }
+            ol class="citations" reversed {
+                @for v in versions.iter().rev() {
+                    li {
+                        p class="meta" { "Version " (v.version) " · recorded " (&*v.recorded_at) " by " (v.recorded_by) " · entry " (v.ledger_index) }
+                        dl class="facts" {
+                            dt { "Title" } dd { (v.title) }
+                            dt { "Publisher" } dd { (v.publisher) }
+                            dt { "URL" } dd { (v.url.as_str()) }
+                            dt { "Kind" } dd { (v.kind.as_str().replace('_', " ")) }
+                            dt { "Language" } dd { (v.language.as_str()) }
+                            @if let Some(sha) = &v.snapshot_sha256 {
+                                dt { "Archived copy" } dd { code { (sha.as_str()) } }
+                            }
+                        }
                     }
                 }
             }

@@ -287,8 +287,6 @@ pub fn change_status(
     Ok(row)
 }
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
-
 /// The newsroom's articles for its desk, most recently changed first: every
 /// state, or those whose title or slug holds `text` (any case), at most
 /// `limit`.
@@ -303,15 +301,9 @@ pub fn search(
         .select(Article::as_select())
         .into_boxed();
     if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
-        // LIKE's own wildcards are escaped: what was typed is looked for as is.
-        let escaped = text
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
+        let pattern = format!("%{}%", crate::db::like_escaped(&text.to_lowercase()));
         query = query.filter(
-            lower(articles::title)
+            crate::db::lower(articles::title)
                 .like(pattern.clone())
                 .escape('\\')
                 .or(articles::slug.like(pattern).escape('\\')),

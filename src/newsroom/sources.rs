@@ -500,6 +500,46 @@ pub fn version(
         .optional()?)
 }
 
+/// The newsroom's sources for its desk, most recently recorded first, each at
+/// its latest version: every one, or those whose URL, title or publisher (at
+/// that version) holds `text` (any case; on SQLite ASCII letters only), at
+/// most `limit`.
+pub fn search(
+    conn: &mut DbConnection,
+    text: Option<&str>,
+    limit: u32,
+) -> Result<Vec<SourceVersion>, ApiError> {
+    let mut query = sources::table
+        .order((sources::recorded_at.desc(), sources::id.asc()))
+        .select(SourceVersion::as_select())
+        .into_boxed();
+    if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", crate::db::like_escaped(&text.to_lowercase()));
+        query = query.filter(
+            crate::db::lower(sources::title)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(crate::db::lower(sources::publisher)
+                    .like(pattern.clone())
+                    .escape('\\'))
+                .or(crate::db::lower(sources::url).like(pattern).escape('\\')),
+        );
+    }
+    // Newest first, so a source's first row here is its latest version that
+    // matches; a source's older versions are skipped.
+    let mut seen = std::collections::HashSet::new();
+    let mut found = Vec::new();
+    for row in query.limit(i64::from(limit) * 4).load(conn)? {
+        if found.len() as u32 >= limit {
+            break;
+        }
+        if seen.insert(row.id.clone()) {
+            found.push(row);
+        }
+    }
+    Ok(found)
+}
+
 /// Every version of source `id`, oldest first, or a 404.
 /// Every version of source `id`, oldest first; a reader who is not staff
 /// sees only those in the open (or disclosed), and a 404 when there is none.

@@ -15,7 +15,8 @@ on_both_backends!(
     every_form_needs_its_sessions_token,
     a_journalist_makes_an_article_and_finds_it,
     each_role_does_on_the_desk_what_it_may_through_the_api,
-    the_whole_flow_from_sources_to_a_published_article
+    the_whole_flow_from_sources_to_a_published_article,
+    sources_are_listed_searched_and_shown_with_their_versions
 );
 
 /// The browser's side of the desk: the cookies it holds.
@@ -562,4 +563,72 @@ async fn the_whole_flow_from_sources_to_a_published_article(backend: Backend) {
     );
     assert!(text.contains("à l’aube."));
     assert!(text.contains("\"verified\""), "{text}");
+}
+
+async fn sources_are_listed_searched_and_shown_with_their_versions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let key = app.make_key(Role::Journalist, "Jo");
+    let token = app.token_for(&key.secret).await;
+    let water = app
+        .record_source(
+            &token,
+            serde_json::json!({"url": "https://agency.example/water_report", "title": "Water <report>", "publisher": "River Agency", "kind": "dataset", "language": "en"}),
+        )
+        .await;
+    app.record_source(
+        &token,
+        serde_json::json!({"url": "https://other.example/a", "title": "Other", "publisher": "Someone", "kind": "document", "language": "en"}),
+    )
+    .await;
+    let id = water["id"].as_str().expect("id").to_owned();
+    let revised = app
+        .send(
+            "PATCH",
+            &format!("/v1/sources/{id}"),
+            Some(&token),
+            Some(serde_json::json!({"title": "Water report, corrected"})),
+        )
+        .await;
+    assert_eq!(revised.status, 200, "{}", revised.text());
+
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.get("/desk/sources").await.status, 303, "staff only");
+    assert_eq!(browser.sign_in(&key.secret).await.status, 303);
+    let all = browser.get("/desk/sources").await.text();
+    assert_eq!(
+        all.matches("href=\"/desk/sources/").count(),
+        2,
+        "each source once: {all}"
+    );
+    for (q, found) in [
+        ("river agency", true),
+        ("WATER_REPORT", true),
+        ("corrected", true),
+        ("_", true),
+        ("%", false),
+        ("nothing", false),
+    ] {
+        let page = browser
+            .get(&format!("/desk/sources?q={}", urlencode(q)))
+            .await
+            .text();
+        assert_eq!(
+            page.contains(&format!("/desk/sources/{id}")),
+            found,
+            "search {q:?}"
+        );
+    }
+    let page = browser.get(&format!("/desk/sources/{id}")).await;
+    assert_eq!(page.status, 200);
+    let text = page.text();
+    assert!(text.contains("<h1>Water report, corrected</h1>"), "{text}");
+    assert!(text.contains("Version 2") && text.contains("Version 1"));
+    assert!(
+        text.contains("Water &lt;report&gt;"),
+        "the first version, escaped"
+    );
+    assert_eq!(
+        browser.get("/desk/sources/no-such-source").await.status,
+        404
+    );
 }

@@ -280,14 +280,7 @@ fn store_version(
     seq: &mut Sequencer,
     prepared: PreparedSource,
 ) -> Result<SourceVersion, ApiError> {
-    let PreparedSource { mut row, entry } = prepared;
-    let about = About {
-        article: None,
-        source: Some(&row.id),
-    };
-    let appended = entry.append(conn, seq, about)?;
-    row.ledger_index = ledger_index(&appended);
-    row.recorded_at = appended.at.clone();
+    let row = prepared.append(conn, seq)?;
     diesel::insert_into(sources::table)
         .values(row.clone())
         .execute(conn)?;
@@ -323,6 +316,26 @@ pub struct PreparedSource {
     entry: super::embargo::Prepared,
 }
 
+impl PreparedSource {
+    /// Appends the version's entry; the row, with its index and time, is the
+    /// caller's to store.
+    fn append(
+        self,
+        conn: &mut DbConnection,
+        seq: &mut Sequencer,
+    ) -> Result<SourceVersion, ApiError> {
+        let PreparedSource { mut row, entry } = self;
+        let about = About {
+            article: None,
+            source: Some(&row.id),
+        };
+        let appended = entry.append(conn, seq, about)?;
+        row.ledger_index = ledger_index(&appended);
+        row.recorded_at = appended.at;
+        Ok(row)
+    }
+}
+
 /// Prepares version 1 of a new source recorded by `actor` (outside the
 /// log's lock). A new source is always committed to while the embargo is on:
 /// no published article can cite it yet.
@@ -349,14 +362,7 @@ pub fn create(
     seq: &mut Sequencer,
     prepared: PreparedSource,
 ) -> Result<SourceVersion, ApiError> {
-    let PreparedSource { mut row, entry } = prepared;
-    let about = About {
-        article: None,
-        source: Some(&row.id),
-    };
-    let appended = entry.append(conn, seq, about)?;
-    row.ledger_index = ledger_index(&appended);
-    row.recorded_at = appended.at.clone();
+    let row = prepared.append(conn, seq)?;
     seq.defer("sources", insert_new_sources, row.clone());
     Ok(row)
 }

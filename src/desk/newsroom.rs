@@ -1,0 +1,426 @@
+//! The desk's newsroom pages: articles, sources and citations, their lists
+//! and the forms that change them.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::extract::{Csrf, DeskAs, DeskForm, DeskSession, checked_form, text_area};
+use super::{error_page, may, ok_page, page, pages, see_other};
+use crate::auth::session::Session;
+use crate::auth::{Edit, Write};
+use crate::error::ApiError;
+use crate::newsroom::articles::ArticleStatus;
+use crate::newsroom::citations::NewCitation;
+use crate::newsroom::sources::{self, NewSource, SourceKind};
+use crate::newsroom::{articles, citations};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub(super) struct Search {
+    q: Option<String>,
+}
+
+/// How many articles the desk's list shows.
+pub(super) const LISTED: u32 = 200;
+
+/// `GET /desk`: the articles, newest change first, searchable by title or
+/// slug, and (for those who may write) the form for a new one.
+pub(super) async fn home(
+    state: web::Data<AppState>,
+    DeskSession(session): DeskSession,
+    query: web::Query<Search>,
+) -> HttpResponse {
+    let may_write = may::<Write>(&session);
+    list_page(
+        &state,
+        &session,
+        query.into_inner(),
+        articles::search,
+        |s, q, found| pages::home(s, q, found, may_write, None),
+    )
+    .await
+}
+
+/// A domain search a list page runs: the text typed, at most how many.
+type SearchFn<T> = fn(&mut crate::db::DbConnection, Option<&str>, u32) -> Result<Vec<T>, ApiError>;
+
+/// A list page: its search run on a pool connection, then rendered.
+pub(super) async fn list_page<T: Send + 'static>(
+    state: &AppState,
+    session: &Session,
+    query: Search,
+    search: SearchFn<T>,
+    render: impl FnOnce(&Session, &str, &[T]) -> String,
+) -> HttpResponse {
+    let q = query.q.unwrap_or_default();
+    let text = q.clone();
+    match state
+        .db
+        .run(move |conn| search(conn, Some(&text), LISTED))
+        .await
+    {
+        Ok(found) => ok_page(render(session, &q, &found)),
+        Err(error) => error_page(Some(session), &error),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewArticleForm {
+    csrf: String,
+    slug: String,
+    title: String,
+    url: String,
+    language: String,
+    /// One author a line.
+    authors: String,
+}
+
+/// `POST /desk/articles`: records a new draft article.
+pub(super) async fn create_article(
+    state: web::Data<AppState>,
+    DeskAs(session, _): DeskAs<Write>,
+    form: DeskForm<NewArticleForm>,
+) -> HttpResponse {
+    let form = checked_form!(form, &session);
+    let new = articles::NewArticle {
+        slug: form.slug.trim().to_owned(),
+        title: form.title.trim().to_owned(),
+        url: form.url.trim().to_owned(),
+        language: form.language.trim().to_owned(),
+        authors: form
+            .authors
+            .lines()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    let actor = session.caller.actor();
+    let embargo = state.embargo();
+    let made = state
+        .writer
+        .write(move |conn, seq| articles::create(conn, seq, embargo, &actor, &new))
+        .await;
+    match made {
+        Ok(article) => see_other(&format!("/desk/articles/{}", article.slug.as_str())),
+        Err(error) => {
+            // The form again, with what was typed and what is wrong.
+            let found = state
+                .db
+                .run(|conn| articles::search(conn, None, LISTED))
+                .await
+                .unwrap_or_default();
+            page(
+                error.status(),
+                pages::home(
+                    &session,
+                    "",
+                    &found,
+                    true,
+                    Some((error.detail(), &form_back(&form))),
+                ),
+            )
+        }
+    }
+}
+
+/// What a refused new-article form held, to show it again.
+pub(super) fn form_back(form: &NewArticleForm) -> pages::ArticleDraft {
+    pages::ArticleDraft {
+        slug: form.slug.clone(),
+        title: form.title.clone(),
+        url: form.url.clone(),
+        language: form.language.clone(),
+        authors: form.authors.clone(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct ArticleQuery {
+    /// A source just recorded, offered for citing.
+    source: Option<String>,
+}
+
+/// `GET /desk/articles/{slug}`: one article and its citations; for those
+/// who may write, the forms to record a source and cite it; for editors,
+/// verify, retract and publish.
+pub(super) async fn article(
+    state: web::Data<AppState>,
+    DeskSession(session): DeskSession,
+    slug: web::Path<String>,
+    query: web::Query<ArticleQuery>,
+) -> HttpResponse {
+    show_article(
+        &state,
+        &session,
+        slug.into_inner(),
+        query.into_inner().source,
+        None,
+    )
+    .await
+}
+
+/// The article page, with `problem` above its forms when a form was refused.
+pub(super) async fn show_article(
+    state: &web::Data<AppState>,
+    session: &Session,
+    slug: String,
+    source: Option<String>,
+    problem: Option<ApiError>,
+) -> HttpResponse {
+    let found = state
+        .db
+        .run(move |conn| {
+            let article = articles::get(conn, &slug)?;
+            let cited = citations::of_article(conn, article.slug.as_str())?;
+            // A source to cite: only one that exists, at its latest version.
+            let offered = match source {
+                Some(id) => sources::latest(conn, &id).ok(),
+                None => None,
+            };
+            Ok::<_, ApiError>((article, cited, offered))
+        })
+        .await;
+    match found {
+        Ok((article, cited, offered)) => {
+            let shown = pages::ArticleView {
+                article: &article,
+                cited: &cited,
+                offered: offered.as_ref(),
+                may_write: may::<Write>(session),
+                may_edit: may::<Edit>(session),
+                problem: problem.as_ref().map(|p| p.detail()),
+            };
+            let status = problem
+                .as_ref()
+                .map_or(actix_web::http::StatusCode::OK, |p| p.status());
+            page(status, pages::article(session, &shown))
+        }
+        Err(error) => error_page(Some(session), &error),
+    }
+}
+
+pub(super) fn article_url(slug: &str) -> String {
+    format!("/desk/articles/{slug}")
+}
+
+#[derive(Deserialize)]
+pub(super) struct SourceForm {
+    csrf: String,
+    url: String,
+    title: String,
+    publisher: String,
+    kind: String,
+    language: String,
+}
+
+/// `POST /desk/articles/{slug}/sources`: records a source, then offers it
+/// for citing on the article's page.
+pub(super) async fn record_source(
+    state: web::Data<AppState>,
+    DeskAs(session, _): DeskAs<Write>,
+    slug: web::Path<String>,
+    form: DeskForm<SourceForm>,
+) -> HttpResponse {
+    let slug = slug.into_inner();
+    let form = checked_form!(form, &session);
+    let Ok(kind) = SourceKind::try_from(form.kind.trim().to_owned()) else {
+        let error = ApiError::new(
+            crate::error::ErrorCode::InvalidField,
+            "kind: choose what sort of source it is",
+        );
+        return show_article(&state, &session, slug, None, Some(error)).await;
+    };
+    let new = NewSource {
+        url: form.url.trim().to_owned(),
+        title: form.title.trim().to_owned(),
+        publisher: form.publisher.trim().to_owned(),
+        kind,
+        language: form.language.trim().to_owned(),
+        published_at: None,
+        accessed_at: None,
+        snapshot_sha256: None,
+        archive_url: None,
+        doi: None,
+        sealed: false,
+    };
+    let target = slug.clone();
+    if let Err(error) = state.db.run(move |conn| articles::get(conn, &target)).await {
+        return error_page(Some(&session), &error);
+    }
+    let prepared = match sources::prepare_new(state.embargo(), &session.caller.actor(), &new) {
+        Ok(prepared) => prepared,
+        Err(error) => return show_article(&state, &session, slug, None, Some(error)).await,
+    };
+    match state
+        .writer
+        .append(move |conn, seq| sources::create(conn, seq, prepared))
+        .await
+    {
+        Ok(version) => {
+            AppState::capture_when_recorded(&state, version.id.clone(), session.caller.actor());
+            see_other(&format!("{}?source={}", article_url(&slug), version.id))
+        }
+        Err(error) => show_article(&state, &session, slug, None, Some(error)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct CiteForm {
+    csrf: String,
+    source_id: String,
+    claim: String,
+    quote: String,
+    locator: String,
+}
+
+/// `POST /desk/articles/{slug}/citations`: cites a source in the article.
+pub(super) async fn cite(
+    state: web::Data<AppState>,
+    DeskAs(session, _): DeskAs<Write>,
+    slug: web::Path<String>,
+    form: DeskForm<CiteForm>,
+) -> HttpResponse {
+    let slug = slug.into_inner();
+    let form = checked_form!(form, &session);
+    let source = form.source_id.trim().to_owned();
+    let batch = vec![NewCitation {
+        source_id: source.clone(),
+        source_version: None,
+        claim: text_area(&form.claim),
+        quote: Some(text_area(&form.quote)).filter(|q| !q.is_empty()),
+        locator: form.locator.trim().to_owned(),
+        note: None,
+    }];
+    let caller = session.caller.clone();
+    let embargo = state.embargo();
+    let target = slug.clone();
+    let prepared = state
+        .db
+        .run(move |conn| citations::prepare(conn, embargo, &caller, &target, &batch, false))
+        .await;
+    let done = match prepared {
+        Ok(prepared) => state
+            .writer
+            .write(move |conn, seq| citations::attach(conn, seq, prepared))
+            .await
+            .map(|_| ()),
+        Err(error) => Err(error),
+    };
+    match done {
+        Ok(()) => see_other(&article_url(&slug)),
+        Err(error) => show_article(&state, &session, slug, Some(source), Some(error)).await,
+    }
+}
+
+/// `POST /desk/articles/{slug}/publish` (editors).
+pub(super) async fn publish(
+    state: web::Data<AppState>,
+    DeskAs(session, _): DeskAs<Edit>,
+    slug: web::Path<String>,
+    form: DeskForm<Csrf>,
+) -> HttpResponse {
+    let slug = slug.into_inner();
+    checked_form!(form, &session);
+    let actor = session.caller.actor();
+    let target = slug.clone();
+    let done = state
+        .writer
+        .write(move |conn, seq| {
+            articles::change_status(conn, seq, &actor, &target, ArticleStatus::Published, None)
+        })
+        .await;
+    match done {
+        Ok(_) => see_other(&article_url(&slug)),
+        Err(error) => show_article(&state, &session, slug, None, Some(error)).await,
+    }
+}
+
+/// `POST /desk/citations/{id}/verify` (editors): back to its article.
+pub(super) async fn verify(
+    state: web::Data<AppState>,
+    DeskAs(session, _): DeskAs<Edit>,
+    id: web::Path<String>,
+    form: DeskForm<Csrf>,
+) -> HttpResponse {
+    checked_form!(form, &session);
+    let caller = session.caller.clone();
+    let embargo = state.embargo();
+    let id = id.into_inner();
+    let done = state
+        .writer
+        .write(move |conn, seq| citations::verify(conn, seq, embargo, &caller, &id))
+        .await;
+    citation_done(&session, done).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct RetractForm {
+    csrf: String,
+    reason: String,
+}
+
+/// `POST /desk/citations/{id}/retract`: with its reason; journalists only
+/// their own citations, as through the API.
+pub(super) async fn retract(
+    state: web::Data<AppState>,
+    DeskAs(session, _): DeskAs<Write>,
+    id: web::Path<String>,
+    form: DeskForm<RetractForm>,
+) -> HttpResponse {
+    let form = checked_form!(form, &session);
+    let caller = session.caller.clone();
+    let embargo = state.embargo();
+    let id = id.into_inner();
+    let reason = form.reason.trim().to_owned();
+    let done = state
+        .writer
+        .write(move |conn, seq| citations::retract(conn, seq, embargo, &caller, &id, &reason))
+        .await;
+    citation_done(&session, done).await
+}
+
+/// After a citation's change: its article's page, or what went wrong.
+pub(super) async fn citation_done(
+    session: &Session,
+    done: Result<citations::Citation, ApiError>,
+) -> HttpResponse {
+    match done {
+        Ok(row) => see_other(&article_url(row.article_slug.as_str())),
+        Err(error) => error_page(Some(session), &error),
+    }
+}
+
+/// `GET /desk/sources`: sources newest first, each at its latest version,
+/// searchable by URL, title or publisher.
+pub(super) async fn source_list(
+    state: web::Data<AppState>,
+    DeskSession(session): DeskSession,
+    query: web::Query<Search>,
+) -> HttpResponse {
+    list_page(
+        &state,
+        &session,
+        query.into_inner(),
+        sources::search,
+        pages::sources,
+    )
+    .await
+}
+
+/// `GET /desk/sources/{id}`: every version of one source.
+pub(super) async fn source(
+    state: web::Data<AppState>,
+    DeskSession(session): DeskSession,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let id = id.into_inner();
+    match state
+        .db
+        .run(move |conn| sources::versions(conn, &id, true))
+        .await
+    {
+        Ok(versions) => ok_page(pages::source(&session, &versions)),
+        Err(error) => error_page(Some(&session), &error),
+    }
+}

@@ -2,6 +2,7 @@
 //! extractor that checks them on every request.
 
 mod caller;
+pub mod jwks;
 pub mod keys;
 mod live;
 pub mod session;

@@ -164,11 +164,28 @@ impl Fetcher {
         body: &[u8],
         limits: Limits,
     ) -> Result<Fetched, FetchError> {
+        self.post_with(url, &[], content_type, body, limits)
+    }
+
+    /// [`post`](Self::post) with more request headers (an OpenID provider's
+    /// token endpoint wants the client's `Authorization`).
+    pub fn post_with(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        content_type: &str,
+        body: &[u8],
+        limits: Limits,
+    ) -> Result<Fetched, FetchError> {
         let url = checked_url(url)?;
-        let response = self
+        let mut request = self
             .strict
             .post(url.as_str())
-            .header("content-type", content_type)
+            .header("content-type", content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request
             .config()
             .timeout_global(Some(limits.timeout))
             .build()

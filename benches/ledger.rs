@@ -88,6 +88,7 @@ fn settings_on(dir: &std::path::Path, postgres: Option<&str>) -> Settings {
         witnessing: sourceledger::config::WitnessSettings::none_for(
             "bench.sourceledger.example/ledger",
         ),
+        staff_oidc: None,
     }
 }
 

@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
+mod staff_oidc;
 mod witnesses;
 
+use staff_oidc::staff_oidc_settings;
+pub use staff_oidc::{DEFAULT_ROLE_CLAIM, StaffOidcSettings};
 pub use witnesses::WitnessSettings;
 use witnesses::witness_settings;
 
@@ -122,6 +125,9 @@ pub struct Settings {
     /// publication discloses them (`SOURCELEDGER_EMBARGO`, `on` or `off`,
     /// default `on`).
     pub embargo: bool,
+    /// Single sign-on for the desk (`SOURCELEDGER_STAFF_OIDC_*`), if the
+    /// newsroom has an OpenID provider for its staff.
+    pub staff_oidc: Option<StaffOidcSettings>,
 }
 
 /// Where archived copies are kept (`SOURCELEDGER_SNAPSHOT_STORE`).
@@ -431,9 +437,11 @@ impl Settings {
             (&["on"], &["off"]),
             "must be on or off",
         )?;
+        let staff_oidc = staff_oidc_settings(&get)?;
         Ok(Self {
             witnessing,
             embargo,
+            staff_oidc,
             data_dir,
             database,
             bind,

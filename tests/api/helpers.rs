@@ -149,6 +149,7 @@ pub fn settings_for(backend: &Backend, data_dir: &Path) -> Settings {
         witnessing: sourceledger::config::WitnessSettings::none_for(
             "test.sourceledger.example/ledger",
         ),
+        staff_oidc: None,
     }
 }
 

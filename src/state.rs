@@ -64,6 +64,8 @@ pub struct AppState {
     pub sealing: SealingKey,
     /// The membership platforms' keys, fetched through the outbound fetcher.
     pub identity_keys: IdentityKeys,
+    /// The staff's OpenID provider, when the desk has single sign-on.
+    pub staff_sso: Option<crate::auth::oidc::StaffSso>,
     /// The one way out, for captures and link checks (and, inside
     /// `identity_keys`, the platforms' keys).
     pub fetcher: Fetcher,
@@ -205,6 +207,9 @@ impl AppState {
             lists,
             sealing: sealing_key,
             identity_keys: IdentityKeys::new(fetcher.clone()),
+            staff_sso: settings.staff_oidc.clone().map(|oidc| {
+                crate::auth::oidc::StaffSso::new(oidc, fetcher.clone(), &settings.public_url)
+            }),
             archive: crate::archive::Archive::new(
                 snapshots,
                 fetcher.clone(),

@@ -39,10 +39,11 @@ impl Caller {
         STAFF.contains(&self.role)
     }
 
-    /// The API key or subscriber id behind the token.
+    /// The API key or subscriber id behind the token, or the `iss#sub` of
+    /// a staff member signed in through single sign-on.
     pub fn subject_id(&self) -> &str {
         match &self.subject {
-            Subject::ApiKey(id) | Subject::Subscriber(id) => id,
+            Subject::ApiKey(id) | Subject::Subscriber(id) | Subject::Staff(id) => id,
         }
     }
 }
@@ -263,8 +264,12 @@ impl Unconfirmed {
         let claims = keys
             .check(token)
             .map_err(|_| ApiError::unauthorized("the token is invalid or expired"))?;
+        // No token is minted for a single sign-on subject (only a desk
+        // session has one): a token that names one is refused, as it could
+        // not be revoked.
         let subject = claims
             .subject()
+            .filter(|subject| !matches!(subject, Subject::Staff(_)))
             .ok_or_else(|| ApiError::unauthorized("the token is invalid or expired"))?;
         Ok(Unconfirmed(Caller {
             role: claims.role,

@@ -1,5 +1,6 @@
 //! Whether what a token was minted for is still live: the API key not revoked
-//! (and still of that role), the subscriber not deleted. Checked on every
+//! (and still of that role), the subscriber not deleted (a staff member
+//! signed in through single sign-on has nothing here to check). Checked on every
 //! authenticated request, from memory when this process confirmed the
 //! subject before and nothing was revoked since ([`Liveness`]), else from the
 //! database; revocation and deletion take effect at once in the process that
@@ -31,6 +32,10 @@ pub fn subject_is_live(
                 .first::<String>(conn)
                 .optional()?
                 .is_some()),
+        // Signed in through the newsroom's OpenID provider: nothing of ours
+        // to revoke; its desk session lasts until it expires or is signed
+        // out (see `Subject::Staff`).
+        Subject::Staff(_) => Ok(super::STAFF.contains(&role)),
     }
 }
 

@@ -5,6 +5,7 @@ mod caller;
 pub mod jwks;
 pub mod keys;
 mod live;
+pub mod oidc;
 pub mod session;
 pub mod token;
 

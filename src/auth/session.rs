@@ -5,6 +5,9 @@
 //! opened with) and when it ends. A session ends when it expires, when its
 //! holder signs out, or when its key is revoked or changes role: every request
 //! checks the key is still live with the same role, as a token's would be.
+//! A session opened through single sign-on ([`Subject::Staff`]) has no key:
+//! it ends when it expires or is signed out, and the role it holds is the
+//! one the provider's ID token gave at sign-in.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

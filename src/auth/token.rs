@@ -48,6 +48,13 @@ pub struct Claims {
 pub enum Subject {
     ApiKey(String),
     Subscriber(String),
+    /// A staff member signed in to the desk through the newsroom's OpenID
+    /// provider: `{iss}#{sub}`, the pair OpenID Connect makes unique. Only a
+    /// desk session has this subject (no token is minted for it); there is
+    /// no key here to revoke, so such a session ends when it expires or is
+    /// signed out (`auth::session`), and the provider decides who may open
+    /// the next one.
+    Staff(String),
 }
 
 impl Claims {
@@ -77,18 +84,22 @@ impl Claims {
 }
 
 impl Subject {
-    /// `key:ID` or `subscriber:ID`, as a token's `sub` and a desk session
-    /// name what must stay live.
+    /// `key:ID`, `subscriber:ID` or `staff:ISS#SUB`, as a token's `sub`
+    /// and a desk session name what must stay live.
     pub fn as_text(&self) -> String {
         match self {
             Subject::ApiKey(id) => format!("key:{id}"),
             Subject::Subscriber(id) => format!("subscriber:{id}"),
+            Subject::Staff(id) => format!("staff:{id}"),
         }
     }
 
     pub fn parse(text: &str) -> Option<Subject> {
         if let Some(id) = text.strip_prefix("key:") {
             return Some(Subject::ApiKey(id.to_owned()));
+        }
+        if let Some(id) = text.strip_prefix("staff:") {
+            return Some(Subject::Staff(id.to_owned()));
         }
         text.strip_prefix("subscriber:")
             .map(|id| Subject::Subscriber(id.to_owned()))

@@ -14,6 +14,7 @@ mod extract;
 mod newsroom;
 mod pages;
 mod sign_in;
+mod sso;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
@@ -48,6 +49,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/desk/login", web::get().to(login_form))
         .route("/desk/login", web::post().to(login))
         .route("/desk/logout", web::post().to(logout))
+        .route("/desk/sso/start", web::get().to(sso::start))
+        .route("/desk/sso/callback", web::get().to(sso::callback))
         .route("/desk/articles", web::post().to(create_article))
         .route("/desk/sources", web::get().to(source_list))
         .route("/desk/sources/{id}", web::get().to(source))

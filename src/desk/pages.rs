@@ -52,8 +52,11 @@ fn layout(title: &str, session: Option<&Session>, main: Markup) -> String {
     .into_string()
 }
 
-/// The sign-in page, with `problem` when the last try failed.
-pub fn login(token: &str, problem: Option<&str>) -> String {
+/// The sign-in page, with `problem` when the last try failed, and a way to
+/// sign in through the newsroom's provider when `sso` (a link, not a form:
+/// the page's `form-action 'self'` would stop a form's redirect to the
+/// provider; it carries the form's token, checked like the form's).
+pub fn login(token: &str, problem: Option<&str>, sso: bool) -> String {
     layout(
         "Sign in",
         None,
@@ -67,6 +70,11 @@ pub fn login(token: &str, problem: Option<&str>) -> String {
                 label for="api_key" { "API key" }
                 input id="api_key" name="api_key" type="password" autocomplete="off" required;
                 button type="submit" { "Sign in" }
+            }
+            @if sso {
+                p class="card" {
+                    a class="button" href=(format!("/desk/sso/start?csrf={token}")) { "Sign in with SSO" }
+                }
             }
         },
     )

@@ -1,22 +1,88 @@
-//! Signing in to the desk with an API key, and out.
+//! Signing in to the desk with an API key, and out; what signing in
+//! through the newsroom's provider (`sso.rs`) shares with it.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::extract::{Csrf, DeskForm, DeskSession, checked_form, read_form};
-use super::{cookie, cookie_name, error_page, ok_page, page, pages, see_other};
+use super::{cookie, cookie_name, error_page, page, pages, see_other};
 use crate::auth::session;
 use crate::auth::token::Subject;
 use crate::auth::{Caller, keys};
+use crate::db::DbConnection;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// `GET /desk/login`: the sign-in form. Sets a fresh token in a strict
 /// cookie and in the form, so a sign-in posted from elsewhere is refused.
 pub(super) async fn login_form(state: web::Data<AppState>) -> HttpResponse {
+    login_page(&state, StatusCode::OK, None)
+}
+
+/// The sign-in page with `status` and `problem`, and its fresh form token.
+pub(super) fn login_page(
+    state: &AppState,
+    status: StatusCode,
+    problem: Option<&str>,
+) -> HttpResponse {
     let token = session::random_token();
-    let mut response = ok_page(pages::login(&token, None));
-    let _ = response.add_cookie(&cookie(&state, "login", token, true));
+    let sso = state.staff_sso.is_some();
+    let mut response = page(status, pages::login(&token, problem, sso));
+    let _ = response.add_cookie(&cookie(state, "login", token, true));
     response
+}
+
+/// Whether `token` is the one the sign-in page set in this browser's
+/// strict cookie.
+pub(super) fn login_token_matches(req: &HttpRequest, state: &AppState, token: &str) -> bool {
+    req.cookie(&cookie_name(state, "login"))
+        .is_some_and(|c| !c.value().is_empty() && c.value() == token)
+}
+
+/// The refusal of a sign-in whose form token is stale or missing.
+pub(super) fn expired_login(state: &AppState) -> HttpResponse {
+    login_page(
+        state,
+        StatusCode::FORBIDDEN,
+        Some("The sign-in form had expired. Please sign in again."),
+    )
+}
+
+/// Opens a desk session for `caller` (found by `find` inside the same
+/// database work, `None` if nobody may sign in) and answers the redirect
+/// to the desk with its cookie. Signing in again ends the session this
+/// browser held: one at a time.
+pub(super) async fn open_session(
+    req: &HttpRequest,
+    state: &AppState,
+    find: impl FnOnce(&mut DbConnection) -> Result<Option<Caller>, ApiError> + Send + 'static,
+) -> Result<Option<HttpResponse>, ApiError> {
+    let previous = req
+        .cookie(&cookie_name(state, "desk"))
+        .map(|c| c.value().to_owned());
+    let opened = state
+        .db
+        .run(move |conn| {
+            if let Some(previous) = previous
+                && let Some(old) = session::find(conn, &previous)?
+            {
+                session::end(conn, &old)?;
+            }
+            match find(conn)? {
+                Some(caller) if caller.is_staff() => session::open(conn, &caller).map(Some),
+                _ => Ok(None),
+            }
+        })
+        .await?;
+    Ok(opened.map(|opened| {
+        let mut response = see_other("/desk");
+        let _ = response.add_cookie(&cookie(state, "desk", opened.secret, false));
+        let mut gone = cookie(state, "login", String::new(), true);
+        gone.make_removal();
+        let _ = response.add_cookie(&gone);
+        response
+    }))
 }
 
 #[derive(Deserialize)]
@@ -32,66 +98,27 @@ pub(super) async fn login(
     form: DeskForm<SignIn>,
 ) -> HttpResponse {
     let SignIn { api_key, csrf } = read_form!(form, None);
-    let expected = req.cookie(&cookie_name(&state, "login"));
-    if expected.is_none_or(|c| c.value().is_empty() || c.value() != csrf) {
-        let token = session::random_token();
-        let mut response = page(
-            actix_web::http::StatusCode::FORBIDDEN,
-            pages::login(
-                &token,
-                Some("The sign-in form had expired. Please sign in again."),
-            ),
-        );
-        let _ = response.add_cookie(&cookie(&state, "login", token, true));
-        return response;
+    if !login_token_matches(&req, &state, &csrf) {
+        return expired_login(&state);
     }
-    // Signing in again ends the session this browser held: one at a time.
-    let previous = req
-        .cookie(&cookie_name(&state, "desk"))
-        .map(|c| c.value().to_owned());
-    let opened = state
-        .db
-        .run(move |conn| {
-            if let Some(previous) = previous
-                && let Some(old) = session::find(conn, &previous)?
-            {
-                session::end(conn, &old)?;
-            }
-            let Some((key, role)) = keys::find_live_by_secret(conn, api_key.trim())? else {
-                return Ok(None);
-            };
-            let caller = Caller {
-                role,
-                name: key.name,
-                subject: Subject::ApiKey(key.id),
-            };
-            if !caller.is_staff() {
-                return Ok(None);
-            }
-            session::open(conn, &caller).map(Some)
-        })
-        .await;
+    let opened = open_session(&req, &state, move |conn| {
+        let Some((key, role)) = keys::find_live_by_secret(conn, api_key.trim())? else {
+            return Ok(None);
+        };
+        Ok(Some(Caller {
+            role,
+            name: key.name,
+            subject: Subject::ApiKey(key.id),
+        }))
+    })
+    .await;
     match opened {
-        Ok(Some(opened)) => {
-            let mut response = see_other("/desk");
-            let _ = response.add_cookie(&cookie(&state, "desk", opened.secret, false));
-            let mut gone = cookie(&state, "login", String::new(), true);
-            gone.make_removal();
-            let _ = response.add_cookie(&gone);
-            response
-        }
-        Ok(None) => {
-            let token = session::random_token();
-            let mut response = page(
-                actix_web::http::StatusCode::UNAUTHORIZED,
-                pages::login(
-                    &token,
-                    Some("That API key is not a live key of the newsroom's staff."),
-                ),
-            );
-            let _ = response.add_cookie(&cookie(&state, "login", token, true));
-            response
-        }
+        Ok(Some(response)) => response,
+        Ok(None) => login_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            Some("That API key is not a live key of the newsroom's staff."),
+        ),
         Err(error) => error_page(None, &error),
     }
 }

@@ -35,27 +35,28 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
+mod claims;
+mod flow;
+
+pub use flow::{FLOW_LIFETIME, Flow};
+
+use self::claims::staff_of;
+use self::flow::same;
+use super::Caller;
 use super::jwks::{Expected, KeyError, KeySets};
-use super::token::Subject;
-use super::{Caller, Role, STAFF};
 use crate::config::StaffOidcSettings;
 use crate::outbound::{Fetcher, Limits};
 
-/// How long a browser has from "Sign in with SSO" to coming back.
-pub const FLOW_LIFETIME: chrono::Duration = chrono::Duration::minutes(10);
 /// How long a discovery document is used before it is fetched again.
 const DISCOVERY_FRESH: Duration = Duration::from_secs(3600);
 const LIMITS: Limits = Limits {
     timeout: Duration::from_secs(10),
     max_bytes: 256 * 1024,
 };
-/// The longest name kept from a provider's claims.
-const MAX_NAME: usize = 200;
 
 /// Why a sign-in through the provider did not open a session.
 #[derive(Debug, thiserror::Error)]
@@ -83,66 +84,6 @@ impl SsoError {
             SsoError::NotStaff(_) => 403,
             SsoError::Unavailable(_) => 503,
         }
-    }
-}
-
-/// A sign-in under way: the value of its cookie (see the module's notes).
-pub struct Flow {
-    value: String,
-}
-
-impl Flow {
-    /// A new sign-in, begun now.
-    pub fn begin() -> Self {
-        Self {
-            value: format!(
-                "{}.{}",
-                chrono::Utc::now().timestamp(),
-                super::session::random_token()
-            ),
-        }
-    }
-
-    /// The sign-in a cookie holds, unless it is malformed or older than
-    /// [`FLOW_LIFETIME`].
-    pub fn from_cookie(value: &str) -> Option<Self> {
-        let (began, random) = value.split_once('.')?;
-        let began = chrono::DateTime::from_timestamp(began.parse().ok()?, 0)?;
-        let age = chrono::Utc::now() - began;
-        let fresh = age >= -chrono::Duration::minutes(1) && age <= FLOW_LIFETIME;
-        (fresh && random.len() == 43).then(|| Self {
-            value: value.to_owned(),
-        })
-    }
-
-    pub fn cookie_value(&self) -> &str {
-        &self.value
-    }
-
-    fn derived(&self, label: &str) -> String {
-        let mut hash = Sha256::new();
-        hash.update(label.as_bytes());
-        hash.update([0]);
-        hash.update(self.value.as_bytes());
-        URL_SAFE_NO_PAD.encode(hash.finalize())
-    }
-
-    pub fn state(&self) -> String {
-        self.derived("state")
-    }
-
-    pub fn nonce(&self) -> String {
-        self.derived("nonce")
-    }
-
-    /// The PKCE code verifier: 43 characters of base64url (RFC 7636 4.1).
-    fn verifier(&self) -> String {
-        self.derived("pkce")
-    }
-
-    /// The S256 code challenge of the verifier.
-    fn challenge(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier().as_bytes()))
     }
 }
 
@@ -191,11 +132,6 @@ pub struct StaffSso {
     fetcher: Fetcher,
     keys: KeySets,
     discovery: Mutex<Option<(Discovery, Instant)>>,
-}
-
-/// Text compared as digests, so the time taken says nothing of either.
-fn same(a: &str, b: &str) -> bool {
-    Sha256::digest(a.as_bytes()) == Sha256::digest(b.as_bytes())
 }
 
 impl StaffSso {
@@ -423,163 +359,4 @@ impl StaffSso {
 
 fn unusable(why: &str) -> SsoError {
     SsoError::Unavailable(format!("The sign-in provider is not usable: {why}."))
-}
-
-/// The staff member a verified ID token's `claims` sign in, once its `azp`
-/// and `nonce` are this sign-in's and its role claim names a staff role.
-fn staff_of(claims: &Value, settings: &StaffOidcSettings, nonce: &str) -> Result<Caller, SsoError> {
-    let text = |name: &str| {
-        claims
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-    };
-    let audiences = match claims.get("aud") {
-        Some(Value::Array(list)) => list.len(),
-        _ => 1,
-    };
-    match text("azp") {
-        Some(azp) if azp != settings.client_id => {
-            return Err(SsoError::Refused(
-                "The ID token was issued to another application (azp).".into(),
-            ));
-        }
-        None if audiences > 1 => {
-            return Err(SsoError::Refused(
-                "The ID token names several audiences but no authorized party (azp).".into(),
-            ));
-        }
-        _ => {}
-    }
-    if !text("nonce").is_some_and(|n| same(n, nonce)) {
-        return Err(SsoError::Refused(
-            "The ID token was not issued for this sign-in (its nonce does not match). Sign in again.".into(),
-        ));
-    }
-    let (Some(issuer), Some(subject)) = (text("iss"), text("sub")) else {
-        return Err(SsoError::Refused(
-            "The ID token names no issuer or subject.".into(),
-        ));
-    };
-    let role = text(&settings.role_claim)
-        .and_then(Role::parse)
-        .filter(|role| STAFF.contains(role));
-    let Some(role) = role else {
-        tracing::info!(%subject, "a staff sign-in without a staff role");
-        return Err(SsoError::NotStaff(format!(
-            "You are signed in with the newsroom's provider, but it gives you no role on the desk (its {} claim names none of journalist, editor, auditor or admin). Ask an administrator.",
-            settings.role_claim
-        )));
-    };
-    let name: String = text("name")
-        .or_else(|| text("email"))
-        .unwrap_or(subject)
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_NAME)
-        .collect();
-    Ok(Caller {
-        role,
-        name,
-        subject: Subject::Staff(format!("{issuer}#{subject}")),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn settings() -> StaffOidcSettings {
-        StaffOidcSettings {
-            issuer: "https://id.news.example".into(),
-            client_id: "desk".into(),
-            client_secret: "secret".into(),
-            role_claim: "sourceledger_role".into(),
-        }
-    }
-
-    fn claims(extra: Value) -> Value {
-        let mut claims = json!({
-            "iss": "https://id.news.example", "sub": "jo", "aud": "desk",
-            "nonce": "n-1", "sourceledger_role": "journalist", "name": "Jo Journalist",
-        });
-        if let (Some(claims), Value::Object(extra)) = (claims.as_object_mut(), extra) {
-            claims.extend(extra);
-        }
-        claims
-    }
-
-    #[test]
-    fn a_staff_role_signs_in_under_its_name() {
-        let caller = staff_of(&claims(json!({})), &settings(), "n-1").expect("signed in");
-        assert_eq!(caller.role, Role::Journalist);
-        assert_eq!(caller.actor(), "journalist:Jo Journalist");
-        assert_eq!(
-            caller.subject,
-            Subject::Staff("https://id.news.example#jo".into())
-        );
-        let unnamed = claims(json!({"name": null, "email": "jo@news.example"}));
-        assert_eq!(
-            staff_of(&unnamed, &settings(), "n-1").expect("email").name,
-            "jo@news.example"
-        );
-        let bare = claims(json!({"name": "  ", "email": null}));
-        assert_eq!(staff_of(&bare, &settings(), "n-1").expect("sub").name, "jo");
-    }
-
-    #[test]
-    fn nonce_azp_and_role_are_checked() {
-        let refused = |c: Value| {
-            staff_of(&c, &settings(), "n-1")
-                .expect_err("refused")
-                .status()
-        };
-        assert_eq!(refused(claims(json!({"nonce": "n-2"}))), 401);
-        assert_eq!(refused(claims(json!({"nonce": null}))), 401);
-        assert_eq!(refused(claims(json!({"azp": "other"}))), 401);
-        assert_eq!(refused(claims(json!({"aud": ["desk", "other"]}))), 401);
-        assert!(
-            staff_of(
-                &claims(json!({"aud": ["desk", "other"], "azp": "desk"})),
-                &settings(),
-                "n-1"
-            )
-            .is_ok()
-        );
-        assert_eq!(refused(claims(json!({"sourceledger_role": null}))), 403);
-        assert_eq!(
-            refused(claims(json!({"sourceledger_role": "subscriber"}))),
-            403
-        );
-        assert_eq!(refused(claims(json!({"sourceledger_role": "wizard"}))), 403);
-        assert_eq!(
-            refused(claims(json!({"sourceledger_role": ["editor"]}))),
-            403
-        );
-    }
-
-    #[test]
-    fn the_flow_binds_state_nonce_and_verifier_to_its_cookie() {
-        let flow = Flow::begin();
-        let again = Flow::from_cookie(flow.cookie_value()).expect("fresh");
-        assert_eq!(flow.state(), again.state());
-        assert_ne!(flow.state(), flow.nonce());
-        assert_eq!(flow.verifier().len(), 43);
-        assert_ne!(flow.state(), Flow::begin().state());
-        let (_, random) = flow.cookie_value().split_once('.').expect("dot");
-        let old = chrono::Utc::now().timestamp() - FLOW_LIFETIME.num_seconds() - 1;
-        assert!(Flow::from_cookie(&format!("{old}.{random}")).is_none());
-        let moved = format!("{}.{random}", chrono::Utc::now().timestamp() + 1);
-        if let Some(moved) = Flow::from_cookie(&moved) {
-            assert_ne!(
-                moved.state(),
-                flow.state(),
-                "a changed cookie yields another state"
-            );
-        }
-        assert!(Flow::from_cookie("garbage").is_none());
-    }
 }

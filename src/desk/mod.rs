@@ -10,6 +10,8 @@
 //! through the API. Pages carry a strict CSP: no script, styles from
 //! `/desk/desk.css` only, forms only to this origin, never framed.
 
+mod admin;
+mod archive;
 mod extract;
 mod newsroom;
 mod pages;
@@ -59,7 +61,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/desk/articles/{slug}/citations", web::post().to(cite))
         .route("/desk/articles/{slug}/publish", web::post().to(publish))
         .route("/desk/citations/{id}/verify", web::post().to(verify))
-        .route("/desk/citations/{id}/retract", web::post().to(retract));
+        .route("/desk/citations/{id}/retract", web::post().to(retract))
+        .route(
+            "/desk/sources/{id}/capture",
+            web::post().to(archive::capture),
+        )
+        .route("/desk/sources/{id}/upload", web::post().to(archive::upload))
+        .route("/desk/snapshots/{sha256}", web::get().to(archive::snapshot))
+        .route("/desk/drift", web::get().to(archive::drift_queue))
+        .route("/desk/drift/review", web::post().to(archive::review))
+        .route("/desk/keys", web::get().to(admin::keys_page))
+        .route("/desk/keys", web::post().to(admin::create_key))
+        .route("/desk/keys/{id}/revoke", web::post().to(admin::revoke_key))
+        .route("/desk/platforms", web::get().to(admin::platforms_page))
+        .route("/desk/platforms", web::post().to(admin::register_platform))
+        .route(
+            "/desk/platforms/{id}/remove",
+            web::post().to(admin::remove_platform),
+        );
 }
 
 /// The session cookie's name: with the `__Host-` prefix (the browser then

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::extract::{Csrf, DeskAs, DeskForm, DeskSession, checked_form, text_area};
 use super::{error_page, may, ok_page, page, pages, see_other};
+use crate::archive::drift;
 use crate::auth::session::Session;
 use crate::auth::{Edit, Write};
 use crate::error::ApiError;
@@ -173,16 +174,21 @@ pub(super) async fn show_article(
         .run(move |conn| {
             let article = articles::get(conn, &slug)?;
             let cited = citations::of_article(conn, article.slug.as_str())?;
+            let links = drift::cited_links(conn, article.slug.as_str())?;
             // A source to cite: only one that exists, at its latest version.
             let offered = match source {
                 Some(id) => sources::latest(conn, &id).ok(),
                 None => None,
             };
-            Ok::<_, ApiError>((article, cited, offered))
+            Ok::<_, ApiError>((article, cited, offered, links))
         })
         .await;
     match found {
-        Ok((article, cited, offered)) => {
+        Ok((article, cited, offered, links)) => {
+            let links = links
+                .into_iter()
+                .map(|l| (l.citation_id.clone(), l))
+                .collect();
             let shown = pages::ArticleView {
                 article: &article,
                 cited: &cited,
@@ -190,6 +196,11 @@ pub(super) async fn show_article(
                 may_write: may::<Write>(session),
                 may_edit: may::<Edit>(session),
                 problem: problem.as_ref().map(|p| p.detail()),
+                links: &links,
+                reader: pages::ReaderLinks {
+                    public_url: &state.settings.public_url,
+                    vkey: state.ledger.vkey(),
+                },
             };
             let status = problem
                 .as_ref()
@@ -415,12 +426,20 @@ pub(super) async fn source(
     id: web::Path<String>,
 ) -> HttpResponse {
     let id = id.into_inner();
-    match state
+    let found = state
         .db
-        .run(move |conn| sources::versions(conn, &id, true))
-        .await
-    {
-        Ok(versions) => ok_page(pages::source(&session, &versions)),
+        .run(move |conn| {
+            let versions = sources::versions(conn, &id, true)?;
+            Ok::<_, ApiError>((versions, drift::history(conn, &id)?))
+        })
+        .await;
+    match found {
+        Ok((versions, history)) => ok_page(pages::source(
+            &session,
+            &versions,
+            &history,
+            may::<Write>(&session),
+        )),
         Err(error) => error_page(Some(&session), &error),
     }
 }

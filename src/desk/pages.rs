@@ -2,8 +2,15 @@
 //! visible label and every button says what it does (SPEC "The editor's
 //! desk"); landmarks (`header`, `nav`, `main`) and one `h1` a page.
 
+pub mod admin;
+pub mod links;
+
+use std::collections::HashMap;
+
 use maud::{DOCTYPE, Markup, html};
 
+use crate::archive::drift::{CitedLink, LinkEvent};
+use crate::auth::Role;
 use crate::auth::session::Session;
 use crate::newsroom::articles::Article;
 use crate::newsroom::citations::Citation;
@@ -37,6 +44,14 @@ fn layout(title: &str, session: Option<&Session>, main: Markup) -> String {
                             a href="/desk" { "Articles" }
                             " "
                             a href="/desk/sources" { "Sources" }
+                            " "
+                            a href="/desk/drift" { "Drift queue" }
+                            @if session.caller.role == Role::Admin {
+                                " "
+                                a href="/desk/keys" { "API keys" }
+                                " "
+                                a href="/desk/platforms" { "Platforms" }
+                            }
                         }
                         form class="signout" method="post" action="/desk/logout" {
                             input type="hidden" name="csrf" value=(session.csrf());
@@ -193,6 +208,17 @@ pub struct ArticleView<'a> {
     pub may_edit: bool,
     /// Why the last form was refused.
     pub problem: Option<&'a str>,
+    /// Each citation's archived copy and link state, by citation id.
+    pub links: &'a HashMap<String, CitedLink>,
+    /// Where readers see the list, and the newsroom's verifier key, for the
+    /// panel's snippet.
+    pub reader: ReaderLinks<'a>,
+}
+
+/// Where the article's sources reach readers.
+pub struct ReaderLinks<'a> {
+    pub public_url: &'a str,
+    pub vkey: &'a str,
 }
 
 fn csrf(session: &Session) -> Markup {
@@ -232,7 +258,7 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
             } @else {
                 ol class="citations" {
                     @for c in view.cited {
-                        li {
+                        li id=(format!("c-{}", c.id)) {
                             p class="claim" { (c.claim) }
                             @if let Some(quote) = &c.quote {
                                 blockquote { (quote) }
@@ -240,7 +266,15 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                             p class="meta" {
                                 span class=(format!("state {}", c.status.as_str())) { (c.status.as_str()) }
                                 " · " (c.locator)
-                                " · source " code { (c.source_id) } " v" (c.source_version)
+                                " · " a href=(format!("/desk/sources/{}", c.source_id)) { "source v" (c.source_version) }
+                                @if let Some(link) = view.links.get(&c.id) {
+                                    " · link " span class=(format!("state {}", link.link_status.as_deref().unwrap_or("unchecked"))) { (link.link_status.as_deref().unwrap_or("unchecked")) }
+                                    @if let Some(sha) = &link.snapshot_sha256 {
+                                        " · " a href=(links::copy_url(sha)) { "archived copy" }
+                                    } @else {
+                                        " · not archived"
+                                    }
+                                }
                             }
                             @if let Some(reason) = &c.retraction_reason {
                                 p class="reason" { "Retracted: " (reason) }
@@ -263,6 +297,7 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                     }
                 }
             }
+            (for_readers(slug, &view.reader))
             @if view.may_write {
                 @if let Some(source) = view.offered {
                     section class="card" aria-labelledby="cite" {
@@ -310,6 +345,27 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
     )
 }
 
+/// The reader's page of the article and the panel's snippet to paste into
+/// the CMS (SPEC "The source panel").
+fn for_readers(slug: &str, reader: &ReaderLinks) -> Markup {
+    let page = format!("{}/articles/{slug}/sources", reader.public_url);
+    let snippet = format!(
+        "<div data-sourceledger=\"{slug}\" data-vkey=\"{}\"></div>\n<script src=\"{}/embed.js\" async></script>",
+        reader.vkey, reader.public_url
+    );
+    html! {
+        section class="card readers" aria-labelledby="readers" {
+            h2 id="readers" { "For readers" }
+            p { "Readers' page: " a href=(page) rel="noopener noreferrer" { (page) } }
+            div class="field" {
+                label for="snippet" { "Panel snippet" }
+                textarea id="snippet" readonly rows="3" aria-describedby="snippet-hint" { (snippet) }
+                small id="snippet-hint" { "Paste it into the article's template where the sources should show." }
+            }
+        }
+    }
+}
+
 /// Sources, newest first, with the search.
 pub fn sources(session: &Session, q: &str, found: &[SourceVersion]) -> String {
     layout(
@@ -336,8 +392,14 @@ pub fn sources(session: &Session, q: &str, found: &[SourceVersion]) -> String {
     )
 }
 
-/// One source: its versions, newest first.
-pub fn source(session: &Session, versions: &[SourceVersion]) -> String {
+/// One source: its archive and link history, then its versions, newest
+/// first.
+pub fn source(
+    session: &Session,
+    versions: &[SourceVersion],
+    history: &[LinkEvent],
+    may_write: bool,
+) -> String {
     let Some(latest) = versions.last() else {
         return error(Some(session), 404, "No such source.");
     };
@@ -348,6 +410,7 @@ pub fn source(session: &Session, versions: &[SourceVersion]) -> String {
             p class="crumbs" { a href="/desk/sources" { "Sources" } }
             h1 { (latest.title) }
             p { a href=(latest.url.as_str()) rel="noopener noreferrer" { (latest.url.as_str()) } }
+            (links::archive(session, latest, history, may_write))
             h2 { "Versions" }
             ol class="citations" reversed {
                 @for v in versions.iter().rev() {
@@ -360,7 +423,7 @@ pub fn source(session: &Session, versions: &[SourceVersion]) -> String {
                             dt { "Kind" } dd { (v.kind.as_str().replace('_', " ")) }
                             dt { "Language" } dd { (v.language.as_str()) }
                             @if let Some(sha) = &v.snapshot_sha256 {
-                                dt { "Archived copy" } dd { code { (sha.as_str()) } }
+                                dt { "Archived copy" } dd { a href=(links::copy_url(sha.as_str())) { code { (sha.as_str()) } } }
                             }
                         }
                     }

@@ -12,6 +12,7 @@ mod cli;
 mod compression;
 mod cors;
 mod desk;
+mod desk_archive;
 mod durability;
 mod embargo;
 mod errors;

@@ -16,6 +16,7 @@ mod extract;
 mod newsroom;
 mod pages;
 mod sign_in;
+mod sources;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
@@ -23,10 +24,10 @@ use actix_web::{HttpResponse, web};
 
 use self::extract::FORM_LIMIT;
 use self::newsroom::{
-    article, cite, create_article, home, publish, record_source, retract, source, source_list,
-    verify,
+    article, cite, create_article, home, publish, record_source, retract, verify,
 };
 use self::sign_in::{login, login_form, logout};
+use self::sources::{disclose, source, source_list};
 use crate::auth::Permission;
 use crate::auth::session::Session;
 use crate::error::ApiError;
@@ -68,6 +69,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/desk/sources/{id}/upload", web::post().to(archive::upload))
         .route("/desk/snapshots/{sha256}", web::get().to(archive::snapshot))
+        .route("/desk/sources/{id}/disclose", web::post().to(disclose))
         .route("/desk/drift", web::get().to(archive::drift_queue))
         .route("/desk/drift/review", web::post().to(archive::review))
         .route("/desk/keys", web::get().to(admin::keys_page))

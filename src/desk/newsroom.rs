@@ -13,12 +13,12 @@ use crate::error::ApiError;
 use crate::newsroom::articles::ArticleStatus;
 use crate::newsroom::citations::NewCitation;
 use crate::newsroom::sources::{self, NewSource, SourceKind};
-use crate::newsroom::{articles, citations};
+use crate::newsroom::{articles, citations, sealed};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub(super) struct Search {
-    q: Option<String>,
+    pub(super) q: Option<String>,
 }
 
 /// How many articles the desk's list shows.
@@ -169,15 +169,17 @@ pub(super) async fn show_article(
     source: Option<String>,
     problem: Option<ApiError>,
 ) -> HttpResponse {
+    let sealing = state.clone();
     let found = state
         .db
         .run(move |conn| {
+            let sealing = &sealing.sealing;
             let article = articles::get(conn, &slug)?;
             let cited = citations::of_article(conn, article.slug.as_str())?;
             let links = drift::cited_links(conn, article.slug.as_str())?;
             // A source to cite: only one that exists, at its latest version.
             let offered = match source {
-                Some(id) => sources::latest(conn, &id).ok(),
+                Some(id) => offer(conn, &sealing, &id)?,
                 None => None,
             };
             Ok::<_, ApiError>((article, cited, offered, links))
@@ -211,6 +213,26 @@ pub(super) async fn show_article(
     }
 }
 
+/// Source `id` offered for citing: its latest version, or a sealed source
+/// by its sealed title; nothing when there is no such source.
+fn offer(
+    conn: &mut crate::db::DbConnection,
+    sealing: &crate::secrets::SealingKey,
+    id: &str,
+) -> Result<Option<pages::Offered>, ApiError> {
+    if let Ok(version) = sources::latest(conn, id) {
+        return Ok(Some(version.into()));
+    }
+    Ok(
+        sealed::get(conn, sealing, id, false)?.map(|s| pages::Offered {
+            title: sealed::sealed_title(&s.sealed_at),
+            publisher: format!("sealed, {}", s.kind),
+            url: None,
+            id: s.id,
+        }),
+    )
+}
+
 pub(super) fn article_url(slug: &str) -> String {
     format!("/desk/articles/{slug}")
 }
@@ -223,6 +245,8 @@ pub(super) struct SourceForm {
     publisher: String,
     kind: String,
     language: String,
+    /// The "Sealed" checkbox: `on` when ticked.
+    sealed: Option<String>,
 }
 
 /// `POST /desk/articles/{slug}/sources`: records a source, then offers it
@@ -253,11 +277,23 @@ pub(super) async fn record_source(
         snapshot_sha256: None,
         archive_url: None,
         doi: None,
-        sealed: false,
+        sealed: form.sealed.is_some(),
     };
     let target = slug.clone();
     if let Err(error) = state.db.run(move |conn| articles::get(conn, &target)).await {
         return error_page(Some(&session), &error);
+    }
+    if new.sealed {
+        // Only a commitment goes into the ledger; never captured.
+        let (st, actor) = (state.clone(), session.caller.actor());
+        let sealed = state
+            .writer
+            .write(move |conn, seq| sealed::seal(conn, seq, &st.sealing, &actor, &new))
+            .await;
+        return match sealed {
+            Ok(sealed) => see_other(&format!("{}?source={}", article_url(&slug), sealed.id)),
+            Err(error) => show_article(&state, &session, slug, None, Some(error)).await,
+        };
     }
     let prepared = match sources::prepare_new(state.embargo(), &session.caller.actor(), &new) {
         Ok(prepared) => prepared,
@@ -399,47 +435,5 @@ pub(super) async fn citation_done(
     match done {
         Ok(row) => see_other(&article_url(row.article_slug.as_str())),
         Err(error) => error_page(Some(session), &error),
-    }
-}
-
-/// `GET /desk/sources`: sources newest first, each at its latest version,
-/// searchable by URL, title or publisher.
-pub(super) async fn source_list(
-    state: web::Data<AppState>,
-    DeskSession(session): DeskSession,
-    query: web::Query<Search>,
-) -> HttpResponse {
-    list_page(
-        &state,
-        &session,
-        query.into_inner(),
-        sources::search,
-        pages::sources,
-    )
-    .await
-}
-
-/// `GET /desk/sources/{id}`: every version of one source.
-pub(super) async fn source(
-    state: web::Data<AppState>,
-    DeskSession(session): DeskSession,
-    id: web::Path<String>,
-) -> HttpResponse {
-    let id = id.into_inner();
-    let found = state
-        .db
-        .run(move |conn| {
-            let versions = sources::versions(conn, &id, true)?;
-            Ok::<_, ApiError>((versions, drift::history(conn, &id)?))
-        })
-        .await;
-    match found {
-        Ok((versions, history)) => ok_page(pages::source(
-            &session,
-            &versions,
-            &history,
-            may::<Write>(&session),
-        )),
-        Err(error) => error_page(Some(&session), &error),
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod links;
+pub mod sealed;
 
 use std::collections::HashMap;
 
@@ -203,7 +204,7 @@ pub struct ArticleView<'a> {
     pub article: &'a Article,
     pub cited: &'a [Citation],
     /// A source just recorded, offered for citing.
-    pub offered: Option<&'a SourceVersion>,
+    pub offered: Option<&'a Offered>,
     pub may_write: bool,
     pub may_edit: bool,
     /// Why the last form was refused.
@@ -213,6 +214,25 @@ pub struct ArticleView<'a> {
     /// Where readers see the list, and the newsroom's verifier key, for the
     /// panel's snippet.
     pub reader: ReaderLinks<'a>,
+}
+
+/// A source offered for citing: open, or sealed (no URL, no publisher).
+pub struct Offered {
+    pub id: String,
+    pub title: String,
+    pub publisher: String,
+    pub url: Option<String>,
+}
+
+impl From<SourceVersion> for Offered {
+    fn from(v: SourceVersion) -> Self {
+        Self {
+            id: v.id,
+            title: v.title,
+            publisher: v.publisher,
+            url: Some(v.url.into_string()),
+        }
+    }
 }
 
 /// Where the article's sources reach readers.
@@ -302,7 +322,10 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                 @if let Some(source) = view.offered {
                     section class="card" aria-labelledby="cite" {
                         h2 id="cite" { "Cite “" (source.title) "”" }
-                        p class="meta" { (source.publisher) " · " a href=(source.url.as_str()) rel="noopener noreferrer" { (source.url.as_str()) } }
+                        p class="meta" {
+                            (source.publisher)
+                            @if let Some(url) = &source.url { " · " a href=(url) rel="noopener noreferrer" { (url) } }
+                        }
                         form method="post" action=(format!("/desk/articles/{slug}/citations")) {
                             (csrf(session))
                             input type="hidden" name="source_id" value=(source.id);
@@ -337,6 +360,11 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                             }
                         }
                         (field("language", "Language", "text", &article.language, None))
+                        div class="check" {
+                            input id="sealed" name="sealed" type="checkbox" aria-describedby="sealed-hint";
+                            label for="sealed" { "Sealed" }
+                            small id="sealed-hint" { "A source that must not be named yet: the ledger keeps only a commitment, disclosed later by an editor." }
+                        }
                         button type="submit" { "Record source" }
                     }
                 }
@@ -367,7 +395,12 @@ fn for_readers(slug: &str, reader: &ReaderLinks) -> Markup {
 }
 
 /// Sources, newest first, with the search.
-pub fn sources(session: &Session, q: &str, found: &[SourceVersion]) -> String {
+pub fn sources(
+    session: &Session,
+    q: &str,
+    found: &[SourceVersion],
+    sealed: &[crate::newsroom::sealed::SealedSource],
+) -> String {
     layout(
         "Sources",
         Some(session),
@@ -388,6 +421,7 @@ pub fn sources(session: &Session, q: &str, found: &[SourceVersion]) -> String {
                         }
                     }
                 })))
+            (sealed::listed(sealed))
         },
     )
 }

@@ -19,7 +19,8 @@ use crate::site::HostSite;
 
 on_both_backends!(
     a_source_is_captured_given_a_file_and_its_dead_link_queued_until_reviewed,
-    admins_manage_keys_and_platforms_and_see_each_secret_once
+    admins_manage_keys_and_platforms_and_see_each_secret_once,
+    a_sealed_source_is_cited_shown_sealed_and_disclosed_by_an_editor
 );
 
 async fn monitor_round(app: &TestApp) {
@@ -400,4 +401,111 @@ async fn admins_manage_keys_and_platforms_and_see_each_secret_once(backend: Back
         .post(&format!("/desk/platforms/{id}/remove"), &[("csrf", &csrf)])
         .await;
     assert_eq!(again.status, 404);
+}
+
+async fn a_sealed_source_is_cited_shown_sealed_and_disclosed_by_an_editor(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let jo_key = app.make_key(Role::Journalist, "Jo").secret;
+    let ed_key = app.make_key(Role::Editor, "Ed").secret;
+    let mut jo = Browser::new(&app);
+    location(&jo.sign_in(&jo_key).await);
+    let home = jo.get("/desk").await.text();
+    let csrf = hidden(&home, "csrf");
+    let made = jo
+        .post(
+            "/desk/articles",
+            &[
+                ("csrf", &csrf),
+                ("title", "Leak"),
+                ("slug", "leak"),
+                ("url", "https://news.example/leak"),
+                ("language", "en"),
+                ("authors", "Jo"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&made), "/desk/articles/leak");
+    let whistle = "https://whistle.example/memo";
+    let size = app.ledger_size();
+    let recorded = jo
+        .post(
+            "/desk/articles/leak/sources",
+            &[
+                ("csrf", &csrf),
+                ("url", whistle),
+                ("title", "The memo"),
+                ("publisher", "A civil servant"),
+                ("kind", "document"),
+                ("language", "en"),
+                ("sealed", "on"),
+            ],
+        )
+        .await;
+    let to = location(&recorded);
+    let id = to.split("?source=").nth(1).expect("offered").to_owned();
+    assert_eq!(app.ledger_size(), size + 1, "one source.sealed entry");
+    let offered = jo.get(&to).await.text();
+    assert!(
+        offered.contains("Cite “A confidential source, sealed on"),
+        "{offered}"
+    );
+    assert!(!offered.contains(whistle), "the URL stays sealed");
+    let cited = jo
+        .post(
+            "/desk/articles/leak/citations",
+            &[
+                ("csrf", &csrf),
+                ("source_id", &id),
+                ("claim", "The plan was known."),
+                ("quote", ""),
+                ("locator", "p2"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&cited), "/desk/articles/leak");
+
+    // A journalist sees it sealed, cannot read or disclose it.
+    let page = jo.get(&format!("/desk/sources/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("What it is stays sealed"));
+    assert!(!page.text().contains(whistle));
+    assert!(!page.text().contains(">Disclose</button>"));
+    assert_eq!(
+        jo.post(&format!("/desk/sources/{id}/disclose"), &[("csrf", &csrf)])
+            .await
+            .status,
+        403
+    );
+    assert!(
+        jo.get("/desk/sources")
+            .await
+            .text()
+            .contains("Sealed sources")
+    );
+
+    // An editor reads it and discloses it, for good.
+    let mut ed = Browser::new(&app);
+    location(&ed.sign_in(&ed_key).await);
+    let page = ed.get(&format!("/desk/sources/{id}")).await.text();
+    assert!(page.contains(whistle), "editors read the record");
+    assert!(page.contains(">Disclose</button>"));
+    let ed_csrf = hidden(&page, "csrf");
+    let size = app.ledger_size();
+    let disclosed = ed
+        .post(
+            &format!("/desk/sources/{id}/disclose"),
+            &[("csrf", &ed_csrf)],
+        )
+        .await;
+    assert_eq!(location(&disclosed), format!("/desk/sources/{id}"));
+    assert_eq!(app.ledger_size(), size + 1, "one source.disclosed entry");
+    let page = jo.get(&format!("/desk/sources/{id}")).await.text();
+    assert!(page.contains("The record, as disclosed") && page.contains(whistle));
+    let again = ed
+        .post(
+            &format!("/desk/sources/{id}/disclose"),
+            &[("csrf", &ed_csrf)],
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.text());
 }

@@ -136,11 +136,25 @@ pub(super) fn form_back(form: &NewArticleForm) -> pages::ArticleDraft {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub(super) struct ArticleQuery {
-    /// A source just recorded, offered for citing.
+    /// A source just recorded or chosen, offered for citing.
     source: Option<String>,
+    /// Text to find an existing source by, to cite it.
+    find: Option<String>,
 }
+
+impl ArticleQuery {
+    fn offering(source: String) -> Self {
+        Self {
+            source: Some(source),
+            find: None,
+        }
+    }
+}
+
+/// How many existing sources a search on the article page offers.
+const FOUND: u32 = 20;
 
 /// `GET /desk/articles/{slug}`: one article and its citations; for those
 /// who may write, the forms to record a source and cite it; for editors,
@@ -155,7 +169,7 @@ pub(super) async fn article(
         &state,
         &session,
         slug.into_inner(),
-        query.into_inner().source,
+        query.into_inner(),
         None,
     )
     .await
@@ -166,9 +180,16 @@ pub(super) async fn show_article(
     state: &web::Data<AppState>,
     session: &Session,
     slug: String,
-    source: Option<String>,
+    query: ArticleQuery,
     problem: Option<ApiError>,
 ) -> HttpResponse {
+    let find = query
+        .find
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    let typed = find.clone();
     let sealing = state.clone();
     let found = state
         .db
@@ -178,15 +199,19 @@ pub(super) async fn show_article(
             let cited = citations::of_article(conn, article.slug.as_str())?;
             let links = drift::cited_links(conn, article.slug.as_str())?;
             // A source to cite: only one that exists, at its latest version.
-            let offered = match source {
+            let offered = match query.source {
                 Some(id) => offer(conn, &sealing, &id)?,
                 None => None,
             };
-            Ok::<_, ApiError>((article, cited, offered, links))
+            let found = match find.is_empty() {
+                true => Vec::new(),
+                false => sources::search(conn, Some(&find), FOUND)?,
+            };
+            Ok::<_, ApiError>((article, cited, offered, links, found))
         })
         .await;
     match found {
-        Ok((article, cited, offered, links)) => {
+        Ok((article, cited, offered, links, found)) => {
             let links = links
                 .into_iter()
                 .map(|l| (l.citation_id.clone(), l))
@@ -199,6 +224,7 @@ pub(super) async fn show_article(
                 may_edit: may::<Edit>(session),
                 problem: problem.as_ref().map(|p| p.detail()),
                 links: &links,
+                find: (&typed, &found),
                 reader: pages::ReaderLinks {
                     public_url: &state.settings.public_url,
                     vkey: state.ledger.vkey(),
@@ -264,7 +290,7 @@ pub(super) async fn record_source(
             crate::error::ErrorCode::InvalidField,
             "kind: choose what sort of source it is",
         );
-        return show_article(&state, &session, slug, None, Some(error)).await;
+        return show_article(&state, &session, slug, ArticleQuery::default(), Some(error)).await;
     };
     let new = NewSource {
         url: form.url.trim().to_owned(),
@@ -292,12 +318,17 @@ pub(super) async fn record_source(
             .await;
         return match sealed {
             Ok(sealed) => see_other(&format!("{}?source={}", article_url(&slug), sealed.id)),
-            Err(error) => show_article(&state, &session, slug, None, Some(error)).await,
+            Err(error) => {
+                show_article(&state, &session, slug, ArticleQuery::default(), Some(error)).await
+            }
         };
     }
     let prepared = match sources::prepare_new(state.embargo(), &session.caller.actor(), &new) {
         Ok(prepared) => prepared,
-        Err(error) => return show_article(&state, &session, slug, None, Some(error)).await,
+        Err(error) => {
+            return show_article(&state, &session, slug, ArticleQuery::default(), Some(error))
+                .await;
+        }
     };
     match state
         .writer
@@ -308,7 +339,9 @@ pub(super) async fn record_source(
             AppState::capture_when_recorded(&state, version.id.clone(), session.caller.actor());
             see_other(&format!("{}?source={}", article_url(&slug), version.id))
         }
-        Err(error) => show_article(&state, &session, slug, None, Some(error)).await,
+        Err(error) => {
+            show_article(&state, &session, slug, ArticleQuery::default(), Some(error)).await
+        }
     }
 }
 
@@ -356,7 +389,16 @@ pub(super) async fn cite(
     };
     match done {
         Ok(()) => see_other(&article_url(&slug)),
-        Err(error) => show_article(&state, &session, slug, Some(source), Some(error)).await,
+        Err(error) => {
+            show_article(
+                &state,
+                &session,
+                slug,
+                ArticleQuery::offering(source),
+                Some(error),
+            )
+            .await
+        }
     }
 }
 
@@ -379,7 +421,9 @@ pub(super) async fn publish(
         .await;
     match done {
         Ok(_) => see_other(&article_url(&slug)),
-        Err(error) => show_article(&state, &session, slug, None, Some(error)).await,
+        Err(error) => {
+            show_article(&state, &session, slug, ArticleQuery::default(), Some(error)).await
+        }
     }
 }
 

@@ -36,6 +36,7 @@ fn layout(title: &str, session: Option<&Session>, main: Markup) -> String {
                 meta name="referrer" content="no-referrer";
                 title { (title) " · sourceledger desk" }
                 link rel="stylesheet" href="/desk/desk.css";
+                script src="/desk/desk.js" defer {}
             }
             body {
                 header class="bar" {
@@ -209,6 +210,8 @@ pub struct ArticleView<'a> {
     pub may_edit: bool,
     /// Why the last form was refused.
     pub problem: Option<&'a str>,
+    /// What was typed to find an existing source, and what matched.
+    pub find: (&'a str, &'a [SourceVersion]),
     /// Each citation's archived copy and link state, by citation id.
     pub links: &'a HashMap<String, CitedLink>,
     /// Where readers see the list, and the newsroom's verifier key, for the
@@ -344,6 +347,7 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                         }
                     }
                 }
+                (existing(slug, view.find))
                 section class="card" aria-labelledby="record" {
                     h2 id="record" { "Record a source" }
                     form method="post" action=(format!("/desk/articles/{slug}/sources")) {
@@ -373,6 +377,35 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
     )
 }
 
+/// Finding a source already recorded, to cite it here.
+fn existing(slug: &str, (typed, found): (&str, &[SourceVersion])) -> Markup {
+    html! {
+        section class="card" aria-labelledby="existing" {
+            h2 id="existing" { "Cite a recorded source" }
+            form method="get" action=(format!("/desk/articles/{slug}")) role="search" class="search" {
+                label for="find" { "Find a source" }
+                input id="find" name="find" type="search" value=(typed) aria-describedby="find-hint";
+                button type="submit" { "Find" }
+                small id="find-hint" { "By URL, title or publisher." }
+            }
+            @if !typed.is_empty() {
+                @if found.is_empty() {
+                    p { "No recorded source matches “" (typed) "”." }
+                } @else {
+                    ul class="found" {
+                        @for s in found {
+                            li {
+                                a href=(format!("/desk/articles/{slug}?source={}#cite", s.id)) aria-label=(format!("Choose: {}", s.title)) { (s.title) }
+                                " · " (s.publisher) br; small { (s.url.as_str()) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The reader's page of the article and the panel's snippet to paste into
 /// the CMS (SPEC "The source panel").
 fn for_readers(slug: &str, reader: &ReaderLinks) -> Markup {
@@ -387,7 +420,7 @@ fn for_readers(slug: &str, reader: &ReaderLinks) -> Markup {
             p { "Readers' page: " a href=(page) rel="noopener noreferrer" { (page) } }
             div class="field" {
                 label for="snippet" { "Panel snippet" }
-                textarea id="snippet" readonly rows="3" aria-describedby="snippet-hint" { (snippet) }
+                textarea id="snippet" readonly rows="3" data-copy aria-describedby="snippet-hint" { (snippet) }
                 small id="snippet-hint" { "Paste it into the article's template where the sources should show." }
             }
         }

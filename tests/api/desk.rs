@@ -127,8 +127,14 @@ async fn a_key_signs_in_and_signing_out_ends_the_session(backend: Backend) {
     let csp = page.header("content-security-policy").expect("csp");
     assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
     assert!(
-        !csp.contains("script-src"),
-        "the desk runs no script yet: {csp}"
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "only the desk's own script file: {csp}"
+    );
+    let script = browser.get("/desk/desk.js").await;
+    assert_eq!(script.status, 200);
+    assert_eq!(
+        script.header("content-type"),
+        Some("text/javascript; charset=utf-8")
     );
     assert!(
         page.text()

@@ -20,7 +20,8 @@ use crate::site::HostSite;
 on_both_backends!(
     a_source_is_captured_given_a_file_and_its_dead_link_queued_until_reviewed,
     admins_manage_keys_and_platforms_and_see_each_secret_once,
-    a_sealed_source_is_cited_shown_sealed_and_disclosed_by_an_editor
+    a_sealed_source_is_cited_shown_sealed_and_disclosed_by_an_editor,
+    a_recorded_source_is_found_from_the_article_and_cited
 );
 
 async fn monitor_round(app: &TestApp) {
@@ -508,4 +509,69 @@ async fn a_sealed_source_is_cited_shown_sealed_and_disclosed_by_an_editor(backen
         )
         .await;
     assert_eq!(again.status, 409, "{}", again.text());
+}
+
+async fn a_recorded_source_is_found_from_the_article_and_cited(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let key = app.make_key(Role::Journalist, "Jo").secret;
+    let token = app.token_for(&key).await;
+    for (url, title) in [
+        (
+            "https://stats.example/unemployment",
+            "Unemployment, third quarter",
+        ),
+        (
+            "https://stats.example/inflation",
+            "Inflation in <b>October</b>",
+        ),
+    ] {
+        let made = app
+            .post_as(
+                "/v1/sources",
+                &token,
+                json!({"url": url, "title": title, "publisher": "Statistics Office", "kind": "dataset", "language": "en"}),
+            )
+            .await;
+        assert_eq!(made.status, 201, "{}", made.text());
+    }
+    app.post_as(
+        "/v1/articles",
+        &token,
+        json!({"slug": "prices", "title": "Prices", "url": "https://news.example/prices", "language": "en", "authors": ["Jo"]}),
+    )
+    .await;
+    let mut jo = Browser::new(&app);
+    location(&jo.sign_in(&key).await);
+    let none = jo.get("/desk/articles/prices?find=wages").await.text();
+    assert!(none.contains("No recorded source matches “wages”."));
+    let found = jo.get("/desk/articles/prices?find=octo").await.text();
+    assert!(
+        found.contains("Inflation in &lt;b&gt;October&lt;/b&gt;"),
+        "escaped: {found}"
+    );
+    assert!(!found.contains("Unemployment"));
+    let start = found.find("?source=").expect("a choice") + "?source=".len();
+    let id = &found[start..start + found[start..].find('#').expect("anchor")];
+    let offered = jo
+        .get(&format!("/desk/articles/prices?source={id}"))
+        .await
+        .text();
+    assert!(offered.contains("Cite “Inflation in &lt;b&gt;October&lt;/b&gt;”"));
+    let csrf = hidden(&offered, "csrf");
+    let cited = jo
+        .post(
+            "/desk/articles/prices/citations",
+            &[
+                ("csrf", &csrf),
+                ("source_id", id),
+                ("claim", "Prices rose."),
+                ("quote", ""),
+                ("locator", "p1"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&cited), "/desk/articles/prices");
+    let list = app.get_as("/v1/articles/prices/sources", &token).await;
+    assert_eq!(list.status, 200, "{}", list.text());
+    assert!(list.text().contains(id));
 }

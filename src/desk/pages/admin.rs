@@ -35,7 +35,7 @@ pub fn keys(
                     h2 id="made" { "New key for " (made.name) " (" (made.role) ")" }
                     p { "Copy it now: it is shown this once and cannot be read again." }
                     label for="secret" { "Key" }
-                    input id="secret" type="text" readonly value=(made.secret) class="secret-value";
+                    input id="secret" type="text" readonly data-copy value=(made.secret) class="secret-value";
                 }
             }
             table class="articles" {
@@ -50,7 +50,7 @@ pub fn keys(
                                 @if let Some(revoked) = &key.revoked_at {
                                     "revoked " (revoked.get(..10).unwrap_or_default())
                                 } @else {
-                                    form class="inline" method="post" action=(format!("/desk/keys/{}/revoke", key.id)) {
+                                    form class="inline" method="post" action=(format!("/desk/keys/{}/revoke", key.id)) data-confirm=(format!("Revoke the key of {}? It stops working at once.", key.name)) {
                                         (csrf(session))
                                         button type="submit" aria-label=(format!("Revoke key {}", key.name)) { "Revoke" }
                                     }
@@ -111,9 +111,9 @@ pub fn platforms(session: &Session, view: &PlatformsView) -> String {
                     h2 id="made" { (made.name) " is registered" }
                     p { "Give the platform this webhook URL and secret. The secret is shown this once and cannot be read again." }
                     label for="webhook-url" { "Webhook URL" }
-                    input id="webhook-url" type="text" readonly value=(made.webhook_url) class="secret-value";
+                    input id="webhook-url" type="text" readonly data-copy value=(made.webhook_url) class="secret-value";
                     label for="secret" { "Webhook secret" }
-                    input id="secret" type="text" readonly value=(made.secret) class="secret-value";
+                    input id="secret" type="text" readonly data-copy value=(made.secret) class="secret-value";
                 }
             }
             @if view.found.is_empty() {
@@ -128,7 +128,7 @@ pub fn platforms(session: &Session, view: &PlatformsView) -> String {
                                 td { (p.kind.as_str()) }
                                 td { code { (webhook_url(view.public_url, &p.id)) } }
                                 td {
-                                    form class="inline" method="post" action=(format!("/desk/platforms/{}/remove", p.id)) {
+                                    form class="inline" method="post" action=(format!("/desk/platforms/{}/remove", p.id)) data-confirm=(format!("Remove {}? Its webhooks and sign-ins stop being accepted.", p.name)) {
                                         (csrf(session))
                                         button type="submit" aria-label=(format!("Remove platform {}", p.name)) { "Remove" }
                                     }

@@ -32,7 +32,7 @@ pub fn page(session: &Session, sealed: &SealedSource, may_disclose: bool) -> Str
                 p { "What it is stays sealed: editors and admins may read it." }
             }
             @if may_disclose && sealed.disclosed_at.is_none() {
-                form method="post" action=(format!("/desk/sources/{}/disclose", sealed.id)) {
+                form method="post" action=(format!("/desk/sources/{}/disclose", sealed.id)) data-confirm="Disclose this source? Its record goes into the ledger for good." {
                     (csrf(session))
                     p { "Disclosing puts the record and its salt in the ledger for good: anyone can then check them against the commitment." }
                     button type="submit" { "Disclose" }

@@ -13,6 +13,7 @@ mod compression;
 mod cors;
 mod desk;
 mod desk_archive;
+mod desk_browser;
 mod durability;
 mod embargo;
 mod errors;

@@ -19,49 +19,42 @@ use crate::state::AppState;
 #[derive(Deserialize)]
 pub(super) struct Search {
     pub(super) q: Option<String>,
+    /// Articles only: `draft`, `published` or `retracted`.
+    pub(super) state: Option<String>,
 }
 
 /// How many articles the desk's list shows.
 pub(super) const LISTED: u32 = 200;
 
 /// `GET /desk`: the articles, newest change first, searchable by title or
-/// slug, and (for those who may write) the form for a new one.
+/// slug and narrowed to one state, and (for those who may write) the form
+/// for a new one.
 pub(super) async fn home(
     state: web::Data<AppState>,
     DeskSession(session): DeskSession,
     query: web::Query<Search>,
 ) -> HttpResponse {
-    let may_write = may::<Write>(&session);
-    list_page(
-        &state,
-        &session,
-        query.into_inner(),
-        articles::search,
-        |s, q, found| pages::home(s, q, found, may_write, None),
-    )
-    .await
-}
-
-/// A domain search a list page runs: the text typed, at most how many.
-type SearchFn<T> = fn(&mut crate::db::DbConnection, Option<&str>, u32) -> Result<Vec<T>, ApiError>;
-
-/// A list page: its search run on a pool connection, then rendered.
-pub(super) async fn list_page<T: Send + 'static>(
-    state: &AppState,
-    session: &Session,
-    query: Search,
-    search: SearchFn<T>,
-    render: impl FnOnce(&Session, &str, &[T]) -> String,
-) -> HttpResponse {
-    let q = query.q.unwrap_or_default();
+    let Search { q, state: wanted } = query.into_inner();
+    let q = q.unwrap_or_default();
+    // An unknown state shows every article, as no choice does.
+    let status = wanted
+        .filter(|s| !s.is_empty())
+        .and_then(|s| ArticleStatus::try_from(s).ok());
     let text = q.clone();
-    match state
+    let found = state
         .db
-        .run(move |conn| search(conn, Some(&text), LISTED))
-        .await
-    {
-        Ok(found) => ok_page(render(session, &q, &found)),
-        Err(error) => error_page(Some(session), &error),
+        .run(move |conn| articles::search(conn, Some(&text), status, LISTED))
+        .await;
+    match found {
+        Ok(found) => {
+            let shown = pages::ArticleList {
+                q: &q,
+                status,
+                found: &found,
+            };
+            ok_page(pages::home(&session, &shown, may::<Write>(&session), None))
+        }
+        Err(error) => error_page(Some(&session), &error),
     }
 }
 
@@ -108,15 +101,19 @@ pub(super) async fn create_article(
             // The form again, with what was typed and what is wrong.
             let found = state
                 .db
-                .run(|conn| articles::search(conn, None, LISTED))
+                .run(|conn| articles::search(conn, None, None, LISTED))
                 .await
                 .unwrap_or_default();
+            let shown = pages::ArticleList {
+                q: "",
+                status: None,
+                found: &found,
+            };
             page(
                 error.status(),
                 pages::home(
                     &session,
-                    "",
-                    &found,
+                    &shown,
                     true,
                     Some((error.detail(), &form_back(&form))),
                 ),

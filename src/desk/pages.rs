@@ -13,7 +13,7 @@ use maud::{DOCTYPE, Markup, html};
 use crate::archive::drift::{CitedLink, LinkEvent};
 use crate::auth::Role;
 use crate::auth::session::Session;
-use crate::newsroom::articles::Article;
+use crate::newsroom::articles::{Article, ArticleStatus};
 use crate::newsroom::citations::Citation;
 use crate::newsroom::sources::{SourceKind, SourceVersion};
 
@@ -106,8 +106,7 @@ pub fn error(session: Option<&Session>, status: u16, detail: &str) -> String {
 /// nothing matched.
 fn listing(
     action: &str,
-    label: &str,
-    q: &str,
+    (label, q, narrow): (&str, &str, Markup),
     what: &str,
     columns: &[&str],
     rows: Option<Markup>,
@@ -116,6 +115,7 @@ fn listing(
         form method="get" action=(action) role="search" class="search" {
             label for="q" { (label) }
             input id="q" name="q" type="search" value=(q);
+            (narrow)
             button type="submit" { "Search" }
         }
         @if let Some(rows) = rows {
@@ -125,6 +125,19 @@ fn listing(
             }
         } @else {
             p { "No " (what) @if !q.is_empty() { " match “" (q) "”" } "." }
+        }
+    }
+}
+
+/// The articles list's choice of state.
+fn state_choice(chosen: Option<ArticleStatus>) -> Markup {
+    html! {
+        label for="state" { "State" }
+        select id="state" name="state" {
+            option value="" selected[chosen.is_none()] { "any" }
+            @for status in ArticleStatus::ALL {
+                option value=(status.as_str()) selected[chosen == Some(*status)] { (status.as_str()) }
+            }
         }
     }
 }
@@ -142,12 +155,18 @@ fn field(id: &str, label: &str, kind: &str, value: &str, hint: Option<&str>) -> 
     }
 }
 
+/// The articles list: what was searched for and what was found.
+pub struct ArticleList<'a> {
+    pub q: &'a str,
+    pub status: Option<ArticleStatus>,
+    pub found: &'a [Article],
+}
+
 /// The articles, the search and (for those who may write) a new article's
 /// form; `refused` is a new-article form sent back with what is wrong.
 pub fn home(
     session: &Session,
-    q: &str,
-    articles: &[Article],
+    list: &ArticleList,
     may_write: bool,
     refused: Option<(&str, &ArticleDraft)>,
 ) -> String {
@@ -164,9 +183,9 @@ pub fn home(
         Some(session),
         html! {
             h1 { "Articles" }
-            (listing("/desk", "Search by title or slug", q, "articles", &["Title", "Slug", "State", "Changed"],
-                (!articles.is_empty()).then(|| html! {
-                    @for a in articles {
+            (listing("/desk", ("Search by title or slug", list.q, state_choice(list.status)), "articles", &["Title", "Slug", "State", "Changed"],
+                (!list.found.is_empty()).then(|| html! {
+                    @for a in list.found {
                         tr {
                             td { a href=(format!("/desk/articles/{}", a.slug.as_str())) { (a.title) } }
                             td { code { (a.slug.as_str()) } }
@@ -439,7 +458,7 @@ pub fn sources(
         Some(session),
         html! {
             h1 { "Sources" }
-            (listing("/desk/sources", "Search by URL, title or publisher", q, "sources", &["Title", "Publisher", "Kind", "Recorded"],
+            (listing("/desk/sources", ("Search by URL, title or publisher", q, html! {}), "sources", &["Title", "Publisher", "Kind", "Recorded"],
                 (!found.is_empty()).then(|| html! {
                     @for source in found {
                         tr {

@@ -342,6 +342,29 @@ async fn a_journalist_makes_an_article_and_finds_it(backend: Backend) {
             "search {q:?}"
         );
     }
+    // Narrowed to one state; an unknown state narrows nothing.
+    for (state, found) in [
+        ("draft", true),
+        ("published", false),
+        ("retracted", false),
+        ("", true),
+        ("nonsense", true),
+    ] {
+        let list = browser.get(&format!("/desk?q=river&state={state}")).await;
+        assert_eq!(list.status, 200);
+        assert_eq!(
+            list.text().contains("/desk/articles/water-rights"),
+            found,
+            "state {state:?}"
+        );
+    }
+    assert!(
+        browser
+            .get("/desk?state=published")
+            .await
+            .text()
+            .contains("<option value=\"published\" selected>published</option>")
+    );
     let missing = browser.get("/desk/articles/no-such-article").await;
     assert_eq!(missing.status, 404);
 }

@@ -358,6 +358,7 @@ fn report(engine: &str, backend: &str, seen: &Value) {
         seen["panel_requests"],
         seen["launch_ms"],
     );
+    eprintln!("  the desk's requests by kind: {}", seen["request_kinds"]);
 }
 
 fn focus<'a>(seen: &'a Value, step: &str) -> Vec<&'a str> {

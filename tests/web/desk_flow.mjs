@@ -26,7 +26,8 @@
 //   "focus": [{"step", "path"}], "kinds": [..], "desk": {"main", "verified",
 //   "retracted"}, "panel": {"state", "reason", "cited", "retracted"},
 //   "phone": {...}, "print": {...}, "wall_ms", "requests", "panel_requests",
-//   "desk_ms", "panel_ms", "documents_ms", "unringed": [focused names with no visible outline],
+//   "request_kinds": {"METHOD type": n} (chromium), "desk_ms", "panel_ms",
+//   "documents_ms", "unringed": [focused names with no visible outline],
 //   "errors"}]
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -340,7 +341,13 @@ async function run(pass, newContext) {
   const context = await newContext(pass.mode);
   const ui = context.ui;
   let requests = 0;
-  ui.page.on('request', () => { requests++; });
+  out.request_kinds = {};
+  ui.page.on('request', (request) => {
+    requests++;
+    if (input.engine !== 'chromium') return;
+    const kind = `${request.method()} ${request.resourceType()}`;
+    out.request_kinds[kind] = (out.request_kinds[kind] || 0) + 1;
+  });
   // The time documents took from request to their last byte (the server's
   // share of the wall time, and the network's, which is loopback here).
   ui.page.on('requestfinished', (request) => {

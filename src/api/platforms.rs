@@ -38,16 +38,12 @@ pub struct PlatformList {
     platforms: Vec<PlatformInfo>,
 }
 
-fn webhook_url(public_url: &str, id: &str) -> String {
-    format!("{public_url}/v1/webhooks/{id}")
-}
-
 impl RegisteredPlatform {
     /// The answer to a registration, for the API and `sourceledger platforms add`.
     pub fn new(registered: platforms::Registered, public_url: &str) -> Self {
         let platform = registered.platform;
         Self {
-            webhook_url: webhook_url(public_url, &platform.id),
+            webhook_url: platforms::webhook_url(public_url, &platform.id),
             id: platform.id,
             kind: platform.kind,
             name: platform.name,
@@ -64,7 +60,7 @@ impl PlatformList {
             platforms: found
                 .into_iter()
                 .map(|platform| PlatformInfo {
-                    webhook_url: webhook_url(public_url, &platform.id),
+                    webhook_url: platforms::webhook_url(public_url, &platform.id),
                     platform,
                 })
                 .collect(),

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use super::header_text;
 use crate::archive::copies::{Answer, Representation, Upload};
 use crate::archive::monitor::{self, Drift};
-use crate::archive::snapshots::{self, StoredSnapshot};
+use crate::archive::snapshots::{self, Snapshot, StoredSnapshot};
 use crate::archive::store::valid_name;
 use crate::auth::{Allowed, Read, Staff, Write};
 use crate::error::{ApiError, ErrorCode, Problem};
@@ -176,7 +176,19 @@ pub async fn download(
         })
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no snapshot {sha256}")))?;
-    let shown = Representation::of(&row, warc)?;
+    send(&req, &state, &row, warc).await
+}
+
+/// A stored snapshot's bytes (or its capture's WARC) as an answer: digests,
+/// ranges and conditional requests, and never run as a page of ours. The API
+/// and the desk serve copies alike.
+pub(crate) async fn send(
+    req: &HttpRequest,
+    state: &AppState,
+    row: &Snapshot,
+    warc: bool,
+) -> Result<HttpResponse, ApiError> {
+    let shown = Representation::of(row, warc)?;
     let tag = shown.etag();
     let mut response = HttpResponse::Ok();
     response
@@ -199,8 +211,8 @@ pub async fn download(
         ));
     }
     let answer = shown.answer(
-        header_text(&req, header::IF_NONE_MATCH),
-        header_text(&req, header::RANGE),
+        header_text(req, header::IF_NONE_MATCH),
+        header_text(req, header::RANGE),
     )?;
     let (status, span) = match answer {
         Answer::NotModified => return Ok(response.status(StatusCode::NOT_MODIFIED).finish()),

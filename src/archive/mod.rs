@@ -4,6 +4,7 @@
 
 pub mod capture;
 pub mod copies;
+pub mod drift;
 pub mod media_type;
 pub mod monitor;
 pub mod s3;

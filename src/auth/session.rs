@@ -25,6 +25,9 @@ use crate::time::Timestamp;
 /// How long a desk session lasts: a working day.
 pub const LIFETIME: chrono::Duration = chrono::Duration::hours(12);
 
+/// How long an expired session's row is kept before a sign-in clears it.
+const KEPT_AFTER_EXPIRY: chrono::Duration = chrono::Duration::days(1);
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = desk_sessions, treat_none_as_default_value = false)]
 struct SessionRow {
@@ -95,6 +98,11 @@ pub fn open(conn: &mut DbConnection, caller: &Caller) -> Result<Opened, ApiError
     };
     diesel::insert_into(desk_sessions::table)
         .values(&row)
+        .execute(conn)?;
+    // Sessions that expired a day ago are of no use to anyone: each sign-in
+    // clears them, so the table holds about a day of sign-ins.
+    diesel::delete(desk_sessions::table)
+        .filter(desk_sessions::expires_at.lt(Timestamp::at(now - KEPT_AFTER_EXPIRY)))
         .execute(conn)?;
     Ok(Opened {
         session: Session {

@@ -7,13 +7,18 @@
 //! session ([`crate::auth::session`]) in a cookie; every form that changes
 //! something carries the session's CSRF token, checked before anything else
 //! is done with the form; a role may do on the desk exactly what it may do
-//! through the API. Pages carry a strict CSP: no script, styles from
-//! `/desk/desk.css` only, forms only to this origin, never framed.
+//! through the API. Pages carry a strict CSP: scripts and styles only from
+//! the desk's own two files (`/desk/desk.js`, `/desk/desk.css`; no inline
+//! script), forms only to this origin, never framed. The script only
+//! enhances: every task is a plain form that works with JavaScript off.
 
+mod admin;
+mod archive;
 mod extract;
 mod newsroom;
 mod pages;
 mod sign_in;
+mod sources;
 mod sso;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -22,10 +27,10 @@ use actix_web::{HttpResponse, web};
 
 use self::extract::FORM_LIMIT;
 use self::newsroom::{
-    article, cite, create_article, home, publish, record_source, retract, source, source_list,
-    verify,
+    article, cite, create_article, home, publish, record_source, retract, verify,
 };
 use self::sign_in::{login, login_form, logout};
+use self::sources::{disclose, source, source_list};
 use crate::auth::Permission;
 use crate::auth::session::Session;
 use crate::error::ApiError;
@@ -34,18 +39,24 @@ use crate::state::AppState;
 /// The stylesheet every desk page links to.
 const STYLESHEET: &str = include_str!("desk.css");
 
+/// The desk's one script: enhancements only (copy buttons, a question
+/// before what cannot be undone); every task works without it.
+const SCRIPT: &str = include_str!("desk.js");
+
 /// The desk's pages' media type.
 pub const HTML: &str = "text/html; charset=utf-8";
 
-/// The desk's content security policy: nothing runs, nothing loads but the
-/// desk's stylesheet, forms post only here, no page is framed.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The desk's content security policy: nothing runs but the desk's own
+/// script file (no inline script), nothing loads but it and the desk's
+/// stylesheet, forms post only here, no page is framed.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Registers the desk's routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT))
         .route("/desk", web::get().to(home))
         .route("/desk/desk.css", web::get().to(stylesheet))
+        .route("/desk/desk.js", web::get().to(script))
         .route("/desk/login", web::get().to(login_form))
         .route("/desk/login", web::post().to(login))
         .route("/desk/logout", web::post().to(logout))
@@ -62,7 +73,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/desk/articles/{slug}/citations", web::post().to(cite))
         .route("/desk/articles/{slug}/publish", web::post().to(publish))
         .route("/desk/citations/{id}/verify", web::post().to(verify))
-        .route("/desk/citations/{id}/retract", web::post().to(retract));
+        .route("/desk/citations/{id}/retract", web::post().to(retract))
+        .route(
+            "/desk/sources/{id}/capture",
+            web::post().to(archive::capture),
+        )
+        .route("/desk/sources/{id}/upload", web::post().to(archive::upload))
+        .route("/desk/snapshots/{sha256}", web::get().to(archive::snapshot))
+        .route("/desk/sources/{id}/disclose", web::post().to(disclose))
+        .route("/desk/drift", web::get().to(archive::drift_queue))
+        .route("/desk/drift/review", web::post().to(archive::review))
+        .route("/desk/keys", web::get().to(admin::keys_page))
+        .route("/desk/keys", web::post().to(admin::create_key))
+        .route("/desk/keys/{id}/revoke", web::post().to(admin::revoke_key))
+        .route("/desk/platforms", web::get().to(admin::platforms_page))
+        .route("/desk/platforms", web::post().to(admin::register_platform))
+        .route(
+            "/desk/platforms/{id}/remove",
+            web::post().to(admin::remove_platform),
+        );
 }
 
 /// The session cookie's name: with the `__Host-` prefix (the browser then
@@ -126,6 +155,14 @@ fn error_page(session: Option<&Session>, error: &ApiError) -> HttpResponse {
 /// Whether the session's role may do what permission `P` allows.
 fn may<P: Permission>(session: &Session) -> bool {
     P::ROLES.contains(&session.caller.role)
+}
+
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(SCRIPT)
 }
 
 async fn stylesheet() -> HttpResponse {

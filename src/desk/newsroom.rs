@@ -6,61 +6,55 @@ use serde::Deserialize;
 
 use super::extract::{Csrf, DeskAs, DeskForm, DeskSession, checked_form, text_area};
 use super::{error_page, may, ok_page, page, pages, see_other};
+use crate::archive::drift;
 use crate::auth::session::Session;
 use crate::auth::{Edit, Write};
 use crate::error::ApiError;
 use crate::newsroom::articles::ArticleStatus;
 use crate::newsroom::citations::NewCitation;
 use crate::newsroom::sources::{self, NewSource, SourceKind};
-use crate::newsroom::{articles, citations};
+use crate::newsroom::{articles, citations, sealed};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub(super) struct Search {
-    q: Option<String>,
+    pub(super) q: Option<String>,
+    /// Articles only: `draft`, `published` or `retracted`.
+    pub(super) state: Option<String>,
 }
 
 /// How many articles the desk's list shows.
 pub(super) const LISTED: u32 = 200;
 
 /// `GET /desk`: the articles, newest change first, searchable by title or
-/// slug, and (for those who may write) the form for a new one.
+/// slug and narrowed to one state, and (for those who may write) the form
+/// for a new one.
 pub(super) async fn home(
     state: web::Data<AppState>,
     DeskSession(session): DeskSession,
     query: web::Query<Search>,
 ) -> HttpResponse {
-    let may_write = may::<Write>(&session);
-    list_page(
-        &state,
-        &session,
-        query.into_inner(),
-        articles::search,
-        |s, q, found| pages::home(s, q, found, may_write, None),
-    )
-    .await
-}
-
-/// A domain search a list page runs: the text typed, at most how many.
-type SearchFn<T> = fn(&mut crate::db::DbConnection, Option<&str>, u32) -> Result<Vec<T>, ApiError>;
-
-/// A list page: its search run on a pool connection, then rendered.
-pub(super) async fn list_page<T: Send + 'static>(
-    state: &AppState,
-    session: &Session,
-    query: Search,
-    search: SearchFn<T>,
-    render: impl FnOnce(&Session, &str, &[T]) -> String,
-) -> HttpResponse {
-    let q = query.q.unwrap_or_default();
+    let Search { q, state: wanted } = query.into_inner();
+    let q = q.unwrap_or_default();
+    // An unknown state shows every article, as no choice does.
+    let status = wanted
+        .filter(|s| !s.is_empty())
+        .and_then(|s| ArticleStatus::try_from(s).ok());
     let text = q.clone();
-    match state
+    let found = state
         .db
-        .run(move |conn| search(conn, Some(&text), LISTED))
-        .await
-    {
-        Ok(found) => ok_page(render(session, &q, &found)),
-        Err(error) => error_page(Some(session), &error),
+        .run(move |conn| articles::search(conn, Some(&text), status, LISTED))
+        .await;
+    match found {
+        Ok(found) => {
+            let shown = pages::ArticleList {
+                q: &q,
+                status,
+                found: &found,
+            };
+            ok_page(pages::home(&session, &shown, may::<Write>(&session), None))
+        }
+        Err(error) => error_page(Some(&session), &error),
     }
 }
 
@@ -107,15 +101,19 @@ pub(super) async fn create_article(
             // The form again, with what was typed and what is wrong.
             let found = state
                 .db
-                .run(|conn| articles::search(conn, None, LISTED))
+                .run(|conn| articles::search(conn, None, None, LISTED))
                 .await
                 .unwrap_or_default();
+            let shown = pages::ArticleList {
+                q: "",
+                status: None,
+                found: &found,
+            };
             page(
                 error.status(),
                 pages::home(
                     &session,
-                    "",
-                    &found,
+                    &shown,
                     true,
                     Some((error.detail(), &form_back(&form))),
                 ),
@@ -135,11 +133,25 @@ pub(super) fn form_back(form: &NewArticleForm) -> pages::ArticleDraft {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub(super) struct ArticleQuery {
-    /// A source just recorded, offered for citing.
+    /// A source just recorded or chosen, offered for citing.
     source: Option<String>,
+    /// Text to find an existing source by, to cite it.
+    find: Option<String>,
 }
+
+impl ArticleQuery {
+    fn offering(source: String) -> Self {
+        Self {
+            source: Some(source),
+            find: None,
+        }
+    }
+}
+
+/// How many existing sources a search on the article page offers.
+const FOUND: u32 = 20;
 
 /// `GET /desk/articles/{slug}`: one article and its citations; for those
 /// who may write, the forms to record a source and cite it; for editors,
@@ -154,7 +166,7 @@ pub(super) async fn article(
         &state,
         &session,
         slug.into_inner(),
-        query.into_inner().source,
+        query.into_inner(),
         None,
     )
     .await
@@ -165,24 +177,42 @@ pub(super) async fn show_article(
     state: &web::Data<AppState>,
     session: &Session,
     slug: String,
-    source: Option<String>,
+    query: ArticleQuery,
     problem: Option<ApiError>,
 ) -> HttpResponse {
+    let find = query
+        .find
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    let typed = find.clone();
+    let sealing = state.clone();
     let found = state
         .db
         .run(move |conn| {
+            let sealing = &sealing.sealing;
             let article = articles::get(conn, &slug)?;
             let cited = citations::of_article(conn, article.slug.as_str())?;
+            let links = drift::cited_links(conn, article.slug.as_str())?;
             // A source to cite: only one that exists, at its latest version.
-            let offered = match source {
-                Some(id) => sources::latest(conn, &id).ok(),
+            let offered = match query.source {
+                Some(id) => offer(conn, &sealing, &id)?,
                 None => None,
             };
-            Ok::<_, ApiError>((article, cited, offered))
+            let found = match find.is_empty() {
+                true => Vec::new(),
+                false => sources::search(conn, Some(&find), FOUND)?,
+            };
+            Ok::<_, ApiError>((article, cited, offered, links, found))
         })
         .await;
     match found {
-        Ok((article, cited, offered)) => {
+        Ok((article, cited, offered, links, found)) => {
+            let links = links
+                .into_iter()
+                .map(|l| (l.citation_id.clone(), l))
+                .collect();
             let shown = pages::ArticleView {
                 article: &article,
                 cited: &cited,
@@ -190,6 +220,12 @@ pub(super) async fn show_article(
                 may_write: may::<Write>(session),
                 may_edit: may::<Edit>(session),
                 problem: problem.as_ref().map(|p| p.detail()),
+                links: &links,
+                find: (&typed, &found),
+                reader: pages::ReaderLinks {
+                    public_url: &state.settings.public_url,
+                    vkey: state.ledger.vkey(),
+                },
             };
             let status = problem
                 .as_ref()
@@ -198,6 +234,26 @@ pub(super) async fn show_article(
         }
         Err(error) => error_page(Some(session), &error),
     }
+}
+
+/// Source `id` offered for citing: its latest version, or a sealed source
+/// by its sealed title; nothing when there is no such source.
+fn offer(
+    conn: &mut crate::db::DbConnection,
+    sealing: &crate::secrets::SealingKey,
+    id: &str,
+) -> Result<Option<pages::Offered>, ApiError> {
+    if let Ok(version) = sources::latest(conn, id) {
+        return Ok(Some(version.into()));
+    }
+    Ok(
+        sealed::get(conn, sealing, id, false)?.map(|s| pages::Offered {
+            title: sealed::sealed_title(&s.sealed_at),
+            publisher: format!("sealed, {}", s.kind),
+            url: None,
+            id: s.id,
+        }),
+    )
 }
 
 pub(super) fn article_url(slug: &str) -> String {
@@ -212,6 +268,8 @@ pub(super) struct SourceForm {
     publisher: String,
     kind: String,
     language: String,
+    /// The "Sealed" checkbox: `on` when ticked.
+    sealed: Option<String>,
 }
 
 /// `POST /desk/articles/{slug}/sources`: records a source, then offers it
@@ -229,7 +287,7 @@ pub(super) async fn record_source(
             crate::error::ErrorCode::InvalidField,
             "kind: choose what sort of source it is",
         );
-        return show_article(&state, &session, slug, None, Some(error)).await;
+        return show_article(&state, &session, slug, ArticleQuery::default(), Some(error)).await;
     };
     let new = NewSource {
         url: form.url.trim().to_owned(),
@@ -242,15 +300,32 @@ pub(super) async fn record_source(
         snapshot_sha256: None,
         archive_url: None,
         doi: None,
-        sealed: false,
+        sealed: form.sealed.is_some(),
     };
     let target = slug.clone();
     if let Err(error) = state.db.run(move |conn| articles::get(conn, &target)).await {
         return error_page(Some(&session), &error);
     }
+    if new.sealed {
+        // Only a commitment goes into the ledger; never captured.
+        let (st, actor) = (state.clone(), session.caller.actor());
+        let sealed = state
+            .writer
+            .write(move |conn, seq| sealed::seal(conn, seq, &st.sealing, &actor, &new))
+            .await;
+        return match sealed {
+            Ok(sealed) => see_other(&format!("{}?source={}", article_url(&slug), sealed.id)),
+            Err(error) => {
+                show_article(&state, &session, slug, ArticleQuery::default(), Some(error)).await
+            }
+        };
+    }
     let prepared = match sources::prepare_new(state.embargo(), &session.caller.actor(), &new) {
         Ok(prepared) => prepared,
-        Err(error) => return show_article(&state, &session, slug, None, Some(error)).await,
+        Err(error) => {
+            return show_article(&state, &session, slug, ArticleQuery::default(), Some(error))
+                .await;
+        }
     };
     match state
         .writer
@@ -261,7 +336,9 @@ pub(super) async fn record_source(
             AppState::capture_when_recorded(&state, version.id.clone(), session.caller.actor());
             see_other(&format!("{}?source={}", article_url(&slug), version.id))
         }
-        Err(error) => show_article(&state, &session, slug, None, Some(error)).await,
+        Err(error) => {
+            show_article(&state, &session, slug, ArticleQuery::default(), Some(error)).await
+        }
     }
 }
 
@@ -309,7 +386,16 @@ pub(super) async fn cite(
     };
     match done {
         Ok(()) => see_other(&article_url(&slug)),
-        Err(error) => show_article(&state, &session, slug, Some(source), Some(error)).await,
+        Err(error) => {
+            show_article(
+                &state,
+                &session,
+                slug,
+                ArticleQuery::offering(source),
+                Some(error),
+            )
+            .await
+        }
     }
 }
 
@@ -332,7 +418,9 @@ pub(super) async fn publish(
         .await;
     match done {
         Ok(_) => see_other(&article_url(&slug)),
-        Err(error) => show_article(&state, &session, slug, None, Some(error)).await,
+        Err(error) => {
+            show_article(&state, &session, slug, ArticleQuery::default(), Some(error)).await
+        }
     }
 }
 
@@ -388,39 +476,5 @@ pub(super) async fn citation_done(
     match done {
         Ok(row) => see_other(&article_url(row.article_slug.as_str())),
         Err(error) => error_page(Some(session), &error),
-    }
-}
-
-/// `GET /desk/sources`: sources newest first, each at its latest version,
-/// searchable by URL, title or publisher.
-pub(super) async fn source_list(
-    state: web::Data<AppState>,
-    DeskSession(session): DeskSession,
-    query: web::Query<Search>,
-) -> HttpResponse {
-    list_page(
-        &state,
-        &session,
-        query.into_inner(),
-        sources::search,
-        pages::sources,
-    )
-    .await
-}
-
-/// `GET /desk/sources/{id}`: every version of one source.
-pub(super) async fn source(
-    state: web::Data<AppState>,
-    DeskSession(session): DeskSession,
-    id: web::Path<String>,
-) -> HttpResponse {
-    let id = id.into_inner();
-    match state
-        .db
-        .run(move |conn| sources::versions(conn, &id, true))
-        .await
-    {
-        Ok(versions) => ok_page(pages::source(&session, &versions)),
-        Err(error) => error_page(Some(&session), &error),
     }
 }

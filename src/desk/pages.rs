@@ -2,10 +2,18 @@
 //! visible label and every button says what it does (SPEC "The editor's
 //! desk"); landmarks (`header`, `nav`, `main`) and one `h1` a page.
 
+pub mod admin;
+pub mod links;
+pub mod sealed;
+
+use std::collections::HashMap;
+
 use maud::{DOCTYPE, Markup, html};
 
+use crate::archive::drift::{CitedLink, LinkEvent};
+use crate::auth::Role;
 use crate::auth::session::Session;
-use crate::newsroom::articles::Article;
+use crate::newsroom::articles::{Article, ArticleStatus};
 use crate::newsroom::citations::Citation;
 use crate::newsroom::sources::{SourceKind, SourceVersion};
 
@@ -28,6 +36,7 @@ fn layout(title: &str, session: Option<&Session>, main: Markup) -> String {
                 meta name="referrer" content="no-referrer";
                 title { (title) " · sourceledger desk" }
                 link rel="stylesheet" href="/desk/desk.css";
+                script src="/desk/desk.js" defer {}
             }
             body {
                 header class="bar" {
@@ -37,6 +46,14 @@ fn layout(title: &str, session: Option<&Session>, main: Markup) -> String {
                             a href="/desk" { "Articles" }
                             " "
                             a href="/desk/sources" { "Sources" }
+                            " "
+                            a href="/desk/drift" { "Drift queue" }
+                            @if session.caller.role == Role::Admin {
+                                " "
+                                a href="/desk/keys" { "API keys" }
+                                " "
+                                a href="/desk/platforms" { "Platforms" }
+                            }
                         }
                         form class="signout" method="post" action="/desk/logout" {
                             input type="hidden" name="csrf" value=(session.csrf());
@@ -97,8 +114,7 @@ pub fn error(session: Option<&Session>, status: u16, detail: &str) -> String {
 /// nothing matched.
 fn listing(
     action: &str,
-    label: &str,
-    q: &str,
+    (label, q, narrow): (&str, &str, Markup),
     what: &str,
     columns: &[&str],
     rows: Option<Markup>,
@@ -107,6 +123,7 @@ fn listing(
         form method="get" action=(action) role="search" class="search" {
             label for="q" { (label) }
             input id="q" name="q" type="search" value=(q);
+            (narrow)
             button type="submit" { "Search" }
         }
         @if let Some(rows) = rows {
@@ -116,6 +133,19 @@ fn listing(
             }
         } @else {
             p { "No " (what) @if !q.is_empty() { " match “" (q) "”" } "." }
+        }
+    }
+}
+
+/// The articles list's choice of state.
+fn state_choice(chosen: Option<ArticleStatus>) -> Markup {
+    html! {
+        label for="state" { "State" }
+        select id="state" name="state" {
+            option value="" selected[chosen.is_none()] { "any" }
+            @for status in ArticleStatus::ALL {
+                option value=(status.as_str()) selected[chosen == Some(*status)] { (status.as_str()) }
+            }
         }
     }
 }
@@ -133,12 +163,18 @@ fn field(id: &str, label: &str, kind: &str, value: &str, hint: Option<&str>) -> 
     }
 }
 
+/// The articles list: what was searched for and what was found.
+pub struct ArticleList<'a> {
+    pub q: &'a str,
+    pub status: Option<ArticleStatus>,
+    pub found: &'a [Article],
+}
+
 /// The articles, the search and (for those who may write) a new article's
 /// form; `refused` is a new-article form sent back with what is wrong.
 pub fn home(
     session: &Session,
-    q: &str,
-    articles: &[Article],
+    list: &ArticleList,
     may_write: bool,
     refused: Option<(&str, &ArticleDraft)>,
 ) -> String {
@@ -155,9 +191,9 @@ pub fn home(
         Some(session),
         html! {
             h1 { "Articles" }
-            (listing("/desk", "Search by title or slug", q, "articles", &["Title", "Slug", "State", "Changed"],
-                (!articles.is_empty()).then(|| html! {
-                    @for a in articles {
+            (listing("/desk", ("Search by title or slug", list.q, state_choice(list.status)), "articles", &["Title", "Slug", "State", "Changed"],
+                (!list.found.is_empty()).then(|| html! {
+                    @for a in list.found {
                         tr {
                             td { a href=(format!("/desk/articles/{}", a.slug.as_str())) { (a.title) } }
                             td { code { (a.slug.as_str()) } }
@@ -196,11 +232,43 @@ pub struct ArticleView<'a> {
     pub article: &'a Article,
     pub cited: &'a [Citation],
     /// A source just recorded, offered for citing.
-    pub offered: Option<&'a SourceVersion>,
+    pub offered: Option<&'a Offered>,
     pub may_write: bool,
     pub may_edit: bool,
     /// Why the last form was refused.
     pub problem: Option<&'a str>,
+    /// What was typed to find an existing source, and what matched.
+    pub find: (&'a str, &'a [SourceVersion]),
+    /// Each citation's archived copy and link state, by citation id.
+    pub links: &'a HashMap<String, CitedLink>,
+    /// Where readers see the list, and the newsroom's verifier key, for the
+    /// panel's snippet.
+    pub reader: ReaderLinks<'a>,
+}
+
+/// A source offered for citing: open, or sealed (no URL, no publisher).
+pub struct Offered {
+    pub id: String,
+    pub title: String,
+    pub publisher: String,
+    pub url: Option<String>,
+}
+
+impl From<SourceVersion> for Offered {
+    fn from(v: SourceVersion) -> Self {
+        Self {
+            id: v.id,
+            title: v.title,
+            publisher: v.publisher,
+            url: Some(v.url.into_string()),
+        }
+    }
+}
+
+/// Where the article's sources reach readers.
+pub struct ReaderLinks<'a> {
+    pub public_url: &'a str,
+    pub vkey: &'a str,
 }
 
 fn csrf(session: &Session) -> Markup {
@@ -240,7 +308,7 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
             } @else {
                 ol class="citations" {
                     @for c in view.cited {
-                        li {
+                        li id=(format!("c-{}", c.id)) {
                             p class="claim" { (c.claim) }
                             @if let Some(quote) = &c.quote {
                                 blockquote { (quote) }
@@ -248,7 +316,15 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                             p class="meta" {
                                 span class=(format!("state {}", c.status.as_str())) { (c.status.as_str()) }
                                 " · " (c.locator)
-                                " · source " code { (c.source_id) } " v" (c.source_version)
+                                " · " a href=(format!("/desk/sources/{}", c.source_id)) { "source v" (c.source_version) }
+                                @if let Some(link) = view.links.get(&c.id) {
+                                    " · link " span class=(format!("state {}", link.link_status.as_deref().unwrap_or("unchecked"))) { (link.link_status.as_deref().unwrap_or("unchecked")) }
+                                    @if let Some(sha) = &link.snapshot_sha256 {
+                                        " · " a href=(links::copy_url(sha)) { "archived copy" }
+                                    } @else {
+                                        " · not archived"
+                                    }
+                                }
                             }
                             @if let Some(reason) = &c.retraction_reason {
                                 p class="reason" { "Retracted: " (reason) }
@@ -271,11 +347,15 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                     }
                 }
             }
+            (for_readers(slug, &view.reader))
             @if view.may_write {
                 @if let Some(source) = view.offered {
                     section class="card" aria-labelledby="cite" {
                         h2 id="cite" { "Cite “" (source.title) "”" }
-                        p class="meta" { (source.publisher) " · " a href=(source.url.as_str()) rel="noopener noreferrer" { (source.url.as_str()) } }
+                        p class="meta" {
+                            (source.publisher)
+                            @if let Some(url) = &source.url { " · " a href=(url) rel="noopener noreferrer" { (url) } }
+                        }
                         form method="post" action=(format!("/desk/articles/{slug}/citations")) {
                             (csrf(session))
                             input type="hidden" name="source_id" value=(source.id);
@@ -294,6 +374,7 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                         }
                     }
                 }
+                (existing(slug, view.find))
                 section class="card" aria-labelledby="record" {
                     h2 id="record" { "Record a source" }
                     form method="post" action=(format!("/desk/articles/{slug}/sources")) {
@@ -310,6 +391,11 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                             }
                         }
                         (field("language", "Language", "text", &article.language, None))
+                        div class="check" {
+                            input id="sealed" name="sealed" type="checkbox" aria-describedby="sealed-hint";
+                            label for="sealed" { "Sealed" }
+                            small id="sealed-hint" { "A source that must not be named yet: the ledger keeps only a commitment, disclosed later by an editor." }
+                        }
                         button type="submit" { "Record source" }
                     }
                 }
@@ -318,14 +404,69 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
     )
 }
 
+/// Finding a source already recorded, to cite it here.
+fn existing(slug: &str, (typed, found): (&str, &[SourceVersion])) -> Markup {
+    html! {
+        section class="card" aria-labelledby="existing" {
+            h2 id="existing" { "Cite a recorded source" }
+            form method="get" action=(format!("/desk/articles/{slug}")) role="search" class="search" {
+                label for="find" { "Find a source" }
+                input id="find" name="find" type="search" value=(typed) aria-describedby="find-hint";
+                button type="submit" { "Find" }
+                small id="find-hint" { "By URL, title or publisher." }
+            }
+            @if !typed.is_empty() {
+                @if found.is_empty() {
+                    p { "No recorded source matches “" (typed) "”." }
+                } @else {
+                    ul class="found" {
+                        @for s in found {
+                            li {
+                                a href=(format!("/desk/articles/{slug}?source={}#cite", s.id)) aria-label=(format!("Choose: {}", s.title)) { (s.title) }
+                                " · " (s.publisher) br; small { (s.url.as_str()) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The reader's page of the article and the panel's snippet to paste into
+/// the CMS (SPEC "The source panel").
+fn for_readers(slug: &str, reader: &ReaderLinks) -> Markup {
+    let page = format!("{}/articles/{slug}/sources", reader.public_url);
+    let snippet = format!(
+        "<div data-sourceledger=\"{slug}\" data-vkey=\"{}\"></div>\n<script src=\"{}/embed.js\" async></script>",
+        reader.vkey, reader.public_url
+    );
+    html! {
+        section class="card readers" aria-labelledby="readers" {
+            h2 id="readers" { "For readers" }
+            p { "Readers' page: " a href=(page) rel="noopener noreferrer" { (page) } }
+            div class="field" {
+                label for="snippet" { "Panel snippet" }
+                textarea id="snippet" readonly rows="3" data-copy aria-describedby="snippet-hint" { (snippet) }
+                small id="snippet-hint" { "Paste it into the article's template where the sources should show." }
+            }
+        }
+    }
+}
+
 /// Sources, newest first, with the search.
-pub fn sources(session: &Session, q: &str, found: &[SourceVersion]) -> String {
+pub fn sources(
+    session: &Session,
+    q: &str,
+    found: &[SourceVersion],
+    sealed: &[crate::newsroom::sealed::SealedSource],
+) -> String {
     layout(
         "Sources",
         Some(session),
         html! {
             h1 { "Sources" }
-            (listing("/desk/sources", "Search by URL, title or publisher", q, "sources", &["Title", "Publisher", "Kind", "Recorded"],
+            (listing("/desk/sources", ("Search by URL, title or publisher", q, html! {}), "sources", &["Title", "Publisher", "Kind", "Recorded"],
                 (!found.is_empty()).then(|| html! {
                     @for source in found {
                         tr {
@@ -340,12 +481,19 @@ pub fn sources(session: &Session, q: &str, found: &[SourceVersion]) -> String {
                         }
                     }
                 })))
+            (sealed::listed(sealed))
         },
     )
 }
 
-/// One source: its versions, newest first.
-pub fn source(session: &Session, versions: &[SourceVersion]) -> String {
+/// One source: its archive and link history, then its versions, newest
+/// first.
+pub fn source(
+    session: &Session,
+    versions: &[SourceVersion],
+    history: &[LinkEvent],
+    may_write: bool,
+) -> String {
     let Some(latest) = versions.last() else {
         return error(Some(session), 404, "No such source.");
     };
@@ -356,6 +504,7 @@ pub fn source(session: &Session, versions: &[SourceVersion]) -> String {
             p class="crumbs" { a href="/desk/sources" { "Sources" } }
             h1 { (latest.title) }
             p { a href=(latest.url.as_str()) rel="noopener noreferrer" { (latest.url.as_str()) } }
+            (links::archive(session, latest, history, may_write))
             h2 { "Versions" }
             ol class="citations" reversed {
                 @for v in versions.iter().rev() {
@@ -368,7 +517,7 @@ pub fn source(session: &Session, versions: &[SourceVersion]) -> String {
                             dt { "Kind" } dd { (v.kind.as_str().replace('_', " ")) }
                             dt { "Language" } dd { (v.language.as_str()) }
                             @if let Some(sha) = &v.snapshot_sha256 {
-                                dt { "Archived copy" } dd { code { (sha.as_str()) } }
+                                dt { "Archived copy" } dd { a href=(links::copy_url(sha.as_str())) { code { (sha.as_str()) } } }
                             }
                         }
                     }

@@ -293,6 +293,7 @@ pub fn change_status(
 pub fn search(
     conn: &mut DbConnection,
     text: Option<&str>,
+    status: Option<ArticleStatus>,
     limit: u32,
 ) -> Result<Vec<Article>, ApiError> {
     let mut query = articles::table
@@ -300,6 +301,9 @@ pub fn search(
         .limit(i64::from(limit))
         .select(Article::as_select())
         .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(articles::status.eq(status.as_str()));
+    }
     if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
         let pattern = format!("%{}%", crate::db::like_escaped(&text.to_lowercase()));
         query = query.filter(

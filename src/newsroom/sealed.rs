@@ -402,3 +402,21 @@ pub fn disclose(
         .execute(conn)?;
     view(key, row, true).map(RecordedSource::Sealed)
 }
+
+/// The sealed sources, newest first, at most `limit`; `reveal` shows the
+/// records not yet disclosed (editors and admins).
+pub fn list(
+    conn: &mut DbConnection,
+    key: &SealingKey,
+    limit: u32,
+    reveal: bool,
+) -> Result<Vec<SealedSource>, ApiError> {
+    sealed_sources::table
+        .order(sealed_sources::sealed_at.desc())
+        .limit(i64::from(limit))
+        .select(SealedRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row| view(key, row, reveal))
+        .collect()
+}

@@ -310,6 +310,11 @@ pub fn create(
     }
 }
 
+/// Where platform `id` sends its webhooks.
+pub fn webhook_url(public_url: &str, id: &str) -> String {
+    format!("{public_url}/v1/webhooks/{id}")
+}
+
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Platform>, ApiError> {
     platforms::table
         .order(platforms::created_at.asc())

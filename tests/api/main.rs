@@ -13,6 +13,8 @@ mod compression;
 mod cors;
 mod desk;
 mod desk_sso;
+mod desk_archive;
+mod desk_browser;
 mod durability;
 mod embargo;
 mod errors;

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The desk's pages (issue 25), server time through wrk with one connection
+# (so the latency is the server's time plus loopback, with no queueing):
+# - an article's page with 200 citations of 200 distinct sources, half of
+#   them verified, as an editor sees it (every form);
+# - the articles list in a newsroom of 10,000 articles (the newest 200
+#   shown), and the same list searched by a word in every title;
+# - the sources list, and a source's page.
+# p50 and p99 of each, on SQLite and, when SOURCELEDGER_BENCH_POSTGRES_URL
+# names a server where the script may create databases, on PostgreSQL.
+#
+#   cargo build --release && bash benches/desk.sh [SECONDS]
+set -euo pipefail
+seconds=${1:-10}
+here=$(cd "$(dirname "$0")/.." && pwd)
+bin=${SOURCELEDGER_BENCH_BIN:-$here/target/release/sourceledger}
+work=$(mktemp -d)
+port=18297
+base=http://127.0.0.1:$port
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# shellcheck source=benches/common.sh
+. "$here/benches/common.sh"
+need wrk=wrk curl=curl
+
+start_server() { # label, database URL or empty
+  local data=$work/data-$1
+  mkdir -p "$data"
+  env SOURCELEDGER_DATA_DIR="$data" SOURCELEDGER_BIND=127.0.0.1:$port \
+    SOURCELEDGER_RATE_LIMIT_ANON=0 SOURCELEDGER_RATE_LIMIT_TOKEN=0 \
+    SOURCELEDGER_LINK_CHECK_INTERVAL=0 SOURCELEDGER_CAPTURE_ON_RECORD=off RUST_LOG=warn \
+    ${2:+SOURCELEDGER_DATABASE_URL=$2} "$bin" serve &
+  pid=$!
+  until curl -sf "$base/readyz" >/dev/null; do sleep 0.05; done
+  admin=$(admin_token "$data")
+  journalist=$(token_for journalist)
+}
+
+stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
+
+# A desk session of a new editor's key, through the sign-in form: the
+# Cookie header's value.
+desk_cookie() {
+  local key jar=$work/jar csrf
+  key=$(post /v1/keys "$admin" '{"role": "editor", "name": "bench editor"}' | json '["key"]')
+  rm -f "$jar"
+  csrf=$(curl -sf -c "$jar" "$base/desk/login" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+  curl -sf -o /dev/null -b "$jar" -c "$jar" -X POST "$base/desk/login" \
+    --data-urlencode "api_key=$key" --data-urlencode "csrf=$csrf"
+  awk '$6 ~ /desk$/ {print $6 "=" $7}' "$jar"
+}
+
+# The article "big": 200 citations of 200 new sources, every other one verified.
+big_article() {
+  local ids=() n
+  post /v1/articles "$journalist" '{"slug": "big", "title": "Big", "url": "https://news.example/big", "language": "en", "authors": ["A"]}' >/dev/null
+  for n in $(seq 1 200); do
+    ids+=("$(post /v1/sources "$journalist" "{\"url\": \"https://s.example/big/$n\", \"title\": \"Source $n\", \"publisher\": \"Publisher $n\", \"kind\": \"news_report\", \"language\": \"en\"}" | json '["id"]')")
+  done
+  python3 - "${ids[@]}" >"$work/cite.json" <<'PY'
+import json, sys
+print(json.dumps({"citations": [{"source_id": s, "claim": f"Claim {n}: a sentence of the article as long as a real one.", "quote": "The source's own words, quoted.", "locator": f"p{n}"} for n, s in enumerate(sys.argv[1:])]}))
+PY
+  local editor
+  editor=$(token_for editor)
+  post /v1/articles/big/citations "$journalist" "@$work/cite.json" >/dev/null
+  curl -sf "$base/v1/articles/big/sources" -H "Authorization: Bearer $editor" |
+    python3 -c "import json,sys; [print(c['id']) for c in json.load(sys.stdin)['citations'][::2]]" |
+    while read -r id; do post "/v1/citations/$id/verify" "$editor" '{}' >/dev/null; done
+}
+
+# 10,000 articles, 8 requests at a time.
+many_articles() {
+  seq 1 10000 | xargs -P8 -I{} curl -sf -o /dev/null -X POST "$base/v1/articles" \
+    -H "Authorization: Bearer $journalist" -H 'content-type: application/json' \
+    -d '{"slug": "story-{}", "title": "Story {} of the year", "url": "https://news.example/story-{}", "language": "en", "authors": ["A"]}'
+}
+
+# p50 and p99 (ms) of GET $1 with the desk cookie, one connection.
+page_times() {
+  wrk -t1 -c1 -d"${seconds}s" --latency -H "Cookie: $cookie" "$base$1" | awk '
+    function ms(v) { if (v ~ /us$/) {sub(/us/,"",v); return v/1000} if (v ~ /ms$/) {sub(/ms/,"",v); return v} sub(/s/,"",v); return v*1000 }
+    /^ +50%/ {p50=ms($2)} /^ +99%/ {p99=ms($2)} /Requests\/sec/ {rps=$2} /Non-2xx/ {bad=$NF}
+    END {printf "p50 %.2f ms  p99 %.2f ms  (%.0f pages/s)%s\n", p50, p99, rps, (bad ? " non-2xx:" bad : "")}'
+}
+
+run() { # label, database URL or empty
+  start_server "$1" "${2:-}"
+  big_article
+  many_articles
+  cookie=$(desk_cookie)
+  local source
+  source=$(curl -sf "$base/v1/articles/big/sources" -H "Authorization: Bearer $journalist" | json '["citations"][0]["source"]["id"]')
+  echo "== $1"
+  echo "article page, 200 citations:         $(page_times /desk/articles/big)"
+  echo "articles list, 10,000 articles:      $(page_times /desk)"
+  echo "articles list searched (\"year\"):    $(page_times '/desk?q=year')"
+  echo "sources list, 200 sources:           $(page_times /desk/sources)"
+  echo "a source's page:                     $(page_times "/desk/sources/$source")"
+  stop_server
+}
+
+run sqlite
+if [ -n "${SOURCELEDGER_BENCH_POSTGRES_URL:-}" ]; then
+  db="sl_bench_desk_$$"
+  psql "$SOURCELEDGER_BENCH_POSTGRES_URL" -qc "create database $db"
+  run postgres "${SOURCELEDGER_BENCH_POSTGRES_URL%/*}/$db"
+  psql "$SOURCELEDGER_BENCH_POSTGRES_URL" -qc "drop database $db"
+fi

@@ -39,6 +39,7 @@ fn layout(title: &str, session: Option<&Session>, main: Markup) -> String {
                 script src="/desk/desk.js" defer {}
             }
             body {
+                a class="skip" href="#main" { "Skip to the content" }
                 header class="bar" {
                     a class="brand" href="/desk" { "sourceledger desk" }
                     @if let Some(session) = session {

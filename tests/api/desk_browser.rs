@@ -430,6 +430,11 @@ fn focus_followed_the_forms(seen: &Value, pass: &Value) {
         [format!("Retract: {dropped}").as_str()]
     );
     assert_eq!(
+        seen["skip"],
+        json!({"first": "Skip to the content", "in_main": true}),
+        "the first Tab stop skips the bar"
+    );
+    assert_eq!(
         seen["unringed"],
         json!([]),
         "focused with no visible outline"

@@ -27,7 +27,7 @@
 //   "retracted"}, "panel": {"state", "reason", "cited", "retracted"},
 //   "phone": {...}, "print": {...}, "wall_ms", "requests", "panel_requests",
 //   "request_kinds": {"METHOD type": n} (chromium), "desk_ms", "panel_ms",
-//   "documents_ms", "unringed": [focused names with no visible outline],
+//   "documents_ms", "skip": {"first", "in_main"} (keyboard), "unringed": [focused names with no visible outline],
 //   "errors"}]
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -315,6 +315,12 @@ async function byKeyboard(ui, pass, out) {
   await kb.type(input.editor_key);
   await tabTo('editor-sign-in', 'Sign in');
   await activate('Enter');
+  // The first stop is the skip link, which takes focus past the bar.
+  await kb.press('Tab');
+  const first = await focused();
+  await kb.press('Enter');
+  await kb.press('Tab');
+  out.skip = { first, in_main: await page.evaluate(() => Boolean(document.activeElement.closest('main'))) };
   await tabTo('to-article', article.title);
   await activate('Enter');
 

@@ -197,7 +197,7 @@ pub(super) async fn show_article(
             let links = drift::cited_links(conn, article.slug.as_str())?;
             // A source to cite: only one that exists, at its latest version.
             let offered = match query.source {
-                Some(id) => offer(conn, &sealing, &id)?,
+                Some(id) => offer(conn, sealing, &id)?,
                 None => None,
             };
             let found = match find.is_empty() {

@@ -45,7 +45,7 @@ pub(super) async fn source_list(
 /// One source as the desk shows it.
 enum Shown {
     Open(Vec<SourceVersion>, Vec<drift::LinkEvent>),
-    Sealed(SealedSource),
+    Sealed(Box<SealedSource>),
 }
 
 /// `GET /desk/sources/{id}`: every version of one source, its archive and
@@ -62,7 +62,7 @@ pub(super) async fn source(
         .db
         .run(move |conn| {
             if let Some(sealed) = sealed::get(conn, &st.sealing, &id, reveal)? {
-                return Ok::<_, ApiError>(Shown::Sealed(sealed));
+                return Ok::<_, ApiError>(Shown::Sealed(Box::new(sealed)));
             }
             let versions = sources::versions(conn, &id, true)?;
             Ok(Shown::Open(versions, drift::history(conn, &id)?))

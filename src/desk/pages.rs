@@ -336,7 +336,7 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                                     button type="submit" aria-label=(format!("Verify: {}", c.claim)) { "Verify" }
                                 }
                             }
-                            @if c.status.as_str() != "retracted" && (view.may_edit || (view.may_write && c.attached_by == session.caller.actor())) {
+                            @if c.status.as_str() != "retracted" && (view.may_edit || (view.may_write && c.attached_by_key == session.caller.subject_id())) {
                                 form class="inline" method="post" action=(format!("/desk/citations/{}/retract", c.id)) {
                                     (csrf(session))
                                     label for=(format!("reason-{}", c.id)) { "Reason" }

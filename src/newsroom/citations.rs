@@ -466,7 +466,9 @@ pub fn retract(
 ) -> Result<Citation, ApiError> {
     let reason = RETRACTION_REASON.check("reason", reason)?;
     let mut row = get(conn, id)?;
-    if caller.role == Role::Journalist && row.attached_by != caller.actor() {
+    // "Their own" is by who they are (the key, or the single sign-on
+    // subject), not by their display name, which two people may share.
+    if caller.role == Role::Journalist && row.attached_by_key != caller.subject_id() {
         return Err(ApiError::forbidden(
             "journalists may retract only the citations they attached",
         ));

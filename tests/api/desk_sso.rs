@@ -213,6 +213,53 @@ async fn staff_sign_in_through_the_provider_with_its_roles(backend: Backend) {
     );
     assert_eq!(publish.status, 403, "{}", publish.text);
 
+    // A key that only shares Jo's name is not Jo: its citation is not Jo's
+    // to retract ("their own" is by key or sign-on subject, not by name).
+    let agent = crate::process::agent();
+    let admin = token_for(&agent, &base, &sso.server.bootstrap_key());
+    let namesake = request(
+        &agent,
+        "POST",
+        &format!("{base}/v1/keys"),
+        Some(&admin),
+        Some(&serde_json::json!({"role": "journalist", "name": "Jo Journalist"})),
+    )
+    .expect("key");
+    assert_eq!(namesake.status, 201, "{}", namesake.text);
+    let namesake = token_for(&agent, &base, namesake.body["key"].as_str().expect("key"));
+    let theirs = request(
+        &agent,
+        "POST",
+        &format!("{base}/v1/articles/flood/citations"),
+        Some(&namesake),
+        Some(&serde_json::json!({"source_id": source_id, "claim": "Not Jo's.", "locator": "p9"})),
+    )
+    .expect("cite");
+    assert_eq!(theirs.status, 201, "{}", theirs.text);
+    let theirs = theirs.body["citations"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let article = jo.get(&format!("{base}/desk/articles/flood"));
+    assert!(
+        !article
+            .text
+            .contains("aria-label=\"Retract: Not Jo&#39;s.\"")
+            && !article.text.contains("aria-label=\"Retract: Not Jo's.\""),
+        "{}",
+        article.text
+    );
+    assert!(
+        article
+            .text
+            .contains("aria-label=\"Retract: The river rose.\"")
+    );
+    let retract = jo.post(
+        &format!("{base}/desk/citations/{theirs}/retract"),
+        &[("csrf", &csrf), ("reason", "mine, I thought")],
+    );
+    assert_eq!(retract.status, 403, "{}", retract.text);
+
     // Ed, an editor, signs in and may verify and publish.
     let mut ed = Browser::new();
     assert_eq!(ed.sign_in(&sso, "ed").status, 303);
@@ -231,8 +278,6 @@ async fn staff_sign_in_through_the_provider_with_its_roles(backend: Backend) {
     assert_eq!(published.status, 303, "{}", published.text);
 
     // The ledger says who did what, as for a key: role and name.
-    let agent = crate::process::agent();
-    let admin = token_for(&agent, &base, &sso.server.bootstrap_key());
     for (actor, kind) in [
         ("journalist:Jo%20Journalist", "citation"),
         ("editor:Ed%20Editor", "article"),

@@ -4,7 +4,8 @@
 # - an article's page with 200 citations of 200 distinct sources, half of
 #   them verified, as an editor sees it (every form);
 # - the articles list in a newsroom of 10,000 articles (the newest 200
-#   shown), and the same list searched by a word in every title;
+#   shown), the same list searched by a word in every title (the newest 200
+#   matches end the walk) and by one in none (every title is read);
 # - the sources list, and a source's page.
 # p50 and p99 of each, on SQLite and, when SOURCELEDGER_BENCH_POSTGRES_URL
 # names a server where the script may create databases, on PostgreSQL.
@@ -33,10 +34,13 @@ start_server() { # label, database URL or empty
   mkdir -p "$data"
   env SOURCELEDGER_DATA_DIR="$data" SOURCELEDGER_BIND=127.0.0.1:$port \
     SOURCELEDGER_RATE_LIMIT_ANON=0 SOURCELEDGER_RATE_LIMIT_TOKEN=0 \
-    SOURCELEDGER_LINK_CHECK_INTERVAL=0 SOURCELEDGER_CAPTURE_ON_RECORD=off RUST_LOG=warn \
+    SOURCELEDGER_LINK_CHECK_INTERVAL=0 SOURCELEDGER_CAPTURE_ON_RECORD=false RUST_LOG=warn \
     ${2:+SOURCELEDGER_DATABASE_URL=$2} "$bin" serve &
   pid=$!
-  until curl -sf "$base/readyz" >/dev/null; do sleep 0.05; done
+  until curl -sf "$base/readyz" >/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
+    sleep 0.05
+  done
   admin=$(admin_token "$data")
   journalist=$(token_for journalist)
 }
@@ -47,12 +51,12 @@ stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 # Cookie header's value.
 desk_cookie() {
   local key jar=$work/jar csrf
-  key=$(post /v1/keys "$admin" '{"role": "editor", "name": "bench editor"}' | json '["key"]')
+  key=$(post /v1/keys "$admin" '{"role": "editor", "name": "bench desk editor"}' | json '["key"]')
   rm -f "$jar"
   csrf=$(curl -sf -c "$jar" "$base/desk/login" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
   curl -sf -o /dev/null -b "$jar" -c "$jar" -X POST "$base/desk/login" \
     --data-urlencode "api_key=$key" --data-urlencode "csrf=$csrf"
-  awk '$6 ~ /desk$/ {print $6 "=" $7}' "$jar"
+  awk '$6 ~ /desk$/ {print $6 "=" $7}' "$jar" | grep . || { echo "no desk session" >&2; exit 1; }
 }
 
 # The article "big": 200 citations of 200 new sources, every other one verified.
@@ -94,12 +98,18 @@ run() { # label, database URL or empty
   big_article
   many_articles
   cookie=$(desk_cookie)
+  # Each page answers 200 to this session (a redirect would time the sign-in page).
+  for page in /desk/articles/big /desk /desk/sources; do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$base$page")" = 200 ] ||
+      { echo "$page does not answer 200" >&2; exit 1; }
+  done
   local source
   source=$(curl -sf "$base/v1/articles/big/sources" -H "Authorization: Bearer $journalist" | json '["citations"][0]["source"]["id"]')
   echo "== $1"
   echo "article page, 200 citations:         $(page_times /desk/articles/big)"
   echo "articles list, 10,000 articles:      $(page_times /desk)"
   echo "articles list searched (\"year\"):    $(page_times '/desk?q=year')"
+  echo "searched, nothing matches (\"zzz\"):  $(page_times '/desk?q=zzz')"
   echo "sources list, 200 sources:           $(page_times /desk/sources)"
   echo "a source's page:                     $(page_times "/desk/sources/$source")"
   stop_server

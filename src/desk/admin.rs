@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::extract::{Csrf, DeskAs, DeskForm, checked_form};
-use super::{error_page, page, pages, see_other};
+use super::{error_page, page, pages, see_other, status_after};
 use crate::auth::session::Session;
 use crate::auth::{Administer, Role, keys};
 use crate::error::ApiError;
@@ -37,9 +37,7 @@ async fn show_keys(
         .await;
     match listed {
         Ok(rows) => {
-            let status = problem
-                .as_ref()
-                .map_or(actix_web::http::StatusCode::OK, |p| p.status());
+            let status = status_after(problem.as_ref());
             let detail = problem.as_ref().map(|p| p.detail());
             page(
                 status,
@@ -123,9 +121,7 @@ async fn show_platforms(
 ) -> HttpResponse {
     match state.db.run(platforms::list).await {
         Ok(found) => {
-            let status = problem
-                .as_ref()
-                .map_or(actix_web::http::StatusCode::OK, |p| p.status());
+            let status = status_after(problem.as_ref());
             let shown = pages::admin::PlatformsView {
                 found: &found,
                 public_url: &state.settings.public_url,

@@ -132,6 +132,12 @@ fn page(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
+/// A page's status after a form: 200, or the refusal's when the page shows
+/// why the form was refused.
+fn status_after(problem: Option<&ApiError>) -> actix_web::http::StatusCode {
+    problem.map_or(actix_web::http::StatusCode::OK, ApiError::status)
+}
+
 fn ok_page(body: String) -> HttpResponse {
     page(actix_web::http::StatusCode::OK, body)
 }

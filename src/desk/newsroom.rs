@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::extract::{Csrf, DeskAs, DeskForm, DeskSession, checked_form, text_area};
-use super::{error_page, may, ok_page, page, pages, see_other};
+use super::{error_page, may, ok_page, page, pages, see_other, status_after};
 use crate::archive::drift;
 use crate::auth::session::Session;
 use crate::auth::{Edit, Write};
@@ -227,9 +227,7 @@ pub(super) async fn show_article(
                     vkey: state.ledger.vkey(),
                 },
             };
-            let status = problem
-                .as_ref()
-                .map_or(actix_web::http::StatusCode::OK, |p| p.status());
+            let status = status_after(problem.as_ref());
             page(status, pages::article(session, &shown))
         }
         Err(error) => error_page(Some(session), &error),

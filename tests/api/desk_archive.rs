@@ -5,15 +5,13 @@
 //! platforms made by admins, each secret shown once; the article's readers'
 //! page and panel snippet.
 
-use std::time::Duration;
-
 use actix_web::test::TestRequest;
 use serde_json::json;
-use sourceledger::archive::monitor::{self, Pace};
 use sourceledger::auth::Role;
 
 use crate::desk::{Browser, hidden, location};
 use crate::helpers::{Backend, TestApp};
+use crate::links::round;
 use crate::on_both_backends;
 use crate::site::HostSite;
 
@@ -23,27 +21,6 @@ on_both_backends!(
     a_sealed_source_is_cited_shown_sealed_and_disclosed_by_an_editor,
     a_recorded_source_is_found_from_the_article_and_cited
 );
-
-async fn monitor_round(app: &TestApp) {
-    let state = app.state.clone();
-    let pace = Pace {
-        interval: Duration::ZERO,
-        per_host_delay: Duration::ZERO,
-        concurrency: 4,
-        lease: Duration::from_secs(60),
-    };
-    actix_web::web::block(move || {
-        monitor::run_round(
-            &state.db,
-            &state.fetcher,
-            pace,
-            state.settings.archive.max_bytes,
-        )
-    })
-    .await
-    .expect("block")
-    .expect("round");
-}
 
 /// A file posted as a browser posts `<input type=file>`.
 async fn upload(browser: &mut Browser<'_>, uri: &str, name: &str, kind: &str, bytes: &[u8]) -> u16 {
@@ -194,7 +171,7 @@ async fn a_source_is_captured_given_a_file_and_its_dead_link_queued_until_review
             .contains("Nothing to review.")
     );
     site.answer("/budget", 404, vec![], b"not found".to_vec());
-    monitor_round(&app).await;
+    round(&app).await;
     let queue = desk.get("/desk/drift").await.text();
     assert!(queue.contains("state gone"), "{queue}");
     assert!(queue.contains("Cited for: It rose 4%."));
@@ -248,9 +225,9 @@ async fn a_source_is_captured_given_a_file_and_its_dead_link_queued_until_review
 
     // Back, then gone again: a new change is queued anew.
     site.page("/budget", "", "<p>The budget rose 4%.</p>".to_owned());
-    monitor_round(&app).await;
+    round(&app).await;
     site.answer("/budget", 410, vec![], vec![]);
-    monitor_round(&app).await;
+    round(&app).await;
     assert!(desk.get("/desk/drift").await.text().contains("state gone"));
 
     // The audit still holds.

@@ -30,7 +30,8 @@ fn pace() -> Pace {
     }
 }
 
-async fn round(app: &TestApp) -> Round {
+/// One link-monitor round on `app`, at once (also used by the desk's tests).
+pub async fn round(app: &TestApp) -> Round {
     let state = app.state.clone();
     actix_web::web::block(move || {
         monitor::run_round(

@@ -42,13 +42,13 @@ on_both_backends!(
 );
 
 /// A browser and the node_modules folder that drives it.
-struct Engine {
-    name: &'static str,
+pub struct Engine {
+    pub name: &'static str,
     executable: String,
     tools: String,
 }
 
-fn chromium() -> Option<Engine> {
+pub fn chromium() -> Option<Engine> {
     if !browser_tools() {
         return None;
     }
@@ -61,7 +61,7 @@ fn chromium() -> Option<Engine> {
 }
 
 /// Firefox ESR and puppeteer-core, or why not (CI requires them).
-fn firefox() -> Option<Engine> {
+pub fn firefox() -> Option<Engine> {
     let executable = std::env::var("SOURCELEDGER_TEST_FIREFOX")
         .unwrap_or_else(|_| "/usr/bin/firefox-esr".into());
     let tools = std::env::var("SOURCELEDGER_TEST_FIREFOX_TOOLS").ok();
@@ -186,6 +186,22 @@ impl Newsroom {
 
 /// Runs tests/web/desk_flow.mjs: what the browser did and saw in each pass.
 fn drive(engine: &Engine, newsroom: &Newsroom, prefix: &str, passes: &[Value]) -> Vec<Value> {
+    let keys = json!({
+        "journalist_key": newsroom.journalist_key,
+        "editor_key": newsroom.editor_key,
+    });
+    drive_at(engine, &newsroom.server.url(), keys, prefix, passes)
+}
+
+/// Runs tests/web/desk_flow.mjs against the desk at `base`, signing in with
+/// the API keys in `keys` ({"journalist_key", "editor_key", "admin_key"}).
+pub fn drive_at(
+    engine: &Engine,
+    base: &str,
+    keys: Value,
+    prefix: &str,
+    passes: &[Value],
+) -> Vec<Value> {
     let shots = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/target/browser-artifacts"
@@ -201,17 +217,18 @@ fn drive(engine: &Engine, newsroom: &Newsroom, prefix: &str, passes: &[Value]) -
         .stderr(Stdio::piped())
         .spawn()
         .expect("node");
-    let input = json!({
+    let mut input = json!({
         "engine": engine.name,
         "executable": engine.executable,
         "tools": engine.tools,
         "shots": shots,
         "prefix": prefix,
-        "base": newsroom.server.url(),
-        "journalist_key": newsroom.journalist_key,
-        "editor_key": newsroom.editor_key,
+        "base": base,
         "passes": passes,
     });
+    for (name, key) in keys.as_object().expect("keys") {
+        input[name] = key.clone();
+    }
     child
         .stdin
         .take()
@@ -228,7 +245,7 @@ fn drive(engine: &Engine, newsroom: &Newsroom, prefix: &str, passes: &[Value]) -
     serde_json::from_slice(&out.stdout).expect("desk_flow's JSON")
 }
 
-fn text<'a>(value: &'a Value, what: &str) -> &'a str {
+pub fn text<'a>(value: &'a Value, what: &str) -> &'a str {
     value[what]
         .as_str()
         .unwrap_or_else(|| panic!("no {what} in {value}"))

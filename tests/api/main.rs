@@ -14,6 +14,7 @@ mod cors;
 mod desk;
 mod desk_archive;
 mod desk_browser;
+mod desk_browser_admin;
 mod desk_sso;
 mod durability;
 mod embargo;

@@ -15,10 +15,11 @@
 //             page visited (and a phone-width and a print rendering);
 //   timed     the same, with nothing else: wall time and requests counted;
 //   keyboard  Tab / Shift+Tab, typing, Enter and Space only (chromium);
-//   nojs      by role and label in a context with JavaScript off (chromium).
+//   nojs      by role and label in a context with JavaScript off (chromium);
+//   admin, drift  API keys and platforms; the drift queue (desk_admin.mjs).
 //
 // stdin: {"engine": "chromium"|"firefox", "executable", "tools", "shots",
-//   "prefix", "base", "journalist_key", "editor_key",
+//   "prefix", "base", "journalist_key", "editor_key", "admin_key",
 //   "passes": [{"mode", "article": {"title", "slug", "url", "language",
 //     "authors"}, "sources": [{"url", "title", "publisher", "kind",
 //     "claim", "quote", "locator"}], "reason", "panel_url"}]}
@@ -28,9 +29,11 @@
 //   "phone": {...}, "print": {...}, "wall_ms", "requests", "panel_requests",
 //   "request_kinds": {"METHOD type": n} (chromium), "desk_ms", "panel_ms",
 //   "documents_ms", "skip": {"first", "in_main"} (keyboard), "unringed": [focused names with no visible outline],
-//   "errors"}]
+//   "dialogs": [confirm questions accepted], "errors"}]
+//   (admin and drift passes: as desk_admin.mjs says)
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { admin, drift } from './desk_admin.mjs';
 
 const input = JSON.parse(readFileSync(0, 'utf8'));
 const require = createRequire(input.tools + '/');
@@ -53,6 +56,9 @@ function playwrightUi(page) {
     goto: async (url) => (await page.goto(url, { waitUntil: 'load' })).status(),
     fill: (scope, label, value) => scopeOf(scope).getByLabel(label, { exact: true }).fill(value),
     choose: (label, value) => page.getByLabel(label, { exact: true }).selectOption(value),
+    value: (label) => page.getByLabel(label, { exact: true }).inputValue(),
+    href: (name) => page.getByRole('link', { name, exact: true }).getAttribute('href'),
+    cookies: () => page.context().cookies(),
     press: (scope, name) => settled(() => scopeOf(scope).getByRole('button', { name, exact: true }).click()),
     follow: (name) => settled(() => page.getByRole('link', { name, exact: true }).click()),
     heading: (name) => page.getByRole('heading', { name, exact: true }).waitFor({ timeout: TIMEOUT }),
@@ -96,6 +102,9 @@ function puppeteerUi(page) {
       await field.type(value);
     },
     choose: async (label, value) => (await one(null, aria(label), control)).select(value),
+    value: async (label) => (await one(null, aria(label), control)).evaluate((e) => e.value),
+    href: async (name) => (await one(null, aria(name, 'link'))).evaluate((e) => e.getAttribute('href')),
+    cookies: () => page.browserContext().cookies(),
     press: async (scope, name) => {
       const button = await one(scope, aria(name, 'button'));
       await settled(() => button.click());
@@ -342,8 +351,11 @@ async function byKeyboard(ui, pass, out) {
 
 // ---------------------------------------------------------------------------
 
+/** The passes with axe-core and screenshots. */
+const AUDITED = ['audit', 'admin', 'drift'];
+
 async function run(pass, newContext) {
-  const out = { mode: pass.mode, pages: [], focus: [], kinds: [], unringed: [], errors: [], documents_ms: 0 };
+  const out = { mode: pass.mode, pages: [], focus: [], kinds: [], unringed: [], dialogs: [], errors: [], documents_ms: 0 };
   const context = await newContext(pass.mode);
   const ui = context.ui;
   let requests = 0;
@@ -363,6 +375,11 @@ async function run(pass, newContext) {
     if (t.responseEnd > 0) out.documents_ms += t.responseEnd;
   });
   ui.page.on('pageerror', (e) => out.errors.push(String(e)));
+  // The desk asks before what cannot be undone (data-confirm): yes.
+  ui.page.on('dialog', (dialog) => {
+    out.dialogs.push(dialog.message());
+    dialog.accept().catch((e) => out.errors.push(String(e)));
+  });
   const audit = async (name) => {
     if (!audit.enabled) return;
     const entry = out.pages.find((p) => p.name === name && !p.title) || { name };
@@ -371,9 +388,11 @@ async function run(pass, newContext) {
     entry.violations = await axe(ui);
     await ui.shot(`${input.shots}/${input.prefix}-${name}.png`);
   };
-  audit.enabled = pass.mode === 'audit';
+  audit.enabled = AUDITED.includes(pass.mode);
   const started = performance.now();
   if (pass.mode === 'keyboard') await byKeyboard(ui, pass, out);
+  else if (pass.mode === 'admin') await admin(ui, input, pass, out, audit);
+  else if (pass.mode === 'drift') await drift(ui, input, pass, out, audit);
   else await byRole(ui, pass, out, audit);
 
   if (pass.mode === 'audit') {
@@ -438,7 +457,7 @@ async function chromium() {
     const context = await browser.newContext({
       // axe-core is put into the page by the test; the desk's CSP would
       // (rightly) refuse it. Every other pass keeps the desk's CSP.
-      bypassCSP: mode === 'audit',
+      bypassCSP: AUDITED.includes(mode),
       javaScriptEnabled: mode !== 'nojs',
       viewport: { width: 1000, height: 1200 },
     });

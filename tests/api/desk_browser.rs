@@ -16,6 +16,8 @@
 //! (sign-in, articles, article, sources, source, an error), and a screenshot
 //! of each goes to target/browser-artifacts/desk-*.png, with the article at
 //! phone width (no sideways scrolling) and as printed (no forms, no bar).
+//! Admins' keys and platforms and the drift queue are driven in both engines
+//! by desk_browser_admin.rs.
 //!
 //! Runs where the tools are: `SOURCELEDGER_TEST_BROWSER_TOOLS` (chromium's,
 //! as tests/api/panel.rs) and `SOURCELEDGER_TEST_FIREFOX_TOOLS` (a folder with

@@ -298,6 +298,23 @@ fn the_flow_went_through(seen: &Value, pass: &Value) {
     );
 }
 
+/// Each page clean by axe-core (no serious or critical violation), and
+/// titled as a desk page.
+pub fn each_page_clean<'a>(engine: &str, pages: impl Iterator<Item = &'a Value>) {
+    for page in pages {
+        assert_eq!(
+            page["violations"],
+            json!([]),
+            "{engine}: axe-core found serious or critical problems on {}",
+            page["name"]
+        );
+        assert!(
+            text(page, "title").ends_with("· sourceledger desk"),
+            "{engine}: {page}"
+        );
+    }
+}
+
 /// Every desk page the audit pass visited, each clean by axe-core; the
 /// article readable at phone width and in print.
 fn every_page_passed_axe(engine: &str, seen: &Value) {
@@ -320,18 +337,7 @@ fn every_page_passed_axe(engine: &str, seen: &Value) {
         ],
         "{engine}: pages audited"
     );
-    for page in pages {
-        assert_eq!(
-            page["violations"],
-            json!([]),
-            "{engine}: axe-core found serious or critical problems on {}",
-            page["name"]
-        );
-        assert!(
-            text(page, "title").ends_with("· sourceledger desk"),
-            "{engine}: {page}"
-        );
-    }
+    each_page_clean(engine, pages.iter());
     assert_eq!(pages[0]["status"], 200, "{engine}: {}", pages[0]);
     assert_eq!(pages[10]["status"], 404, "{engine}: {}", pages[10]);
     assert!(

@@ -103,13 +103,9 @@ impl Newsroom {
     fn start(backend: &Backend) -> Self {
         let site = HostSite::start();
         let dir = tempfile::tempdir().expect("tempdir");
-        let database_url = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres(db) => Some(db.url.clone()),
-        };
         let server = ServerProcess::start_with(
             dir.path(),
-            database_url.as_deref(),
+            backend.database_url(),
             None,
             &[("SOURCELEDGER_EMBED_ORIGINS", site.origin.as_str())],
         );

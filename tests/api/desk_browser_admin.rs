@@ -48,13 +48,9 @@ impl DeadLink {
         let site = HostSite::start();
         let page = site.page("/reservoir", "", PAGE.to_owned());
         let dir = tempfile::tempdir().expect("tempdir");
-        let database_url = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres(db) => Some(db.url.clone()),
-        };
         let server = ServerProcess::start_with(
             dir.path(),
-            database_url.as_deref(),
+            backend.database_url(),
             None,
             &[
                 ("SOURCELEDGER_LINK_CHECK_INTERVAL", "1"),

@@ -69,10 +69,6 @@ impl Sso {
     fn start(backend: &Backend) -> Option<Self> {
         let tools = tools()?;
         let dir = tempfile::tempdir().expect("tempdir");
-        let database_url = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres(db) => Some(db.url.clone()),
-        };
         let port = free_port();
         let issuer = format!("http://127.0.0.1:{port}");
         let log = dir.path().join("server.log");
@@ -81,7 +77,7 @@ impl Sso {
         // told the server's callback.
         let server = ServerProcess::start_with(
             &dir.path().join("data"),
-            database_url.as_deref(),
+            backend.database_url(),
             Some(&log),
             &[
                 ("SOURCELEDGER_STAFF_OIDC_ISSUER", &issuer),

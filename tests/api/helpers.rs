@@ -61,6 +61,15 @@ impl Backend {
         }
     }
 
+    /// The database URL a server process is given: none for SQLite (its
+    /// data dir's own file).
+    pub fn database_url(&self) -> Option<&str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres(db) => Some(&db.url),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",

@@ -209,6 +209,13 @@ pub struct ArchiveSettings {
     /// Capture every source when it is recorded (`SOURCELEDGER_CAPTURE_ON_RECORD`,
     /// `true` or `false`, default `false`).
     pub capture_on_record: bool,
+    /// Capture, once an article is published, every source it cites that
+    /// has no archived copy yet (`SOURCELEDGER_CAPTURE_ON_PUBLISH`, `on` or
+    /// `off`, default `on`), paced as the link monitor is.
+    pub capture_on_publish: bool,
+    /// How long a capture that failed waits before its next try, doubled
+    /// at each try (`SOURCELEDGER_CAPTURE_RETRY_DELAY_MS`, default 60000).
+    pub capture_retry_delay: std::time::Duration,
     /// Time between checks of one link (`SOURCELEDGER_LINK_CHECK_INTERVAL`,
     /// seconds; 0 turns the monitor off).
     pub link_check_interval: std::time::Duration,
@@ -226,6 +233,8 @@ impl Default for ArchiveSettings {
             store: SnapshotStore::File,
             max_bytes: DEFAULT_SNAPSHOT_MAX_BYTES,
             capture_on_record: false,
+            capture_on_publish: true,
+            capture_retry_delay: std::time::Duration::from_secs(60),
             link_check_interval: DEFAULT_LINK_CHECK_INTERVAL,
             link_check_host_delay: std::time::Duration::from_secs(1),
             link_check_concurrency: 8,
@@ -407,6 +416,20 @@ impl Settings {
                 (&["true", "1"], &["false", "0"]),
                 "must be true or false",
             )?,
+            capture_on_publish: switch(
+                &get,
+                "SOURCELEDGER_CAPTURE_ON_PUBLISH",
+                true,
+                (&["on", "true", "1"], &["off", "false", "0"]),
+                "must be on or off",
+            )?,
+            capture_retry_delay: std::time::Duration::from_millis(typed(
+                &get,
+                "SOURCELEDGER_CAPTURE_RETRY_DELAY_MS",
+                60_000,
+                |n| *n > 0,
+                "must be a positive whole number of milliseconds",
+            )?),
             link_check_interval: std::time::Duration::from_secs(typed(
                 &get,
                 "SOURCELEDGER_LINK_CHECK_INTERVAL",

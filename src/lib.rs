@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod newsroom;
 pub mod outbound;
 pub mod platforms;
+pub mod reading;
 pub mod secrets;
 pub mod startup;
 pub mod state;

@@ -35,6 +35,9 @@ fn warm_in_background(state: web::Data<AppState>) {
 /// How often the witnesses are asked about the latest checkpoint.
 const WITNESS_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How often the archive's follow-up looks for captures and quotes due.
+const FOLLOW_UP_TICK: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A bound, ready-to-run HTTP server.
 pub struct Application {
     port: u16,
@@ -54,6 +57,8 @@ impl Application {
                 state.settings.archive.max_bytes,
             );
         }
+        crate::newsroom::follow_up::spawn(state.clone(), FOLLOW_UP_TICK)
+            .map_err(StartupError::Thread)?;
         crate::witness::submit::spawn(
             state.db.clone(),
             state.ledger.clone(),

@@ -31,6 +31,23 @@ impl<T: DeserializeOwned> Body<T> {
         parse(&bytes)
     }
 
+    /// Like [`Body::read`], with a larger limit than `JSON_BODY_LIMIT` for
+    /// the endpoints that take a whole article (`limit` bytes).
+    pub async fn read_within(mut self, limit: usize) -> Result<T, ApiError> {
+        require_json(&self.req)?;
+        let mut bytes = web::BytesMut::new();
+        while let Some(chunk) = futures_util::StreamExt::next(&mut self.payload).await {
+            let chunk = chunk.map_err(|_| {
+                ApiError::new(ErrorCode::InvalidBody, "the request body could not be read")
+            })?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(ApiError::payload_too_large(limit));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        parse(&bytes)
+    }
+
     /// Like [`Body::read`], but an empty body (of any media type) or JSON
     /// `null` is `None`.
     pub async fn read_optional(mut self) -> Result<Option<T>, ApiError> {

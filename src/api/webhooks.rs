@@ -111,6 +111,10 @@ pub async fn receive(
     let applied = platform.clone();
     let writes = state.db.write_count().clone();
     let deletion = matches!(event, Event::MemberDeleted { .. });
+    let published = match &event {
+        Event::PostPublished(post) if post.html.is_some() => Some(post.clone()),
+        _ => None,
+    };
     let outcome = state
         .db
         .run(move |conn| deliveries::apply(conn, &writes, &applied, &delivery_id, &event, now))
@@ -119,6 +123,44 @@ pub async fn receive(
         // The member's tokens stop here at once (elsewhere within a second).
         state.liveness.forget();
     }
+    if let Some(post) = published.filter(|_| outcome != Outcome::Duplicate) {
+        propose_from_post(&state, platform.clone(), post).await;
+    }
     tracing::info!(platform = %platform.id, ?outcome, "webhook delivery");
     Ok(web::Json(Received { outcome }))
+}
+
+/// A published (or edited) post's links, proposed as its article's
+/// citations. The delivery took effect whatever this finds: a failure here
+/// is logged, not answered (the platform would send the delivery again).
+async fn propose_from_post(
+    state: &web::Data<AppState>,
+    platform: platforms::Platform,
+    post: webhooks::Post,
+) {
+    let html = post.html.clone().unwrap_or_default();
+    let found = state
+        .db
+        .run(move |conn| deliveries::article_of(conn, &platform, &post))
+        .await;
+    let proposed = match found {
+        Ok(Some(article))
+            if article.status != crate::newsroom::articles::ArticleStatus::Retracted =>
+        {
+            crate::newsroom::from_article::propose(
+                &state.db,
+                article,
+                crate::newsroom::from_article::Text::Html(html),
+                crate::newsroom::proposals::Origin::Ghost,
+            )
+            .await
+            .map(|open| open.len())
+        }
+        Ok(_) => return,
+        Err(error) => Err(error),
+    };
+    match proposed {
+        Ok(open) => tracing::info!(open, "proposals read from a published post"),
+        Err(error) => tracing::warn!(%error, "the post's links could not be proposed"),
+    }
 }

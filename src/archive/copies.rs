@@ -23,6 +23,31 @@ use crate::outbound::{CaptureLimits, Fetcher};
 /// Where archived copies come from and where they are kept: the store, the
 /// one way out, the staging folder and the operator's size cap.
 #[derive(Clone)]
+/// A page fetched to be read, not kept.
+#[derive(Debug)]
+pub struct FetchedPage {
+    /// Where it came from, after redirects.
+    pub url: String,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl FetchedPage {
+    /// Whether it is HTML (or XHTML).
+    pub fn is_html(&self) -> bool {
+        let essence = self.content_type.split(';').next().unwrap_or_default();
+        matches!(
+            essence.trim().to_ascii_lowercase().as_str(),
+            "text/html" | "application/xhtml+xml"
+        )
+    }
+
+    /// Its text as UTF-8 (other encodings are read as if they were).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
 pub struct Archive {
     pub store: Arc<dyn BlobStore>,
     fetcher: Fetcher,
@@ -82,6 +107,50 @@ impl Archive {
             max_bytes: self.max_bytes,
             max_redirects: 5,
         }
+    }
+
+    /// Fetches a page a user named (an article to read links from, a page
+    /// to read metadata from) through the safe fetcher, as a capture would,
+    /// keeping nothing: at most `max_bytes` of it, answered only when the
+    /// last hop answered 2xx.
+    pub async fn fetch_page(&self, url: String, max_bytes: u64) -> Result<FetchedPage, ApiError> {
+        let fetcher = self.fetcher.clone();
+        let limits = CaptureLimits {
+            max_bytes: max_bytes.min(self.max_bytes),
+            ..self.capture_limits()
+        };
+        let fetched = actix_web::rt::task::spawn_blocking(move || {
+            let mut body = Vec::new();
+            fetcher
+                .capture(&url, limits, &mut body)
+                .map(|captured| (captured, body))
+        })
+        .await
+        .map_err(storage_failed)?;
+        let (captured, body) = fetched.map_err(|e| match CaptureError::from(e) {
+            CaptureError::Refused(detail) => ApiError::new(ErrorCode::FetchRefused, detail),
+            CaptureError::Unusable(detail) => ApiError::new(ErrorCode::CaptureFailed, detail),
+            CaptureError::TooLarge(max) => ApiError::new(
+                ErrorCode::CaptureFailed,
+                format!("the page is larger than {max} bytes"),
+            ),
+            CaptureError::Storage(e) => storage_failed(e),
+        })?;
+        let last = captured
+            .hops
+            .last()
+            .ok_or_else(|| ApiError::new(ErrorCode::CaptureFailed, "no response"))?;
+        if !(200..300).contains(&last.status) {
+            return Err(ApiError::new(
+                ErrorCode::CaptureFailed,
+                format!("the page answered {} at {}", last.status, last.url),
+            ));
+        }
+        Ok(FetchedPage {
+            url: last.url.clone(),
+            content_type: MediaType::normalise(captured.content_type.as_deref()),
+            body,
+        })
     }
 
     /// Stores an upload's bytes as a snapshot named by their SHA-256,

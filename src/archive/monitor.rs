@@ -111,10 +111,20 @@ pub fn take_lease(
     holder: &str,
     lease: Duration,
 ) -> Result<bool, ApiError> {
+    take_named_lease(conn, LEASE, holder, lease)
+}
+
+/// Takes or renews lease `name` (a row of `leases`) for `holder`.
+pub fn take_named_lease(
+    conn: &mut DbConnection,
+    name: &str,
+    holder: &str,
+    lease: Duration,
+) -> Result<bool, ApiError> {
     let at = now();
     let until = time::format(at + chrono::Duration::from_std(lease).unwrap_or_default());
     let taken = diesel::update(leases::table)
-        .filter(leases::name.eq(LEASE))
+        .filter(leases::name.eq(name))
         .filter(
             leases::holder
                 .eq(holder)

@@ -284,6 +284,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    proposals (article_slug, url) {
+        article_slug -> Text,
+        url -> Text,
+        position -> Integer,
+        anchor_text -> Text,
+        claim -> Text,
+        state -> Text,
+        origin -> Text,
+        proposed_at -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Text>,
+        citation_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    quote_checks (citation_id) {
+        citation_id -> Text,
+        snapshot_sha256 -> Text,
+        status -> Text,
+        selector -> Nullable<Text>,
+        checked_at -> Text,
+        ledger_index -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    capture_requests (source_id) {
+        source_id -> Text,
+        url -> Text,
+        article_slug -> Text,
+        requested_at -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Text,
+        state -> Text,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(platform_posts -> articles (article_slug));
 diesel::allow_tables_to_appear_in_same_query!(
     checkpoint_timestamps,
@@ -296,5 +336,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     platforms,
     snapshots,
     link_checks,
-    leases
+    leases,
+    proposals,
+    quote_checks,
+    capture_requests
 );

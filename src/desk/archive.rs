@@ -176,8 +176,16 @@ pub(super) async fn drift_queue(
     state: web::Data<AppState>,
     DeskSession(session): DeskSession,
 ) -> HttpResponse {
-    match state.db.run(|conn| drift::queue(conn, QUEUED)).await {
-        Ok(queue) => ok_page(pages::links::drift(&session, &queue)),
+    let found = state
+        .db
+        .run(|conn| {
+            let queue = drift::queue(conn, QUEUED)?;
+            let failed = crate::newsroom::follow_up::failed_captures(conn)?;
+            Ok::<_, crate::error::ApiError>((queue, failed))
+        })
+        .await;
+    match found {
+        Ok((queue, failed)) => ok_page(pages::links::drift(&session, &queue, &failed)),
         Err(error) => error_page(Some(&session), &error),
     }
 }

@@ -17,6 +17,7 @@ mod archive;
 mod extract;
 mod newsroom;
 mod pages;
+mod proposals;
 mod sign_in;
 mod sources;
 mod sso;
@@ -71,6 +72,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(record_source),
         )
         .route("/desk/articles/{slug}/citations", web::post().to(cite))
+        .service(
+            web::resource("/desk/articles/{slug}/extract")
+                .app_data(web::FormConfig::default().limit(proposals::ARTICLE_FORM_LIMIT))
+                .route(web::post().to(proposals::extract)),
+        )
+        .route(
+            "/desk/articles/{slug}/proposals/accept",
+            web::post().to(proposals::accept),
+        )
+        .route(
+            "/desk/articles/{slug}/proposals/accept-all",
+            web::post().to(proposals::accept_all),
+        )
+        .route(
+            "/desk/articles/{slug}/proposals/drop",
+            web::post().to(proposals::drop),
+        )
+        .route(
+            "/desk/articles/{slug}/lookup",
+            web::post().to(proposals::lookup),
+        )
         .route("/desk/articles/{slug}/publish", web::post().to(publish))
         .route("/desk/citations/{id}/verify", web::post().to(verify))
         .route("/desk/citations/{id}/retract", web::post().to(retract))

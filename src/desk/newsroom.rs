@@ -12,6 +12,7 @@ use crate::auth::{Edit, Write};
 use crate::error::ApiError;
 use crate::newsroom::articles::ArticleStatus;
 use crate::newsroom::citations::NewCitation;
+use crate::newsroom::proposals::{self, ProposalState};
 use crate::newsroom::sources::{self, NewSource, SourceKind};
 use crate::newsroom::{articles, citations, sealed};
 use crate::state::AppState;
@@ -139,13 +140,24 @@ pub(super) struct ArticleQuery {
     source: Option<String>,
     /// Text to find an existing source by, to cite it.
     find: Option<String>,
+    /// The "Record a source" form as filled by a lookup.
+    #[serde(skip)]
+    pub(super) draft: Option<pages::SourceDraft>,
 }
 
 impl ArticleQuery {
+    /// The page with the "Record a source" form filled with `draft`.
+    pub(super) fn filled(draft: pages::SourceDraft) -> Self {
+        Self {
+            draft: Some(draft),
+            ..Self::default()
+        }
+    }
+
     fn offering(source: String) -> Self {
         Self {
             source: Some(source),
-            find: None,
+            ..Self::default()
         }
     }
 }
@@ -204,11 +216,13 @@ pub(super) async fn show_article(
                 true => Vec::new(),
                 false => sources::search(conn, Some(&find), FOUND)?,
             };
-            Ok::<_, ApiError>((article, cited, offered, links, found))
+            let proposed =
+                proposals::of_article(conn, article.slug.as_str(), Some(ProposalState::Open))?;
+            Ok::<_, ApiError>((article, cited, offered, links, found, proposed))
         })
         .await;
     match found {
-        Ok((article, cited, offered, links, found)) => {
+        Ok((article, cited, offered, links, found, proposed)) => {
             let links = links
                 .into_iter()
                 .map(|l| (l.citation_id.clone(), l))
@@ -222,6 +236,8 @@ pub(super) async fn show_article(
                 problem: problem.as_ref().map(|p| p.detail()),
                 links: &links,
                 find: (&typed, &found),
+                proposals: &proposed,
+                draft: query.draft.as_ref(),
                 reader: pages::ReaderLinks {
                     public_url: &state.settings.public_url,
                     vkey: state.ledger.vkey(),

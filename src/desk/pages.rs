@@ -15,6 +15,7 @@ use crate::auth::Role;
 use crate::auth::session::Session;
 use crate::newsroom::articles::{Article, ArticleStatus};
 use crate::newsroom::citations::Citation;
+use crate::newsroom::proposals::{Acceptance, ProposalView};
 use crate::newsroom::sources::{SourceKind, SourceVersion};
 
 /// What a refused new-article form held.
@@ -245,6 +246,22 @@ pub struct ArticleView<'a> {
     /// Where readers see the list, and the newsroom's verifier key, for the
     /// panel's snippet.
     pub reader: ReaderLinks<'a>,
+    /// The article's links proposed as citations, still open.
+    pub proposals: &'a [ProposalView],
+    /// The "Record a source" form as a lookup filled it.
+    pub draft: Option<&'a SourceDraft>,
+}
+
+/// The "Record a source" form's values, as typed or looked up.
+#[derive(Debug, Clone, Default)]
+pub struct SourceDraft {
+    pub url: String,
+    pub title: String,
+    pub publisher: String,
+    pub kind: String,
+    pub language: String,
+    /// Whether a lookup read the page.
+    pub found: bool,
 }
 
 /// A source offered for citing: open, or sealed (no URL, no publisher).
@@ -313,6 +330,9 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                             p class="claim" { (c.claim) }
                             @if let Some(quote) = &c.quote {
                                 blockquote { (quote) }
+                                @if let Some(status) = &c.quote_status {
+                                    p class="meta" { "quote " span class=(format!("state {status}")) { (status.replace('_', " ")) } " in the archived copy" }
+                                }
                             }
                             p class="meta" {
                                 span class=(format!("state {}", c.status.as_str())) { (c.status.as_str()) }
@@ -375,23 +395,33 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                         }
                     }
                 }
+                (proposed(session, article, view.proposals))
                 (existing(slug, view.find))
                 section class="card" aria-labelledby="record" {
                     h2 id="record" { "Record a source" }
+                    @let draft = view.draft.cloned().unwrap_or_default();
+                    @if draft.found {
+                        p class="meta" role="status" { "Filled in from the page's own metadata: check it before recording." }
+                    }
                     form method="post" action=(format!("/desk/articles/{slug}/sources")) {
                         (csrf(session))
-                        (field("url", "URL", "url", "", None))
-                        (field("title", "Title", "text", "", None))
-                        (field("publisher", "Publisher", "text", "", None))
+                        div class="field" {
+                            label for="url" { "URL" }
+                            input id="url" name="url" type="url" value=(draft.url) required aria-describedby="url-hint";
+                            small id="url-hint" { "Then “Look up” fills in the title, publisher and language from the page." }
+                        }
+                        button type="submit" class="secondary" formaction=(format!("/desk/articles/{slug}/lookup")) formnovalidate { "Look up" }
+                        (field("title", "Title", "text", &draft.title, None))
+                        (field("publisher", "Publisher", "text", &draft.publisher, None))
                         div class="field" {
                             label for="kind" { "Kind" }
                             select id="kind" name="kind" {
                                 @for kind in SourceKind::ALL {
-                                    option value=(kind.as_str()) { (kind.as_str().replace('_', " ")) }
+                                    option value=(kind.as_str()) selected[draft.kind == kind.as_str()] { (kind.as_str().replace('_', " ")) }
                                 }
                             }
                         }
-                        (field("language", "Language", "text", &article.language, None))
+                        (field("language", "Language", "text", if draft.language.is_empty() { article.language.as_str() } else { &draft.language }, None))
                         div class="check" {
                             input id="sealed" name="sealed" type="checkbox" aria-describedby="sealed-hint";
                             label for="sealed" { "Sealed" }
@@ -403,6 +433,117 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
             }
         },
     )
+}
+
+/// The article's links proposed as citations: each accepted as it stands
+/// or edited first, or dropped; all accepted at once; and the form that
+/// reads the article's text for them.
+fn proposed(session: &Session, article: &Article, open: &[ProposalView]) -> Markup {
+    let slug = article.slug.as_str();
+    html! {
+        section class="card" aria-labelledby="proposals" {
+            h2 id="proposals" { "Sources from the article" }
+            @if open.is_empty() {
+                p { "No proposals. Paste the article (or give its URL) and its links are proposed as citations, each with the sentence around it; nothing is recorded until you accept it." }
+            } @else {
+                p { (open.len()) " links of the article, proposed as citations. Accepting one records its source (when new) and cites it; nothing is recorded until you do." }
+                form method="post" action=(format!("/desk/articles/{slug}/proposals/accept-all")) {
+                    (csrf(session))
+                    button type="submit" { "Accept all " (open.len()) }
+                }
+                ol class="proposals" {
+                    @for (i, p) in open.iter().enumerate() {
+                        @let as_proposed = Acceptance::as_proposed(p, article.language.as_str());
+                        li id=(format!("p-{i}")) {
+                            p class="claim" { (p.claim) }
+                            p class="meta" {
+                                a href=(p.url) rel="noopener noreferrer" { (p.url) }
+                                @if !p.anchor_text.is_empty() { " · “" (p.anchor_text) "”" }
+                                " · "
+                                @if let Some(id) = &p.source_id {
+                                    a href=(format!("/desk/sources/{id}")) { "recorded already" }
+                                } @else {
+                                    "new source"
+                                }
+                            }
+                            form method="post" action=(format!("/desk/articles/{slug}/proposals/accept")) {
+                                (csrf(session))
+                                input type="hidden" name="url" value=(p.url);
+                                details {
+                                    summary { "Edit before accepting" }
+                                    div class="field" {
+                                        label for=(format!("p-{i}-claim")) { "Claim" }
+                                        textarea id=(format!("p-{i}-claim")) name="claim" rows="2" required { (p.claim) }
+                                    }
+                                    div class="field" {
+                                        label for=(format!("p-{i}-quote")) { "Quote" }
+                                        textarea id=(format!("p-{i}-quote")) name="quote" rows="2" {}
+                                    }
+                                    (numbered_field(i, "locator", "Locator", &as_proposed.locator))
+                                    @if p.source_id.is_none() {
+                                        (numbered_field(i, "title", "Title", &as_proposed.title))
+                                        (numbered_field(i, "publisher", "Publisher", &as_proposed.publisher))
+                                        div class="field" {
+                                            label for=(format!("p-{i}-kind")) { "Kind" }
+                                            select id=(format!("p-{i}-kind")) name="kind" {
+                                                @for kind in SourceKind::ALL {
+                                                    option value=(kind.as_str()) selected[*kind == as_proposed.kind] { (kind.as_str().replace('_', " ")) }
+                                                }
+                                            }
+                                        }
+                                        (numbered_field(i, "language", "Language", &as_proposed.language))
+                                    } @else {
+                                        input type="hidden" name="title" value=(as_proposed.title);
+                                        input type="hidden" name="publisher" value=(as_proposed.publisher);
+                                        input type="hidden" name="kind" value=(as_proposed.kind.as_str());
+                                        input type="hidden" name="language" value=(as_proposed.language);
+                                    }
+                                }
+                                button type="submit" aria-label=(format!("Accept: {}", p.url)) { "Accept" }
+                                " "
+                                button type="submit" class="secondary" formaction=(format!("/desk/articles/{slug}/proposals/drop")) formnovalidate aria-label=(format!("Drop: {}", p.url)) { "Drop" }
+                            }
+                        }
+                    }
+                }
+            }
+            details open[open.is_empty()] {
+                summary { "Read the article's links" }
+                form method="post" action=(format!("/desk/articles/{slug}/extract")) {
+                    (csrf(session))
+                    div class="field" {
+                        label for="extract-text" { "The article's text" }
+                        textarea id="extract-text" name="text" rows="6" aria-describedby="extract-text-hint" {}
+                        small id="extract-text-hint" { "Pasted as HTML (from the CMS's HTML view) or Markdown." }
+                    }
+                    div class="field" {
+                        label for="extract-format" { "It is" }
+                        select id="extract-format" name="format" {
+                            option value="html" { "HTML" }
+                            option value="markdown" { "Markdown" }
+                        }
+                    }
+                    div class="field" {
+                        label for="extract-url" { "Or its URL" }
+                        input id="extract-url" name="url" type="url" value="" aria-describedby="extract-url-hint";
+                        small id="extract-url-hint" { "A page to fetch instead (a preview link, say)." }
+                    }
+                    button type="submit" { "Read links" }
+                }
+            }
+        }
+    }
+}
+
+/// A field of proposal `i`'s form (ids made unique on the page).
+fn numbered_field(i: usize, name: &str, label: &str, value: &str) -> Markup {
+    let id = format!("p-{i}-{name}");
+    html! {
+        div class="field" {
+            label for=(id) { (label) }
+            input id=(id) name=(name) type="text" value=(value) required;
+        }
+    }
 }
 
 /// Finding a source already recorded, to cite it here.

@@ -42,7 +42,10 @@ pub async fn capture_source(
     writer
         .write(move |conn, seq| {
             snapshots::insert_if_absent(conn, row)?;
-            sources::record_capture(conn, seq, embargo, &actor, &id, captured)
+            let version = sources::record_capture(conn, seq, embargo, &actor, &id, captured)?;
+            // A capture publishing asked for and that failed is done now.
+            super::follow_up::captured(conn, &id)?;
+            Ok(version)
         })
         .await
 }

@@ -89,7 +89,59 @@ pub struct Citation {
     pub retraction_reason: Option<String>,
     /// The ledger entry that recorded the current state.
     pub ledger_index: i64,
+    /// What the search for `quote` in the text of the source's latest
+    /// archived copy found: `found`, `not_found`, or `unchecked` (no copy
+    /// with text yet). Absent when the citation quotes nothing.
+    #[diesel(skip_insertion)]
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(QUOTE_STATUS_SQL))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Text>>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub quote_status: Option<String>,
+    /// Where the quote is in that copy's text, as a W3C Web Annotation
+    /// `TextQuoteSelector` (`exact`, `prefix`, `suffix`), when it was found.
+    #[diesel(skip_insertion)]
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(QUOTE_SELECTOR_SQL))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Text>>)]
+    #[diesel(deserialize_as = Option<String>)]
+    #[serde(skip_serializing_if = "FoundQuote::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub quote_selector: FoundQuote,
+    /// The `citation.quote` entry that recorded the finding: the list
+    /// proves `quote_status` with it.
+    #[diesel(skip_insertion)]
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(QUOTE_ENTRY_SQL))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>)]
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub quote_entry: Option<i64>,
 }
+
+/// Where a citation's quote was found, read from its stored JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct FoundQuote(pub Option<crate::reading::quotes::TextQuoteSelector>);
+
+impl FoundQuote {
+    pub fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl From<Option<String>> for FoundQuote {
+    fn from(stored: Option<String>) -> Self {
+        Self(stored.and_then(|json| serde_json::from_str(&json).ok()))
+    }
+}
+
+/// A citation's quote check, from `quote_checks` (not part of the record:
+/// it is found after the citation was recorded, and has its own
+/// `citation.quote` entry). A copy with no text to search leaves it
+/// `unchecked`.
+const QUOTE_STATUS_SQL: &str = "CASE WHEN citations.quote IS NULL THEN NULL ELSE COALESCE((SELECT CASE q.status WHEN 'unreadable' THEN 'unchecked' ELSE q.status END FROM quote_checks q WHERE q.citation_id = citations.id), 'unchecked') END";
+const QUOTE_SELECTOR_SQL: &str = "(SELECT q.selector FROM quote_checks q WHERE q.citation_id = citations.id AND q.status = 'found')";
+const QUOTE_ENTRY_SQL: &str =
+    "(SELECT q.ledger_index FROM quote_checks q WHERE q.citation_id = citations.id)";
 
 impl Citation {
     /// What the ledger records of the current state.
@@ -299,6 +351,9 @@ pub fn prepare(
             retracted_at: None,
             retraction_reason: None,
             ledger_index: 0,
+            quote_status: None,
+            quote_selector: FoundQuote(None),
+            quote_entry: None,
         };
         let entry = embargo::prepare(committed, "citation.attached", &actor, &row.record())?;
         items.push(PreparedCitation {

@@ -58,6 +58,10 @@ pub struct CitationProofs {
     /// the salt that open the seal proven by `source`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disclosure: Option<ProvenLeaf>,
+    /// The `citation.quote` entry that records what the search for the
+    /// citation's quote in its source's archived copy found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<ProvenLeaf>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -397,7 +401,13 @@ fn facts_shown(article: &Article, rows: &[(Citation, CitedSource)]) -> Vec<Strin
     let mut facts = vec![article.slug.to_string(), article.ledger_index.to_string()];
     for (c, s) in rows {
         // The link monitor's findings are shown too: a new one, a new list.
-        facts.push(format!("{}:{}:{}", c.id, c.ledger_index, s.fact()));
+        facts.push(format!(
+            "{}:{}:{}:{}",
+            c.id,
+            c.ledger_index,
+            c.quote_entry.unwrap_or(-1),
+            s.fact()
+        ));
     }
     facts
 }

@@ -253,10 +253,23 @@ fn citation_item(item: &ProvenCitation) -> Markup {
     }
 }
 
+/// What the search for a citation's quote in the archived copy found, in
+/// words: nothing to say until it has searched.
+pub fn quote_note(c: &Citation) -> Option<&'static str> {
+    match c.quote_status.as_deref()? {
+        "found" => Some("Quote found in the archived copy."),
+        "not_found" => Some("Quote not found in the archived copy."),
+        _ => None,
+    }
+}
+
 /// The citation's own part: the quote, the claim, the note and its state.
 fn citation_body(c: &Citation) -> Markup {
     html! {
                 @if let Some(quote) = &c.quote { blockquote { p { (quote) } } }
+                @if let Some(note) = quote_note(c) {
+                    p.quote-state data-quote-status=(c.quote_status.as_deref().unwrap_or_default()) { (note) }
+                }
                 p { strong { "Supports: " } (c.claim) " (" (c.locator) ")" }
                 @if let Some(note) = &c.note { p.note { (note) } }
                 p.status {

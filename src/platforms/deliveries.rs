@@ -265,6 +265,16 @@ fn delete_member(
     Ok(Outcome::Applied)
 }
 
+/// The article `post` is, if one is: the one linked to it, or the one
+/// whose URL it has.
+pub fn article_of(
+    conn: &mut DbConnection,
+    platform: &Platform,
+    post: &Post,
+) -> Result<Option<Article>, ApiError> {
+    Ok(article_of_post(conn, platform, post)?.map(|(article, _)| article))
+}
+
 /// The article `post` acts on, and whether its link is still to be recorded.
 fn article_of_post(
     conn: &mut DbConnection,

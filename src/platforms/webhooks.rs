@@ -70,6 +70,9 @@ pub struct Post {
     pub id: String,
     /// The post's public URL.
     pub url: Option<String>,
+    /// The post's HTML, when the delivery carries it (Ghost's do): its
+    /// links are proposed as the article's citations.
+    pub html: Option<String>,
 }
 
 /// The headers a delivery may be signed with.
@@ -256,6 +259,7 @@ pub fn parse_ghost(body: &[u8]) -> Result<Event, Refusal> {
                 .or_else(|| text(previous, "id"))
                 .ok_or_else(|| missing("post id"))?,
             url: text(current, "url").or_else(|| text(previous, "url")),
+            html: text(current, "html"),
         };
         return Ok(if published(current) {
             Event::PostPublished(post)
@@ -315,7 +319,8 @@ mod tests {
             parse_ghost(unpublished).ok(),
             Some(Event::PostUnpublished(Post {
                 id: "p1".into(),
-                url: Some("https://n.example/s/".into())
+                url: Some("https://n.example/s/".into()),
+                html: None,
             }))
         );
         assert!(matches!(parse_ghost(b"{}"), Ok(Event::Ignored(_))));

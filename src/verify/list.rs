@@ -199,6 +199,34 @@ fn check_link(item: &Value, source: &Value, cp: &VerifiedCheckpoint) -> Result<(
     Ok(())
 }
 
+/// A quote state shown as `found` or `not_found` must be the one the
+/// citation's last `citation.quote` entry records, with its selector.
+fn check_quote(item: &Value, cp: &VerifiedCheckpoint) -> Result<(), String> {
+    let shown = item["quote_status"].as_str();
+    let proven = &item["proof"]["quote"];
+    if proven.is_null() {
+        return match shown {
+            None | Some("unchecked") => Ok(()),
+            Some(state) => Err(format!("quote: the state {state:?} is not proven")),
+        };
+    }
+    let fact = check_fact(proven, cp).map_err(|e| format!("quote: {e}"))?;
+    let r = &fact.leaf.record;
+    if fact.leaf.kind != "citation.quote" || r["citation_id"] != item["id"] {
+        return Err("quote: the proof records another entry or citation".into());
+    }
+    if r["status"].as_str() != shown {
+        return Err(format!(
+            "quote: shown as {shown:?} but the ledger records {}",
+            r["status"]
+        ));
+    }
+    if shown == Some("found") && r["selector"] != item["quote_selector"] {
+        return Err("quote: where it was found is not what the ledger records".into());
+    }
+    Ok(())
+}
+
 /// What a disclosed sealed source shows of its record, like any source.
 const DISCLOSED_FIELDS: [&str; 9] = [
     "url",
@@ -341,6 +369,7 @@ fn check_citation(
     {
         return Err("the citation records another article or source version".into());
     }
+    check_quote(item, cp)?;
     if (r["status"] == "retracted") != retracted {
         return Err(format!(
             "a {} citation is listed {}",

@@ -91,6 +91,10 @@
   function cited(c) {
     return [
       c.quote ? el('blockquote', {}, [c.quote]) : null,
+      c.quote_status === 'found' || c.quote_status === 'not_found'
+        ? el('p', { 'class': 'state', 'data-quote-status': c.quote_status },
+          [c.quote_status === 'found' ? 'Quote found in the archived copy.' : 'Quote not found in the archived copy.'])
+        : null,
       el('p', {}, [el('strong', {}, ['Supports: ']), c.claim + ' (' + c.locator + ')']),
       el('p', { 'class': 'state' }, [state(c)])
     ];

@@ -216,6 +216,29 @@
     });
   }
 
+  /* A quote state shown as found or not_found must be what the
+   * citation's last citation.quote entry records, and a selector shown
+   * must be the one it records. */
+  function checkQuote(item, what, cp) {
+    var shown = item.quote_status;
+    if (!item.proof.quote) {
+      if (shown && shown !== 'unchecked') fail(what + ': its quote state "' + shown + '" is not proven');
+      return Promise.resolve();
+    }
+    return checkFact(item.proof.quote, cp).then(function (fact) {
+      var leaf = fact.leaf;
+      var r = leaf.record || {};
+      if (leaf.kind !== 'citation.quote' || r.citation_id !== item.id) {
+        fail(what + ': its quote proof records another entry or citation');
+      }
+      if (r.status !== shown) fail(what + ': its quote state is not what the ledger records');
+      var selector = shown === 'found' ? jcs(item.quote_selector || null) : 'null';
+      if (shown === 'found' && jcs(r.selector || null) !== selector) {
+        fail(what + ': where its quote was found is not what the ledger records');
+      }
+    });
+  }
+
   var DISCLOSED_FIELDS = ['url', 'title', 'publisher', 'language', 'published_at', 'accessed_at',
     'snapshot_sha256', 'archive_url', 'doi'];
 
@@ -294,6 +317,7 @@
         fail(cwhat + ': it records another article or source version');
       }
       if ((r.status === 'retracted') !== retracted) fail(cwhat + ': listed in the wrong place for its state');
+      return checkQuote(item, cwhat, cp);
     });
   }
 

@@ -6,6 +6,7 @@ use maud::{Markup, html};
 use super::{csrf, layout};
 use crate::archive::drift::{Drifting, LinkEvent};
 use crate::auth::session::Session;
+use crate::newsroom::follow_up::FailedCapture;
 use crate::newsroom::sources::SourceVersion;
 
 /// The desk's address of an archived copy.
@@ -76,7 +77,7 @@ pub fn archive(
 }
 
 /// The drift queue: cited links that changed or went away, newest first.
-pub fn drift(session: &Session, queue: &[Drifting]) -> String {
+pub fn drift(session: &Session, queue: &[Drifting], failed: &[FailedCapture]) -> String {
     layout(
         "Drift queue",
         Some(session),
@@ -84,6 +85,28 @@ pub fn drift(session: &Session, queue: &[Drifting]) -> String {
             h1 { "Drift queue" }
             p { "Cited links the monitor found changed or gone, newest first, until someone marks them reviewed. "
                 "Capture the page again, replace the citation on its article, or mark it reviewed." }
+            @if !failed.is_empty() {
+                h2 id="failed-captures" { "Captures that failed" }
+                p { "Cited in a published article, with no archived copy: capturing on publication failed after its tries. Capture it again, or upload a copy on the source's page." }
+                ol class="citations" {
+                    @for f in failed {
+                        li {
+                            p class="meta" {
+                                span class="state gone" { "capture failed" }
+                                " · " (f.attempts) @if f.attempts == 1 { " try" } @else { " tries" }
+                                " · last " time datetime=(f.failed_at) { (f.failed_at) }
+                            }
+                            p { a href=(format!("/desk/sources/{}", f.source_id)) { (f.url) } }
+                            p class="reason" { (f.last_error) }
+                            p { "In " a href=(format!("/desk/articles/{}", f.article_slug)) { (f.article_slug) } }
+                            div class="actions" {
+                                (capture_button(session, &f.source_id, &f.url, "/desk/drift"))
+                            }
+                        }
+                    }
+                }
+                h2 { "Changed or gone" }
+            }
             @if queue.is_empty() {
                 p { "Nothing to review." }
             } @else {

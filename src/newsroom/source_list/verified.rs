@@ -72,6 +72,7 @@ fn entries_shown(article: &Article, rows: &[(Citation, CitedSource)]) -> Vec<i64
     let mut shown = vec![article.ledger_index];
     for (c, s) in rows {
         shown.push(c.ledger_index);
+        shown.extend(c.quote_entry);
         shown.push(s.ledger_index());
         shown.extend([s.link_entry(), s.disclosure_entry()].into_iter().flatten());
     }
@@ -145,6 +146,7 @@ impl Proofs {
             source: self.of(s.ledger_index())?,
             link: s.link_entry().map(|i| self.of(i)).transpose()?,
             disclosure: s.disclosure_entry().map(|i| self.of(i)).transpose()?,
+            quote: c.quote_entry.map(|i| self.of(i)).transpose()?,
         })
     }
 }

@@ -31,6 +31,14 @@ impl CitedSource {
         }
     }
 
+    /// The entry of a later version made by a capture, if there is one.
+    pub fn later_capture_entry(&self) -> Option<i64> {
+        match self {
+            CitedSource::Open(s) => s.later_capture_entry,
+            CitedSource::Sealed(_) => None,
+        }
+    }
+
     pub fn link_entry(&self) -> Option<i64> {
         match self {
             CitedSource::Open(s) => s.link_entry,
@@ -50,10 +58,11 @@ impl CitedSource {
     pub fn fact(&self) -> String {
         match self {
             CitedSource::Open(s) => format!(
-                "{}:{}:{}",
+                "{}:{}:{}:{}",
                 s.ledger_index,
                 s.link_status,
-                s.link_checked_at.as_deref().unwrap_or_default()
+                s.link_checked_at.as_deref().unwrap_or_default(),
+                s.later_capture_entry.unwrap_or(-1)
             ),
             CitedSource::Sealed(s) => format!(
                 "{}:sealed:{}",

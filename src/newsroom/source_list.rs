@@ -62,6 +62,11 @@ pub struct CitationProofs {
     /// citation's quote in its source's archived copy found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quote: Option<ProvenLeaf>,
+    /// The `source.captured` entry of the later version whose archived copy
+    /// is shown (`later_archive_url`), when the cited version has none of
+    /// its own or an older one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture: Option<ProvenLeaf>,
 }
 
 #[derive(Serialize, ToSchema)]

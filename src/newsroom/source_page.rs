@@ -145,12 +145,12 @@ fn teaser_section(teaser: &SourceTeaser) -> Markup {
 /// What the link monitor found, in words, when a reader should know it.
 pub fn link_note(s: &crate::newsroom::sources::SourceVersion) -> Option<String> {
     let checked = s.link_checked_at.as_deref().map(date).unwrap_or_default();
-    let archived = match &s.captured_at {
+    let archived = match s.later_captured_at.as_deref().or(s.captured_at.as_deref()) {
         Some(at) => format!("the copy archived on {}", date(at)),
         None => "the archived copy".to_owned(),
     };
     match s.link_status {
-        LinkStatus::Gone => Some(if s.archive_url.is_some() {
+        LinkStatus::Gone => Some(if archived_copy(s).is_some() {
             format!("This link no longer works (checked {checked}): read {archived}.")
         } else {
             format!("This link no longer works (checked {checked}).")
@@ -234,14 +234,14 @@ fn citation_item(item: &ProvenCitation) -> Markup {
                 p.held { "Held since " (date(&item.source.held_since)) " by the newsroom, as its ledger entry proves." }
                 @if let Some(note) = link_note(s) { p.link-state data-link-status=(s.link_status) { (note) } }
                 p.links {
-                    @if s.link_status == LinkStatus::Gone && s.archive_url.is_some() {
-                        @if let Some(archive) = &s.archive_url {
+                    @if s.link_status == LinkStatus::Gone && archived_copy(s).is_some() {
+                        @if let Some(archive) = archived_copy(s) {
                             a href=(archive) rel="noopener noreferrer" { "Archived copy of " (s.title) }
                         }
                         " · " a href=(s.url) rel="noopener noreferrer" { "The original address (no longer answers)" }
                     } @else {
                         a href=(s.url) rel="noopener noreferrer" { "Open the source: " (s.title) }
-                        @if let Some(archive) = &s.archive_url {
+                        @if let Some(archive) = archived_copy(s) {
                             " · " a href=(archive) rel="noopener noreferrer" { "Archived copy of " (s.title) }
                         }
                     }
@@ -251,6 +251,12 @@ fn citation_item(item: &ProvenCitation) -> Markup {
             }
         }
     }
+}
+
+/// The archived copy readers are shown: one captured after the cited
+/// version (on publication, say) when there is one, else the version's own.
+fn archived_copy(s: &crate::newsroom::sources::SourceVersion) -> Option<&str> {
+    s.later_archive_url.as_deref().or(s.archive_url.as_deref())
 }
 
 /// What the search for a citation's quote in the archived copy found, in

@@ -153,7 +153,64 @@ pub struct SourceVersion {
     #[serde(skip)]
     #[schema(ignore)]
     pub link_entry: Option<i64>,
+    /// A later version made by a capture (`source.captured`), when there is
+    /// one: a citation cites the version it cited, and readers still get
+    /// the archived copy captured since (on publication, say).
+    #[diesel(skip_insertion)]
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(LATER_CAPTURE_VERSION_SQL))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub later_capture_version: Option<i64>,
+    /// That version's archived copy (its `archive_url`).
+    #[diesel(skip_insertion)]
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(LATER_ARCHIVE_URL_SQL))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Text>>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub later_archive_url: Option<String>,
+    /// That version's `snapshot_sha256`.
+    #[diesel(skip_insertion)]
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(LATER_SNAPSHOT_SQL))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Text>>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub later_snapshot_sha256: Option<String>,
+    /// When that capture was made.
+    #[diesel(skip_insertion)]
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(LATER_CAPTURED_AT_SQL))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Text>>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub later_captured_at: Option<String>,
+    /// The ledger entry that recorded that version: the list proves the
+    /// later copy with it.
+    #[diesel(skip_insertion)]
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>(LATER_CAPTURE_ENTRY_SQL))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>)]
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub later_capture_entry: Option<i64>,
 }
+
+/// The newest version after this one that a capture made.
+macro_rules! later_capture {
+    () => {
+        "(SELECT MAX(c.version) FROM sources c WHERE c.id = sources.id AND c.version > sources.version AND c.captured_at IS NOT NULL AND c.snapshot_sha256 IS NOT NULL)"
+    };
+}
+macro_rules! of_later_capture {
+    ($column:literal) => {
+        concat!(
+            "(SELECT c.",
+            $column,
+            " FROM sources c WHERE c.id = sources.id AND c.version = ",
+            later_capture!(),
+            ")"
+        )
+    };
+}
+const LATER_CAPTURE_VERSION_SQL: &str = later_capture!();
+const LATER_ARCHIVE_URL_SQL: &str = of_later_capture!("archive_url");
+const LATER_SNAPSHOT_SQL: &str = of_later_capture!("snapshot_sha256");
+const LATER_CAPTURED_AT_SQL: &str = of_later_capture!("captured_at");
+const LATER_CAPTURE_ENTRY_SQL: &str = of_later_capture!("ledger_index");
 
 /// A version's link state, from the monitor's table (not part of the record:
 /// it changes after the version was recorded; each change has its own
@@ -227,6 +284,11 @@ impl Fields {
             link_status: LinkStatus::Unchecked,
             link_checked_at: None,
             link_entry: None,
+            later_capture_version: None,
+            later_archive_url: None,
+            later_snapshot_sha256: None,
+            later_captured_at: None,
+            later_capture_entry: None,
         }
     }
 }

@@ -199,6 +199,40 @@ fn check_link(item: &Value, source: &Value, cp: &VerifiedCheckpoint) -> Result<(
     Ok(())
 }
 
+/// An archived copy captured after the cited version must be what that
+/// later version's `source.captured` entry records, for this source.
+fn check_capture(item: &Value, source: &Value, cp: &VerifiedCheckpoint) -> Result<(), String> {
+    let proven = &item["proof"]["capture"];
+    if proven.is_null() {
+        let shown = [
+            "later_archive_url",
+            "later_snapshot_sha256",
+            "later_capture_version",
+        ]
+        .iter()
+        .any(|f| !source[*f].is_null());
+        return match shown {
+            false => Ok(()),
+            true => Err("capture: a later archived copy is shown but not proven".into()),
+        };
+    }
+    let fact = check_fact(proven, cp).map_err(|e| format!("capture: {e}"))?;
+    let r = &fact.leaf.record;
+    if fact.leaf.kind != "source.captured"
+        || r["id"] != source["id"]
+        || r["version"] != source["later_capture_version"]
+    {
+        return Err("capture: the proof records another entry or source".into());
+    }
+    if r["archive_url"] != source["later_archive_url"]
+        || r["snapshot_sha256"] != source["later_snapshot_sha256"]
+        || r["captured_at"] != source["later_captured_at"]
+    {
+        return Err("capture: the later archived copy is not what the ledger records".into());
+    }
+    Ok(())
+}
+
 /// A quote state shown as `found` or `not_found` must be the one the
 /// citation's last `citation.quote` entry records, with its selector.
 fn check_quote(item: &Value, cp: &VerifiedCheckpoint) -> Result<(), String> {
@@ -342,6 +376,7 @@ fn check_citation(
             return Err("source: record_sha256 is not the hash of the recorded source".into());
         }
         check_link(item, source, cp)?;
+        check_capture(item, source, cp)?;
     }
     let citation_fact =
         check_fact(&item["proof"]["citation"], cp).map_err(|e| format!("citation: {e}"))?;

@@ -75,15 +75,22 @@
     return 'Attached by ' + c.attached_by + ' on ' + day(c.attached_at) + ', not yet verified by an editor';
   }
 
+  /* The archived copy shown: one captured after the cited version (on
+   * publication, say) when there is one, else the version's own. */
+  function copyOf(s) {
+    return s.later_archive_url || s.archive_url || null;
+  }
+
   /* What the link monitor found, in words, when a reader should know it. */
   function linkNote(s) {
-    var archived = s.captured_at ? 'the copy archived on ' + day(s.captured_at) : 'the archived copy';
+    var at = s.later_captured_at || s.captured_at;
+    var archived = at ? 'the copy archived on ' + day(at) : 'the archived copy';
     var checked = '(checked ' + day(s.link_checked_at) + ')';
     var text = s.link_status === 'gone'
-      ? 'This link no longer works ' + checked + (s.archive_url ? ': read ' + archived + '.' : '.')
+      ? 'This link no longer works ' + checked + (copyOf(s) ? ': read ' + archived + '.' : '.')
       : s.link_status === 'changed'
         ? 'The page has changed since it was archived ' + checked + '; ' + archived + ' shows what was cited.'
-        : s.captured_at ? 'Archived on ' + day(s.captured_at) + '.' : null;
+        : at ? 'Archived on ' + day(at) + '.' : null;
     return text ? el('p', { 'class': 'state', 'data-link-status': s.link_status }, [text]) : null;
   }
 
@@ -130,11 +137,12 @@
     if (s.sealed === true) return sealedItem(c, s);
     var meta = [s.publisher, kind(s.kind), s.language];
     if (s.published_at) meta.push('published ' + day(s.published_at));
-    var gone = s.link_status === 'gone' && s.archive_url;
+    var copy = copyOf(s);
+    var gone = s.link_status === 'gone' && copy;
     var links = gone
-      ? el('p', {}, [link(s.archive_url, 'Archived copy of ' + s.title), ' \u00b7 ', link(s.url, 'The original address (no longer answers)')])
+      ? el('p', {}, [link(copy, 'Archived copy of ' + s.title), ' \u00b7 ', link(s.url, 'The original address (no longer answers)')])
       : el('p', {}, [link(s.url, 'Open the source: ' + s.title)]);
-    if (s.archive_url && !gone) links.appendChild(el('span', {}, [' \u00b7 ', link(s.archive_url, 'Archived copy of ' + s.title)]));
+    if (copy && !gone) links.appendChild(el('span', {}, [' \u00b7 ', link(copy, 'Archived copy of ' + s.title)]));
     return el('li', {}, [
       el('h3', {}, [s.title]),
       el('p', { 'class': 'meta' }, [meta.join(' \u00b7 ')]),

@@ -216,6 +216,26 @@
     });
   }
 
+  /* An archived copy captured after the cited version must be what that
+   * later version's source.captured entry records, for this source. */
+  function checkCapture(item, source, what, cp) {
+    var shown = source.later_archive_url;
+    if (!item.proof.capture) {
+      if (shown || source.later_snapshot_sha256 || source.later_capture_version) fail(what + ': its later archived copy is not proven');
+      return Promise.resolve();
+    }
+    return checkFact(item.proof.capture, cp).then(function (fact) {
+      var leaf = fact.leaf;
+      var r = leaf.record || {};
+      if (leaf.kind !== 'source.captured' || r.id !== source.id || r.version !== source.later_capture_version) {
+        fail(what + ': its later archived copy is proven by another entry or source');
+      }
+      if (r.archive_url !== shown || r.snapshot_sha256 !== source.later_snapshot_sha256 || r.captured_at !== source.later_captured_at) {
+        fail(what + ': its later archived copy is not what the ledger records');
+      }
+    });
+  }
+
   /* A quote state shown as found or not_found must be what the
    * citation's last citation.quote entry records, and a selector shown
    * must be the one it records. */
@@ -299,6 +319,8 @@
       return sha256(enc.encode(jcs(leaf.record))).then(function (h) {
         if (toHex(h) !== source.record_sha256) fail(what + ': record_sha256 is not the hash of the recorded source');
         return checkLink(item, source, what, cp);
+      }).then(function () {
+        return checkCapture(item, source, what, cp);
       }).then(function () {
         return checkFact(item.proof.citation, cp);
       });

@@ -426,6 +426,19 @@ async fn publishing_captures_cited_pages_and_their_quotes_are_looked_for(backend
         "{found}"
     );
     assert!(found["proof"]["quote"].is_object());
+    // The copy captured on publication is shown (the citation still cites
+    // the version it cited) and proven.
+    let captured = latest(ids[0].clone()).await;
+    assert_eq!(found["source"]["version"], 1);
+    assert_eq!(
+        found["source"]["later_archive_url"],
+        captured["archive_url"]
+    );
+    assert_eq!(
+        found["source"]["later_capture_version"],
+        captured["version"]
+    );
+    assert!(found["proof"]["capture"].is_object(), "{found}");
     let absent = by_claim("Nobody disagreed.");
     assert_eq!(absent["quote_status"], "not_found", "{absent}");
     let unquoted = by_claim("Gone.");
@@ -449,6 +462,10 @@ async fn publishing_captures_cited_pages_and_their_quotes_are_looked_for(backend
         .text();
     assert!(page.contains("Quote found in the archived copy."), "{page}");
     assert!(page.contains("Quote not found in the archived copy."));
+    assert!(
+        page.contains(captured["archive_url"].as_str().expect("archive_url")),
+        "the readers' page links the copy captured on publication"
+    );
 
     // Robust Links: the article's HTML back, each captured link marked.
     let html = format!(

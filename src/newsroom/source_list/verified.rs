@@ -74,7 +74,15 @@ fn entries_shown(article: &Article, rows: &[(Citation, CitedSource)]) -> Vec<i64
         shown.push(c.ledger_index);
         shown.extend(c.quote_entry);
         shown.push(s.ledger_index());
-        shown.extend([s.link_entry(), s.disclosure_entry()].into_iter().flatten());
+        shown.extend(
+            [
+                s.link_entry(),
+                s.disclosure_entry(),
+                s.later_capture_entry(),
+            ]
+            .into_iter()
+            .flatten(),
+        );
     }
     shown
 }
@@ -147,6 +155,7 @@ impl Proofs {
             link: s.link_entry().map(|i| self.of(i)).transpose()?,
             disclosure: s.disclosure_entry().map(|i| self.of(i)).transpose()?,
             quote: c.quote_entry.map(|i| self.of(i)).transpose()?,
+            capture: s.later_capture_entry().map(|i| self.of(i)).transpose()?,
         })
     }
 }

@@ -2,7 +2,7 @@
 //! outbound links proposed as citations, and its links marked with their
 //! archived copies (Robust Links).
 
-use actix_web::{post, web};
+use actix_web::{get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -87,6 +87,40 @@ pub async fn extract(
         }
     };
     let proposals = from_article::propose(&state.db, article, text, origin).await?;
+    Ok(web::Json(Proposals { proposals }))
+}
+
+/// The article's open proposals, in the article's order (journalist,
+/// editor, admin).
+#[utoipa::path(
+    operation_id = "list_proposals",
+    tag = "articles",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Proposals),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/articles/{slug}/proposals")]
+pub async fn list_proposals(
+    state: web::Data<AppState>,
+    _caller: Allowed<Write>,
+    slug: web::Path<String>,
+) -> Result<web::Json<Proposals>, ApiError> {
+    let slug = slug.into_inner();
+    let proposals = state
+        .db
+        .run(move |conn| {
+            let article = crate::newsroom::articles::get(conn, &slug)?;
+            crate::newsroom::proposals::of_article(
+                conn,
+                article.slug.as_str(),
+                Some(crate::newsroom::proposals::ProposalState::Open),
+            )
+        })
+        .await?;
     Ok(web::Json(Proposals { proposals }))
 }
 

@@ -24,13 +24,13 @@ use crate::process::{BIN, ServerProcess, agent, key_token, request, token_for};
 
 on_both_backends!(a_real_ghost_drives_its_members_and_posts);
 
-struct Ghost {
-    url: String,
-    admin_key: String,
+pub(crate) struct Ghost {
+    pub(crate) url: String,
+    pub(crate) admin_key: String,
     db: String,
 }
 
-fn ghost() -> Option<Ghost> {
+pub(crate) fn ghost() -> Option<Ghost> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let found = (|| {
         Some(Ghost {
@@ -63,7 +63,7 @@ impl Ghost {
         jsonwebtoken::encode(&header, &claims, &key).expect("admin token")
     }
 
-    fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let url = format!("{}/ghost/api/admin{path}", self.url);
         let auth = format!("Ghost {}", self.admin_token());
         let agent = agent();
@@ -131,7 +131,7 @@ impl Ghost {
     }
 
     /// The project's own Ghost harness (tests/ghost/ghost.py), `command`.
-    fn harness(&self, command: &str) -> Command {
+    pub(crate) fn harness(&self, command: &str) -> Command {
         let mut run = Command::new("python3");
         run.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ghost/ghost.py"))
             .arg(command);
@@ -140,9 +140,9 @@ impl Ghost {
 }
 
 /// Ghost's webhooks for one test, deleted when it ends however it ends.
-struct Webhooks<'a> {
-    ghost: &'a Ghost,
-    ids: Vec<String>,
+pub(crate) struct Webhooks<'a> {
+    pub(crate) ghost: &'a Ghost,
+    pub(crate) ids: Vec<String>,
 }
 
 impl Drop for Webhooks<'_> {
@@ -156,7 +156,7 @@ impl Drop for Webhooks<'_> {
 }
 
 /// Waits up to 10 s for `check`, and says how long it took.
-fn within_10s(what: &str, mut check: impl FnMut() -> bool) -> Duration {
+pub(crate) fn within_10s(what: &str, mut check: impl FnMut() -> bool) -> Duration {
     let started = Instant::now();
     while !check() {
         assert!(

@@ -22,6 +22,7 @@ mod embargo;
 mod errors;
 mod from_article;
 mod ghost;
+mod ghost_sources;
 mod group_commit;
 mod health;
 mod interop_go;

@@ -9,9 +9,11 @@ pub mod citations;
 pub mod cors;
 pub mod encoding;
 mod field_rules;
+pub mod from_article;
 pub mod health;
 pub mod keys;
 pub mod ledger;
+pub mod lookup;
 pub mod metrics;
 pub mod platforms;
 pub mod rate_limit;
@@ -120,11 +122,15 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(articles::get)
         .service(articles::publish)
         .service(articles::retract)
+        .service(from_article::extract)
+        .service(from_article::list_proposals)
+        .service(from_article::robust_links)
         .service(sources::create)
         .service(sources::revise)
         .service(sources::get)
         .service(sources::versions)
         .service(sources::disclose)
+        .service(lookup::lookup)
         .service(snapshots::upload)
         .service(snapshots::download)
         .service(snapshots::capture)

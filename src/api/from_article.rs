@@ -67,9 +67,10 @@ pub async fn extract(
         (Some(html), None, None) => (from_article::Text::Html(html), Origin::Html),
         (None, Some(markdown), None) => (from_article::Text::Markdown(markdown), Origin::Markdown),
         (None, None, Some(url)) => {
+            let url = crate::fields::HttpUrl::parse("url", &url)?;
             let page = state
                 .archive
-                .fetch_page(url, ARTICLE_BODY_LIMIT as u64)
+                .fetch_page(url.into_string(), ARTICLE_BODY_LIMIT as u64)
                 .await?;
             if !page.is_html() {
                 return Err(ApiError::new(

@@ -20,9 +20,6 @@ use crate::error::{ApiError, ErrorCode};
 use crate::fields::Sha256Hex;
 use crate::outbound::{CaptureLimits, Fetcher};
 
-/// Where archived copies come from and where they are kept: the store, the
-/// one way out, the staging folder and the operator's size cap.
-#[derive(Clone)]
 /// A page fetched to be read, not kept.
 #[derive(Debug)]
 pub struct FetchedPage {
@@ -48,6 +45,9 @@ impl FetchedPage {
     }
 }
 
+/// Where archived copies come from and where they are kept: the store, the
+/// one way out, the staging folder and the operator's size cap.
+#[derive(Clone)]
 pub struct Archive {
     pub store: Arc<dyn BlobStore>,
     fetcher: Fetcher,

@@ -284,6 +284,10 @@ pub(super) struct SourceForm {
     language: String,
     /// The "Sealed" checkbox: `on` when ticked.
     sealed: Option<String>,
+    #[serde(default)]
+    published_at: String,
+    #[serde(default)]
+    doi: String,
 }
 
 /// `POST /desk/articles/{slug}/sources`: records a source, then offers it
@@ -309,11 +313,11 @@ pub(super) async fn record_source(
         publisher: form.publisher.trim().to_owned(),
         kind,
         language: form.language.trim().to_owned(),
-        published_at: None,
+        published_at: Some(form.published_at.trim().to_owned()).filter(|v| !v.is_empty()),
         accessed_at: None,
         snapshot_sha256: None,
         archive_url: None,
-        doi: None,
+        doi: Some(form.doi.trim().to_owned()).filter(|v| !v.is_empty()),
         sealed: form.sealed.is_some(),
     };
     let target = slug.clone();

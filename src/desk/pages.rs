@@ -165,6 +165,17 @@ fn field(id: &str, label: &str, kind: &str, value: &str, hint: Option<&str>) -> 
     }
 }
 
+/// A field that may be left empty, with its hint.
+fn optional_field(id: &str, label: &str, value: &str, hint: &str) -> Markup {
+    html! {
+        div class="field" {
+            label for=(id) { (label) }
+            input id=(id) name=(id) type="text" value=(value) aria-describedby=(format!("{id}-hint"));
+            small id=(format!("{id}-hint")) { (hint) }
+        }
+    }
+}
+
 /// The articles list: what was searched for and what was found.
 pub struct ArticleList<'a> {
     pub q: &'a str,
@@ -260,6 +271,9 @@ pub struct SourceDraft {
     pub publisher: String,
     pub kind: String,
     pub language: String,
+    /// When it was published (a date or an RFC 3339 time), if known.
+    pub published_at: String,
+    pub doi: String,
     /// Whether a lookup read the page.
     pub found: bool,
 }
@@ -422,6 +436,8 @@ pub fn article(session: &Session, view: &ArticleView) -> String {
                             }
                         }
                         (field("language", "Language", "text", if draft.language.is_empty() { article.language.as_str() } else { &draft.language }, None))
+                        (optional_field("published_at", "Published", &draft.published_at, "A date (2026-11-23) or a time, if known."))
+                        (optional_field("doi", "DOI", &draft.doi, "Such as 10.1000/xyz123, if it has one."))
                         div class="check" {
                             input id="sealed" name="sealed" type="checkbox" aria-describedby="sealed-hint";
                             label for="sealed" { "Sealed" }

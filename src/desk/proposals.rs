@@ -220,6 +220,10 @@ pub(super) struct LookupForm {
     kind: String,
     #[serde(default)]
     language: String,
+    #[serde(default)]
+    published_at: String,
+    #[serde(default)]
+    doi: String,
 }
 
 /// `POST /desk/articles/{slug}/lookup`: the "Record a source" form again,
@@ -245,8 +249,17 @@ pub(super) async fn lookup(
                 url: found.url.clone(),
                 title: keep(&form.title, found.metadata.title.clone()),
                 publisher: keep(&form.publisher, found.metadata.publisher.clone()),
-                kind: form.kind.clone(),
+                // The select always holds a kind: what the page says of
+                // itself wins (Look up comes before the kind on the form).
+                kind: found
+                    .metadata
+                    .kind
+                    .and_then(|k| serde_json::to_value(k).ok())
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| form.kind.clone()),
                 language: keep(&form.language, found.metadata.language.clone()),
+                published_at: keep(&form.published_at, found.metadata.issued.clone()),
+                doi: keep(&form.doi, found.metadata.doi.clone()),
                 found: true,
             },
             None,
@@ -258,6 +271,8 @@ pub(super) async fn lookup(
                 publisher: form.publisher.clone(),
                 kind: form.kind.clone(),
                 language: form.language.clone(),
+                published_at: form.published_at.clone(),
+                doi: form.doi.clone(),
                 found: false,
             },
             Some(error),

@@ -72,6 +72,10 @@ pub async fn propose(
         .await
 }
 
+/// A source version's id, version, URL, archive URL, capture time and
+/// recording time.
+type CopyRow = (String, i64, String, Option<String>, Option<String>, String);
+
 /// The archived copy of each source article `slug` cites through a live
 /// citation, by the source's URL as a proposal would name it: the copy of
 /// its latest version that has one, and the day it was captured.
@@ -87,19 +91,18 @@ fn cited_copies(
         .load(conn)?;
     let mut newest: HashMap<String, (i64, String, String, String)> = HashMap::new();
     for chunk in ids.chunks(500) {
-        let rows: Vec<(String, i64, String, Option<String>, Option<String>, String)> =
-            sources::table
-                .filter(sources::id.eq_any(chunk))
-                .filter(sources::archive_url.is_not_null())
-                .select((
-                    sources::id,
-                    sources::version,
-                    sources::url,
-                    sources::archive_url,
-                    sources::captured_at,
-                    sources::recorded_at,
-                ))
-                .load(conn)?;
+        let rows: Vec<CopyRow> = sources::table
+            .filter(sources::id.eq_any(chunk))
+            .filter(sources::archive_url.is_not_null())
+            .select((
+                sources::id,
+                sources::version,
+                sources::url,
+                sources::archive_url,
+                sources::captured_at,
+                sources::recorded_at,
+            ))
+            .load(conn)?;
         for (id, version, url, archive_url, captured_at, recorded_at) in rows {
             let Some(archive_url) = archive_url else {
                 continue;

@@ -84,6 +84,9 @@ pub struct SealedSource {
 /// A source as recorded: open, or sealed (`"sealed": true`).
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
+// One is made per request and answered at once, never kept in numbers:
+// boxing the larger variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum RecordedSource {
     Open(SourceVersion),
     Sealed(SealedSource),

@@ -377,13 +377,13 @@ fn clip(text: &str) -> String {
     }
 }
 
+/// Which note each in-page target names, and each note's outbound links.
+type Notes = (HashMap<String, NodeId>, HashMap<NodeId, Vec<(Url, String)>>);
+
 /// The notes of `document` that in-page links point at and that hold
 /// outbound links: the element a marker's `#id` names, or the block around
 /// it (`<li>` of an endnote list) when the named element is an anchor.
-fn notes(
-    document: &Html,
-    base: Option<&Url>,
-) -> (HashMap<String, NodeId>, HashMap<NodeId, Vec<(Url, String)>>) {
+fn notes(document: &Html, base: Option<&Url>) -> Notes {
     let mut by_id: HashMap<String, NodeId> = HashMap::new();
     for element in document
         .root_element()
@@ -500,7 +500,11 @@ fn outbound_links(note: ElementRef<'_>, base: Option<&Url>) -> Vec<(Url, String)
 /// most `limit`, one a URL (its first place), none to `own` site's host
 /// (the newsroom's, from the article's URL).
 pub fn from_html(html: &str, article_url: Option<&Url>, limit: usize) -> Vec<Proposal> {
-    let document = Html::parse_document(html);
+    // Bold, italics and the like do not change a sentence's text, and left
+    // as they are a few kilobytes of them can make the parser build
+    // millions of elements (`reading::text`): read as spans.
+    let html = super::text::neutralise_formatting_but(html, &["a"]);
+    let document = Html::parse_document(&html);
     let own = article_url.and_then(Url::host_str).map(site_of);
     let (note_of, note_links) = notes(&document, article_url);
     let body = body_of(&document);
@@ -541,10 +545,10 @@ pub fn from_html(html: &str, article_url: Option<&Url>, limit: usize) -> Vec<Pro
                             blocks.push(Block::default());
                             open.push((id, blocks.len() - 1));
                         }
-                        if element.name() == "br" {
-                            if let Some(&(_, block)) = open.last() {
-                                blocks[block].push(" ");
-                            }
+                        if element.name() == "br"
+                            && let Some(&(_, block)) = open.last()
+                        {
+                            blocks[block].push(" ");
                         }
                         if element.name() != "a" || link.is_some() {
                             continue;

@@ -16,10 +16,12 @@ pub mod text;
 /// depth, and no article or page nests anywhere near this deep.
 pub const MAX_DEPTH: usize = 2000;
 
-/// Whether `html` nests its elements deeper than [`MAX_DEPTH`], by a quick
-/// scan of its tags (not a parse): elements that need no end tag, or that
-/// browsers close on their own (`p`, `li`, table cells), are not counted,
-/// nor is anything in comments, scripts and styles.
+/// Whether `html` nests its elements deeper than [`MAX_DEPTH`], by one
+/// linear scan of its tags (not a parse): elements that need no end tag, or
+/// that browsers close on their own (`p`, `li`, table cells), are not
+/// counted, nor is anything in comments, scripts and styles. A tag ends at
+/// the first `>` outside a quoted attribute value, as the tokenizer has it,
+/// so `<div title='>'</div>` is one start tag, as a browser reads it.
 pub fn too_deep(html: &str) -> bool {
     const UNCOUNTED: &[&str] = &[
         "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
@@ -28,21 +30,27 @@ pub fn too_deep(html: &str) -> bool {
     ];
     let bytes = html.as_bytes();
     let (mut depth, mut i) = (0usize, 0usize);
-    while let Some(offset) = memchr_lt(&bytes[i..]) {
+    while let Some(offset) = bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|b| *b == b'<'))
+    {
         i += offset + 1;
         if bytes[i..].starts_with(b"!--") {
-            i = find(bytes, i, b"-->").unwrap_or(bytes.len());
+            i = find(bytes, i + 3, b"-->").unwrap_or(bytes.len());
             continue;
         }
         let closing = bytes.get(i) == Some(&b'/');
         let start = i + usize::from(closing);
-        let end = bytes[start..]
-            .iter()
-            .position(|b| !b.is_ascii_alphanumeric())
+        let end = bytes
+            .get(start..)
+            .and_then(|rest| rest.iter().position(|b| !b.is_ascii_alphanumeric()))
             .map_or(bytes.len(), |n| start + n);
         if end == start || !bytes[start].is_ascii_alphabetic() {
             continue;
         }
+        // `/>` closes nothing in HTML (`<div/>` opens a div), only in SVG
+        // and MathML, whose contents are skipped whole below.
+        i = tag_end(bytes, end);
         let name = html[start..end].to_ascii_lowercase();
         if UNCOUNTED.contains(&name.as_str()) {
             continue;
@@ -51,14 +59,12 @@ pub fn too_deep(html: &str) -> bool {
             depth = depth.saturating_sub(1);
             continue;
         }
-        let tag_end = find(bytes, end, b">").unwrap_or(bytes.len());
-        if tag_end > 0 && bytes.get(tag_end.saturating_sub(2)) == Some(&b'/') {
-            continue;
-        }
-        if matches!(name.as_str(), "script" | "style" | "textarea" | "title") {
+        if matches!(
+            name.as_str(),
+            "script" | "style" | "textarea" | "title" | "xmp" | "svg" | "math"
+        ) {
             let close = format!("</{name}");
-            i = find_ignoring_case(html, tag_end, &close)
-                .map_or(bytes.len(), |at| at + close.len());
+            i = find_ignoring_case(html, i, &close).map_or(bytes.len(), |at| at + close.len());
             continue;
         }
         depth += 1;
@@ -69,8 +75,29 @@ pub fn too_deep(html: &str) -> bool {
     false
 }
 
-fn memchr_lt(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|b| *b == b'<')
+/// Where the tag whose name ends at `from` ends: just past its `>`, or at
+/// the end of the input. Quoted attribute values are skipped whole.
+fn tag_end(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    let mut after_equals = false;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'>' => return i + 1,
+            b'"' | b'\'' if after_equals => {
+                i = bytes
+                    .get(i + 1..)
+                    .and_then(|rest| rest.iter().position(|c| *c == b))
+                    .map_or(bytes.len(), |n| i + 1 + n + 1);
+                after_equals = false;
+                continue;
+            }
+            b'=' => after_equals = true,
+            b if b.is_ascii_whitespace() => {}
+            _ => after_equals = false,
+        }
+        i += 1;
+    }
+    bytes.len()
 }
 
 /// The index just past the first `needle` at or after `from`.

@@ -13,9 +13,12 @@ fn collapse(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Every page of the corpus: its name, text, format, article URL and the
+/// A page of the corpus: its name, text, format, article URL and the
 /// expected (url, claim) pairs.
-pub fn corpus() -> Vec<(String, String, String, String, Vec<(String, String)>)> {
+type Page = (String, String, String, String, Vec<(String, String)>);
+
+/// Every page of the corpus.
+pub fn corpus() -> Vec<Page> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/articles");
     let mut pages = Vec::new();
     let mut names: Vec<_> = std::fs::read_dir(dir)

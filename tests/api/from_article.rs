@@ -257,6 +257,65 @@ async fn an_articles_links_are_proposed_and_accepted_edited_or_dropped_in_the_de
     );
     let page = desk.get("/desk/articles/housing").await.text();
     assert!(page.contains("No proposals."), "{page}");
+
+    // "Look up" fills the "Record a source" form from the page's metadata.
+    let described = site.page(
+        "/paper",
+        "",
+        r#"<html lang="en"><head><title>x</title><script type="application/ld+json">
+        {"@context": "https://schema.org", "@type": "ScholarlyArticle", "headline": "Rent and wages, 1990-2025",
+         "publisher": {"@type": "Organization", "name": "Housing Journal"}, "datePublished": "2025-03-04",
+         "identifier": "https://doi.org/10.1234/rent.2025"}</script></head><body><p>Text.</p></body></html>"#
+            .into(),
+    );
+    let filled = desk
+        .post(
+            "/desk/articles/housing/lookup",
+            &[
+                ("csrf", &csrf),
+                ("url", &described),
+                ("title", ""),
+                ("publisher", ""),
+                ("kind", "official_statement"),
+                ("language", ""),
+            ],
+        )
+        .await;
+    assert_eq!(filled.status, 200, "{}", filled.text());
+    let form = filled.text();
+    assert!(
+        form.contains("value=\"Rent and wages, 1990-2025\""),
+        "{form}"
+    );
+    assert!(form.contains("value=\"Housing Journal\""), "{form}");
+    assert!(form.contains("value=\"2025-03-04\""), "{form}");
+    assert!(form.contains("value=\"10.1234/rent.2025\""), "{form}");
+    assert!(form.contains("value=\"academic\" selected"), "{form}");
+    // Recorded from the filled form, with its date and DOI.
+    let recorded = desk
+        .post(
+            "/desk/articles/housing/sources",
+            &[
+                ("csrf", &csrf),
+                ("url", &described),
+                ("title", "Rent and wages, 1990-2025"),
+                ("publisher", "Housing Journal"),
+                ("kind", "academic"),
+                ("language", "en"),
+                ("published_at", "2025-03-04"),
+                ("doi", "10.1234/rent.2025"),
+            ],
+        )
+        .await;
+    assert_eq!(recorded.status, 303, "{}", recorded.text());
+    let to = crate::desk::location(&recorded);
+    let id = to.split("source=").nth(1).expect("the new source's id");
+    let source = app
+        .get_as(&format!("/v1/sources/{id}"), &journalist)
+        .await
+        .json();
+    assert_eq!(source["published_at"], "2025-03-04", "{source}");
+    assert_eq!(source["doi"], "10.1234/rent.2025", "{source}");
 }
 
 async fn hostile_articles_are_read_within_limits(backend: Backend) {

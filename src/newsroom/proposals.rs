@@ -14,6 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::DbConnection;
+use crate::db::insert::insert_all;
 use crate::db::schema::{proposals, sources};
 use crate::error::{ApiError, ErrorCode};
 use crate::reading::links::Proposal;
@@ -58,6 +59,23 @@ pub struct ProposalView {
     pub citation_id: Option<String>,
 }
 
+/// A proposal as first kept.
+#[derive(Clone, Insertable)]
+#[diesel(table_name = proposals, treat_none_as_default_value = false)]
+struct NewRow {
+    article_slug: String,
+    url: String,
+    position: i32,
+    anchor_text: String,
+    claim: String,
+    state: String,
+    origin: String,
+    proposed_at: String,
+    decided_by: Option<String>,
+    decided_at: Option<String>,
+    citation_id: Option<String>,
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = proposals)]
 struct Row {
@@ -92,56 +110,34 @@ pub fn keep(
                 ))
             })
             .collect::<Result<_, ApiError>>()?;
-        let linked: std::collections::HashSet<&str> =
-            found.iter().map(|p| p.url.as_str()).collect();
-        let gone: Vec<&String> = known
+        // The open ones go and come back with their new places and texts
+        // (open ones hold no decision), in batches; decided ones stay.
+        diesel::delete(
+            proposals::table
+                .filter(proposals::article_slug.eq(slug))
+                .filter(proposals::state.eq(ProposalState::Open.as_str())),
+        )
+        .execute(conn)?;
+        let rows: Vec<NewRow> = found
             .iter()
-            .filter(|(url, state)| **state == ProposalState::Open && !linked.contains(url.as_str()))
-            .map(|(url, _)| url)
+            .take(MAX)
+            .enumerate()
+            .filter(|(_, p)| known.get(&p.url).is_none_or(|s| *s == ProposalState::Open))
+            .map(|(position, p)| NewRow {
+                article_slug: slug.to_owned(),
+                url: p.url.clone(),
+                position: i32::try_from(position).unwrap_or(i32::MAX),
+                anchor_text: p.anchor_text.clone(),
+                claim: p.claim.clone(),
+                state: ProposalState::Open.as_str().to_owned(),
+                origin: origin.as_str().to_owned(),
+                proposed_at: now.as_str().to_owned(),
+                decided_by: None,
+                decided_at: None,
+                citation_id: None,
+            })
             .collect();
-        for chunk in gone.chunks(500) {
-            diesel::delete(
-                proposals::table
-                    .filter(proposals::article_slug.eq(slug))
-                    .filter(proposals::url.eq_any(chunk)),
-            )
-            .execute(conn)?;
-        }
-        for (position, p) in found.iter().take(MAX).enumerate() {
-            let position = i32::try_from(position).unwrap_or(i32::MAX);
-            match known.get(&p.url) {
-                Some(ProposalState::Open) => {
-                    diesel::update(proposals::table.find((slug, &p.url)))
-                        .set((
-                            proposals::position.eq(position),
-                            proposals::anchor_text.eq(&p.anchor_text),
-                            proposals::claim.eq(&p.claim),
-                            proposals::origin.eq(origin.as_str()),
-                            proposals::proposed_at.eq(now.as_str()),
-                        ))
-                        .execute(conn)?;
-                }
-                Some(_) => {
-                    diesel::update(proposals::table.find((slug, &p.url)))
-                        .set(proposals::position.eq(position))
-                        .execute(conn)?;
-                }
-                None => {
-                    diesel::insert_into(proposals::table)
-                        .values((
-                            proposals::article_slug.eq(slug),
-                            proposals::url.eq(&p.url),
-                            proposals::position.eq(position),
-                            proposals::anchor_text.eq(&p.anchor_text),
-                            proposals::claim.eq(&p.claim),
-                            proposals::state.eq(ProposalState::Open.as_str()),
-                            proposals::origin.eq(origin.as_str()),
-                            proposals::proposed_at.eq(now.as_str()),
-                        ))
-                        .execute(conn)?;
-                }
-            }
-        }
+        insert_all!(conn, proposals::table, &rows, owned)?;
         of_article(conn, slug, Some(ProposalState::Open))
     })
 }

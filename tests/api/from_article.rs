@@ -432,11 +432,22 @@ async fn publishing_captures_cited_pages_and_their_quotes_are_looked_for(backend
         .post_as("/v1/articles/published/publish", &editor, json!({}))
         .await;
     assert_eq!(published.status, 200, "{}", published.text());
-    for _ in 0..4 {
+    // Rounds until the page that fails has had its three tries (a few
+    // milliseconds apart here).
+    let mut failed = Vec::new();
+    for _ in 0..100 {
         sourceledger::newsroom::follow_up::run_once(&app.state)
             .await
             .expect("round");
+        let mut conn = app.state.db.get().expect("conn");
+        failed = sourceledger::newsroom::follow_up::failed_captures(&mut conn).expect("failed");
+        if !failed.is_empty() {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    assert_eq!(failed.len(), 1, "the page that answers 404 is given up on");
+    assert_eq!(failed[0].attempts, sourceledger::newsroom::follow_up::TRIES);
     let latest = |id: String| {
         let app = &app;
         let journalist = &journalist;
@@ -514,6 +525,44 @@ async fn publishing_captures_cited_pages_and_their_quotes_are_looked_for(backend
         .filter(|c| c["claim"] == "Nobody disagreed.")
         .for_each(|c| c["quote_status"] = json!("found"));
     assert!(!sourceledger::verify::list::check(&forged, &vkey).ok());
+    // The readers' browsers check the same: the web verifier accepts the
+    // honest list and refuses a forged quote state, a forged selector and a
+    // forged later copy.
+    if crate::web_verifier::node_here() {
+        let honest = crate::web_verifier::verify_in_js(&list, &vkey);
+        assert_eq!(honest["ok"], true, "{honest}");
+        let verdict = crate::web_verifier::verify_in_js(&forged, &vkey);
+        assert_eq!(verdict["ok"], false, "{verdict}");
+        assert!(
+            verdict["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("quote"),
+            "{verdict}"
+        );
+        let mut moved = list.clone();
+        for c in moved["citations"].as_array_mut().expect("citations") {
+            if c["quote_status"] == "found" {
+                c["quote_selector"]["exact"] = json!("something else");
+            }
+        }
+        assert!(!sourceledger::verify::list::check(&moved, &vkey).ok());
+        assert_eq!(
+            crate::web_verifier::verify_in_js(&moved, &vkey)["ok"],
+            false
+        );
+        let mut elsewhere = list.clone();
+        for c in elsewhere["citations"].as_array_mut().expect("citations") {
+            if c["source"]["later_archive_url"].is_string() {
+                c["source"]["later_archive_url"] = json!("https://evil.example/copy");
+            }
+        }
+        assert!(!sourceledger::verify::list::check(&elsewhere, &vkey).ok());
+        assert_eq!(
+            crate::web_verifier::verify_in_js(&elsewhere, &vkey)["ok"],
+            false
+        );
+    }
     // The readers' page says so.
     let page = app
         .get_as("/articles/published/sources", &reader)

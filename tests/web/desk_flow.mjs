@@ -304,6 +304,8 @@ async function byKeyboard(ui, pass, out) {
   for (const [i, source] of sources.entries()) {
     await tabTo(`to-record-${i}`, 'URL');
     await kb.type(source.url);
+    // "Look up" (filling the form from the page) is passed by, not pressed.
+    await tabTo(`look-up-${i}`, 'Look up');
     await typeAlong(`record-${i}`, [[source.title], [source.publisher]]);
     await tabTo(`kind-${i}`, 'Kind');
     // A closed select takes the typed letters: "do" document, "da" dataset.

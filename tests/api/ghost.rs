@@ -155,6 +155,55 @@ impl Drop for Webhooks<'_> {
     }
 }
 
+/// Registers `ghost` as a platform of the server at `base` (with `admin`'s
+/// token) and points Ghost's webhooks for `events` at it: the webhooks,
+/// deleted when the value goes.
+pub(crate) fn connect<'a>(
+    ghost: &'a Ghost,
+    base: &str,
+    admin: &str,
+    unique: &str,
+    events: &str,
+) -> Webhooks<'a> {
+    let secret = format!("ghost-secret-{unique}");
+    let body =
+        json!({"kind": "ghost", "name": "Ghost", "site": ghost.url, "webhook_secret": secret});
+    let platform = request(
+        &agent(),
+        "POST",
+        &format!("{base}/v1/platforms"),
+        Some(admin),
+        Some(&body),
+    )
+    .expect("register the platform");
+    assert_eq!(platform.status, 201, "{}", platform.text);
+    let webhook_url = platform.body["webhook_url"]
+        .as_str()
+        .expect("webhook_url")
+        .to_owned();
+    let registered = ghost
+        .harness("webhooks")
+        .args([&ghost.url, &ghost.admin_key, &webhook_url, &secret])
+        .args(["--events", events])
+        .output()
+        .expect("ghost.py webhooks");
+    let listing = String::from_utf8_lossy(&registered.stdout).into_owned();
+    let webhooks = Webhooks {
+        ghost,
+        ids: listing
+            .lines()
+            .filter_map(|l| l.strip_prefix("WEBHOOK "))
+            .filter_map(|l| l.split(' ').nth(1).map(str::to_owned))
+            .collect(),
+    };
+    assert!(
+        registered.status.success(),
+        "{listing}{}",
+        String::from_utf8_lossy(&registered.stderr)
+    );
+    webhooks
+}
+
 /// Waits up to 10 s for `check`, and says how long it took.
 pub(crate) fn within_10s(what: &str, mut check: impl FnMut() -> bool) -> Duration {
     let started = Instant::now();
@@ -205,42 +254,12 @@ async fn a_real_ghost_drives_its_members_and_posts(backend: Backend) {
     );
 
     // One admin call registers Ghost; one webhook per event points Ghost at us.
-    let secret = format!("ghost-secret-{unique}");
-    let platform = call(
-        "POST",
-        "/v1/platforms",
-        Some(&admin),
-        Some(
-            json!({"kind": "ghost", "name": "Ghost", "site": ghost.url, "webhook_secret": secret}),
-        ),
-    );
-    assert_eq!(platform.status, 201, "{}", platform.text);
-    let webhook_url = platform.body["webhook_url"]
-        .as_str()
-        .expect("webhook_url")
-        .to_owned();
-    let registered = ghost
-        .harness("webhooks")
-        .args([&ghost.url, &ghost.admin_key, &webhook_url, &secret])
-        .args([
-            "--events",
-            "member.added,member.edited,member.deleted,post.published,post.unpublished",
-        ])
-        .output()
-        .expect("ghost.py webhooks");
-    let listing = String::from_utf8_lossy(&registered.stdout).into_owned();
-    let _webhooks = Webhooks {
-        ghost: &ghost,
-        ids: listing
-            .lines()
-            .filter_map(|l| l.strip_prefix("WEBHOOK "))
-            .filter_map(|l| l.split(' ').nth(1).map(str::to_owned))
-            .collect(),
-    };
-    assert!(
-        registered.status.success(),
-        "{listing}{}",
-        String::from_utf8_lossy(&registered.stderr)
+    let _webhooks = connect(
+        &ghost,
+        &base,
+        &admin,
+        &unique,
+        "member.added,member.edited,member.deleted,post.published,post.unpublished",
     );
 
     // A member added in Ghost arrives.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::ghost::{Webhooks, ghost, within_10s};
+use crate::ghost::{connect, ghost, within_10s};
 use crate::helpers::Backend;
 use crate::on_both_backends;
 use crate::process::{ServerProcess, agent, request, token_for};
@@ -154,36 +154,13 @@ async fn a_ghost_posts_links_become_citations_archived_on_publication(backend: B
     let slug = format!("sources-{unique}");
 
     // Ghost registered; its post deliveries pointed at us.
-    let secret = format!("ghost-secret-{unique}");
-    let platform = call(
-        "POST",
-        "/v1/platforms",
-        Some(&admin),
-        Some(
-            json!({"kind": "ghost", "name": "Ghost", "site": ghost.url, "webhook_secret": secret}),
-        ),
+    let _webhooks = connect(
+        &ghost,
+        &base,
+        &admin,
+        &unique,
+        "post.published,post.published.edited",
     );
-    assert_eq!(platform.status, 201, "{}", platform.text);
-    let webhook_url = platform.body["webhook_url"]
-        .as_str()
-        .expect("webhook_url")
-        .to_owned();
-    let registered = ghost
-        .harness("webhooks")
-        .args([&ghost.url, &ghost.admin_key, &webhook_url, &secret])
-        .args(["--events", "post.published,post.published.edited"])
-        .output()
-        .expect("ghost.py webhooks");
-    let listing = String::from_utf8_lossy(&registered.stdout).into_owned();
-    let _webhooks = Webhooks {
-        ghost: &ghost,
-        ids: listing
-            .lines()
-            .filter_map(|l| l.strip_prefix("WEBHOOK "))
-            .filter_map(|l| l.split(' ').nth(1).map(str::to_owned))
-            .collect(),
-    };
-    assert!(registered.status.success(), "{listing}");
 
     // The draft article the post is, by its URL.
     let made = call(

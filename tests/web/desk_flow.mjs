@@ -198,6 +198,18 @@ async function byRole(ui, pass, out, audit) {
     await ui.press(null, 'Cite');
   }
   await audit('article-cited');
+  if (audit.enabled) {
+    // Sources from the article: two links read from pasted HTML, the page
+    // with its proposals audited, then both dropped (nothing recorded).
+    await ui.fill(null, "The article's text",
+      '<p>Rents rose, <a href="https://stats.example/rents">the office said</a>. ' +
+      'Wages did not, <a href="https://wages.example/2026">a survey found</a>.</p>');
+    await ui.press(null, 'Read links');
+    await ui.heading('Sources from the article');
+    await audit('article-proposals');
+    await ui.press(null, 'Drop: https://stats.example/rents');
+    await ui.press(null, 'Drop: https://wages.example/2026');
+  }
   await ui.press(null, 'Sign out');
   await ui.fill(null, 'API key', input.editor_key);
   await ui.press(null, 'Sign in');

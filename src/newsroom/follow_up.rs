@@ -41,6 +41,8 @@ pub const ACTOR: &str = "archive:follow-up";
 const LEASE: &str = "archive-follow-up";
 /// Tries of one capture before it is given up on.
 pub const TRIES: i32 = 3;
+/// The least time between two searches of the database for work.
+const SEARCH_EVERY: Duration = Duration::from_secs(2);
 /// The largest archived copy whose text is searched for quotes.
 const MAX_SEARCHED: u64 = 32 << 20;
 
@@ -516,7 +518,8 @@ async fn check_quotes(state: &AppState) -> Result<(), ApiError> {
 
 /// Runs the follow-up for the life of the process: every `tick`, when this
 /// process holds the lease, a round; the database is searched for new work
-/// only when the log has grown since the last search.
+/// only when the log has grown since the last search, and at most every
+/// [`SEARCH_EVERY`].
 pub fn spawn(state: actix_web::web::Data<AppState>, tick: Duration) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("archive-follow-up".into())
@@ -525,6 +528,7 @@ pub fn spawn(state: actix_web::web::Data<AppState>, tick: Duration) -> std::io::
             let system = actix_web::rt::System::new();
             system.block_on(async move {
                 let mut searched_at: Option<u64> = None;
+                let mut last_search: Option<std::time::Instant> = None;
                 loop {
                     let lease = (holder.clone(), tick.max(Duration::from_secs(30)) * 4);
                     let leased = state
@@ -539,9 +543,16 @@ pub fn spawn(state: actix_web::web::Data<AppState>, tick: Duration) -> std::io::
                         .await;
                     match leased {
                         Ok((true, size)) => {
-                            let scan = searched_at != Some(size);
+                            // A search reads every live citation: at most
+                            // one every SEARCH_EVERY, however fast the log grows.
+                            let scan = searched_at != Some(size)
+                                && last_search.is_none_or(|at| at.elapsed() >= SEARCH_EVERY);
                             match round(&state, scan).await {
-                                Ok(()) => searched_at = Some(size),
+                                Ok(()) if scan => {
+                                    searched_at = Some(size);
+                                    last_search = Some(std::time::Instant::now());
+                                }
+                                Ok(()) => {}
                                 Err(error) => {
                                     tracing::warn!(%error, "archive follow-up round failed")
                                 }

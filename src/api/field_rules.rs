@@ -48,7 +48,7 @@ const RULES: &[(&str, &str, Doc)] = &[
     ("Retraction", "reason", rule(articles::RETRACTION_REASON)),
     ("NewSource", "url", rule(Rule::HttpUrl)),
     ("SourceLookup", "url", rule(Rule::HttpUrl)),
-    ("ExtractRequest", "url", rule(Rule::HttpUrl)),
+    ("ArticleUrl", "url", rule(Rule::HttpUrl)),
     ("NewSource", "title", rule(sources::TITLE)),
     ("NewSource", "publisher", rule(sources::PUBLISHER)),
     ("NewSource", "language", rule(Rule::Language)),

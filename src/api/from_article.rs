@@ -16,16 +16,44 @@ use crate::state::AppState;
 /// The largest article these endpoints take, as JSON.
 pub const ARTICLE_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
-/// One of the article's HTML, its Markdown, or its URL.
+/// The article's HTML (a whole page or its body), its Markdown
+/// (CommonMark), or its URL, fetched (SPEC "Outbound requests"): exactly one.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ExtractRequest {
+    Html(ArticleHtml),
+    Markdown(ArticleMarkdown),
+    Url(ArticleUrl),
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ExtractRequest {
-    /// The article as HTML: a whole page or its body.
-    html: Option<String>,
-    /// The article as Markdown (CommonMark).
-    markdown: Option<String>,
-    /// The article's URL, fetched (SPEC "Outbound requests").
-    url: Option<String>,
+pub struct ArticleHtml {
+    html: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleMarkdown {
+    markdown: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleUrl {
+    url: String,
+}
+
+/// An article's text as given: no NUL character (as no text the server
+/// keeps holds one).
+fn article_text(field: &str, text: String) -> Result<String, ApiError> {
+    match text.contains('\0') {
+        true => Err(ApiError::new(
+            ErrorCode::InvalidText,
+            format!("{field}: holds a NUL character"),
+        )),
+        false => Ok(text),
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -63,10 +91,16 @@ pub async fn extract(
 ) -> Result<web::Json<Proposals>, ApiError> {
     let request = body.read_within(ARTICLE_BODY_LIMIT).await?;
     let article = from_article::article_to_read(&state.db, slug.into_inner()).await?;
-    let (text, origin) = match (request.html, request.markdown, request.url) {
-        (Some(html), None, None) => (from_article::Text::Html(html), Origin::Html),
-        (None, Some(markdown), None) => (from_article::Text::Markdown(markdown), Origin::Markdown),
-        (None, None, Some(url)) => {
+    let (text, origin) = match request {
+        ExtractRequest::Html(ArticleHtml { html }) => (
+            from_article::Text::Html(article_text("html", html)?),
+            Origin::Html,
+        ),
+        ExtractRequest::Markdown(ArticleMarkdown { markdown }) => (
+            from_article::Text::Markdown(article_text("markdown", markdown)?),
+            Origin::Markdown,
+        ),
+        ExtractRequest::Url(ArticleUrl { url }) => {
             let url = crate::fields::HttpUrl::parse("url", &url)?;
             let page = state
                 .archive
@@ -79,12 +113,6 @@ pub async fn extract(
                 ));
             }
             (from_article::Text::Html(page.text()), Origin::Url)
-        }
-        _ => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidBody,
-                "give exactly one of html, markdown or url",
-            ));
         }
     };
     let proposals = from_article::propose(&state.db, article, text, origin).await?;
@@ -168,7 +196,7 @@ pub async fn robust_links(
     body: Body<RobustLinksRequest>,
 ) -> Result<web::Json<RobustLinks>, ApiError> {
     let request = body.read_within(ARTICLE_BODY_LIMIT).await?;
-    let (html, decorated) =
-        from_article::robust_links(&state.db, slug.into_inner(), request.html).await?;
+    let html = article_text("html", request.html)?;
+    let (html, decorated) = from_article::robust_links(&state.db, slug.into_inner(), html).await?;
     Ok(web::Json(RobustLinks { html, decorated }))
 }

@@ -39,9 +39,9 @@ impl FetchedPage {
         )
     }
 
-    /// Its text as UTF-8 (other encodings are read as if they were).
+    /// Its text, in the encoding it declares (`reading::encoding`).
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
+        crate::reading::encoding::decode(&self.body, &self.content_type).into_owned()
     }
 }
 

@@ -4,6 +4,7 @@
 //! archived copies (Robust Links). Pure functions over text: no database,
 //! no network; the callers fetch and store.
 
+pub mod encoding;
 pub mod links;
 pub mod metadata;
 pub mod quotes;

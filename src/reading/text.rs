@@ -355,8 +355,10 @@ pub fn plain_text(bytes: &[u8], content_type: &str) -> Option<String> {
         .trim()
         .to_ascii_lowercase();
     match essence.as_str() {
-        "text/html" | "application/xhtml+xml" => Some(html_text(&String::from_utf8_lossy(bytes))),
-        "text/plain" => Some(String::from_utf8_lossy(bytes).into_owned()),
+        "text/html" | "application/xhtml+xml" => {
+            Some(html_text(&super::encoding::decode(bytes, content_type)))
+        }
+        "text/plain" => Some(super::encoding::decode(bytes, content_type).into_owned()),
         _ => None,
     }
 }

@@ -11,6 +11,7 @@ use crate::site::HostSite;
 use sourceledger::auth::Role;
 
 on_both_backends!(
+    a_page_in_another_encoding_is_read_in_it,
     metadata_is_read_from_each_kind_of_page,
     the_url_after_redirects_is_answered,
     a_private_address_is_refused_without_a_connection,
@@ -260,4 +261,32 @@ async fn a_page_nested_too_deep_is_not_read(backend: Backend) {
         .assert_problem(422, "capture_failed");
     let detail = problem["detail"].as_str().expect("detail");
     assert!(detail.contains("nested deeper"), "{detail}");
+}
+
+/// A page in windows-1252, declared by its header or by its `<meta>`.
+async fn a_page_in_another_encoding_is_read_in_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let site = HostSite::start();
+    let by_header = site.answer(
+        "/header",
+        200,
+        vec![(
+            "Content-Type".into(),
+            "text/html; charset=windows-1252".into(),
+        )],
+        b"<html><head><title>Caf\xe9 \x96 prices in \x80</title></head></html>".to_vec(),
+    );
+    let reply = look_up(&app, &journalist, &by_header).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["title"], "Café – prices in €");
+    let by_meta = site.answer(
+        "/meta",
+        200,
+        vec![("Content-Type".into(), "text/html".into())],
+        b"<html><head><meta charset=\"iso-8859-1\"><title>Gr\xfc\xdfe</title></head></html>"
+            .to_vec(),
+    );
+    let reply = look_up(&app, &journalist, &by_meta).await;
+    assert_eq!(reply.json()["title"], "Grüße", "{}", reply.text());
 }

@@ -185,13 +185,8 @@ pub(crate) fn neutralise_formatting_but<'h>(html: &'h str, kept: &[&str]) -> Cow
             name_start += 1;
         }
         at = name_start;
-        let name_len = bytes
-            .get(name_start..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|b| !is_tag_name_end(**b))
-            .count();
-        let name = &bytes[name_start..name_start + name_len];
+        let name = tag_name(bytes, name_start);
+        let name_len = name.len();
         // A tag name ends at whitespace, `/` or `>`; at the end of the input
         // the tag is dropped by the parser anyway.
         let ends_tag = bytes.get(name_start + name_len).is_some();
@@ -212,6 +207,13 @@ pub(crate) fn neutralise_formatting_but<'h>(html: &'h str, kept: &[&str]) -> Cow
     }
     out.push_str(&html[copied..]);
     Cow::Owned(out)
+}
+
+/// The tag name that starts at `start`: up to whitespace, `/`, `>` or `<`.
+fn tag_name(bytes: &[u8], start: usize) -> &[u8] {
+    let rest = bytes.get(start..).unwrap_or_default();
+    let len = rest.iter().take_while(|b| !is_tag_name_end(**b)).count();
+    &rest[..len]
 }
 
 fn is_tag_name_end(b: u8) -> bool {
@@ -288,13 +290,7 @@ fn pieces(html: &str, limit: usize) -> Vec<&str> {
         }
         let closing = next == b'/';
         let name_start = if closing { lt + 2 } else { lt + 1 };
-        let name_len = bytes
-            .get(name_start..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|b| !is_tag_name_end(**b))
-            .count();
-        let name = &bytes[name_start..name_start + name_len];
+        let name = tag_name(bytes, name_start);
         if name.is_empty() || !name[0].is_ascii_alphabetic() {
             continue;
         }
@@ -309,7 +305,8 @@ fn pieces(html: &str, limit: usize) -> Vec<&str> {
             best = Some((depth, lt));
         }
         if is(NO_CUT_INSIDE) {
-            opaque_until = find_end_tag(bytes, name_start + name_len, name).unwrap_or(bytes.len());
+            opaque_until =
+                find_end_tag(bytes, name_start + name.len(), name).unwrap_or(bytes.len());
             continue;
         }
         if !is(NO_DEPTH) {

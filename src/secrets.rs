@@ -17,6 +17,7 @@ pub const JWT_SECRET_FILE: &str = "jwt.secret";
 pub const BOOTSTRAP_ADMIN_KEY_FILE: &str = "bootstrap-admin.key";
 pub const SEALING_KEY_FILE: &str = "platform.key";
 pub const WITNESS_KEY_FILE: &str = "witness.key";
+pub const WACZ_KEY_FILE: &str = "wacz.key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -180,6 +181,61 @@ pub struct Secrets {
     pub witness_key: WitnessKey,
     pub jwt_secret: Vec<u8>,
     pub sealing_key: SealingKey,
+    /// What this server signs its web archives (WACZ) with.
+    pub wacz_key: WaczKey,
+}
+
+/// The key a WACZ package's `datapackage-digest.json` is signed with, as
+/// Webrecorder's WACZ signing spec has an anonymous signer do it and as
+/// ReplayWeb.page (`wabac.js`) checks it with WebCrypto: ECDSA on P-384
+/// over the UTF-8 bytes of the package hash (`sha256:<hex>`) with SHA-256,
+/// the signature raw `r || s` (96 bytes) and the public key SPKI DER, both
+/// in standard base64. Kept as base64 PKCS#8 in `wacz.key`. Signatures are
+/// deterministic (RFC 6979): a package reads the same at every request.
+/// Not `Debug`: it holds a secret.
+pub struct WaczKey(p384::ecdsa::SigningKey);
+
+impl WaczKey {
+    fn generate() -> String {
+        use p384::pkcs8::EncodePrivateKey;
+        let key = p384::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+        // Encoding a key just made cannot fail; an empty file would be
+        // refused as malformed at the next start.
+        key.to_pkcs8_der()
+            .map(|der| BASE64.encode(der.as_bytes()))
+            .unwrap_or_default()
+    }
+
+    fn from_file_text(text: &str) -> Option<Self> {
+        use p384::pkcs8::DecodePrivateKey;
+        let der = BASE64.decode(text.trim()).ok()?;
+        p384::ecdsa::SigningKey::from_pkcs8_der(&der).ok().map(Self)
+    }
+
+    /// The public key, SPKI DER in standard base64 (`GET /v1/wacz/key`).
+    pub fn public_key(&self) -> String {
+        use p384::pkcs8::EncodePublicKey;
+        self.0
+            .verifying_key()
+            .to_public_key_der()
+            .map(|der| BASE64.encode(der.as_bytes()))
+            .unwrap_or_default()
+    }
+
+    /// The signature of `hash` (the text, e.g. `sha256:<hex>`): ECDSA P-384
+    /// over SHA-256 of its UTF-8 bytes, raw `r || s`, standard base64.
+    pub fn sign(&self, hash: &str) -> Result<String, SecretsError> {
+        use p384::ecdsa::signature::hazmat::PrehashSigner;
+        use sha2::{Digest, Sha256};
+        let signature: p384::ecdsa::Signature = self
+            .0
+            .sign_prehash(&Sha256::digest(hash.as_bytes()))
+            .map_err(|_| SecretsError::Malformed {
+                path: PathBuf::from(WACZ_KEY_FILE),
+                what: "P-384 signing key",
+            })?;
+        Ok(BASE64.encode(signature.to_bytes()))
+    }
 }
 
 /// Seals secrets the database must keep but a dump of it must not reveal (a
@@ -274,11 +330,19 @@ pub fn load_or_create(
         });
     }
 
+    let wacz_path = data_dir.join(WACZ_KEY_FILE);
+    let wacz_text = read_or_create(&wacz_path, WaczKey::generate)?;
+    let wacz_key = WaczKey::from_file_text(&wacz_text).ok_or(SecretsError::Malformed {
+        path: wacz_path,
+        what: "base64 PKCS#8 P-384 key",
+    })?;
+
     Ok(Secrets {
         ledger_key,
         witness_key,
         jwt_secret,
         sealing_key,
+        wacz_key,
     })
 }
 

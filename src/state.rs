@@ -62,6 +62,8 @@ pub struct AppState {
     pub lists: Lists,
     /// Seals the membership platforms' webhook secrets.
     pub sealing: SealingKey,
+    /// What web archives (WACZ) are signed with (`wacz.key`).
+    pub wacz_key: Arc<crate::secrets::WaczKey>,
     /// The membership platforms' keys, fetched through the outbound fetcher.
     pub identity_keys: IdentityKeys,
     /// The staff's OpenID provider, when the desk has single sign-on.
@@ -128,6 +130,7 @@ impl AppState {
             witness_key,
             jwt_secret,
             sealing_key,
+            wacz_key,
         } = secrets::load_or_create(
             &settings.data_dir,
             &settings.origin,
@@ -206,6 +209,7 @@ impl AppState {
             witnesses,
             lists,
             sealing: sealing_key,
+            wacz_key: Arc::new(wacz_key),
             identity_keys: IdentityKeys::new(fetcher.clone()),
             staff_sso: settings.staff_oidc.clone().map(|oidc| {
                 crate::auth::oidc::StaffSso::new(oidc, fetcher.clone(), &settings.public_url)

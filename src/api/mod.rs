@@ -22,6 +22,7 @@ pub mod source_list;
 pub mod sources;
 pub mod subscribers;
 pub mod tiles;
+pub mod wacz;
 pub mod webhooks;
 pub mod witness;
 
@@ -110,6 +111,7 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(ledger::entries)
         .service(ledger::entry)
         .service(witness::key)
+        .service(wacz::key)
         .service(witness::add_checkpoint)
         .service(keys::create)
         .service(keys::list)

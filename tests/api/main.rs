@@ -53,6 +53,7 @@ mod tiles;
 mod timestamps;
 mod validation;
 mod verify_cli;
+mod wacz;
 mod web_verifier;
 mod webhooks;
 mod witnesses;

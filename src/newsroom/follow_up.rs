@@ -64,16 +64,92 @@ struct Request {
     attempts: i32,
 }
 
+/// Where a round looks for work: everywhere (at start, and in the tests),
+/// or only at the sources and articles the log's new entries concern.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    All,
+    Touched {
+        sources: Vec<String>,
+        articles: Vec<String>,
+    },
+}
+
+/// The most sources and articles a round looks at one by one; more, and it
+/// looks everywhere.
+const MOST_TOUCHED: usize = 500;
+
+/// What the entries from index `from` on concern: every change that can
+/// make work (a publication, a citation, a capture) is an entry naming its
+/// article or source, under embargo too.
+fn touched(conn: &mut DbConnection, from: u64) -> Result<Scope, ApiError> {
+    use crate::db::schema::ledger_entries;
+    let from = i64::try_from(from).unwrap_or(i64::MAX);
+    let rows: Vec<(Option<String>, Option<String>)> = ledger_entries::table
+        .filter(ledger_entries::idx.ge(from))
+        .select((ledger_entries::article, ledger_entries::source))
+        .load(conn)?;
+    let mut sources: HashSet<String> = HashSet::new();
+    let mut articles: HashSet<String> = HashSet::new();
+    for (article, source) in rows {
+        articles.extend(article);
+        sources.extend(source);
+        if sources.len() > MOST_TOUCHED || articles.len() > MOST_TOUCHED {
+            return Ok(Scope::All);
+        }
+    }
+    Ok(Scope::Touched {
+        sources: sources.into_iter().collect(),
+        articles: articles.into_iter().collect(),
+    })
+}
+
+/// The live citations (id, article, source, quote) in `scope`, of published
+/// articles only when `published`.
+type CitedRow = (String, String, String, Option<String>);
+
+fn live_citations(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    published: bool,
+    quoted: bool,
+) -> Result<Vec<CitedRow>, ApiError> {
+    let mut query = citations::table
+        .inner_join(articles::table.on(articles::slug.eq(citations::article_slug)))
+        .filter(citations::status.ne(CitationStatus::Retracted.as_str()))
+        .select((
+            citations::id,
+            citations::article_slug,
+            citations::source_id,
+            citations::quote,
+        ))
+        .into_boxed();
+    if published {
+        query = query.filter(articles::status.eq(ArticleStatus::Published.as_str()));
+    }
+    if quoted {
+        query = query.filter(citations::quote.is_not_null());
+    }
+    if let Scope::Touched { sources, articles } = scope {
+        if sources.is_empty() && articles.is_empty() {
+            return Ok(Vec::new());
+        }
+        query = query.filter(
+            citations::source_id
+                .eq_any(sources.clone())
+                .or(citations::article_slug.eq_any(articles.clone())),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
 /// Sources cited in published articles, by live citations, with no archived
 /// copy at any version and no capture asked for yet: asked for now.
-fn ask_for_captures(conn: &mut DbConnection) -> Result<usize, ApiError> {
-    let cited: Vec<(String, String)> = citations::table
-        .inner_join(articles::table.on(articles::slug.eq(citations::article_slug)))
-        .filter(articles::status.eq(ArticleStatus::Published.as_str()))
-        .filter(citations::status.ne(CitationStatus::Retracted.as_str()))
-        .select((citations::source_id, citations::article_slug))
-        .distinct()
-        .load(conn)?;
+fn ask_for_captures(conn: &mut DbConnection, scope: &Scope) -> Result<usize, ApiError> {
+    let cited: Vec<(String, String)> = live_citations(conn, scope, true, false)?
+        .into_iter()
+        .map(|(_, slug, source, _)| (source, slug))
+        .collect();
     let mut first_article: BTreeMap<String, String> = BTreeMap::new();
     for (source, slug) in cited {
         first_article.entry(source).or_insert(slug);
@@ -241,25 +317,25 @@ struct QuoteDue {
     snapshot: String,
 }
 
-fn quotes_due(conn: &mut DbConnection, limit: usize) -> Result<Vec<QuoteDue>, ApiError> {
-    let quoted: Vec<(String, String, String, Option<String>)> = citations::table
-        .filter(citations::quote.is_not_null())
-        .filter(citations::status.ne(CitationStatus::Retracted.as_str()))
-        .select((
-            citations::id,
-            citations::article_slug,
-            citations::source_id,
-            citations::quote,
-        ))
-        .load(conn)?;
+fn quotes_due(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    limit: usize,
+) -> Result<Vec<QuoteDue>, ApiError> {
+    let quoted = live_citations(conn, scope, false, true)?;
     if quoted.is_empty() {
         return Ok(Vec::new());
     }
-    let checked: HashMap<String, String> = quote_checks::table
-        .select((quote_checks::citation_id, quote_checks::snapshot_sha256))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect();
+    let mut checked: HashMap<String, String> = HashMap::new();
+    let ids: Vec<&String> = quoted.iter().map(|(id, ..)| id).collect();
+    for chunk in ids.chunks(500) {
+        checked.extend(
+            quote_checks::table
+                .filter(quote_checks::citation_id.eq_any(chunk))
+                .select((quote_checks::citation_id, quote_checks::snapshot_sha256))
+                .load::<(String, String)>(conn)?,
+        );
+    }
     let ids: Vec<&String> = quoted
         .iter()
         .map(|(_, _, source, _)| source)
@@ -403,23 +479,27 @@ async fn copy_text(state: &AppState, sha256: &str) -> Result<Option<String>, Api
 /// One whole round now, whoever holds the lease (the tests' and the
 /// benchmarks' way to run the follow-up without its thread).
 pub async fn run_once(state: &AppState) -> Result<(), ApiError> {
-    round(state, true).await
+    round(state, Some(Scope::All)).await
 }
 
-/// One round: captures asked for and due, then quotes due a search.
-async fn round(state: &AppState, scan: bool) -> Result<(), ApiError> {
+/// One round: captures asked for and due, then quotes due a search; the
+/// database searched for new work in `scope` (none when `None`).
+async fn round(state: &AppState, scope: Option<Scope>) -> Result<(), ApiError> {
     let settings = &state.settings.archive;
     if settings.capture_on_publish {
-        if scan {
-            state.db.run(ask_for_captures).await?;
+        if let Some(scope) = scope.clone() {
+            state
+                .db
+                .run(move |conn| ask_for_captures(conn, &scope))
+                .await?;
         }
         let due = state.db.run(|conn| due_captures(conn, 500)).await?;
         if !due.is_empty() {
             capture_all(state, due).await;
         }
     }
-    if scan {
-        check_quotes(state).await?;
+    if let Some(scope) = scope {
+        check_quotes(state, scope).await?;
     }
     Ok(())
 }
@@ -485,8 +565,11 @@ async fn capture_one(state: &AppState, request: Request) {
 }
 
 /// Searches the quotes due, one archived copy's text at a time.
-async fn check_quotes(state: &AppState) -> Result<(), ApiError> {
-    let due = state.db.run(|conn| quotes_due(conn, 1000)).await?;
+async fn check_quotes(state: &AppState, scope: Scope) -> Result<(), ApiError> {
+    let due = state
+        .db
+        .run(move |conn| quotes_due(conn, &scope, 1000))
+        .await?;
     let mut by_copy: BTreeMap<String, Vec<QuoteDue>> = BTreeMap::new();
     for d in due {
         by_copy.entry(d.snapshot.clone()).or_default().push(d);
@@ -543,12 +626,27 @@ pub fn spawn(state: actix_web::web::Data<AppState>, tick: Duration) -> std::io::
                         .await;
                     match leased {
                         Ok((true, size)) => {
-                            // A search reads every live citation: at most
-                            // one every SEARCH_EVERY, however fast the log grows.
-                            let scan = searched_at != Some(size)
+                            // New entries since the last search say where
+                            // to look (everywhere at first); at most one
+                            // search every SEARCH_EVERY.
+                            let due = searched_at != Some(size)
                                 && last_search.is_none_or(|at| at.elapsed() >= SEARCH_EVERY);
-                            match round(&state, scan).await {
-                                Ok(()) if scan => {
+                            let scope = match (due, searched_at) {
+                                (false, _) => Ok(None),
+                                (true, None) => Ok(Some(Scope::All)),
+                                (true, Some(from)) => state
+                                    .db
+                                    .run(move |conn| touched(conn, from))
+                                    .await
+                                    .map(Some),
+                            };
+                            let searched = scope.as_ref().is_ok_and(Option::is_some);
+                            let done = match scope {
+                                Ok(scope) => round(&state, scope).await,
+                                Err(error) => Err(error),
+                            };
+                            match done {
+                                Ok(()) if searched => {
                                     searched_at = Some(size);
                                     last_search = Some(std::time::Instant::now());
                                 }

@@ -82,6 +82,7 @@ fn settings_on(dir: &std::path::Path, postgres: Option<&str>) -> Settings {
         cta_text: sourceledger::config::DEFAULT_CTA_TEXT.into(),
         cta_url: None,
         embed_origins: Vec::new(),
+        replay_origin: None,
         fetch_ports: sourceledger::outbound::DEFAULT_PORTS.to_vec(),
         archive: sourceledger::config::ArchiveSettings::default(),
         embargo: false,

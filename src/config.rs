@@ -111,6 +111,14 @@ pub struct Settings {
     /// Where it leads, e.g. the newsletter's subscribe page
     /// (`SOURCELEDGER_CTA_URL`, an http(s) URL; none by default).
     pub cta_url: Option<String>,
+    /// Where readers replay archived copies (`SOURCELEDGER_REPLAY_ORIGIN`, an
+    /// origin that reaches this same server, such as
+    /// `https://replay.news.example`): replayed pages run scripts of the
+    /// pages archived, which must never share an origin with the desk. By
+    /// default, for a public URL on `127.0.0.1` or `localhost`, the other
+    /// name of the same loopback address; otherwise none, and replay is not
+    /// offered.
+    pub replay_origin: Option<String>,
     /// Origins (`https://news.example`) whose pages may embed the panel
     /// (`SOURCELEDGER_EMBED_ORIGINS`, comma-separated; none by default).
     pub embed_origins: Vec<String>,
@@ -461,7 +469,9 @@ impl Settings {
             "must be on or off",
         )?;
         let staff_oidc = staff_oidc_settings(&get)?;
+        let replay_origin = replay_origin(get("SOURCELEDGER_REPLAY_ORIGIN"), &public_url)?;
         Ok(Self {
+            replay_origin,
             witnessing,
             embargo,
             staff_oidc,
@@ -482,6 +492,42 @@ impl Settings {
             archive,
         })
     }
+}
+
+/// The replay origin configured, or the loopback default (see
+/// [`Settings::replay_origin`]); never the public URL's own origin.
+fn replay_origin(
+    configured: Option<String>,
+    public_url: &str,
+) -> Result<Option<String>, ConfigError> {
+    let invalid = |problem: String| ConfigError::Invalid {
+        name: "SOURCELEDGER_REPLAY_ORIGIN",
+        problem,
+    };
+    let public =
+        url::Url::parse(public_url).map_err(|_| invalid("the public URL does not parse".into()))?;
+    let origin = match configured {
+        Some(text) => parse_origins(&text).map_err(invalid)?.into_iter().next(),
+        None => {
+            let other = match public.host_str() {
+                Some("127.0.0.1") => "localhost",
+                Some("localhost") => "127.0.0.1",
+                _ => return Ok(None),
+            };
+            let mut swapped = public.clone();
+            swapped
+                .set_host(Some(other))
+                .map_err(|e| invalid(e.to_string()))?;
+            Some(swapped.origin().ascii_serialization())
+        }
+    };
+    if origin.as_deref() == Some(public.origin().ascii_serialization().as_str()) {
+        return Err(invalid(
+            "must not be the public URL's own origin: replayed pages would share it with the desk"
+                .into(),
+        ));
+    }
+    Ok(origin)
 }
 
 /// Web origins, `scheme://host[:port]` each, as browsers send them in `Origin`.

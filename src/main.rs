@@ -94,6 +94,15 @@ struct VerifyArgs {
     /// server's newest RFC 3161 time stamp against it.
     #[arg(long, requires = "url")]
     tsa_cert: Option<std::path::PathBuf>,
+    /// A WACZ package (`GET /v1/articles/{slug}/archive.wacz`, or a
+    /// snapshot's `?format=wacz`), checked offline: every file's hash, the
+    /// signature, and each WARC's ledger proof.
+    #[arg(long, conflicts_with_all = ["file", "url", "tiles", "export"])]
+    wacz: Option<std::path::PathBuf>,
+    /// The newsroom's WACZ public key (`GET /v1/wacz/key`'s `publicKey`, or
+    /// a file holding it): the package must be signed with it.
+    #[arg(long, requires = "wacz")]
+    wacz_key: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -270,6 +279,8 @@ fn verify(args: VerifyArgs) -> ExitCode {
         quorum,
         export,
         tsa_cert,
+        wacz,
+        wacz_key,
     } = args;
     use sourceledger::verify::{self, Failure, Online, Witnessing};
     let witnesses = match Witnessing::read(&witnesses, quorum) {
@@ -280,6 +291,13 @@ fn verify(args: VerifyArgs) -> ExitCode {
         }
     };
     let result = verify::read_vkey(&vkey).and_then(|vkey| match (file, url, token) {
+        (None, None, _) if wacz.is_some() => {
+            let key = wacz_key.map(|k| match std::fs::read_to_string(&k) {
+                Ok(text) => text.trim().to_owned(),
+                Err(_) => k,
+            });
+            verify::wacz::verify(&vkey, key.as_deref(), &wacz.unwrap_or_default())
+        }
         (None, None, _) if export.is_some() => {
             verify::export::verify(&vkey, &export.unwrap_or_default())
         }
@@ -304,7 +322,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
             tsa_cert,
         }),
         _ => Err(Failure::Trouble(
-            "give a FILE, --export FILE, --tiles URL_OR_DIR, or --url and --token with --article SLUG or --all"
+            "give a FILE, --export FILE, --wacz FILE, --tiles URL_OR_DIR, or --url and --token with --article SLUG or --all"
                 .into(),
         )),
     });

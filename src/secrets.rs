@@ -196,6 +196,11 @@ pub struct Secrets {
 pub struct WaczKey(p384::ecdsa::SigningKey);
 
 impl WaczKey {
+    /// A new key, held only in memory (a newsroom's is `wacz.key`).
+    pub fn random() -> Self {
+        Self(p384::ecdsa::SigningKey::random(&mut rand::rngs::OsRng))
+    }
+
     fn generate() -> String {
         use p384::pkcs8::EncodePrivateKey;
         let key = p384::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
@@ -244,6 +249,21 @@ impl WaczKey {
 pub struct SealingKey(chacha20poly1305::Key);
 
 impl SealingKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(chacha20poly1305::Key::from(bytes))
+    }
+
+    /// A key of its own for `purpose`, derived from this one
+    /// (HMAC-SHA256(key, purpose)): what the sealing key vouches for in
+    /// another form never opens a sealed secret.
+    /// (HMAC takes a key of any length: `None` cannot happen.)
+    pub fn derive(&self, purpose: &str) -> Option<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0[..]).ok()?;
+        mac.update(purpose.as_bytes());
+        Some(mac.finalize().into_bytes().into())
+    }
+
     /// `nonce || ciphertext`, authenticated together with `bound_to`.
     pub fn seal(&self, secret: &[u8], bound_to: &str) -> Vec<u8> {
         use chacha20poly1305::aead::{Aead, AeadCore, OsRng, Payload};

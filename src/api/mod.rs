@@ -135,6 +135,8 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(lookup::lookup)
         .service(snapshots::upload)
         .service(snapshots::download)
+        .service(wacz::article)
+        .service(wacz::article_head)
         .service(snapshots::capture)
         .service(snapshots::drift)
         .service(citations::attach)
@@ -170,6 +172,7 @@ fn operations_mut(
 ) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
     [
         &mut item.get,
+        &mut item.head,
         &mut item.post,
         &mut item.put,
         &mut item.patch,

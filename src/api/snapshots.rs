@@ -109,8 +109,9 @@ pub async fn capture_source(
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotQuery {
-    /// `warc` for the WARC a capture was archived in; absent for the bytes.
-    #[param(pattern = "^warc$")]
+    /// `warc` for the WARC a capture was archived in, `wacz` for it as a
+    /// signed WACZ package with its ledger proof; absent for the bytes.
+    #[param(pattern = "^(warc|wacz)$")]
     format: Option<String>,
 }
 
@@ -118,7 +119,9 @@ pub struct SnapshotQuery {
 /// (RFC 9530), an `ETag`, byte ranges, and never as a page of ours: every
 /// response is `Content-Security-Policy: sandbox` and `nosniff`, and anything
 /// a browser would run (HTML, SVG, XML, scripts…) is an attachment.
-/// `?format=warc` gives a capture's WARC, for replay tools.
+/// `?format=warc` gives a capture's WARC, for replay tools; `?format=wacz`
+/// the capture as a signed WACZ package with its ledger proof (as
+/// `GET /v1/articles/{slug}/archive.wacz` packages an article's copies).
 #[utoipa::path(
     operation_id = "get_snapshot",
     tag = "snapshots",
@@ -149,13 +152,14 @@ pub async fn download(
             "a snapshot is named by 64 lowercase hex digits (its SHA-256)",
         ));
     }
-    let warc = match query.format.as_deref() {
-        None => false,
-        Some("warc") => true,
+    let (warc, wacz) = match query.format.as_deref() {
+        None => (false, false),
+        Some("warc") => (true, false),
+        Some("wacz") => (true, true),
         Some(other) => {
             return Err(ApiError::new(
                 ErrorCode::InvalidQuery,
-                format!("format: {other:?} is not warc"),
+                format!("format: {other:?} is neither warc nor wacz"),
             ));
         }
     };
@@ -176,6 +180,19 @@ pub async fn download(
         })
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no snapshot {sha256}")))?;
+    if wacz {
+        // Uploads have no WARC: 404 as for ?format=warc.
+        crate::archive::copies::Representation::of(&row, true)?;
+        let ledger = state.ledger.clone();
+        let plan = state
+            .db
+            .run(move |conn| {
+                crate::newsroom::packages::plan_snapshot(conn, &ledger, &sha256, staff)
+            })
+            .await?;
+        let filename = format!("{}.wacz", row.sha256);
+        return super::wacz::send(&req, &state, plan, &filename).await;
+    }
     send(&req, &state, &row, warc).await
 }
 

@@ -375,23 +375,36 @@ impl Representation {
         if_none_match: Option<&str>,
         range: Option<&str>,
     ) -> Result<Answer, ApiError> {
-        use actix_web::http::header::{ByteRangeSpec, Range as RangeHeader};
-        if crate::etag::matches(if_none_match, &self.etag()) {
-            return Ok(Answer::NotModified);
-        }
-        let Some(Ok(RangeHeader::Bytes(specs))) = range.map(str::parse::<RangeHeader>) else {
-            return Ok(Answer::Whole);
-        };
-        let Ok([spec]) = <[ByteRangeSpec; 1]>::try_from(specs) else {
-            return Ok(Answer::Whole);
-        };
-        match spec.to_satisfiable_range(self.size) {
-            Some((start, last)) => Ok(Answer::Part(start..last + 1)),
-            None => Err(ApiError::new(
-                ErrorCode::RangeNotSatisfiable,
-                format!("the snapshot has {} bytes", self.size),
-            )),
-        }
+        answer(&self.etag(), self.size, if_none_match, range)
+    }
+}
+
+/// What to send of `size` bytes tagged `tag` for these request headers: 304
+/// while `If-None-Match` names it; one satisfiable byte range as a part;
+/// several ranges, an unparsable `Range` or none, all the bytes; an
+/// unsatisfiable one is 416.
+pub fn answer(
+    tag: &str,
+    size: u64,
+    if_none_match: Option<&str>,
+    range: Option<&str>,
+) -> Result<Answer, ApiError> {
+    use actix_web::http::header::{ByteRangeSpec, Range as RangeHeader};
+    if crate::etag::matches(if_none_match, tag) {
+        return Ok(Answer::NotModified);
+    }
+    let Some(Ok(RangeHeader::Bytes(specs))) = range.map(str::parse::<RangeHeader>) else {
+        return Ok(Answer::Whole);
+    };
+    let Ok([spec]) = <[ByteRangeSpec; 1]>::try_from(specs) else {
+        return Ok(Answer::Whole);
+    };
+    match spec.to_satisfiable_range(size) {
+        Some((start, last)) => Ok(Answer::Part(start..last + 1)),
+        None => Err(ApiError::new(
+            ErrorCode::RangeNotSatisfiable,
+            format!("the file has {size} bytes"),
+        )),
     }
 }
 

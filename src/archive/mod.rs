@@ -10,6 +10,7 @@ pub mod monitor;
 pub mod s3;
 pub mod snapshots;
 pub mod store;
+pub mod wacz;
 pub mod warc;
 
 pub use copies::Archive;

@@ -6,6 +6,7 @@ pub mod jwks;
 pub mod keys;
 mod live;
 pub mod oidc;
+pub mod package_access;
 pub mod session;
 pub mod token;
 

@@ -119,6 +119,16 @@ diesel::table! {
         recorded_at -> Text,
         recorded_by -> Text,
         captured_at -> Nullable<Text>,
+        warc_sha256 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    warc_indexes (warc_sha256) {
+        warc_sha256 -> Text,
+        crc32 -> BigInt,
+        records -> Text,
+        indexed_at -> Text,
     }
 }
 
@@ -339,5 +349,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     leases,
     proposals,
     quote_checks,
-    capture_requests
+    capture_requests,
+    warc_indexes
 );

@@ -159,6 +159,7 @@ async fn store_upload(
         archive_url: captures::archive_url(&state.settings.public_url, &row.sha256),
         snapshot_sha256: row.sha256.clone(),
         captured_at: row.stored_at.clone(),
+        warc_sha256: None,
     };
     let (embargo, actor, id) = (state.embargo(), actor.to_owned(), id.to_owned());
     state

@@ -34,14 +34,19 @@ pub async fn capture_source(
         .capture(source.url.into_string(), actor.clone())
         .await?;
     let sha256 = row.sha256.clone();
-    let captured = Captured {
-        archive_url: archive_url(public_url, &sha256),
-        snapshot_sha256: sha256,
-        captured_at: row.stored_at.clone(),
-    };
+    let captured_at = row.stored_at.clone();
+    let public_url = public_url.to_owned();
     writer
         .write(move |conn, seq| {
-            snapshots::insert_if_absent(conn, row)?;
+            // The same bytes captured before keep the WARC stored first: the
+            // version names the one that stands.
+            let (row, _) = snapshots::insert_if_absent(conn, row)?;
+            let captured = Captured {
+                archive_url: archive_url(&public_url, &sha256),
+                snapshot_sha256: sha256,
+                captured_at,
+                warc_sha256: row.warc_sha256,
+            };
             let version = sources::record_capture(conn, seq, embargo, &actor, &id, captured)?;
             // A capture publishing asked for and that failed is done now.
             super::follow_up::captured(conn, &id)?;

@@ -12,6 +12,7 @@ pub mod embargo;
 pub mod follow_up;
 pub mod from_article;
 pub mod lookup;
+pub mod packages;
 pub mod proposals;
 pub mod sealed;
 pub mod source_list;

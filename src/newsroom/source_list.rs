@@ -28,6 +28,7 @@ use crate::error::ApiError;
 use crate::ledger::{Ledger, ProvenLeaf};
 use entries::{full_entries, render, teaser_entries};
 pub use serve::{Answer, ListRequest, Lists};
+pub(crate) use verified::prove_facts;
 
 /// The newsroom's call to action under the teaser (`SOURCELEDGER_CTA_TEXT`,
 /// `SOURCELEDGER_CTA_URL`).

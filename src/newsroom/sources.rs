@@ -133,6 +133,11 @@ pub struct SourceVersion {
     /// When the snapshot of this version was captured from `url` by this
     /// server (a version made by a capture).
     pub captured_at: Option<Timestamp>,
+    /// The SHA-256 of the WARC this server's capture archived the exchange
+    /// in (recorded since WACZ packages prove their WARCs' bytes).
+    #[schema(value_type = Option<String>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warc_sha256: Option<Sha256Hex>,
     /// What the link monitor last found at `url`: `unchecked`, `live`,
     /// `changed` (the page differs from the capture), `gone` or `error`.
     #[diesel(skip_insertion)]
@@ -220,9 +225,9 @@ const LINK_ENTRY_SQL: &str = "(SELECT l.ledger_index FROM link_checks l WHERE l.
 const LINK_CHECKED_SQL: &str = "(SELECT l.checked_at FROM link_checks l WHERE l.source_id = sources.id AND l.url = sources.url)";
 
 impl SourceVersion {
-    /// What the ledger records of this version. `captured_at` is recorded
-    /// only when there is one, so versions from before captures existed hash
-    /// as they always did.
+    /// What the ledger records of this version. `captured_at` and
+    /// `warc_sha256` are recorded only when there is one, so versions from
+    /// before captures (and WARC hashes) existed hash as they always did.
     pub fn record(&self) -> Value {
         let mut record = json!({
             "id": self.id,
@@ -238,8 +243,13 @@ impl SourceVersion {
             "archive_url": self.archive_url,
             "doi": self.doi,
         });
-        if let (Some(at), Some(fields)) = (&self.captured_at, record.as_object_mut()) {
-            fields.insert("captured_at".into(), json!(at));
+        if let Some(fields) = record.as_object_mut() {
+            if let Some(at) = &self.captured_at {
+                fields.insert("captured_at".into(), json!(at));
+            }
+            if let Some(warc) = &self.warc_sha256 {
+                fields.insert("warc_sha256".into(), json!(warc));
+            }
         }
         record
     }
@@ -281,6 +291,7 @@ impl Fields {
             recorded_at: Timestamp::now(),
             recorded_by: actor.to_owned(),
             captured_at: None,
+            warc_sha256: None,
             link_status: LinkStatus::Unchecked,
             link_checked_at: None,
             link_entry: None,
@@ -480,9 +491,10 @@ pub fn revise(
         sealed: false,
     };
     let mut row = validate_new(&merged)?.into_version(latest.id.clone(), latest.version + 1, actor);
-    // The capture time stays with the snapshot it dates.
+    // The capture time and WARC stay with the snapshot they belong to.
     if row.snapshot_sha256 == latest.snapshot_sha256 {
         row.captured_at = latest.captured_at.clone();
+        row.warc_sha256 = latest.warc_sha256.clone();
     }
     let unchanged = same_content(&row, &latest);
     if unchanged {
@@ -500,6 +512,9 @@ pub struct Captured {
     /// Where the copy is kept.
     pub archive_url: String,
     pub captured_at: Timestamp,
+    /// The WARC of the exchange, for a capture by this server (an upload
+    /// has none).
+    pub warc_sha256: Option<Sha256Hex>,
 }
 
 /// Records version n+1 of source `id` with its snapshot `captured`.
@@ -517,6 +532,7 @@ pub fn record_capture(
         snapshot_sha256: Some(captured.snapshot_sha256),
         archive_url: Some(captured.archive_url),
         captured_at: Some(captured.captured_at),
+        warc_sha256: captured.warc_sha256,
         recorded_by: actor.to_owned(),
         ..latest
     };

@@ -52,8 +52,8 @@ fn check_leaf(proven: &Value, cp: &VerifiedCheckpoint) -> Result<Leaf, String> {
 /// A fact as its proof establishes it: what it records, the entry the row
 /// names (the commitment, for one recorded under embargo), and since when the
 /// newsroom held it.
-struct Fact {
-    leaf: Leaf,
+pub(super) struct Fact {
+    pub(super) leaf: Leaf,
     index: Value,
     held_since: String,
 }
@@ -63,7 +63,7 @@ struct Fact {
 /// held since the commitment's time; a commitment not yet disclosed (a
 /// draft's, shown to staff) must come with its opening; any other entry
 /// stands for itself.
-fn check_fact(proven: &Value, cp: &VerifiedCheckpoint) -> Result<Fact, String> {
+pub(super) fn check_fact(proven: &Value, cp: &VerifiedCheckpoint) -> Result<Fact, String> {
     use crate::ledger::embargo;
     let leaf = check_leaf(proven, cp)?;
     let (commitment, commitment_proof, opening) = match leaf.kind.as_str() {

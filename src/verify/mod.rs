@@ -6,6 +6,7 @@ pub mod export;
 pub mod list;
 mod replay;
 pub mod tiles;
+pub mod wacz;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -150,6 +150,7 @@ pub fn settings_for(backend: &Backend, data_dir: &Path) -> Settings {
         cta_text: sourceledger::config::DEFAULT_CTA_TEXT.into(),
         cta_url: None,
         embed_origins: Vec::new(),
+        replay_origin: None,
         fetch_ports: sourceledger::outbound::DEFAULT_PORTS.to_vec(),
         archive: sourceledger::config::ArchiveSettings::default(),
         // The tests of what the embargo changes turn it on; elsewhere the

@@ -54,6 +54,7 @@ mod timestamps;
 mod validation;
 mod verify_cli;
 mod wacz;
+mod wacz_packages;
 mod web_verifier;
 mod webhooks;
 mod witnesses;

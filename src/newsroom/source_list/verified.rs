@@ -105,8 +105,30 @@ fn entries_proven(
     Ok(indexes)
 }
 
+/// Proves the facts recorded at entries `shown` (and the disclosures of
+/// those recorded under embargo) to the oldest signed checkpoint that covers
+/// them all. `public`: whether what is shown reaches readers, who never get
+/// the opening of a commitment not yet disclosed (staff do).
+pub(crate) fn prove_facts(
+    conn: &mut DbConnection,
+    ledger: &Ledger,
+    shown: &[i64],
+    public: bool,
+) -> Result<(crate::ledger::store::CheckpointRow, Proofs), ApiError> {
+    let embargoed = embargo::rows_at(conn, shown)?;
+    let indexes = entries_proven(shown, &embargoed)?;
+    let checkpoint = ledger.checkpoint_covering(conn, &indexes)?;
+    let size = checkpoint.tree_size()?;
+    let proofs = Proofs {
+        proven: ledger.prove_many(conn, &indexes, size)?,
+        embargoed,
+        public,
+    };
+    Ok((checkpoint, proofs))
+}
+
 /// The inclusion proofs read for a list, and what embargo says of each entry.
-struct Proofs {
+pub(crate) struct Proofs {
     proven: BTreeMap<Index, ProvenLeaf>,
     embargoed: HashMap<i64, EmbargoedRow>,
     /// A draft's list is shown to staff alone.
@@ -123,10 +145,18 @@ impl Proofs {
             .ok_or_else(|| ApiError::internal(format!("no ledger entry {index}")))
     }
 
+    /// Whether the fact at entry `i` was recorded under embargo and not
+    /// disclosed since: readers may not see it.
+    pub(crate) fn undisclosed(&self, i: i64) -> bool {
+        self.embargoed
+            .get(&i)
+            .is_some_and(|row| row.disclosure_index.is_none())
+    }
+
     /// The proof of the fact recorded at entry `i`. A fact recorded under
     /// embargo is proven by its disclosure and its commitment; a draft's (shown
     /// to staff alone) by its commitment and what it commits to.
-    fn of(&self, i: i64) -> Result<ProvenLeaf, ApiError> {
+    pub(crate) fn of(&self, i: i64) -> Result<ProvenLeaf, ApiError> {
         let proven = self.entry(i)?;
         Ok(match self.embargoed.get(&i) {
             None => proven,

@@ -1,0 +1,2 @@
+DROP TABLE warc_indexes;
+ALTER TABLE sources DROP COLUMN warc_sha256;

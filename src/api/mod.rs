@@ -17,6 +17,7 @@ pub mod lookup;
 pub mod metrics;
 pub mod platforms;
 pub mod rate_limit;
+pub mod replay;
 pub mod snapshots;
 pub mod source_list;
 pub mod sources;
@@ -290,6 +291,11 @@ pub fn app(
             web::get().to(source_list::verify_script),
         )
         .route("/assets/page.js", web::get().to(source_list::page_script))
+        .route("/articles/{slug}/replay", web::get().to(replay::page))
+        .route("/replay/", web::get().to(replay::index))
+        .route("/replay/index.html", web::get().to(replay::index))
+        .route("/replay/ui.js", web::get().to(replay::ui_script))
+        .route("/replay/sw.js", web::get().to(replay::service_worker))
         .route("/checkpoint", web::get().to(tiles::checkpoint))
         .route("/metrics", web::get().to(metrics::metrics))
         .route("/tile/{tail:.*}", web::get().to(tiles::tile))

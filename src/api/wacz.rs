@@ -13,7 +13,7 @@ use super::header_text;
 use crate::archive::copies::{Answer, answer};
 use crate::archive::store::BlobStream;
 use crate::archive::wacz::{Package, Slice};
-use crate::auth::{Allowed, Read};
+use crate::auth::{Allowed, Read, package_access};
 use crate::error::{ApiError, Problem};
 use crate::newsroom::packages::{self, Plan};
 use crate::state::AppState;
@@ -50,7 +50,7 @@ pub async fn key(state: web::Data<AppState>) -> web::Json<WaczKey> {
 #[utoipa::path(
     operation_id = "get_article_wacz",
     tag = "archives",
-    params(("slug" = String, Path)),
+    params(("slug" = String, Path), PackageQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "the package", content_type = "application/wacz"),
@@ -65,10 +65,19 @@ pub async fn key(state: web::Data<AppState>) -> web::Json<WaczKey> {
 pub async fn article(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Allowed<Read>,
     slug: web::Path<String>,
+    query: web::Query<PackageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    article_package(&req, &state, &caller, slug.into_inner()).await
+    article_package(&req, &state, &query, slug.into_inner()).await
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PackageQuery {
+    /// A grant to read this package, in place of a token: what the replay
+    /// page gives ReplayWeb.page's service worker, which sends no
+    /// `Authorization` header (`GET /articles/{slug}/replay`).
+    access: Option<String>,
 }
 
 /// The headers `GET /v1/articles/{slug}/archive.wacz` would answer, without
@@ -76,7 +85,7 @@ pub async fn article(
 #[utoipa::path(
     operation_id = "head_article_wacz",
     tag = "archives",
-    params(("slug" = String, Path)),
+    params(("slug" = String, Path), PackageQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "the package's headers"),
@@ -91,19 +100,33 @@ pub async fn article(
 pub async fn article_head(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Allowed<Read>,
     slug: web::Path<String>,
+    query: web::Query<PackageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    article_package(&req, &state, &caller, slug.into_inner()).await
+    article_package(&req, &state, &query, slug.into_inner()).await
 }
 
+/// The package of `slug` for a reader holding a grant to it (as a
+/// subscriber), or for the caller the token names.
 async fn article_package(
     req: &HttpRequest,
     state: &AppState,
-    caller: &Allowed<Read>,
+    query: &PackageQuery,
     slug: String,
 ) -> Result<HttpResponse, ApiError> {
-    let staff = caller.caller.is_staff();
+    use actix_web::FromRequest;
+    let staff = match &query.access {
+        Some(grant) => {
+            let now = chrono::Utc::now().timestamp();
+            if !package_access::allows(&state.sealing, grant, &slug, now) {
+                return Err(ApiError::unauthorized(
+                    "the access grant is invalid or expired",
+                ));
+            }
+            false
+        }
+        None => Allowed::<Read>::extract(req).await?.caller.is_staff(),
+    };
     let ledger = state.ledger.clone();
     let filename = format!("{slug}.wacz");
     let plan = state

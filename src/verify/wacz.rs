@@ -329,10 +329,10 @@ fn check_warc(
 /// Every index line names a response record of its WARC, at its offset.
 fn check_index(files: &BTreeMap<String, FileRead>) -> Result<String, String> {
     let text = files
-        .get("indexes/index.cdx")
+        .get("indexes/index.cdxj")
         .and_then(|f| f.text.as_ref())
-        .ok_or("the package has no indexes/index.cdx")?;
-    let text = std::str::from_utf8(text).map_err(|_| "indexes/index.cdx is not UTF-8")?;
+        .ok_or("the package has no indexes/index.cdxj")?;
+    let text = std::str::from_utf8(text).map_err(|_| "indexes/index.cdxj is not UTF-8")?;
     let mut count = 0;
     for line in text.lines() {
         let (key, json) = line

@@ -42,6 +42,7 @@ mod panel;
 mod permissions;
 mod platforms;
 mod process;
+mod replay;
 mod rate_limits;
 mod sealed;
 mod site;

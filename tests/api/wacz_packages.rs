@@ -346,7 +346,7 @@ async fn packages_are_valid_signed_proven_and_ranged(
     assert_eq!(
         &names[2..],
         [
-            "indexes/index.cdx",
+            "indexes/index.cdxj",
             "pages/pages.jsonl",
             "ledger/proofs.json",
             "datapackage.json",

@@ -30,7 +30,7 @@ with zipfile.ZipFile(sys.argv[1]) as package:
                 record.content_stream().read()
                 kinds.append(record.rec_type)
             found["warcs"][name] = kinds
-    for line in package.read("indexes/index.cdx").decode().splitlines():
+    for line in package.read("indexes/index.cdxj").decode().splitlines():
         key, ts, rest = line.split(" ", 2)
         fields = json.loads(rest)
         data = warcs[fields["filename"]]

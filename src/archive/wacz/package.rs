@@ -1,6 +1,9 @@
 //! A WACZ 1.1.1 package (Webrecorder), laid out from what is known of its
 //! WARCs: `archive/<sha256>.warc` (the stored WARCs, as they are),
-//! `indexes/index.cdx` (CDXJ lines of every response record),
+//! `indexes/index.cdxj` (CDXJ lines of every response record; named
+//! `.cdxj`, not `.cdx`: wabac.js 2.27 looks the expected hash of a `.cdx`
+//! index up under the wrong key and so counts it invalid in every package,
+//! while a `.cdxj` index is loaded the same and not counted),
 //! `pages/pages.jsonl`, `ledger/proofs.json` (the ledger's proofs of each
 //! WARC), `datapackage.json` (each file's SHA-256 and size) and
 //! `datapackage-digest.json`, signed as WACZ signing 0.1.0 says for an
@@ -179,7 +182,7 @@ pub fn lay_out(contents: Contents) -> Result<Package, PackError> {
             body: Body::Blob(w.sha256.clone()),
         })
         .collect();
-    entries.push(Entry::bytes("indexes/index.cdx", Bytes::from(index)));
+    entries.push(Entry::bytes("indexes/index.cdxj", Bytes::from(index)));
     entries.push(Entry::bytes("pages/pages.jsonl", Bytes::from(pages)));
     entries.push(Entry::bytes(
         "ledger/proofs.json",

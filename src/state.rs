@@ -190,13 +190,16 @@ impl AppState {
         let lists = Lists {
             db: db.clone(),
             ledger: ledger.clone(),
-            built: Arc::new(SourceLists::new(
-                SOURCE_LIST_CACHE_ENTRIES,
-                CallToAction {
-                    text: settings.cta_text.clone(),
-                    url: settings.cta_url.clone(),
-                },
-            )),
+            built: Arc::new(
+                SourceLists::new(
+                    SOURCE_LIST_CACHE_ENTRIES,
+                    CallToAction {
+                        text: settings.cta_text.clone(),
+                        url: settings.cta_url.clone(),
+                    },
+                )
+                .offering_replay(settings.replay_origin.is_some()),
+            ),
             liveness: liveness.clone(),
         };
         Ok(Self {

@@ -112,7 +112,9 @@ pub async fn page(
         })
         .await?;
     if !public {
-        return Err(ApiError::not_found(format!("no article {slug:?} to replay")));
+        return Err(ApiError::not_found(format!(
+            "no article {slug:?} to replay"
+        )));
     }
     let grant = package_access::grant(&state.sealing, &slug, now())
         .ok_or_else(|| ApiError::internal("no package access key"))?;

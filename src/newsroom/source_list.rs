@@ -104,6 +104,11 @@ pub struct VerifiedSourceList {
     pub citations: Vec<ProvenCitation>,
     /// Retracted citations, with their reasons.
     pub retracted: Vec<ProvenCitation>,
+    /// Where a reader replays the archived copies in their browser
+    /// (`/articles/{slug}/replay`, with `?url=` and the reader's `token`),
+    /// when this newsroom offers replay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -200,6 +205,8 @@ struct Built {
 /// growing. Each map starts over when full.
 pub struct SourceLists {
     call_to_action: CallToAction,
+    /// Whether readers are offered replay (a replay origin is set).
+    replay: bool,
     by_tag: Mutex<HashMap<String, Bytes>>,
     by_head: Mutex<HashMap<String, Built>>,
     capacity: usize,
@@ -223,6 +230,7 @@ impl SourceLists {
     pub fn new(capacity: usize, call_to_action: CallToAction) -> Self {
         Self {
             call_to_action,
+            replay: false,
             by_tag: Mutex::new(HashMap::new()),
             by_head: Mutex::new(HashMap::new()),
             capacity,
@@ -230,6 +238,12 @@ impl SourceLists {
             misses: Default::default(),
             known_size: Mutex::new(None),
         }
+    }
+
+    /// Lists that offer replay of archived copies (or not).
+    pub fn offering_replay(mut self, replay: bool) -> Self {
+        self.replay = replay;
+        self
     }
 
     fn by_tag(&self, tag: &str) -> Option<Bytes> {

@@ -207,7 +207,7 @@ fn sealed_source(s: &CitedSealed) -> Markup {
     }
 }
 
-fn citation_item(item: &ProvenCitation) -> Markup {
+fn citation_item(item: &ProvenCitation, replay: Option<&str>) -> Markup {
     let c = &item.citation;
     let s = match &item.source.source {
         CitedSource::Open(s) => s,
@@ -244,6 +244,9 @@ fn citation_item(item: &ProvenCitation) -> Markup {
                         @if let Some(archive) = archived_copy(s) {
                             " · " a href=(archive) rel="noopener noreferrer" { "Archived copy of " (s.title) }
                         }
+                        @if let Some(replay) = replay.filter(|_| replayable(s)) {
+                            " · " a.replay href=(replay_link(replay, s)) { "Replay the archived copy" }
+                        }
                     }
                     @if let Some(doi) = &s.doi { " · DOI " (doi) }
                 }
@@ -251,6 +254,19 @@ fn citation_item(item: &ProvenCitation) -> Markup {
             }
         }
     }
+}
+
+/// Whether this server captured the copy readers are shown (into a WARC,
+/// which the article's web archive replays).
+fn replayable(s: &crate::newsroom::sources::SourceVersion) -> bool {
+    s.later_capture_version.is_some() || (s.captured_at.is_some() && s.snapshot_sha256.is_some())
+}
+
+/// The replay page opened at the source's page (the reader's page adds
+/// their token: `page.js`).
+fn replay_link(replay: &str, s: &crate::newsroom::sources::SourceVersion) -> String {
+    let url: String = url::form_urlencoded::byte_serialize(s.url.as_bytes()).collect();
+    format!("{replay}?url={url}")
 }
 
 /// The archived copy readers are shown: one captured after the cited
@@ -305,12 +321,12 @@ fn verified_section(list: &VerifiedSourceList) -> Markup {
                 "Each fact below is proven by the newsroom's ledger at size " (list.tree_size) ". "
                 "Your browser checks the proofs when JavaScript is on."
             }
-            ol.sources { @for item in &list.citations { (citation_item(item)) } }
+            ol.sources { @for item in &list.citations { (citation_item(item, list.replay.as_deref())) } }
         }
         @if !list.retracted.is_empty() {
             section aria-labelledby="retracted-heading" {
                 h2 #retracted-heading { "Retracted citations" }
-                ol.sources.retracted { @for item in &list.retracted { (citation_item(item)) } }
+                ol.sources.retracted { @for item in &list.retracted { (citation_item(item, list.replay.as_deref())) } }
             }
         }
     }

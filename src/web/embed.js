@@ -132,7 +132,13 @@
     ].concat(cited(c)));
   }
 
-  function item(entry) {
+  /* Whether this server captured the copy shown (into a WARC the article's
+   * web archive replays). */
+  function replayable(s) {
+    return s.later_capture_version != null || Boolean(s.captured_at && s.snapshot_sha256);
+  }
+
+  function item(entry, replay) {
     var c = entry.citation, s = entry.source;
     if (s.sealed === true) return sealedItem(c, s);
     var meta = [s.publisher, kind(s.kind), s.language];
@@ -143,6 +149,7 @@
       ? el('p', {}, [link(copy, 'Archived copy of ' + s.title), ' \u00b7 ', link(s.url, 'The original address (no longer answers)')])
       : el('p', {}, [link(s.url, 'Open the source: ' + s.title)]);
     if (copy && !gone) links.appendChild(el('span', {}, [' \u00b7 ', link(copy, 'Archived copy of ' + s.title)]));
+    if (replay && replayable(s)) links.appendChild(el('span', {}, [' \u00b7 ', link(replay(s), 'Replay the archived copy')]));
     return el('li', {}, [
       el('h3', {}, [s.title]),
       el('p', { 'class': 'meta' }, [meta.join(' \u00b7 ')]),
@@ -154,9 +161,9 @@
 
   /* The full list, from the JSON the ledger served: each citation joined
    * with its source and proofs the way the verifier reads them. */
-  function full(list, mark) {
+  function full(list, mark, replay) {
     function entries(items) {
-      return (items || []).map(function (i) { return item({ citation: i, source: i.source }); });
+      return (items || []).map(function (i) { return item({ citation: i, source: i.source }, replay); });
     }
     var parts = [el('h2', {}, [plural((list.citations || []).length, 'source') + ' behind this article']), mark,
       el('ol', {}, entries(list.citations))];
@@ -219,7 +226,9 @@
     var slug = host.getAttribute('data-sourceledger') || '';
     var vkey = host.getAttribute('data-vkey');
     var url = ledger + '/v1/articles/' + encodeURIComponent(slug) + '/sources';
+    var reader = null;
     function load(bearer) {
+      reader = bearer;
       var headers = { Accept: 'application/json' };
       if (bearer) headers.Authorization = 'Bearer ' + bearer;
       return fetchJson(url, { headers: headers, credentials: 'omit' }).catch(function (e) {
@@ -232,7 +241,12 @@
       if (list.locked) { show(teaser(list)); settle('teaser'); return; }
       var mark = el('p', { 'class': 'mark', role: 'status', 'aria-live': 'polite', 'data-state': 'loading' },
         ['Checking every proof in your browser\u2026']);
-      show(full(list, mark));
+      // Replay (when the newsroom offers it) opens on this server with the
+      // reader's token, which it turns into a grant for the one archive.
+      var replay = list.replay && reader ? function (s) {
+        return ledger + list.replay + '?url=' + encodeURIComponent(s.url) + '&token=' + encodeURIComponent(reader);
+      } : null;
+      show(full(list, mark, replay));
       // The time the check takes, for anyone who asks the page (Performance API).
       performance.mark('sourceledger:verify-start');
       var check = vkey ? window.SourceLedgerVerify.verifyList(list, vkey)

@@ -13,6 +13,15 @@
   var list;
   try { list = JSON.parse(block.textContent); } catch (e) { list = null; }
   if (!list || list.locked) return;
+  // Replay links carry the reader's token from this page's address (the
+  // personalised link), which the replay origin never sees: the server
+  // turns it into a grant for the one archive.
+  var token = /(?:^\?|&)token=([^&]+)/.exec(location.search);
+  if (token) {
+    Array.prototype.forEach.call(document.querySelectorAll('a.replay'), function (a) {
+      a.setAttribute('href', a.getAttribute('href') + '&token=' + token[1]);
+    });
+  }
   var fromLink = /(?:^|[#&])vkey=([^&]+)/.exec(location.hash);
   var meta = document.querySelector('meta[name="sourceledger-vkey"]');
   var vkey = fromLink ? decodeURIComponent(fromLink[1]) : meta && meta.getAttribute('content');

@@ -36,7 +36,7 @@ fn the_vendored_replaywebpage_is_the_published_one() {
 }
 
 /// What replay_check.mjs saw, or `None` where the browser tools are missing.
-fn replay_in_chromium(url: &str, expect: &str, shot: &str) -> Option<Value> {
+fn replay_in_chromium(url: &str, click: Option<&str>, expect: &str, shot: &str) -> Option<Value> {
     let Some(tools) = std::env::var_os("SOURCELEDGER_TEST_BROWSER_TOOLS") else {
         assert!(
             std::env::var_os("SOURCELEDGER_TEST_REQUIRE_BROWSER").is_none(),
@@ -45,18 +45,25 @@ fn replay_in_chromium(url: &str, expect: &str, shot: &str) -> Option<Value> {
         eprintln!("SKIPPED: no SOURCELEDGER_TEST_BROWSER_TOOLS");
         return None;
     };
-    let chromium = std::env::var("SOURCELEDGER_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let artifacts = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/browser-artifacts"));
+    let chromium =
+        std::env::var("SOURCELEDGER_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let artifacts = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/browser-artifacts"
+    ));
     std::fs::create_dir_all(&artifacts).expect("artifacts");
     let mut child = Command::new("node")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/web/replay_check.mjs"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/web/replay_check.mjs"
+        ))
         .env("SOURCELEDGER_TEST_BROWSER_TOOLS", tools)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("node");
-    let input = json!({"chromium": chromium, "url": url, "expect": expect, "shot": artifacts.join(format!("{shot}.png"))});
+    let input = json!({"chromium": chromium, "url": url, "click": click, "expect": expect, "shot": artifacts.join(format!("{shot}.png"))});
     child
         .stdin
         .take()
@@ -86,7 +93,14 @@ async fn a_reader_replays_the_archived_page_signed(backend: Backend) {
     let journalist = key_token(&http, &base, &admin, "journalist");
     let editor = key_token(&http, &base, &admin, "editor");
     let post = |path: &str, token: &str, body: Value| {
-        request(&http, "POST", &format!("{base}{path}"), Some(token), Some(&body)).expect("post")
+        request(
+            &http,
+            "POST",
+            &format!("{base}{path}"),
+            Some(token),
+            Some(&body),
+        )
+        .expect("post")
     };
     let site = HostSite::start();
     let page_url = site.page(
@@ -109,14 +123,27 @@ async fn a_reader_replays_the_archived_page_signed(backend: Backend) {
         json!({"citations": [{"source_id": id, "claim": "Spending rose", "locator": "p1"}]}),
     );
     assert_eq!(cited.status, 201, "{}", cited.text);
-    assert_eq!(post("/v1/articles/budget/publish", &editor, json!({})).status, 200);
-    let member = post("/v1/subscribers", &admin, json!({"external_id": "m", "tier": "member"}));
+    assert_eq!(
+        post("/v1/articles/budget/publish", &editor, json!({})).status,
+        200
+    );
+    let member = post(
+        "/v1/subscribers",
+        &admin,
+        json!({"external_id": "m", "tier": "member"}),
+    );
     let token = post(
-        &format!("/v1/subscribers/{}/token", member.body["id"].as_str().expect("id")),
+        &format!(
+            "/v1/subscribers/{}/token",
+            member.body["id"].as_str().expect("id")
+        ),
         &admin,
         json!({}),
     );
-    let token = token.body["access_token"].as_str().expect("token").to_owned();
+    let token = token.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     let wacz_key = request(&http, "GET", &format!("{base}/v1/wacz/key"), None, None)
         .expect("key")
         .body["publicKey"]
@@ -143,8 +170,14 @@ async fn a_reader_replays_the_archived_page_signed(backend: Backend) {
         .and_then(|v| v.to_str().ok())
         .expect("location")
         .to_owned();
-    assert!(location.starts_with(&format!("{replay_origin}/articles/budget/replay?access=")), "{location}");
-    assert!(!location.contains(&token), "the token does not travel to the replay origin");
+    assert!(
+        location.starts_with(&format!("{replay_origin}/articles/budget/replay?access=")),
+        "{location}"
+    );
+    assert!(
+        !location.contains(&token),
+        "the token does not travel to the replay origin"
+    );
     let grant = url::Url::parse(&location)
         .expect("url")
         .query_pairs()
@@ -153,13 +186,17 @@ async fn a_reader_replays_the_archived_page_signed(backend: Backend) {
         .expect("access");
     // The grant reads this package, not another, and only with no token.
     let package = no_redirects
-        .get(&format!("{replay_origin}/v1/articles/budget/archive.wacz?access={grant}"))
+        .get(&format!(
+            "{replay_origin}/v1/articles/budget/archive.wacz?access={grant}"
+        ))
         .header("Range", "bytes=0-3")
         .call()
         .expect("package");
     assert_eq!(package.status(), 206);
     let other = no_redirects
-        .get(&format!("{replay_origin}/v1/articles/other/archive.wacz?access={grant}"))
+        .get(&format!(
+            "{replay_origin}/v1/articles/other/archive.wacz?access={grant}"
+        ))
         .call()
         .expect("other");
     assert_eq!(other.status(), 401);
@@ -176,7 +213,20 @@ async fn a_reader_replays_the_archived_page_signed(backend: Backend) {
         .expect("anonymous");
     assert_eq!(anonymous.status(), 401);
 
-    let Some(seen) = replay_in_chromium(&link, "Spending rose by four per cent.", &format!("replay-{}", backend.name())) else {
+    // The reader's page offers the replay, with the token of its address.
+    let reader_page = format!("{base}/articles/budget/sources?token={token}");
+    let page = request(&http, "GET", &reader_page, None, None).expect("page");
+    assert!(
+        page.text.contains("Replay the archived copy"),
+        "{}",
+        page.text
+    );
+    let Some(seen) = replay_in_chromium(
+        &reader_page,
+        Some("Replay the archived copy"),
+        "Spending rose by four per cent.",
+        &format!("replay-{}", backend.name()),
+    ) else {
         return;
     };
     assert!(
@@ -184,7 +234,9 @@ async fn a_reader_replays_the_archived_page_signed(backend: Backend) {
         "ReplayWeb.page did not show the archived page: {seen:#}"
     );
     assert!(
-        seen["final_url"].as_str().is_some_and(|u| u.starts_with(&replay_origin)),
+        seen["final_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&replay_origin)),
         "{seen:#}"
     );
     let receipt = seen["receipt"].as_str().unwrap_or_default();
@@ -192,7 +244,14 @@ async fn a_reader_replays_the_archived_page_signed(backend: Backend) {
     let receipt = receipt
         .find("This embed is part of a web archive")
         .map_or(receipt, |at| &receipt[at..]);
-    assert!(receipt.contains(&wacz_key), "the receipt does not show the newsroom's WACZ key: {receipt}");
+    assert!(
+        receipt.contains(&wacz_key),
+        "the receipt does not show the newsroom's WACZ key: {receipt}"
+    );
     assert!(receipt.contains("hashes verified"), "{receipt}");
-    assert!(!receipt.contains("invalid"), "{receipt}\n{:#}", seen["verification"]);
+    assert!(
+        !receipt.contains("invalid"),
+        "{receipt}\n{:#}",
+        seen["verification"]
+    );
 }

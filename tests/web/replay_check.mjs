@@ -1,10 +1,11 @@
 // Drives Debian's chromium (through playwright-core) for tests/api/replay.rs:
-// opens the reader's replay link, waits until ReplayWeb.page shows the
+// opens the reader's page and follows its replay link, waits until ReplayWeb.page shows the
 // archived page (a frame under /replay/w/ holding `expect`), opens the
 // embed's receipt ("This embed is part of a web archive...") and reports what
 // a reader reads there, every shadow root included.
 //
-// stdin: {"chromium", "url", "expect", "shot"}
+// stdin: {"chromium", "url", "click" (a link's name to follow first, or
+//   null), "expect", "shot"}
 // stdout: {"replayed", "frame_url", "page_text", "receipt", "final_url", "errors"}
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -40,6 +41,11 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   context.on('response', (r) => { if (r.status() >= 400) errors.push(r.status() + ' ' + r.url()); });
   await page.goto(input.url);
+  if (input.click) {
+    // The reader's own click, on the link the page shows.
+    await page.getByRole('link', { name: input.click }).first().click();
+    await page.waitForURL(/\/replay\?access=/, { timeout: 20000 });
+  }
   out.final_url = page.url();
   const deadline = Date.now() + 60000;
   while (Date.now() < deadline && !out.replayed) {

@@ -60,6 +60,9 @@ pub(super) fn build(
         locked: false,
         citations,
         retracted,
+        replay: cache
+            .replay
+            .then(|| format!("/articles/{}/replay", article.slug)),
     };
     let body = render(&list, format, ledger.vkey())?;
     cache.remember_tag(&tag, body.clone());

@@ -367,6 +367,77 @@ mod tests {
         assert_eq!(&whole[central_at..central_at + 4], b"PK\x01\x02");
     }
 
+    /// Past 4 GiB, Python's zipfile (another reader) finds every entry
+    /// where the ZIP64 records say. The big entry is a hole in a sparse file:
+    /// its CRC is of zeros, which is what the hole reads as.
+    #[test]
+    fn past_four_gib_python_reads_the_zip64_records() {
+        use std::io::{Seek, SeekFrom, Write};
+        if std::process::Command::new("python3")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("SKIPPED: no python3");
+            return;
+        }
+        let big: u64 = (1 << 32) + 10;
+        let mut crc = crc32fast::Hasher::new();
+        let zeros = vec![0u8; 1 << 20];
+        let mut left = big;
+        while left > 0 {
+            let n = left.min(zeros.len() as u64) as usize;
+            crc.update(&zeros[..n]);
+            left -= n as u64;
+        }
+        let entries = vec![
+            Entry {
+                name: "archive/big.warc".into(),
+                size: big,
+                crc32: crc.finalize(),
+                body: Body::Blob(Sha256Hex::of_digest([1; 32])),
+            },
+            Entry::bytes("pages/pages.jsonl", Bytes::from_static(b"{}\n")),
+        ];
+        let layout = Layout::new(&entries, DosTime::of_rfc3339("2026-12-06T10:20:31Z"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big.zip");
+        let mut file = std::fs::File::create(&path).expect("file");
+        let mut at = 0u64;
+        for slice in layout.slices(0..layout.size()) {
+            match slice {
+                Slice::Bytes(b) => {
+                    file.seek(SeekFrom::Start(at)).expect("seek");
+                    file.write_all(&b).expect("write");
+                    at += b.len() as u64;
+                }
+                Slice::Blob { range, .. } => at += range.end - range.start,
+            }
+        }
+        file.set_len(layout.size()).expect("length");
+        drop(file);
+        let script = "import json, sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nprint(json.dumps({'entries': [[i.filename, i.file_size, i.header_offset] for i in z.infolist()], 'pages': z.read('pages/pages.jsonl').decode()}))";
+        let out = std::process::Command::new("python3")
+            .args(["-c", script])
+            .arg(&path)
+            .output()
+            .expect("python3");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let read: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(
+            read["entries"][0],
+            serde_json::json!(["archive/big.warc", big, 0])
+        );
+        assert_eq!(read["entries"][1][0], "pages/pages.jsonl");
+        // After the big entry's header (30 + name + ZIP64 extra) and bytes.
+        assert_eq!(read["entries"][1][2], serde_json::json!(30 + 16 + 20 + big));
+        assert_eq!(read["pages"], "{}\n");
+    }
+
     #[test]
     fn dos_times_keep_two_second_steps() {
         let t = DosTime::of_rfc3339("2026-12-06T10:20:31Z");

@@ -142,8 +142,9 @@ fn see_other(location: &str) -> HttpResponse {
 }
 
 /// The page's policy: its own scripts and frames (ReplayWeb.page's iframe
-/// and worker), styles inline too (ReplayWeb.page's elements set them).
-const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; frame-src 'self'; worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// and worker), styles inline too (ReplayWeb.page's elements set them), and
+/// `data:` fetches (its icons are fetched from `data:` URLs).
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' data:; frame-src 'self'; worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 fn replay_page(article: &articles::Article, access: &str, url: Option<&HttpUrl>) -> HttpResponse {
     let mut package = url::Url::parse("http://x/")
@@ -216,7 +217,7 @@ pub async fn index() -> HttpResponse {
 }
 
 /// The app frame's policy: as the page's, framed by the page alone.
-const FRAME_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; frame-src 'self'; worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+const FRAME_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' data:; frame-src 'self'; worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 
 /// `/replay/ui.js`: ReplayWeb.page's element.
 pub async fn ui_script() -> HttpResponse {

@@ -25,9 +25,7 @@
 //! makes); CI requires both (`SOURCELEDGER_TEST_REQUIRE_BROWSER`,
 //! `SOURCELEDGER_TEST_REQUIRE_FIREFOX`).
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
@@ -200,26 +198,11 @@ pub fn drive_at(
     prefix: &str,
     passes: &[Value],
 ) -> Vec<Value> {
-    let shots = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/target/browser-artifacts"
-    ));
-    std::fs::create_dir_all(&shots).expect("artifacts dir");
-    let mut child = Command::new("node")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/web/desk_flow.mjs"
-        ))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node");
     let mut input = json!({
         "engine": engine.name,
         "executable": engine.executable,
         "tools": engine.tools,
-        "shots": shots,
+        "shots": crate::helpers::browser_artifacts(),
         "prefix": prefix,
         "base": base,
         "passes": passes,
@@ -227,20 +210,8 @@ pub fn drive_at(
     for (name, key) in keys.as_object().expect("keys") {
         input[name] = key.clone();
     }
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("desk_flow");
-    assert!(
-        out.status.success(),
-        "desk_flow ({}) failed: {}",
-        engine.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("desk_flow's JSON")
+    let seen = crate::helpers::node_json("desk_flow.mjs", &[], &input);
+    serde_json::from_value(seen).expect("desk_flow's passes")
 }
 
 pub fn text<'a>(value: &'a Value, what: &str) -> &'a str {

@@ -449,3 +449,45 @@ impl TestApp {
         sourceledger::ledger::store::size(&mut conn).expect("size")
     }
 }
+
+/// Where browser tests leave their screenshots (`target/browser-artifacts`),
+/// made if missing.
+pub fn browser_artifacts() -> PathBuf {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/browser-artifacts"
+    ));
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}
+
+/// Runs `node tests/web/<script>` with `input` as JSON on its stdin (and
+/// `env` set), and answers the JSON it printed; its failure fails the test.
+pub fn node_json(script: &str, env: &[(&str, &std::ffi::OsStr)], input: &Value) -> Value {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/web")
+        .join(script);
+    let mut child = Command::new("node")
+        .arg(path)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.to_string().as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect(script);
+    assert!(
+        out.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{script}'s JSON: {e}"))
+}

@@ -12,10 +12,6 @@
 //! (`SOURCELEDGER_TEST_BROWSER_TOOLS`: a folder with playwright-core and
 //! axe-core in node_modules, as .ci/run makes); CI requires it.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 
 use crate::durability::vkey;
@@ -44,39 +40,16 @@ pub fn article_page(ledger: &str, slug: &str, vkey: &str, extra: &str, head: &st
 
 /// What the browser saw on each visit.
 pub fn browse(visits: Value, axe: bool) -> Vec<Value> {
-    let tools = std::env::var("SOURCELEDGER_TEST_BROWSER_TOOLS").expect("browser tools");
-    let shots = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/target/browser-artifacts"
-    ));
-    std::fs::create_dir_all(&shots).expect("artifacts dir");
+    let tools = std::env::var_os("SOURCELEDGER_TEST_BROWSER_TOOLS").expect("browser tools");
     let chromium =
         std::env::var("SOURCELEDGER_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let mut child = Command::new("node")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/web/browser_check.mjs"
-        ))
-        .env("SOURCELEDGER_TEST_BROWSER_TOOLS", tools)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node");
-    let input = json!({"chromium": chromium, "shots": shots, "axe": axe, "visits": visits});
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("browser_check");
-    assert!(
-        out.status.success(),
-        "browser_check failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let input = json!({"chromium": chromium, "shots": crate::helpers::browser_artifacts(), "axe": axe, "visits": visits});
+    let seen = crate::helpers::node_json(
+        "browser_check.mjs",
+        &[("SOURCELEDGER_TEST_BROWSER_TOOLS", tools.as_os_str())],
+        &input,
     );
-    serde_json::from_slice(&out.stdout).expect("browser_check's JSON")
+    serde_json::from_value(seen).expect("browser_check's visits")
 }
 
 /// Whether the browser tests can run here; CI requires them.

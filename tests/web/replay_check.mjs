@@ -6,7 +6,9 @@
 //
 // stdin: {"chromium", "url", "click" (a link's name to follow first, or
 //   null), "expect", "shot"}
-// stdout: {"replayed", "frame_url", "page_text", "receipt", "final_url", "errors"}
+// stdout: {"replayed", "elapsed_ms" (from the first navigation to the
+//   archived page shown), "frame_url", "page_text", "receipt", "final_url",
+//   "errors", "verification"}
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -40,6 +42,7 @@ try {
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   context.on('response', (r) => { if (r.status() >= 400) errors.push(r.status() + ' ' + r.url()); });
+  const started = Date.now();
   await page.goto(input.url);
   if (input.click) {
     // The reader's own click, on the link the page shows.
@@ -55,6 +58,7 @@ try {
         const text = await frame.evaluate(() => document.body ? document.body.innerText : '');
         if (text.includes(input.expect)) {
           out.replayed = true;
+          out.elapsed_ms = Date.now() - started;
           out.frame_url = frame.url();
           out.page_text = text;
         }

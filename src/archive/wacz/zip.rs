@@ -234,18 +234,7 @@ fn local_header(entry: &Entry, modified: DosTime) -> BytesMut {
     let mut out = BytesMut::new();
     out.put_u32_le(LOCAL);
     out.put_u16_le(if zip64 { VERSION64 } else { VERSION });
-    out.put_u16_le(0); // flags: sizes and CRC are in this header
-    out.put_u16_le(0); // stored
-    out.put_u16_le(modified.time);
-    out.put_u16_le(modified.date);
-    out.put_u32_le(entry.crc32);
-    let size = if zip64 {
-        MAX32 as u32
-    } else {
-        entry.size as u32
-    };
-    out.put_u32_le(size);
-    out.put_u32_le(size);
+    put_fields(&mut out, entry, modified, zip64);
     out.put_u16_le(entry.name.len() as u16);
     out.put_u16_le(if zip64 { 20 } else { 0 });
     out.put_slice(entry.name.as_bytes());
@@ -256,6 +245,24 @@ fn local_header(entry: &Entry, modified: DosTime) -> BytesMut {
         out.put_u64_le(entry.size);
     }
     out
+}
+
+/// The fields local and central headers share: flags (none: sizes and CRC
+/// are in the header), method (stored), time, date, CRC-32 and both sizes
+/// (0xFFFFFFFF when the ZIP64 extra holds them).
+fn put_fields(out: &mut BytesMut, entry: &Entry, modified: DosTime, zip64: bool) {
+    out.put_u16_le(0);
+    out.put_u16_le(0);
+    out.put_u16_le(modified.time);
+    out.put_u16_le(modified.date);
+    out.put_u32_le(entry.crc32);
+    let size = if zip64 {
+        MAX32 as u32
+    } else {
+        entry.size as u32
+    };
+    out.put_u32_le(size);
+    out.put_u32_le(size);
 }
 
 fn central_header(out: &mut BytesMut, entry: &Entry, modified: DosTime, offset: u64) {
@@ -279,18 +286,7 @@ fn central_header(out: &mut BytesMut, entry: &Entry, modified: DosTime, offset: 
     out.put_u32_le(CENTRAL);
     out.put_u16_le(version); // made by: MS-DOS attributes, this version
     out.put_u16_le(version);
-    out.put_u16_le(0);
-    out.put_u16_le(0);
-    out.put_u16_le(modified.time);
-    out.put_u16_le(modified.date);
-    out.put_u32_le(entry.crc32);
-    let size = if big_size {
-        MAX32 as u32
-    } else {
-        entry.size as u32
-    };
-    out.put_u32_le(size);
-    out.put_u32_le(size);
+    put_fields(out, entry, modified, big_size);
     out.put_u16_le(entry.name.len() as u16);
     out.put_u16_le(extra.len() as u16);
     out.put_u16_le(0); // comment
@@ -322,17 +318,22 @@ mod tests {
             Entry::bytes("pages/pages.jsonl", Bytes::from_static(b"{}\n")),
         ];
         let layout = Layout::new(&entries, DosTime::of_rfc3339("2026-12-06T10:20:31Z"));
-        // The whole file, with the blob's bytes put in.
-        let mut whole = Vec::new();
-        for slice in layout.slices(0..layout.size()) {
+        let whole = read(&layout, 0..layout.size());
+        (layout, whole)
+    }
+
+    /// Bytes `range` of the layout, its one blob being `hello`.
+    fn read(layout: &Layout, range: Range<u64>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for slice in layout.slices(range) {
             match slice {
-                Slice::Bytes(b) => whole.extend_from_slice(&b),
+                Slice::Bytes(b) => out.extend_from_slice(&b),
                 Slice::Blob { range, .. } => {
-                    whole.extend_from_slice(&b"hello"[range.start as usize..range.end as usize])
+                    out.extend_from_slice(&b"hello"[range.start as usize..range.end as usize])
                 }
             }
         }
-        (layout, whole)
+        out
     }
 
     #[test]

@@ -103,3 +103,24 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"url": "https://source.example/w", "title": "W", "publisher": "P", "kind": "document", "language": "en"}'
 EOF
 }
+
+# Starts "$bin" serve on $port (at $base) with data dir $1, database URL $2
+# (SQLite in the data dir when empty) and extra VAR=value settings after
+# them; limits, link checks and captures on record off. Sets $pid and $admin.
+serve() {
+  local data=$1 database=$2
+  shift 2
+  mkdir -p "$data"
+  env SOURCELEDGER_DATA_DIR="$data" SOURCELEDGER_BIND=127.0.0.1:$port \
+    SOURCELEDGER_RATE_LIMIT_ANON=0 SOURCELEDGER_RATE_LIMIT_TOKEN=0 \
+    SOURCELEDGER_LINK_CHECK_INTERVAL=0 SOURCELEDGER_CAPTURE_ON_RECORD=false RUST_LOG=warn \
+    ${database:+SOURCELEDGER_DATABASE_URL=$database} "$@" "$bin" serve &
+  pid=$!
+  until curl -sf "$base/readyz" >/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
+    sleep 0.05
+  done
+  admin=$(admin_token "$data")
+}
+
+stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }

@@ -30,22 +30,9 @@ trap cleanup EXIT
 need wrk=wrk curl=curl
 
 start_server() { # label, database URL or empty
-  local data=$work/data-$1
-  mkdir -p "$data"
-  env SOURCELEDGER_DATA_DIR="$data" SOURCELEDGER_BIND=127.0.0.1:$port \
-    SOURCELEDGER_RATE_LIMIT_ANON=0 SOURCELEDGER_RATE_LIMIT_TOKEN=0 \
-    SOURCELEDGER_LINK_CHECK_INTERVAL=0 SOURCELEDGER_CAPTURE_ON_RECORD=false RUST_LOG=warn \
-    ${2:+SOURCELEDGER_DATABASE_URL=$2} "$bin" serve &
-  pid=$!
-  until curl -sf "$base/readyz" >/dev/null; do
-    kill -0 "$pid" 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
-    sleep 0.05
-  done
-  admin=$(admin_token "$data")
+  serve "$work/data-$1" "${2:-}"
   journalist=$(token_for journalist)
 }
-
-stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 
 # A desk session of a new editor's key, through the sign-in form: the
 # Cookie header's value.

@@ -64,24 +64,10 @@ json.dump({"html": html}, open(sys.argv[1], "w"))
 EOF
 
 start_server() { # label, database URL or empty
-  local data=$work/data-$1
-  mkdir -p "$data"
-  env SOURCELEDGER_DATA_DIR="$data" SOURCELEDGER_BIND=127.0.0.1:$port \
-    SOURCELEDGER_RATE_LIMIT_ANON=0 SOURCELEDGER_RATE_LIMIT_TOKEN=0 \
-    SOURCELEDGER_LINK_CHECK_INTERVAL=0 SOURCELEDGER_FETCH_ALLOW=127.0.0.0/8 \
-    SOURCELEDGER_LINK_CHECK_HOST_DELAY_MS=0 RUST_LOG=warn \
-    ${2:+SOURCELEDGER_DATABASE_URL=$2} "$bin" serve &
-  pid=$!
-  until curl -sf "$base/readyz" >/dev/null; do
-    kill -0 "$pid" 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
-    sleep 0.05
-  done
-  admin=$(admin_token "$data")
+  serve "$work/data-$1" "${2:-}" SOURCELEDGER_FETCH_ALLOW=127.0.0.0/8 SOURCELEDGER_LINK_CHECK_HOST_DELAY_MS=0
   journalist=$(token_for journalist)
   editor=$(token_for editor)
 }
-
-stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 
 hwm() { awk '/VmHWM/ {print $2 / 1024 " MiB"}' "/proc/$pid/status"; }
 

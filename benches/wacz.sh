@@ -45,18 +45,8 @@ sites+=($!)
 until curl -sf "http://127.0.0.2:$site_port/budget.html" >/dev/null; do sleep 0.05; done
 
 data=$work/data
-mkdir -p "$data"
-env SOURCELEDGER_DATA_DIR="$data" SOURCELEDGER_BIND=127.0.0.1:$port \
-  SOURCELEDGER_RATE_LIMIT_ANON=0 SOURCELEDGER_RATE_LIMIT_TOKEN=0 \
-  SOURCELEDGER_LINK_CHECK_INTERVAL=0 SOURCELEDGER_FETCH_ALLOW=127.0.0.0/8 \
-  SOURCELEDGER_FETCH_PORTS=$site_port SOURCELEDGER_CAPTURE_ON_PUBLISH=off \
-  SOURCELEDGER_SNAPSHOT_MAX_BYTES=$((200 << 20)) RUST_LOG=warn "$bin" serve &
-pid=$!
-until curl -sf "$base/readyz" >/dev/null; do
-  kill -0 "$pid" 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
-  sleep 0.05
-done
-admin=$(admin_token "$data")
+serve "$data" "" SOURCELEDGER_FETCH_ALLOW=127.0.0.0/8 SOURCELEDGER_FETCH_PORTS=$site_port \
+  SOURCELEDGER_CAPTURE_ON_PUBLISH=off SOURCELEDGER_SNAPSHOT_MAX_BYTES=$((200 << 20))
 journalist=$(token_for journalist)
 editor=$(token_for editor)
 hwm() { awk '/VmHWM/ {print $2 / 1024 " MiB"}' "/proc/$pid/status"; }

@@ -292,6 +292,7 @@ pub fn app(
         )
         .route("/assets/page.js", web::get().to(source_list::page_script))
         .route("/articles/{slug}/replay", web::get().to(replay::page))
+        .route("/assets/wacz-check.js", web::get().to(replay::check_script))
         .route("/replay/", web::get().to(replay::index))
         .route("/replay/index.html", web::get().to(replay::index))
         .route("/replay/ui.js", web::get().to(replay::ui_script))

@@ -27,6 +27,8 @@ pub const REPLAYWEBPAGE_VERSION: &str = "2.5.3";
 const UI_JS: &[u8] = include_bytes!("../../vendor/replaywebpage/ui.js");
 const SW_JS: &[u8] = include_bytes!("../../vendor/replaywebpage/sw.js");
 const INDEX_HTML: &[u8] = include_bytes!("../../vendor/replaywebpage/index.html");
+/// The replay page's own check of the archive (`src/web/wacz_check.js`).
+const WACZ_CHECK_JS: &str = include_str!("../web/wacz_check.js");
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,7 +98,13 @@ pub async fn page(
         if !article.is_public() {
             return Err(ApiError::not_found(format!("no article {slug:?}")));
         }
-        return Ok(replay_page(&article, access, url.as_ref()));
+        let keys = (state.ledger.vkey(), state.wacz_key.public_key());
+        return Ok(replay_page(
+            &article,
+            access,
+            url.as_ref(),
+            (keys.0, &keys.1),
+        ));
     }
     let token = query.token.clone().ok_or_else(|| {
         ApiError::unauthorized("replay is for subscribers: open it from the article's sources")
@@ -146,7 +154,12 @@ fn see_other(location: &str) -> HttpResponse {
 /// `data:` fetches (its icons are fetched from `data:` URLs).
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' data:; frame-src 'self'; worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-fn replay_page(article: &articles::Article, access: &str, url: Option<&HttpUrl>) -> HttpResponse {
+fn replay_page(
+    article: &articles::Article,
+    access: &str,
+    url: Option<&HttpUrl>,
+    (vkey, wacz_key): (&str, &str),
+) -> HttpResponse {
     let mut package = url::Url::parse("http://x/")
         .and_then(|base| base.join(&format!("/v1/articles/{}/archive.wacz", article.slug)))
         .map(|u| u.path().to_owned())
@@ -163,6 +176,8 @@ fn replay_page(article: &articles::Article, access: &str, url: Option<&HttpUrl>)
                 title { "Archived sources: " (article.title) }
                 link rel="stylesheet" href="/assets/sources.css";
                 script src="/replay/ui.js" {}
+                script src="/assets/verify.js" defer {}
+                script src="/assets/wacz-check.js" defer {}
             }
             body.replay {
                 header {
@@ -177,6 +192,10 @@ fn replay_page(article: &articles::Article, access: &str, url: Option<&HttpUrl>)
                         "which the newsroom publishes at /v1/wacz/key."
                     }
                     p { a href=(package) download=(format!("{}.wacz", article.slug)) { "Download the archive (WACZ)" } }
+                    p #archive-check role="status" data-state="checking"
+                        data-package=(package) data-vkey=(vkey) data-wacz-key=(wacz_key) {
+                        "Checking the archive in your browser\u{2026}"
+                    }
                 }
                 main {
                     replay-web-page
@@ -218,6 +237,14 @@ pub async fn index() -> HttpResponse {
 
 /// The app frame's policy: as the page's, framed by the page alone.
 const FRAME_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' data:; frame-src 'self'; worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+
+/// `/assets/wacz-check.js`: the replay page's check of the archive.
+pub async fn check_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(WACZ_CHECK_JS)
+}
 
 /// `/replay/ui.js`: ReplayWeb.page's element.
 pub async fn ui_script() -> HttpResponse {

@@ -6,8 +6,9 @@
  * what its leaf records. The same checks as `sourceledger verify`.
  * Defines SourceLedgerVerify.verifyList(list, vkey) -> Promise of
  * {ok: true, size, origin, latest} (latest: the newest time a fact shown was
- * recorded) or {ok: false, reason}; and verifyWitnessed (below) for the
- * witnesses a reader trusts. No dependencies. */
+ * recorded) or {ok: false, reason}; verifyWitnessed (below) for the
+ * witnesses a reader trusts; and verifyPackage for a WACZ web archive (the
+ * replay page). No dependencies. */
 (function (global) {
   'use strict';
   var subtle = global.crypto && global.crypto.subtle;
@@ -478,5 +479,76 @@
     });
   }
 
-  global.SourceLedgerVerify = { verifyList: verifyList, verifyWitnessed: verifyWitnessed, jcs: jcs };
+  /* A WACZ package (SPEC "Web archives (WACZ)"), the way `sourceledger
+   * verify --wacz` checks it: `pkg` is {names: [file names], read(name) ->
+   * Promise of its bytes}. Every file hashes as datapackage.json lists it
+   * and none is unlisted; the digest names datapackage.json's hash; the
+   * signature (ECDSA P-384 over SHA-256 of the hash text, raw r || s) is by
+   * `waczKey` (the newsroom's, base64 SPKI); each WARC is the one its proven
+   * ledger entry records, in a checkpoint signed with `vkey`; no WARC goes
+   * unproven. -> {ok: true, files, warcs, size, origin} or {ok: false, reason}. */
+  function verifyPackage(pkg, vkey, waczKey) {
+    var json = function (name) {
+      if (pkg.names.indexOf(name) < 0) fail('the archive has no ' + name);
+      return pkg.read(name).then(function (bytes) { return { bytes: bytes, value: JSON.parse(new TextDecoder().decode(bytes)) }; });
+    };
+    var hashes = {};
+    return Promise.all([json('datapackage.json'), json('datapackage-digest.json'), json('ledger/proofs.json')]).then(function (got) {
+      var dp = got[0], digest = got[1].value, proofs = got[2].value;
+      return sha256(dp.bytes).then(function (h) {
+        var hash = 'sha256:' + toHex(h), signed = digest.signedData || {};
+        if (digest.path !== 'datapackage.json' || digest.hash !== hash || signed.hash !== hash) fail('the signed digest does not name this archive\'s file list');
+        if (signed.created !== dp.value.created) fail('the signature\'s date is not the archive\'s');
+        if (waczKey && signed.publicKey !== waczKey) fail('the archive is signed with another key than the newsroom\'s');
+        return subtle.importKey('spki', b64(signed.publicKey || ''), { name: 'ECDSA', namedCurve: 'P-384' }, false, ['verify']).catch(function () {
+          fail('the archive\'s signing key is not an ECDSA P-384 key');
+        }).then(function (key) {
+          return subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, b64(signed.signature || ''), enc.encode(hash));
+        });
+      }).then(function (good) {
+        if (!good) fail('the archive\'s signature does not verify');
+        var listed = {};
+        var checks = Promise.resolve();
+        (dp.value.resources || []).forEach(function (r) {
+          listed[r.path] = true;
+          checks = checks.then(function () {
+            if (pkg.names.indexOf(r.path) < 0) fail(r.path + ' is listed but not in the archive');
+            return pkg.read(r.path);
+          }).then(function (bytes) {
+            return sha256(bytes).then(function (d) {
+              hashes[r.path] = toHex(d);
+              if (r.hash !== 'sha256:' + hashes[r.path] || r.bytes !== bytes.length) fail(r.path + ' is not the file the archive\'s signed list names');
+            });
+          });
+        });
+        return checks.then(function () {
+          pkg.names.forEach(function (name) {
+            var own = name === 'datapackage.json' || name === 'datapackage-digest.json';
+            if (!own && !listed[name]) fail(name + ' is in the archive but not in its signed list');
+          });
+          return openCheckpoint(proofs.checkpoint, vkey);
+        });
+      }).then(function (cp) {
+        var proven = {}, checks = Promise.resolve();
+        (proofs.warcs || []).forEach(function (w) {
+          checks = checks.then(function () { return checkFact(w.proof, cp); }).then(function (fact) {
+            var r = fact.leaf.record || {};
+            if (fact.leaf.kind.indexOf('source.') !== 0 || r.id !== w.source_id || r.version !== w.version) fail(w.path + ': its proof records another entry');
+            if (typeof r.warc_sha256 !== 'string') fail(w.path + ' was captured before WARC hashes were logged: check it with sourceledger verify --wacz');
+            if (r.warc_sha256 !== hashes[w.path]) fail(w.path + ' is not the WARC the newsroom\'s ledger recorded');
+            proven[w.path] = true;
+          });
+        });
+        return checks.then(function () {
+          var warcs = pkg.names.filter(function (n) { return n.indexOf('archive/') === 0; });
+          warcs.forEach(function (n) { if (!proven[n]) fail(n + ' has no ledger proof'); });
+          return { ok: true, files: Object.keys(hashes).length, warcs: warcs.length, size: Number(cp.size), origin: cp.origin };
+        });
+      });
+    }).catch(function (e) {
+      return { ok: false, reason: e && e.verifyReason ? e.verifyReason : 'the check could not be made: ' + e };
+    });
+  }
+
+  global.SourceLedgerVerify = { verifyList: verifyList, verifyWitnessed: verifyWitnessed, verifyPackage: verifyPackage, jcs: jcs };
 })(typeof window !== 'undefined' ? window : globalThis);

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::durability::vkey;
 use crate::helpers::Backend;
 use crate::on_both_backends;
-use crate::process::{ServerProcess, agent, key_token, request, token_for};
+use crate::process::{ServerProcess, agent, key_token, request, subscriber_token, token_for};
 
 on_both_backends!(a_real_browser_verifies_the_page_or_says_what_failed);
 
@@ -154,23 +154,7 @@ async fn a_real_browser_verifies_the_page_or_says_what_failed(backend: Backend) 
         post("/v1/articles/story/publish", &editor, json!({})).status,
         200
     );
-    let member = post(
-        "/v1/subscribers",
-        &admin,
-        json!({"external_id": "m", "tier": "member"}),
-    );
-    let token = post(
-        &format!(
-            "/v1/subscribers/{}/token",
-            member.body["id"].as_str().expect("id")
-        ),
-        &admin,
-        json!({}),
-    );
-    let token = token.body["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let token = subscriber_token(&http, &base, &admin, "m");
     let vkey = vkey(&server);
     let page = format!("{base}/articles/story/sources?token={token}");
 

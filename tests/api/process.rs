@@ -236,3 +236,31 @@ pub fn token_for(agent: &ureq::Agent, base: &str, api_key: &str) -> String {
         .expect("access_token")
         .to_owned()
 }
+
+/// A token for a new subscriber (`external_id`, tier `member`), made with
+/// `admin`'s token at `base`.
+pub fn subscriber_token(agent: &ureq::Agent, base: &str, admin: &str, external_id: &str) -> String {
+    let member = request(
+        agent,
+        "POST",
+        &format!("{base}/v1/subscribers"),
+        Some(admin),
+        Some(&json!({"external_id": external_id, "tier": "member"})),
+    )
+    .expect("subscriber");
+    assert_eq!(member.status, 201, "{}", member.text);
+    let id = member.body["id"].as_str().expect("id");
+    let token = request(
+        agent,
+        "POST",
+        &format!("{base}/v1/subscribers/{id}/token"),
+        Some(admin),
+        Some(&json!({})),
+    )
+    .expect("token");
+    assert_eq!(token.status, 200, "{}", token.text);
+    token.body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::helpers::Backend;
 use crate::on_both_backends;
-use crate::process::{ServerProcess, agent, key_token, request, token_for};
+use crate::process::{ServerProcess, agent, key_token, request, subscriber_token, token_for};
 use crate::site::HostSite;
 
 on_both_backends!(a_reader_replays_the_archived_page_signed);
@@ -127,23 +127,7 @@ async fn a_reader_replays_the_archived_page_signed(backend: Backend) {
         post("/v1/articles/budget/publish", &editor, json!({})).status,
         200
     );
-    let member = post(
-        "/v1/subscribers",
-        &admin,
-        json!({"external_id": "m", "tier": "member"}),
-    );
-    let token = post(
-        &format!(
-            "/v1/subscribers/{}/token",
-            member.body["id"].as_str().expect("id")
-        ),
-        &admin,
-        json!({}),
-    );
-    let token = token.body["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let token = subscriber_token(&http, &base, &admin, "m");
     let wacz_key = request(&http, "GET", &format!("{base}/v1/wacz/key"), None, None)
         .expect("key")
         .body["publicKey"]
@@ -253,5 +237,41 @@ async fn a_reader_replays_the_archived_page_signed(backend: Backend) {
         !receipt.contains("invalid"),
         "{receipt}\n{:#}",
         seen["verification"]
+    );
+    // The replay page's own check: every file, the signature, the ledger.
+    assert_eq!(seen["archive_check"]["state"], "verified", "{seen:#}");
+
+    // One byte of the stored WARC changed (storage corrupted or tampered
+    // with): ReplayWeb.page, which hashes no WARC, still replays it; the
+    // replay page's check says it failed, and why.
+    let warc = captured.body["warc_sha256"].as_str().expect("warc_sha256");
+    let blob = dir
+        .path()
+        .join("snapshots/blobs")
+        .join(&warc[..2])
+        .join(warc);
+    let mut bytes = std::fs::read(&blob).expect("stored WARC");
+    let at = bytes
+        .windows(8)
+        .rposition(|w| w == b"Spending")
+        .expect("the payload in the WARC");
+    bytes[at] = b'F';
+    std::fs::write(&blob, bytes).expect("write");
+    let Some(tampered) = replay_in_chromium(
+        &link,
+        None,
+        "rose by four per cent.",
+        &format!("replay-tampered-{}", backend.name()),
+    ) else {
+        return;
+    };
+    assert!(tampered["replayed"] == true, "{tampered:#}");
+    assert_eq!(tampered["archive_check"]["state"], "failed", "{tampered:#}");
+    let reason = tampered["archive_check"]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        reason.contains(&format!("archive/{warc}.warc is not the file")),
+        "{reason}"
     );
 }

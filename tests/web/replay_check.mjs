@@ -8,7 +8,7 @@
 //   null), "expect", "shot"}
 // stdout: {"replayed", "elapsed_ms" (from the first navigation to the
 //   archived page shown), "frame_url", "page_text", "receipt", "final_url",
-//   "errors", "verification"}
+//   "errors", "verification", "archive_check": {"state", "reason", "text"}}
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -66,6 +66,15 @@ try {
     }
     if (!out.replayed) await page.waitForTimeout(250);
   }
+  // The replay page's own check of the archive (wacz_check.js).
+  await page.waitForFunction(() => {
+    const s = document.getElementById('archive-check');
+    return s && ['verified', 'failed'].includes(s.getAttribute('data-state'));
+  }, null, { timeout: 60000 }).catch((e) => errors.push('archive check: ' + e));
+  out.archive_check = await page.evaluate(() => {
+    const s = document.getElementById('archive-check');
+    return s && { state: s.getAttribute('data-state'), reason: s.getAttribute('data-reason'), text: s.textContent };
+  });
   // The receipt, as a reader opens it (again, while verification goes on).
   const openReceipt = async () => {
     for (const frame of page.frames()) {

@@ -124,3 +124,22 @@ serve() {
 }
 
 stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
+
+# A benchmark's setting up: the release binary (or SOURCELEDGER_BENCH_BIN), a
+# scratch folder $work, the server's $port and $base, and on exit the server
+# ($pid) and any helper processes ($sites) stopped and $work removed.
+bench_setup() {
+  bin=${SOURCELEDGER_BENCH_BIN:-$here/target/release/sourceledger}
+  work=$(mktemp -d)
+  port=$1
+  base=http://127.0.0.1:$port
+  pid=""
+  sites=()
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  for s in "${sites[@]}"; do kill "$s" 2>/dev/null || true; done
+  rm -rf "$work"
+}

@@ -14,19 +14,9 @@
 set -euo pipefail
 seconds=${1:-10}
 here=$(cd "$(dirname "$0")/.." && pwd)
-bin=${SOURCELEDGER_BENCH_BIN:-$here/target/release/sourceledger}
-work=$(mktemp -d)
-port=18297
-base=http://127.0.0.1:$port
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 # shellcheck source=benches/common.sh
 . "$here/benches/common.sh"
+bench_setup 18297
 need wrk=wrk curl=curl
 
 start_server() { # label, database URL or empty

@@ -19,21 +19,9 @@
 #   cargo build --release && bash benches/wacz.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-bin=${SOURCELEDGER_BENCH_BIN:-$here/target/release/sourceledger}
-work=$(mktemp -d)
-port=18336
-base=http://127.0.0.1:$port
-pid=""
-sites=()
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  for s in "${sites[@]}"; do kill "$s" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 # shellcheck source=benches/common.sh
 . "$here/benches/common.sh"
+bench_setup 18336
 need curl=curl
 
 mkdir -p "$work/files"

@@ -7,10 +7,6 @@
 //! WACZ key. Also: the vendored ReplayWeb.page files are the published ones;
 //! a grant reads one package only, and never on the newsroom's origin.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -47,36 +43,14 @@ fn replay_in_chromium(url: &str, click: Option<&str>, expect: &str, shot: &str) 
     };
     let chromium =
         std::env::var("SOURCELEDGER_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let artifacts = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/target/browser-artifacts"
-    ));
-    std::fs::create_dir_all(&artifacts).expect("artifacts");
-    let mut child = Command::new("node")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/web/replay_check.mjs"
-        ))
-        .env("SOURCELEDGER_TEST_BROWSER_TOOLS", tools)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node");
-    let input = json!({"chromium": chromium, "url": url, "click": click, "expect": expect, "shot": artifacts.join(format!("{shot}.png"))});
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("replay_check");
-    assert!(
-        out.status.success(),
-        "replay_check failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(serde_json::from_slice(&out.stdout).expect("replay_check's JSON"))
+    let shot = crate::helpers::browser_artifacts().join(format!("{shot}.png"));
+    let input =
+        json!({"chromium": chromium, "url": url, "click": click, "expect": expect, "shot": shot});
+    Some(crate::helpers::node_json(
+        "replay_check.mjs",
+        &[("SOURCELEDGER_TEST_BROWSER_TOOLS", tools.as_os_str())],
+        &input,
+    ))
 }
 
 async fn a_reader_replays_the_archived_page_signed(backend: Backend) {

@@ -4,7 +4,9 @@
  * directory, then each file) and runs SourceLedgerVerify.verifyPackage
  * (verify.js) on it: every file's hash, the signature by the newsroom's
  * archive key, and each WARC the one the ledger recorded. It says what it
- * found in #archive-check: data-state "verified" or "failed" (data-reason).
+ * found in #archive-check: data-state "verified" or "failed" (data-reason);
+ * a package over 64 MiB waits ("ready") for the reader's click, as the whole
+ * of it is read.
  * The keys it checks against are the ones this server publishes, named on
  * the element (data-vkey, data-wacz-key). */
 (function () {
@@ -65,8 +67,12 @@
     });
   }
 
-  function check() {
-    return directory().then(function (entries) {
+  /* Packages up to this size are checked at once; a larger one (all of it
+   * is read) when the reader asks. */
+  var AT_ONCE = 64 * 1024 * 1024;
+
+  function check(entries) {
+    return Promise.resolve(entries).then(function (entries) {
       var read = function (name) {
         var e = entries[name];
         return range(e.local, e.local + 30).then(function (h) {
@@ -78,7 +84,7 @@
     }).catch(function (e) { return { ok: false, reason: String(e && e.message || e) }; });
   }
 
-  check().then(function (verdict) {
+  function show(verdict) {
     if (verdict.ok) {
       status.setAttribute('data-state', 'verified');
       status.textContent = '\u2713 Checked in your browser: this archive\u2019s ' + verdict.files +
@@ -90,5 +96,22 @@
       status.setAttribute('data-reason', verdict.reason);
       status.textContent = '\u2717 This archive does not check: ' + verdict.reason + '. Do not rely on it.';
     }
-  });
+  }
+
+  directory().then(function (entries) {
+    var total = Object.keys(entries).reduce(function (n, k) { return n + entries[k].size; }, 0);
+    if (total <= AT_ONCE) return check(entries).then(show);
+    status.setAttribute('data-state', 'ready');
+    status.textContent = 'Your browser can check this whole archive (' + Math.round(total / 1048576) +
+      ' MiB to read) against the newsroom\u2019s keys and ledger. ';
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = 'Check the archive';
+    button.addEventListener('click', function () {
+      status.setAttribute('data-state', 'checking');
+      status.textContent = 'Checking the archive in your browser\u2026';
+      check(entries).then(show);
+    });
+    status.appendChild(button);
+  }).catch(function (e) { show({ ok: false, reason: String(e && e.message || e) }); });
 })();

@@ -212,6 +212,14 @@ async fn a_reader_replays_the_archived_page_signed(backend: Backend) {
         "{receipt}\n{:#}",
         seen["verification"]
     );
+    // wabac.js's own record of the signature check (the receipt counts a
+    // signature as valid whatever its outcome): it verified.
+    let signature = seen["verification"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["id"] == "signature"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(signature["matched"], true, "{seen:#}");
     // The replay page's own check: every file, the signature, the ledger.
     assert_eq!(seen["archive_check"]["state"], "verified", "{seen:#}");
 

@@ -80,9 +80,10 @@ ratios=()
 for round in 1 2 3; do
   raw=$(raw_rate)
   # Resident memory sampled while the package streams.
+  echo 0 >"$work/rss"
   (peak=0; while kill -0 "$pid" 2>/dev/null; do
     rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status"); [ "$rss" -gt "$peak" ] && peak=$rss
-    echo "$peak" >"$work/rss"; sleep 0.05; done) &
+    echo "$peak" >"$work/rss.new" && mv "$work/rss.new" "$work/rss"; sleep 0.05; done) &
   sampler=$!
   packaged=$(package_rate)
   kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true

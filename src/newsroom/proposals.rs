@@ -7,7 +7,7 @@
 //! ones and leaves the decided ones decided, so a dropped link is not
 //! proposed again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -98,31 +98,29 @@ pub fn keep(
 ) -> Result<Vec<ProposalView>, ApiError> {
     let now = Timestamp::now();
     conn.transaction(|conn| {
-        let known: HashMap<String, ProposalState> = proposals::table
-            .filter(proposals::article_slug.eq(slug))
-            .select((proposals::url, proposals::state))
-            .load::<(String, String)>(conn)?
-            .into_iter()
-            .map(|(url, state)| {
-                Ok((
-                    url,
-                    ProposalState::try_from(state).map_err(ApiError::internal)?,
-                ))
-            })
-            .collect::<Result<_, ApiError>>()?;
         // The open ones go and come back with their new places and texts
-        // (open ones hold no decision), in batches; decided ones stay.
+        // (open ones hold no decision), in batches; decided ones stay. The
+        // delete comes first: on SQLite a transaction's first write takes the
+        // write lock, and one that read first cannot wait for it (another
+        // writer's commit in between fails it as busy).
         diesel::delete(
             proposals::table
                 .filter(proposals::article_slug.eq(slug))
                 .filter(proposals::state.eq(ProposalState::Open.as_str())),
         )
         .execute(conn)?;
+        // What is left is decided: those links are not proposed again.
+        let decided: HashSet<String> = proposals::table
+            .filter(proposals::article_slug.eq(slug))
+            .select(proposals::url)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
         let rows: Vec<NewRow> = found
             .iter()
             .take(MAX)
             .enumerate()
-            .filter(|(_, p)| known.get(&p.url).is_none_or(|s| *s == ProposalState::Open))
+            .filter(|(_, p)| !decided.contains(&p.url))
             .map(|(position, p)| NewRow {
                 article_slug: slug.to_owned(),
                 url: p.url.clone(),

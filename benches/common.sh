@@ -113,7 +113,7 @@ serve() {
   mkdir -p "$data"
   env SOURCELEDGER_DATA_DIR="$data" SOURCELEDGER_BIND=127.0.0.1:$port \
     SOURCELEDGER_RATE_LIMIT_ANON=0 SOURCELEDGER_RATE_LIMIT_TOKEN=0 \
-    SOURCELEDGER_LINK_CHECK_INTERVAL=0 SOURCELEDGER_CAPTURE_ON_RECORD=false RUST_LOG=warn \
+    SOURCELEDGER_LINK_CHECK_INTERVAL=0 SOURCELEDGER_CAPTURE_ON_RECORD=false RUST_LOG=${RUST_LOG:-warn} \
     ${database:+SOURCELEDGER_DATABASE_URL=$database} "$@" "$bin" serve &
   pid=$!
   until curl -sf "$base/readyz" >/dev/null; do

@@ -90,6 +90,7 @@ fn settings_on(dir: &std::path::Path, postgres: Option<&str>) -> Settings {
             "bench.sourceledger.example/ledger",
         ),
         staff_oidc: None,
+        notify_retry_delay: sourceledger::config::DEFAULT_NOTIFY_RETRY_DELAY,
     }
 }
 

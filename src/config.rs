@@ -139,6 +139,10 @@ pub struct Settings {
     /// Single sign-on for the desk (`SOURCELEDGER_STAFF_OIDC_*`), if the
     /// newsroom has an OpenID provider for its staff.
     pub staff_oidc: Option<StaffOidcSettings>,
+    /// How long a notification that could not be delivered waits before its
+    /// next try, doubled at each try up to an hour, for a day
+    /// (`SOURCELEDGER_NOTIFY_RETRY_DELAY_MS`, default 5000).
+    pub notify_retry_delay: std::time::Duration,
 }
 
 /// Where archived copies are kept (`SOURCELEDGER_SNAPSHOT_STORE`).
@@ -208,6 +212,9 @@ impl SnapshotStore {
 
 /// The largest upload or capture by default: 50 MiB.
 pub const DEFAULT_SNAPSHOT_MAX_BYTES: u64 = 50 * 1024 * 1024;
+/// A notification not delivered is tried again after 5 s, then 10 s, 20 s, ...
+pub const DEFAULT_NOTIFY_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Links are checked once a day by default.
 pub const DEFAULT_LINK_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(86_400);
 
@@ -472,12 +479,20 @@ impl Settings {
             "must be on or off",
         )?;
         let staff_oidc = staff_oidc_settings(&get)?;
+        let notify_retry_delay = std::time::Duration::from_millis(typed(
+            &get,
+            "SOURCELEDGER_NOTIFY_RETRY_DELAY_MS",
+            DEFAULT_NOTIFY_RETRY_DELAY.as_millis() as u64,
+            |n| *n > 0,
+            "must be a positive whole number of milliseconds",
+        )?);
         let replay_origin = replay_origin(get("SOURCELEDGER_REPLAY_ORIGIN"), &public_url)?;
         Ok(Self {
             replay_origin,
             witnessing,
             embargo,
             staff_oidc,
+            notify_retry_delay,
             data_dir,
             database,
             bind,

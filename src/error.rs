@@ -110,6 +110,8 @@ error_codes! {
     PayloadTooLarge = "payload_too_large",
     UriTooLong = "uri_too_long",
     HeadersTooLarge = "headers_too_large",
+    /// The server does not answer in the format asked for (oEmbed's XML).
+    NotImplemented = "not_implemented",
     /// The database is busy or unreachable; try again (see `Retry-After`).
     Unavailable = "unavailable",
     /// A failure of ours; the details are in the server's log.
@@ -169,6 +171,7 @@ impl ErrorCode {
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Unavailable | PlatformUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Internal | Error => StatusCode::INTERNAL_SERVER_ERROR,
+            NotImplemented => StatusCode::NOT_IMPLEMENTED,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod limits;
 pub mod metrics;
 pub mod newsroom;
+pub mod notifications;
 pub mod outbound;
 pub mod platforms;
 pub mod reading;

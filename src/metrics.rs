@@ -51,6 +51,8 @@ pub struct Metrics {
     pub pool_connections: Family<StateLabels, Gauge>,
     pub db_calls: Counter,
     pub links: Family<StateLabels, Gauge>,
+    /// Notification delivery tries, by outcome (`delivered`, `retry`, `failed`).
+    pub notifications: Family<StateLabels, Counter>,
     /// Route patterns by path, see [`Metrics::route_of`].
     routes: RwLock<HashMap<String, Arc<str>>>,
 }
@@ -141,6 +143,12 @@ impl Default for Metrics {
             "Cited links by the link monitor's last finding",
             links.clone(),
         );
+        let notifications = Family::<StateLabels, Counter>::default();
+        registry.register(
+            "notification_deliveries",
+            "Notification delivery tries, by outcome",
+            notifications.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -157,6 +165,7 @@ impl Default for Metrics {
             pool_connections,
             db_calls,
             links,
+            notifications,
             routes: RwLock::default(),
         }
     }

@@ -59,6 +59,10 @@ impl Application {
         }
         crate::newsroom::follow_up::spawn(state.clone(), FOLLOW_UP_TICK)
             .map_err(StartupError::Thread)?;
+        crate::notifications::delivery::spawn(state.clone())
+            .map_err(StartupError::Thread)?
+            .detach();
+        crate::newsroom::transparency::spawn(state.clone()).map_err(StartupError::Thread)?;
         crate::witness::submit::spawn(
             state.db.clone(),
             state.ledger.clone(),

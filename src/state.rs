@@ -85,6 +85,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This process's rate limiters.
     pub rate_limits: Arc<RateLimits>,
+    /// The newsroom's public figures, as last counted.
+    pub transparency: crate::newsroom::transparency::Transparency,
 }
 
 impl AppState {
@@ -198,7 +200,8 @@ impl AppState {
                         url: settings.cta_url.clone(),
                     },
                 )
-                .offering_replay(settings.replay_origin.is_some()),
+                .offering_replay(settings.replay_origin.is_some())
+                .served_at(&settings.public_url),
             ),
             liveness: liveness.clone(),
         };
@@ -227,6 +230,7 @@ impl AppState {
             metrics,
             compressed: crate::compression::Compressed::new(COMPRESSED_CACHE_ENTRIES),
             rate_limits: Arc::new(RateLimits::new(&settings)),
+            transparency: Default::default(),
             settings,
         })
     }

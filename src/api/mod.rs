@@ -15,6 +15,8 @@ pub mod keys;
 pub mod ledger;
 pub mod lookup;
 pub mod metrics;
+pub mod notifications;
+pub mod oembed;
 pub mod platforms;
 pub mod rate_limit;
 pub mod replay;
@@ -23,6 +25,7 @@ pub mod source_list;
 pub mod sources;
 pub mod subscribers;
 pub mod tiles;
+pub mod transparency;
 pub mod wacz;
 pub mod webhooks;
 pub mod witness;
@@ -97,11 +100,15 @@ fn routes(cfg: &mut ServiceConfig) {
     cfg.service(source_list::source_list)
         .service(health::healthz)
         .service(health::readyz)
+        .service(oembed::endpoint)
         .service(auth::token)
         .service(auth::exchange)
         .service(platforms::register)
         .service(platforms::list)
         .service(platforms::remove)
+        .service(notifications::create)
+        .service(notifications::list)
+        .service(notifications::remove)
         .service(webhooks::receive)
         .service(ledger::checkpoint)
         .service(ledger::checkpoints)
@@ -145,7 +152,8 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(citations::retract)
         .service(audit::events)
         .service(audit::export)
-        .service(audit::verify_ledger);
+        .service(audit::verify_ledger)
+        .service(transparency::figures);
 }
 
 /// The OpenAPI document, exactly as the server publishes it at `/openapi.json`.
@@ -291,12 +299,16 @@ pub fn app(
             web::get().to(source_list::verify_script),
         )
         .route("/assets/page.js", web::get().to(source_list::page_script))
+        .route("/articles/{slug}/embed", web::get().to(oembed::view))
+        .route("/assets/embed-view.css", web::get().to(oembed::stylesheet))
+        .route("/assets/embed-view.js", web::get().to(oembed::script))
         .route("/articles/{slug}/replay", web::get().to(replay::page))
         .route("/assets/wacz-check.js", web::get().to(replay::check_script))
         .route("/replay/", web::get().to(replay::index))
         .route("/replay/index.html", web::get().to(replay::index))
         .route("/replay/ui.js", web::get().to(replay::ui_script))
         .route("/replay/sw.js", web::get().to(replay::service_worker))
+        .route("/transparency", web::get().to(transparency::page))
         .route("/checkpoint", web::get().to(tiles::checkpoint))
         .route("/metrics", web::get().to(metrics::metrics))
         .route("/tile/{tail:.*}", web::get().to(tiles::tile))

@@ -334,6 +334,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notification_subscriptions (id) {
+        id -> Text,
+        url -> Text,
+        events -> Text,
+        secret -> Binary,
+        created_at -> Text,
+        created_by -> Text,
+        from_index -> BigInt,
+    }
+}
+
+diesel::table! {
+    notification_deliveries (subscription_id, entry_index) {
+        subscription_id -> Text,
+        entry_index -> BigInt,
+        event -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        created_at -> Text,
+        next_attempt_at -> Text,
+        last_attempt_at -> Nullable<Text>,
+        last_http_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notification_cursor (id) {
+        id -> Integer,
+        next_index -> BigInt,
+    }
+}
+
 diesel::joinable!(platform_posts -> articles (article_slug));
 diesel::allow_tables_to_appear_in_same_query!(
     checkpoint_timestamps,

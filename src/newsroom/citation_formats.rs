@@ -24,6 +24,9 @@ pub enum Format {
     JsonLd,
     /// The page `GET /articles/{slug}/sources` (not a `?format=`).
     Html,
+    /// The embeddable view `GET /articles/{slug}/embed` that oEmbed
+    /// consumers frame: the teaser only (not a `?format=`).
+    Embed,
 }
 
 impl Format {
@@ -53,6 +56,7 @@ impl Format {
             Format::Ris => "ris",
             Format::JsonLd => "jsonld",
             Format::Html => "html",
+            Format::Embed => "embed",
         }
     }
 
@@ -63,7 +67,7 @@ impl Format {
             Format::Bibtex => "application/x-bibtex; charset=utf-8",
             Format::Ris => "application/x-research-info-systems; charset=utf-8",
             Format::JsonLd => "application/ld+json",
-            Format::Html => "text/html; charset=utf-8",
+            Format::Html | Format::Embed => "text/html; charset=utf-8",
         }
     }
 

@@ -12,6 +12,7 @@ pub mod embargo;
 pub mod follow_up;
 pub mod from_article;
 pub mod lookup;
+pub mod oembed;
 pub mod packages;
 pub mod proposals;
 pub mod sealed;
@@ -19,6 +20,8 @@ pub mod source_list;
 pub mod source_page;
 pub mod sources;
 pub mod subscribers;
+pub mod transparency;
+pub mod transparency_page;
 
 pub fn ledger_index(appended: &crate::ledger::Appended) -> i64 {
     i64::try_from(appended.index).unwrap_or(i64::MAX)

@@ -207,6 +207,9 @@ pub struct SourceLists {
     call_to_action: CallToAction,
     /// Whether readers are offered replay (a replay origin is set).
     replay: bool,
+    /// Where readers reach this server (`SOURCELEDGER_PUBLIC_URL`): the
+    /// page's oEmbed discovery link and the embeddable view's links.
+    public_url: String,
     by_tag: Mutex<HashMap<String, Bytes>>,
     by_head: Mutex<HashMap<String, Built>>,
     capacity: usize,
@@ -231,6 +234,7 @@ impl SourceLists {
         Self {
             call_to_action,
             replay: false,
+            public_url: String::new(),
             by_tag: Mutex::new(HashMap::new()),
             by_head: Mutex::new(HashMap::new()),
             capacity,
@@ -243,6 +247,12 @@ impl SourceLists {
     /// Lists that offer replay of archived copies (or not).
     pub fn offering_replay(mut self, replay: bool) -> Self {
         self.replay = replay;
+        self
+    }
+
+    /// Lists whose pages name this public URL (oEmbed).
+    pub fn served_at(mut self, public_url: &str) -> Self {
+        self.public_url = public_url.to_owned();
         self
     }
 
@@ -392,13 +402,15 @@ fn build(
     let mut facts = facts_shown(&article, &rows);
     let cta = &cache.call_to_action;
     let (tag, body) = match format {
-        Format::Json | Format::Html => {
+        Format::Json | Format::Html | Format::Embed => {
             facts.push(format.name().to_owned());
-            if full {
+            // The embeddable view is framed by any site: the teaser, always.
+            if full && format != Format::Embed {
                 verified::build(conn, ledger, cache, &article, rows, format, facts)?
             } else {
                 facts.push("teaser".into());
-                let body = teaser_body(&teaser(&article, &rows, cta), format, ledger.vkey())?;
+                let teaser = teaser(&article, &rows, cta);
+                let body = teaser_body(&teaser, format, ledger.vkey(), &cache.public_url)?;
                 (etag(&facts), body)
             }
         }
@@ -432,13 +444,22 @@ fn facts_shown(article: &Article, rows: &[(Citation, CitedSource)]) -> Vec<Strin
     facts
 }
 
-/// The teaser as JSON, or as its page with that JSON and its JSON-LD.
-fn teaser_body(teaser: &SourceTeaser, format: Format, vkey: &str) -> Result<Bytes, ApiError> {
+/// The teaser as JSON, or as its page with that JSON and its JSON-LD, or as
+/// the embeddable view.
+fn teaser_body(
+    teaser: &SourceTeaser,
+    format: Format,
+    vkey: &str,
+    public_url: &str,
+) -> Result<Bytes, ApiError> {
+    if format == Format::Embed {
+        return Ok(Bytes::from(super::oembed::render_view(teaser, public_url)));
+    }
     let json = serde_json::to_vec(teaser).map_err(ApiError::internal)?;
     Ok(Bytes::from(match format {
         Format::Html => {
             let ld = formats::json_ld(&teaser.article, &teaser_entries(teaser));
-            source_page::render(Shown::Teaser(teaser), &json, &ld, vkey).into_bytes()
+            source_page::render(Shown::Teaser(teaser), &json, &ld, vkey, public_url).into_bytes()
         }
         _ => json,
     }))

@@ -49,12 +49,22 @@ fn kind_name(kind: &str) -> String {
     kind.replace('_', " ")
 }
 
-pub fn render(shown: Shown, list_json: &[u8], json_ld: &Value, vkey: &str) -> String {
+/// The page; a published article's names its oEmbed endpoint at
+/// `public_url` (none when empty).
+pub fn render(
+    shown: Shown,
+    list_json: &[u8],
+    json_ld: &Value,
+    vkey: &str,
+    public_url: &str,
+) -> String {
     let article: &Article = match &shown {
         Shown::Teaser(t) => &t.article,
         Shown::Verified(v) => &v.article.article,
     };
     let json_ld = serde_json::to_vec(json_ld).unwrap_or_default();
+    let oembed = (article.is_public() && !public_url.is_empty())
+        .then(|| super::oembed::discovery_href(public_url, &article.slug));
     let page = html! {
         (DOCTYPE)
         html lang=(article.language) {
@@ -65,6 +75,9 @@ pub fn render(shown: Shown, list_json: &[u8], json_ld: &Value, vkey: &str) -> St
                 meta name="sourceledger-vkey" content=(vkey);
                 title { "Sources: " (article.title) }
                 link rel="stylesheet" href="/assets/sources.css";
+                @if let Some(href) = &oembed {
+                    link rel="alternate" type="application/json+oembed" href=(href) title=(format!("Sources: {}", article.title));
+                }
                 script type="application/ld+json" { (data_block(&json_ld)) }
                 script type="application/json" id="sourceledger-list" { (data_block(list_json)) }
                 script src="/assets/verify.js" defer {}
@@ -88,6 +101,7 @@ pub fn render(shown: Shown, list_json: &[u8], json_ld: &Value, vkey: &str) -> St
                         "Check it yourself with the newsroom's public key and "
                         code { "sourceledger verify" } "."
                     }
+                    p { a href="/transparency" { "What this newsroom cites and corrects, in figures" } }
                 }
             }
         }

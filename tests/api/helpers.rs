@@ -160,6 +160,8 @@ pub fn settings_for(backend: &Backend, data_dir: &Path) -> Settings {
             "test.sourceledger.example/ledger",
         ),
         staff_oidc: None,
+        // Tests wait milliseconds, not seconds, for a notification's next try.
+        notify_retry_delay: std::time::Duration::from_millis(50),
     }
 }
 

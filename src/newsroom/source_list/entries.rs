@@ -119,9 +119,9 @@ pub(super) fn render(
     entries: &[Entry],
 ) -> Result<Bytes, ApiError> {
     let bytes = match format {
-        Format::Json | Format::Html => {
+        Format::Json | Format::Html | Format::Embed => {
             return Err(ApiError::internal(
-                "the JSON list and the page are built, not rendered",
+                "the JSON list and the pages are built, not rendered",
             ));
         }
         Format::CslJson => serde_json::to_vec(&formats::csl_json(entries)),

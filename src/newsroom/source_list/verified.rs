@@ -64,7 +64,7 @@ pub(super) fn build(
             .replay
             .then(|| format!("/articles/{}/replay", article.slug)),
     };
-    let body = render(&list, format, ledger.vkey())?;
+    let body = render(&list, format, ledger.vkey(), &cache.public_url)?;
     cache.remember_tag(&tag, body.clone());
     Ok((tag, body))
 }
@@ -222,12 +222,17 @@ fn proven_citations(
 }
 
 /// The list as JSON, or as its page with that JSON and its JSON-LD.
-fn render(list: &VerifiedSourceList, format: Format, vkey: &str) -> Result<Bytes, ApiError> {
+fn render(
+    list: &VerifiedSourceList,
+    format: Format,
+    vkey: &str,
+    public_url: &str,
+) -> Result<Bytes, ApiError> {
     let json = serde_json::to_vec(list).map_err(ApiError::internal)?;
     Ok(Bytes::from(match format {
         Format::Html => {
             let ld = formats::json_ld(&list.article.article, &full_entries_of(list));
-            source_page::render(Shown::Verified(list), &json, &ld, vkey).into_bytes()
+            source_page::render(Shown::Verified(list), &json, &ld, vkey, public_url).into_bytes()
         }
         _ => json,
     }))

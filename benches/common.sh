@@ -28,7 +28,7 @@ admin_token() {
 # A token for a new API key of role $1.
 token_for() {
   local key
-  key=$(post /v1/keys "$admin" "{\"role\": \"$1\", \"name\": \"bench $1\"}" | json '["key"]')
+  key=$(post /v1/keys "$admin" "{\"role\": \"$1\", \"name\": \"bench $1 $(date +%s%N)\"}" | json '["key"]')
   curl -sf -X POST "$base/v1/auth/token" -H 'content-type: application/json' -d "{\"api_key\": \"$key\"}" | json '["access_token"]'
 }
 

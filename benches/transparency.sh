@@ -22,7 +22,7 @@ articles=${ARTICLES:-100}
 per_article=${PER_ARTICLE:-1000}
 bench_setup 18291
 
-serve "$data" "${SOURCELEDGER_BENCH_POSTGRES:-}"
+serve "$data" "${SOURCELEDGER_BENCH_POSTGRES:-}" SOURCELEDGER_ORIGIN=bench.sourceledger.example/ledger
 admin=$(admin_token "$data")
 journalist=$(token_for journalist)
 editor=$(token_for editor)
@@ -64,7 +64,7 @@ echo "== log of $size entries"
 
 # One count: the first request of a fresh server waits for it.
 stop_server
-serve "$data" "${SOURCELEDGER_BENCH_POSTGRES:-}"
+serve "$data" "${SOURCELEDGER_BENCH_POSTGRES:-}" SOURCELEDGER_ORIGIN=bench.sourceledger.example/ledger
 s=$(date +%s%N)
 curl -sf -o /dev/null "$base/v1/transparency"
 e=$(date +%s%N)
@@ -109,6 +109,11 @@ while time.time() < end:
     conn.getresponse().read()
     time.sleep(0.02)
 PY
-sites+=($!)
+writer=$!
+sites+=("$writer")
+counted() { curl -sf "$base/v1/transparency" | json '["counted"]["entries"]'; }
 sleep 6
+before=$(counted)
 measure "while writing"
+echo "while writing: the figures counted $before entries before the requests, $(counted) after"
+kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null || true

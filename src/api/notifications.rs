@@ -34,10 +34,11 @@ pub struct SubscriptionList {
     security(("bearer" = [])),
     responses(
         (status = 201, body = CreatedSubscription),
+        (status = 400, description = "a malformed body, a URL that is not http(s), or events that are empty, repeated or unknown", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "as many subscriptions as are kept exist", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "a URL the server may not send to, or events it does not know", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a URL on an address the server may not send to", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/notifications")]

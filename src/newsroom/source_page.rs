@@ -37,7 +37,7 @@ pub enum Shown<'a> {
 }
 
 /// JSON safe inside `<script type="application/...json">`.
-fn data_block(json: &[u8]) -> PreEscaped<String> {
+pub(crate) fn data_block(json: &[u8]) -> PreEscaped<String> {
     PreEscaped(String::from_utf8_lossy(json).replace('<', "\\u003c"))
 }
 

@@ -4,14 +4,11 @@
 //! page's data and a schema.org `Organization` as JSON-LD, both with `<`
 //! written as `\u003c`.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 use serde_json::json;
 
+use super::source_page::data_block;
 use super::transparency::Figures;
-
-fn data_block(json: &[u8]) -> PreEscaped<String> {
-    PreEscaped(String::from_utf8_lossy(json).replace('<', "\\u003c"))
-}
 
 fn date(text: &str) -> &str {
     text.get(..10).unwrap_or(text)

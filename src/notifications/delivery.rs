@@ -144,6 +144,26 @@ fn due_subscriptions(conn: &mut DbConnection) -> Result<Vec<String>, ApiError> {
         .load(conn)?)
 }
 
+/// How long a claimed row is left to the server that claimed it: a try's
+/// whole time and then some. A server that dies mid-try leaves the row to
+/// be tried again after it (at least once, with the same `webhook-id`).
+const CLAIM_FOR: Duration = Duration::from_secs(30);
+
+/// Takes the row `head` for one try, unless another server took it since it
+/// was read: its next try is moved past the try's end, where no other server
+/// finds it due. The update writes first (SQLite's write lock is waited for).
+fn claim(conn: &mut DbConnection, subscription: &str, head: &Head) -> Result<bool, ApiError> {
+    let until = Utc::now() + chrono::Duration::from_std(CLAIM_FOR).unwrap_or_default();
+    let taken =
+        diesel::update(notification_deliveries::table.find((subscription, head.entry_index)))
+            .filter(notification_deliveries::state.eq(DeliveryState::Pending.as_str()))
+            .filter(notification_deliveries::attempts.eq(head.attempts))
+            .filter(notification_deliveries::next_attempt_at.eq(&head.next_attempt_at))
+            .set(notification_deliveries::next_attempt_at.eq(time::format(until)))
+            .execute(conn)?;
+    Ok(taken == 1)
+}
+
 /// What one try came to.
 #[derive(Debug)]
 enum Outcome {
@@ -175,6 +195,7 @@ fn record(
     let at = time::format(now);
     diesel::update(notification_deliveries::table.find((subscription, head.entry_index)))
         .filter(notification_deliveries::state.eq(DeliveryState::Pending.as_str()))
+        .filter(notification_deliveries::attempts.eq(head.attempts))
         .set((
             notification_deliveries::state.eq(state.as_str()),
             notification_deliveries::attempts.eq(attempts),
@@ -202,6 +223,16 @@ async fn send_due(state: &AppState, id: &str) -> Result<(), ApiError> {
             return Ok(());
         };
         if head.next_attempt_at > time::now() {
+            return Ok(());
+        }
+        // Another server that held the lease a moment ago may be at the
+        // same row: the one whose claim takes it sends it.
+        let (subscription, claimed) = (id.to_owned(), head.clone());
+        if !state
+            .db
+            .run(move |conn| claim(conn, &subscription, &claimed))
+            .await?
+        {
             return Ok(());
         }
         let trying = Instant::now();
@@ -250,7 +281,7 @@ async fn try_once(state: &AppState, row: &SubscriptionRow, head: &Head, secret: 
             ("webhook-timestamp", timestamp.as_str()),
             ("webhook-signature", signed.as_str()),
         ];
-        fetcher.post_with(
+        fetcher.post_once(
             &url,
             &headers,
             "application/json",

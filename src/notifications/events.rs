@@ -42,9 +42,15 @@ fn cursor(conn: &mut DbConnection) -> Result<i64, ApiError> {
         .first(conn)?)
 }
 
-/// Whether the log holds entries the cursor has not reached (cheap: two
-/// reads, no write).
+/// Whether the log holds entries the cursor has not reached and someone to
+/// tell (cheap: reads, no write). With no subscription the cursor stays
+/// where it is: a new subscription hears only of later entries, and the
+/// cursor's next move starts at the earliest subscription's first entry.
 pub fn behind(conn: &mut DbConnection) -> Result<bool, ApiError> {
+    let subscribed: i64 = notification_subscriptions::table.count().get_result(conn)?;
+    if subscribed == 0 {
+        return Ok(false);
+    }
     let size = crate::ledger::store::size(conn)?;
     Ok(cursor(conn)? < i64::try_from(size).map_err(ApiError::internal)?)
 }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::DbConnection;
-use crate::db::schema::{notification_deliveries, notification_subscriptions};
+use crate::db::schema::{notification_cursor, notification_deliveries, notification_subscriptions};
 use crate::error::{ApiError, ErrorCode};
 use crate::secrets::SealingKey;
 use crate::time::Timestamp;
@@ -65,10 +65,27 @@ crate::db::words::stored_words! {
 pub struct NewSubscription {
     /// Where the events are sent: an absolute `https` URL, or `http` to an
     /// address the operator allows (`SOURCELEDGER_FETCH_ALLOW`).
+    #[schema(pattern = "^https?://", max_length = 2048)]
     pub url: String,
     /// One or more of `article.published`, `citation.retracted`,
     /// `link.gone`, `link.changed`, each once.
+    #[schema(min_items = 1, max_items = 4, inline, value_type = Vec<EventName>)]
     pub events: Vec<String>,
+}
+
+/// An event's name, for the OpenAPI document (the handler reads names as
+/// text, to say which one it does not know).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum EventName {
+    #[schema(rename = "article.published")]
+    ArticlePublished,
+    #[schema(rename = "citation.retracted")]
+    CitationRetracted,
+    #[schema(rename = "link.gone")]
+    LinkGone,
+    #[schema(rename = "link.changed")]
+    LinkChanged,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -127,6 +144,9 @@ pub struct LastDelivery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Subscription {
     pub id: String,
+    /// The URL's origin and the last characters of its path: a webhook URL
+    /// is often its own credential (Slack's is), so it is shown whole only
+    /// once, when the subscription is made.
     pub url: String,
     pub events: Vec<String>,
     pub created_at: Timestamp,
@@ -239,6 +259,12 @@ pub fn create(
     let secret = new_secret();
     let id = uuid::Uuid::now_v7().to_string();
     conn.transaction(|conn| {
+        // A write first: SQLite takes its write lock now rather than failing
+        // to upgrade a read later, and the log's reader (which locks the
+        // cursor the same way) never sees half of this.
+        diesel::update(notification_cursor::table.find(1))
+            .set(notification_cursor::next_index.eq(notification_cursor::next_index))
+            .execute(conn)?;
         let count: i64 = notification_subscriptions::table
             .count()
             .get_result(conn)?;
@@ -341,8 +367,29 @@ fn listed(conn: &mut DbConnection, row: SubscriptionRow) -> Result<Subscription,
         delivered: count(DeliveryState::Delivered),
         created_at: Timestamp::parse("created_at", &row.created_at)?,
         id: row.id,
-        url: row.url,
+        url: masked(&row.url),
     })
+}
+
+/// `https://hooks.slack.com/…XXXX`: the origin and the path's last four
+/// characters, enough to tell subscriptions apart.
+pub fn masked(url: &str) -> String {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return "…".to_owned();
+    };
+    let path = parsed.path();
+    let tail: String = path
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if path.len() <= 1 && parsed.query().is_none() {
+        return format!("{}/", parsed.origin().ascii_serialization());
+    }
+    format!("{}/…{tail}", parsed.origin().ascii_serialization())
 }
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Subscription>, ApiError> {
@@ -367,6 +414,20 @@ pub fn remove(conn: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listed_url_hides_its_path() {
+        assert_eq!(
+            masked("https://hooks.slack.com/services/T000/B000/XXXXsecretABCD"),
+            "https://hooks.slack.com/…ABCD"
+        );
+        assert_eq!(masked("http://127.0.0.1:9/h"), "http://127.0.0.1:9/…/h");
+        assert_eq!(masked("https://news.example/"), "https://news.example/");
+        assert_eq!(
+            masked("https://news.example/?token=x"),
+            "https://news.example/…/"
+        );
+    }
 
     #[test]
     fn receivers_are_https_or_allowed_addresses() {

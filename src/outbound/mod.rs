@@ -177,6 +177,33 @@ impl Fetcher {
         body: &[u8],
         limits: Limits,
     ) -> Result<Fetched, FetchError> {
+        self.post_following(url, headers, content_type, body, limits, true)
+    }
+
+    /// [`post_with`](Self::post_with) that follows no redirect: a 3xx is the
+    /// answer. For a webhook's receiver, which must answer for itself (a
+    /// redirect would turn the POST into a GET elsewhere, and its 2xx would
+    /// pass for a delivery).
+    pub fn post_once(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        content_type: &str,
+        body: &[u8],
+        limits: Limits,
+    ) -> Result<Fetched, FetchError> {
+        self.post_following(url, headers, content_type, body, limits, false)
+    }
+
+    fn post_following(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        content_type: &str,
+        body: &[u8],
+        limits: Limits,
+        follow: bool,
+    ) -> Result<Fetched, FetchError> {
         let url = checked_url(url)?;
         let mut request = self
             .strict
@@ -185,12 +212,11 @@ impl Fetcher {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request
-            .config()
-            .timeout_global(Some(limits.timeout))
-            .build()
-            .send(body)
-            .map_err(fetch_error)?;
+        let mut config = request.config().timeout_global(Some(limits.timeout));
+        if !follow {
+            config = config.max_redirects(0);
+        }
+        let response = config.build().send(body).map_err(fetch_error)?;
         read_response(response, limits)
     }
 

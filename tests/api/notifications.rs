@@ -25,6 +25,8 @@ on_both_backends!(
     a_receiver_on_a_private_address_is_refused_unless_allowed,
     a_slow_receiver_holds_up_no_other,
     only_admins_manage_notifications,
+    two_servers_sending_at_once_send_each_event_once,
+    a_redirect_is_not_a_delivery,
 );
 
 /// The venv's python with `standardwebhooks`, or `None` (saying so).
@@ -720,4 +722,92 @@ async fn a_slow_receiver_holds_up_no_other(backend: Backend) {
             .collect::<Vec<_>>(),
         ["s1", "s2"]
     );
+}
+
+/// Two servers over one database, both sending the same backlog at the same
+/// time (as when the lease passes from one to the other mid-round): each
+/// event reaches the receiver once, in order.
+async fn two_servers_sending_at_once_send_each_event_once(backend: Backend) {
+    let Some(python) = webhook_python() else {
+        return;
+    };
+    let app = TestApp::spawn(backend).await;
+    let (_other_app, other) = app.another_instance().await;
+    let admin = app.admin_token().await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let editor = app.token_of(Role::Editor).await;
+    let receiver = Receiver::start(&python);
+    let made = subscribe(&app, &admin, &receiver.url("/hook"), &["article.published"]).await;
+    receiver.control(json!({"secret": made["secret"], "mode": "up"}));
+    let slugs: Vec<String> = (0..8).map(|n| format!("story-{n}")).collect();
+    for slug in &slugs {
+        article(&app, &journalist, slug, &[]).await;
+        publish(&app, &editor, slug).await;
+    }
+    for _ in 0..4 {
+        let (a, b) =
+            futures_util::future::join(delivery::run_once(&app.state), delivery::run_once(&other))
+                .await;
+        a.expect("one server's round");
+        b.expect("the other's round");
+    }
+    let received = receiver
+        .wait_for(slugs.len(), Duration::from_secs(20))
+        .await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let received = if receiver.received().len() > received.len() {
+        receiver.received()
+    } else {
+        received
+    };
+    let ids: Vec<&str> = received
+        .iter()
+        .map(|r| r["id"].as_str().expect("id"))
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len(), "an event sent twice: {ids:?}");
+    let published: Vec<&str> = received
+        .iter()
+        .map(|r| {
+            r["payload"]["data"]["article"]["slug"]
+                .as_str()
+                .expect("slug")
+        })
+        .collect();
+    assert_eq!(published, slugs, "each once, in order");
+}
+
+/// A receiver that answers with a redirect has not received the event: the
+/// redirect is not followed (a 307 would re-send the body elsewhere), the
+/// delivery stays pending and is sent to the receiver's own URL once it
+/// answers.
+async fn a_redirect_is_not_a_delivery(backend: Backend) {
+    let Some(python) = webhook_python() else {
+        return;
+    };
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    let journalist = app.token_of(Role::Journalist).await;
+    let editor = app.token_of(Role::Editor).await;
+    let receiver = Receiver::start(&python);
+    let made = subscribe(&app, &admin, &receiver.url("/hook"), &["article.published"]).await;
+    receiver.control(json!({"secret": made["secret"], "mode": "redirect"}));
+    article(&app, &journalist, "moved", &[]).await;
+    publish(&app, &editor, "moved").await;
+    delivery::run_once(&app.state).await.expect("round");
+    let listed = list(&app, &admin).await;
+    let last = &listed["subscriptions"][0]["last_delivery"];
+    assert_eq!(last["state"], "pending", "{listed}");
+    assert_eq!(last["http_status"], 307, "{listed}");
+    assert!(receiver.received().is_empty(), "{:?}", receiver.received());
+    receiver.control(json!({"mode": "up"}));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while receiver.received().is_empty() {
+        assert!(Instant::now() < deadline, "never delivered");
+        delivery::run_once(&app.state).await.expect("round");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0]["path"], "/hook");
 }

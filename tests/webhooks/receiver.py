@@ -10,7 +10,8 @@ verified one is appended to LOG as a JSON line {"id", "timestamp",
 answers; one that does not verify is logged with "rejected" and answered 400.
 
 POST /_control {"secret", "mode"} sets the secret (kept in LOG.secret, so a
-restarted receiver has it) and the mode: "up", "slow" (answer after 3 s),
+restarted receiver has it) and the mode: "up", "redirect" (307 to /elsewhere),
+"slow" (answer after 3 s),
 "fail" (answer 500) or "close" (close the connection without an answer).
 """
 
@@ -68,6 +69,14 @@ class Handler(BaseHTTPRequestHandler):
         mode, secret = STATE["mode"], STATE["secret"]
         if mode == "fail":
             return self.answer(500, b"down")
+        if mode == "redirect" and self.path != "/elsewhere":
+            # A 307 keeps the method and body: a client that followed it
+            # would deliver here, at /elsewhere, and take it for done.
+            self.send_response(307)
+            self.send_header("Location", "/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if mode == "slow":
             time.sleep(3)
         if mode == "close":

@@ -112,8 +112,12 @@ error_codes! {
     HeadersTooLarge = "headers_too_large",
     /// The server does not answer in the format asked for (oEmbed's XML).
     NotImplemented = "not_implemented",
-    /// The database is busy or unreachable; try again (see `Retry-After`).
+    /// The database is busy or unreachable, or the object store is; try
+    /// again (see `Retry-After`).
     Unavailable = "unavailable",
+    /// No space left to store the write (507); reads go on. Try again (see
+    /// `Retry-After`) once the operator has freed space.
+    StorageFull = "storage_full",
     /// A failure of ours; the details are in the server's log.
     Internal = "internal",
     /// Any other error status.
@@ -135,6 +139,11 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
+
+/// `Retry-After` for a full disk: space comes back when an operator acts.
+const STORAGE_RETRY_SECS: u64 = 30;
+/// `Retry-After` for a database or object store that does not answer.
+const UNREACHABLE_RETRY_SECS: u64 = 5;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -170,6 +179,7 @@ impl ErrorCode {
             TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Unavailable | PlatformUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             Internal | Error => StatusCode::INTERNAL_SERVER_ERROR,
             NotImplemented => StatusCode::NOT_IMPLEMENTED,
         }
@@ -227,9 +237,54 @@ impl ApiError {
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::unavailable_for(detail, 1)
+    }
+
+    /// 503 with `Retry-After: secs`.
+    pub fn unavailable_for(detail: impl Into<String>, secs: u64) -> Self {
         Self {
-            retry_after_secs: Some(1),
+            retry_after_secs: Some(secs),
             ..Self::new(ErrorCode::Unavailable, detail)
+        }
+    }
+
+    /// 507: the write was refused, nothing of it stored, for want of space.
+    pub fn storage_full() -> Self {
+        Self {
+            retry_after_secs: Some(STORAGE_RETRY_SECS),
+            ..Self::new(
+                ErrorCode::StorageFull,
+                "the server's storage is full: nothing of this write was stored; try again later",
+            )
+        }
+    }
+
+    /// 503 for a database that cannot be reached (the fault is noted once).
+    pub fn database_unreachable(error: &dyn std::fmt::Display) -> Self {
+        crate::db::health::failed(crate::db::health::Fault::Unreachable, error);
+        Self::unavailable_for(
+            "the database is not reachable right now",
+            UNREACHABLE_RETRY_SECS,
+        )
+    }
+
+    /// 503 for an object store that cannot be reached.
+    pub fn object_store_unreachable() -> Self {
+        Self::unavailable_for(
+            "the archive's object store is not reachable right now; nothing was stored",
+            UNREACHABLE_RETRY_SECS,
+        )
+    }
+
+    /// The answer to a failed storage fault, if `error` is one: noted (once
+    /// per state change in the log) and answered 507 or 503.
+    pub fn from_fault(fault: crate::db::health::Fault, error: &dyn std::fmt::Display) -> Self {
+        match fault {
+            crate::db::health::Fault::DiskFull => {
+                crate::db::health::failed(fault, error);
+                Self::storage_full()
+            }
+            crate::db::health::Fault::Unreachable => Self::database_unreachable(error),
         }
     }
 
@@ -297,6 +352,9 @@ impl ResponseError for ApiError {
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
+        if let Some(fault) = crate::db::health::classify(&error) {
+            return Self::from_fault(fault, &error);
+        }
         match &error {
             Error::NotFound => Self::not_found("no such record"),
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::new(
@@ -324,14 +382,25 @@ impl From<diesel::result::Error> for ApiError {
 impl From<crate::db::Unavailable> for ApiError {
     fn from(error: crate::db::Unavailable) -> Self {
         match error {
-            crate::db::Unavailable::NoConnection(error) => {
-                tracing::warn!(error = %error, "no database connection");
-                Self::unavailable("the database is not reachable right now")
+            crate::db::Unavailable::NoConnection(error) => Self::database_unreachable(&error),
+            crate::db::Unavailable::DiskFull(reason) => {
+                crate::db::health::failed(crate::db::health::Fault::DiskFull, &reason);
+                Self::storage_full()
             }
             crate::db::Unavailable::Lost(reason) => {
-                tracing::warn!(%reason, "a write did not commit");
-                Self::unavailable(
+                let unreachable = crate::db::health::classify_message(&reason).is_some();
+                if unreachable {
+                    crate::db::health::failed(crate::db::health::Fault::Unreachable, &reason);
+                } else {
+                    tracing::warn!(%reason, "a write did not commit");
+                }
+                Self::unavailable_for(
                     "the database failed during the write: it was not acknowledged; check whether it landed before trying again",
+                    if unreachable {
+                        UNREACHABLE_RETRY_SECS
+                    } else {
+                        1
+                    },
                 )
             }
             other => Self::internal(other),

@@ -30,6 +30,11 @@ pub struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FaultLabels {
+    pub fault: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StateLabels {
     pub state: String,
 }
@@ -45,6 +50,11 @@ pub struct Metrics {
     appends: Counter,
     pub group_sizes: Histogram,
     pub group_failed_items: Counter,
+    /// Time from taking the log's lock to a durable commit, per group.
+    pub group_seconds: Histogram,
+    /// Storage faults in force (1) or not (0), and requests refused for each.
+    pub storage_fault: Family<FaultLabels, Gauge>,
+    pub storage_refusals: Family<FaultLabels, Counter>,
     pub log_size: Gauge,
     pub checkpoint_age_seconds: Gauge,
     pub witnessed_size: Gauge,
@@ -111,6 +121,24 @@ impl Default for Metrics {
             "Writes that failed and rolled back alone inside a committed group",
             group_failed_items.clone(),
         );
+        let group_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        registry.register(
+            "write_group_duration_seconds",
+            "Time from taking the log's write lock to a durable commit, per group of writes (the sync to disk included: a slow disk shows here)",
+            group_seconds.clone(),
+        );
+        let storage_fault = Family::<FaultLabels, Gauge>::default();
+        registry.register(
+            "storage_fault",
+            "1 while the process knows of a storage fault (disk_full, database_unreachable), else 0",
+            storage_fault.clone(),
+        );
+        let storage_refusals = Family::<FaultLabels, Counter>::default();
+        registry.register(
+            "storage_refusals",
+            "Requests and background writes refused for a storage fault since the process started",
+            storage_refusals.clone(),
+        );
         let log_size = Gauge::default();
         registry.register("ledger_size", "Entries in the log", log_size.clone());
         let checkpoint_age_seconds = Gauge::default();
@@ -159,6 +187,9 @@ impl Default for Metrics {
             appends,
             group_sizes,
             group_failed_items,
+            group_seconds,
+            storage_fault,
+            storage_refusals,
             log_size,
             checkpoint_age_seconds,
             witnessed_size,
@@ -233,6 +264,17 @@ impl Metrics {
     pub fn render(&self, appended: u64) -> String {
         self.appends
             .inc_by(appended.saturating_sub(self.appends.get()));
+        use crate::db::health::{self, Fault};
+        for fault in [Fault::DiskFull, Fault::Unreachable] {
+            let labels = FaultLabels {
+                fault: fault.as_str(),
+            };
+            self.storage_fault
+                .get_or_create(&labels)
+                .set(i64::from(health::is_on(fault)));
+            let refused = self.storage_refusals.get_or_create(&labels);
+            refused.inc_by(health::refusals(fault).saturating_sub(refused.get()));
+        }
         let mut text = String::new();
         if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
             text.clear();

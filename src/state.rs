@@ -179,6 +179,7 @@ impl AppState {
                 Arc::new(move |group: crate::ledger::group::GroupStats| {
                     metrics.group_sizes.observe(group.items as f64);
                     metrics.group_failed_items.inc_by(group.failed as u64);
+                    metrics.group_seconds.observe(group.seconds);
                 }),
             )
             .map_err(StartupError::Thread)?

@@ -181,6 +181,27 @@ pub(crate) async fn send(
         }
     };
     let length = span.end - span.start;
+    // The store must answer before the status line goes out: a byte of the
+    // first WARC in the span is read first, so an object store that is down
+    // is a 503, not a 200 whose body stops short.
+    if req.method() != actix_web::http::Method::HEAD
+        && let Some((name, range)) =
+            package
+                .layout
+                .slices(span.clone())
+                .into_iter()
+                .find_map(|slice| match slice {
+                    Slice::Blob { name, range } if !range.is_empty() => Some((name, range)),
+                    _ => None,
+                })
+    {
+        drop(
+            state
+                .archive
+                .read(&name, range.start..range.start + 1)
+                .await?,
+        );
+    }
     // A HEAD answer's body is never sent, only its length.
     let body = if req.method() == actix_web::http::Method::HEAD {
         Box::pin(futures_util::stream::empty())

@@ -55,7 +55,20 @@ pub struct Archive {
     max_bytes: u64,
 }
 
-fn storage_failed(e: impl std::fmt::Display) -> ApiError {
+/// Our storage failed: a full disk is 507, an object store that does not
+/// answer 503 (both say try again later, and nothing was kept); anything
+/// else is ours (500).
+fn storage_failed(e: impl std::fmt::Display + 'static) -> ApiError {
+    if let Some(io) = (&e as &dyn std::any::Any).downcast_ref::<std::io::Error>() {
+        if crate::db::health::is_disk_full(io) {
+            crate::db::health::failed(crate::db::health::Fault::DiskFull, io);
+            return ApiError::storage_full();
+        }
+        if super::store::is_object_store_failure(io) {
+            tracing::warn!(error = %io, "the object store failed");
+            return ApiError::object_store_unreachable();
+        }
+    }
     ApiError::internal(format!("snapshot storage: {e}"))
 }
 

@@ -422,10 +422,15 @@ pub fn spawn(db: Db, fetcher: Fetcher, pace: Pace, max_bytes: u64) {
                         "link monitor round"
                     ),
                     Ok(_) => {}
-                    Err(error) => tracing::warn!(%error, "link monitor round failed"),
+                    Err(error) => {
+                        crate::db::health::background_failed("link monitor round failed", &error)
+                    }
                 },
                 Ok(false) => {}
-                Err(error) => tracing::warn!(%error, "link monitor: the lease could not be read"),
+                Err(error) => crate::db::health::background_failed(
+                    "link monitor: the lease could not be read",
+                    &error,
+                ),
             }
             std::thread::sleep(tick);
         }

@@ -11,6 +11,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
@@ -27,7 +28,7 @@ pub struct S3Store {
 }
 
 fn failed(what: &str, e: impl std::fmt::Display) -> io::Error {
-    io::Error::other(format!("object store, {what}: {e}"))
+    io::Error::other(super::store::ObjectStoreFailed(format!("{what}: {e}")))
 }
 
 impl S3Store {
@@ -218,12 +219,22 @@ impl BlobStore for std::sync::Arc<S3Store> {
             if range.is_empty() {
                 return Ok(Box::pin(futures_util::stream::empty()) as BlobStream);
             }
-            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            let (tx, mut rx) = tokio::sync::mpsc::channel(4);
             actix_web::rt::task::spawn_blocking(move || store.get_blocking(&key, range, tx));
+            // The first chunk, or the store's failure, before the caller
+            // answers: an object store that is down is a 503, never a 200
+            // whose body stops short.
+            let first = match rx.recv().await {
+                Some(Ok(chunk)) => chunk,
+                Some(Err(e)) => return Err(e),
+                None => return Err(failed("GET", "no bytes")),
+            };
+            let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            });
             Ok(
-                Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-                    rx.recv().await.map(|item| (item, rx))
-                })) as BlobStream,
+                Box::pin(futures_util::stream::once(async move { Ok(first) }).chain(rest))
+                    as BlobStream,
             )
         })
     }

@@ -150,6 +150,19 @@ pub fn is_too_large(error: &io::Error) -> bool {
         .is_some_and(|inner| inner.downcast_ref::<TooLarge>().is_some())
 }
 
+/// The object store did not answer, or answered with a failure: a
+/// dependency's fault, not ours (the answer is 503).
+#[derive(Debug, thiserror::Error)]
+#[error("object store, {0}")]
+pub struct ObjectStoreFailed(pub String);
+
+/// Whether `error` is the object store's failure.
+pub fn is_object_store_failure(error: &io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<ObjectStoreFailed>().is_some())
+}
+
 /// Only 64 lowercase hex digits name a blob (nothing else reaches a path).
 pub fn valid_name(sha256: &str) -> bool {
     sha256.len() == 64

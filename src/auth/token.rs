@@ -158,7 +158,7 @@ impl TokenKeys {
         })
     }
 
-    /// Checks signature, algorithm, `exp`, `nbf`, `iss` and `aud`.
+    /// Checks signature, algorithm, `exp`, `iss` and `aud`.
     pub fn check(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
         let now = chrono::Utc::now().timestamp();
         let known = self
@@ -167,8 +167,7 @@ impl TokenKeys {
             .ok()
             .and_then(|verified| verified.get(token).cloned());
         match known {
-            // Verified before: only time can have changed its answer (`nbf`
-            // was reached then, and stays reached).
+            // Verified before: only time can have changed its answer.
             Some(claims) if claims.exp >= now - LEEWAY_SECS as i64 => return Ok(claims),
             Some(_) => {
                 if let Ok(mut verified) = self.verified.lock() {
@@ -192,7 +191,12 @@ impl TokenKeys {
         let mut validation = Validation::new(ALGORITHM);
         validation.leeway = LEEWAY_SECS;
         validation.validate_exp = true;
-        validation.validate_nbf = true;
+        // `nbf` is written (it is the time of issue) but not judged: only
+        // this server, or one sharing its secret, makes these tokens, so one
+        // cannot come from the future; a clock stepped back (NTP, a VM
+        // resumed) would otherwise refuse every token issued in the minutes
+        // before the step. `exp` is judged, with the leeway.
+        validation.validate_nbf = false;
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);

@@ -2,6 +2,7 @@
 //! embedded per-backend migrations, and a way to run blocking diesel work off the
 //! async executor.
 
+pub mod health;
 pub mod insert;
 pub mod schema;
 pub mod words;
@@ -55,6 +56,33 @@ pub enum Unavailable {
     /// lost connection, a lock not granted in time): it may be tried again.
     #[error("the write did not commit: {0}")]
     Lost(String),
+    /// The write's transaction did not commit for want of space.
+    #[error("the write did not commit, the disk is full: {0}")]
+    DiskFull(String),
+}
+
+/// How long a request waits for a connection while the database is known to
+/// be unreachable: long enough for a restart that is already over, short
+/// enough that nobody waits out the pool's full timeout for a 503.
+const WAIT_WHILE_UNREACHABLE: Duration = Duration::from_millis(750);
+
+/// A connection from `pool`; the wait is short while the database is known
+/// to be down, and the health state learns of the outcome.
+fn checkout(
+    pool: &DbPool,
+) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<DbConnection>>, Unavailable> {
+    let got = if health::is_on(health::Fault::Unreachable) {
+        pool.get_timeout(WAIT_WHILE_UNREACHABLE)
+    } else {
+        pool.get()
+    };
+    match got {
+        Ok(conn) => {
+            health::connected();
+            Ok(conn)
+        }
+        Err(e) => Err(Unavailable::NoConnection(e)),
+    }
 }
 
 /// Applies the per-connection settings each backend needs.
@@ -270,6 +298,10 @@ impl Db {
             // before every use would cost a round trip per request.
             .test_on_check_out(false)
             .connection_customizer(Box::new(ConnectionSetup))
+            // The pool's own failures (a connection that could not be made)
+            // are not logged one by one: they surface as requests refused
+            // 503, and `health` logs the outage once as it begins and ends.
+            .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
             .build(ConnectionManager::<DbConnection>::new(connection_url))
             // r2d2's message names the failure, never the URL it was given.
             .map_err(|e| DbError::Connect(e.to_string()))?;
@@ -305,7 +337,7 @@ impl Db {
     pub fn get(
         &self,
     ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<DbConnection>>, Unavailable> {
-        self.pool.get().map_err(Unavailable::NoConnection)
+        checkout(&self.pool)
     }
 
     fn migrate(&self) -> Result<(), DbError> {
@@ -369,7 +401,7 @@ impl Db {
         self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let pool = self.pool.clone();
         actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(Unavailable::NoConnection)?;
+            let mut conn = checkout(&pool)?;
             work(&mut conn)
         })
         .await

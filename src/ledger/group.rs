@@ -29,6 +29,7 @@ use diesel::Connection;
 
 use super::LedgerError;
 use super::store::Sequencer;
+use crate::db::health::{self, Fault};
 use crate::db::{Db, DbConnection, Unavailable};
 
 /// The most items one transaction carries.
@@ -48,9 +49,10 @@ trait Item: Send {
     fn isolated(&self) -> bool;
 }
 
-/// Why a whole group failed to commit, for the log line and the answer.
+/// Why a whole group failed to commit, for the log line and the answer, and
+/// the storage fault it showed, if any.
 #[derive(Debug, Clone)]
-struct GroupFailure(String);
+struct GroupFailure(String, Option<Fault>);
 
 struct Job<T, E, F> {
     work: Option<F>,
@@ -97,8 +99,11 @@ where
 }
 
 impl From<GroupFailure> for LedgerError {
-    fn from(GroupFailure(why): GroupFailure) -> Self {
-        LedgerError::Unavailable(Unavailable::Lost(why))
+    fn from(GroupFailure(why, fault): GroupFailure) -> Self {
+        LedgerError::Unavailable(match fault {
+            Some(Fault::DiskFull) => Unavailable::DiskFull(why),
+            _ => Unavailable::Lost(why),
+        })
     }
 }
 
@@ -121,6 +126,9 @@ impl From<diesel::result::Error> for Rollback {
 pub struct GroupStats {
     pub items: usize,
     pub failed: usize,
+    /// From taking the log's lock to the commit's return, the sync to disk
+    /// included.
+    pub seconds: f64,
 }
 
 /// Hands writes to the process's writer thread. Dropping it lets the thread
@@ -151,14 +159,26 @@ impl Drop for GroupCommitter {
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Checkpoints the WAL every [`CHECKPOINT_EVERY`] until `stop` hangs up.
+/// A failure is logged once, not every 250 ms while it lasts (a full disk
+/// fails every checkpoint that must grow the database file), and so is its
+/// end.
 fn checkpointer(db: Db, stop: mpsc::Receiver<()>) {
+    let mut failing = false;
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
         let done = db
             .get()
             .map_err(|e| e.to_string())
             .and_then(|mut conn| crate::db::checkpoint_wal(&mut conn).map_err(|e| e.to_string()));
-        if let Err(error) = done {
-            tracing::warn!(%error, "the WAL checkpoint failed; the next one tries again");
+        match done {
+            Err(error) if !failing => {
+                failing = true;
+                tracing::warn!(%error, "the WAL checkpoint failed; it is tried again every 250 ms");
+            }
+            Ok(()) if failing => {
+                failing = false;
+                tracing::info!("the WAL checkpoint succeeds again");
+            }
+            _ => {}
         }
     }
 }
@@ -272,12 +292,13 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
     let mut conn = match db.get() {
         Ok(conn) => conn,
         Err(e) => {
-            let why = GroupFailure(e.to_string());
+            let why = GroupFailure(e.to_string(), Some(Fault::Unreachable));
             group.into_iter().for_each(|item| item.lost(why.clone()));
             return None;
         }
     };
     let mut failed = 0;
+    let started = std::time::Instant::now();
     let done = conn.transaction(|conn| -> Result<u64, Rollback> {
         let mut seq = Sequencer::lock(conn).map_err(ledger_to_rollback)?;
         for item in group.iter_mut() {
@@ -306,23 +327,38 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
     match done {
         Ok(appended) => {
             db.write_count().note(appended);
+            health::wrote();
             let stats = GroupStats {
                 items: group.len(),
                 failed,
+                seconds: started.elapsed().as_secs_f64(),
             };
             group.into_iter().for_each(Item::committed);
             Some(stats)
         }
         Err(e) => {
             let why = match e {
-                Rollback::Db(e) => GroupFailure(format!("the group's transaction failed: {e}")),
-                Rollback::Unisolated => {
-                    GroupFailure("a write in the group failed; the group rolled back".into())
-                }
+                Rollback::Db(e) => GroupFailure(
+                    format!("the group's transaction failed: {e}"),
+                    health::classify(&e),
+                ),
+                Rollback::Unisolated => GroupFailure(
+                    "a write in the group failed; the group rolled back".into(),
+                    None,
+                ),
                 // Only an item's own savepoint ever rolls back for Item.
-                Rollback::Item => GroupFailure("the group's transaction rolled back".into()),
+                Rollback::Item => GroupFailure("the group's transaction rolled back".into(), None),
             };
-            tracing::error!(items = group.len(), reason = ?why, "a group of writes did not commit");
+            match why.1 {
+                // A storage fault is logged once as it begins (by `health`,
+                // when the answers are made), not once per group.
+                Some(fault) => health::failed(fault, &why.0),
+                None => tracing::error!(
+                    items = group.len(),
+                    reason = ?why,
+                    "a group of writes did not commit"
+                ),
+            }
             group.into_iter().for_each(|item| item.lost(why.clone()));
             None
         }

@@ -499,23 +499,37 @@ pub fn latest_checkpoint(
         .select(CheckpointRow::as_select())
         .first(conn)
         .optional()?;
-    if let Some(latest) = latest
-        && to_u64(latest.size)? >= size
-    {
-        return Ok(latest);
-    }
+    let previous = match latest {
+        Some(latest) if to_u64(latest.size)? >= size => return Ok(latest),
+        Some(latest) => Some(latest.signed_at.time()),
+        None => None,
+    };
     let root = root(conn, cache, size)?;
+    // A checkpoint's time never goes back past the one before it, whatever
+    // the wall clock did (it stepped back, or another server's runs behind):
+    // the later and larger checkpoint is never the one said to be older.
+    let signed_at = match previous {
+        Some(previous) if previous > chrono::Utc::now() => Timestamp::at(previous),
+        _ => Timestamp::now(),
+    };
     let row = CheckpointRow {
         size: to_i64(size)?,
         root_hash: root.0.to_vec(),
         note: checkpoint::sign(signer, origin, size, root)?,
-        signed_at: Timestamp::now(),
+        signed_at,
     };
     match diesel::insert_into(ledger_checkpoints::table)
         .values(&row)
         .execute(conn)
     {
         Ok(_) => Ok(row),
+        // The disk is full: the checkpoint commits to entries already
+        // committed and is the same text whenever it is signed, so it is
+        // served all the same (reads go on); it is kept once there is room.
+        Err(e) if crate::db::health::classify(&e) == Some(crate::db::health::Fault::DiskFull) => {
+            crate::db::health::failed(crate::db::health::Fault::DiskFull, &e);
+            Ok(row)
+        }
         // Another reader signed this size first; Ed25519 is deterministic, so
         // its note is the same text.
         Err(diesel::result::Error::DatabaseError(

@@ -651,15 +651,17 @@ pub fn spawn(state: actix_web::web::Data<AppState>, tick: Duration) -> std::io::
                                     last_search = Some(std::time::Instant::now());
                                 }
                                 Ok(()) => {}
-                                Err(error) => {
-                                    tracing::warn!(%error, "archive follow-up round failed")
-                                }
+                                Err(error) => crate::db::health::background_failed(
+                                    "archive follow-up round failed",
+                                    &error,
+                                ),
                             }
                         }
                         Ok((false, _)) => searched_at = None,
-                        Err(error) => {
-                            tracing::warn!(%error, "archive follow-up: the lease could not be read")
-                        }
+                        Err(error) => crate::db::health::background_failed(
+                            "archive follow-up: the lease could not be read",
+                            &error,
+                        ),
                     }
                     actix_web::rt::time::sleep(tick).await;
                 }

@@ -302,7 +302,10 @@ pub fn spawn(state: actix_web::web::Data<AppState>) -> std::io::Result<()> {
                 loop {
                     let ahead = FRESH.saturating_sub(Duration::from_secs(2));
                     if let Err(error) = state.transparency.refreshed(&state, ahead).await {
-                        tracing::warn!(%error, "the transparency figures could not be counted");
+                        crate::db::health::background_failed(
+                            "the transparency figures could not be counted",
+                            &error,
+                        );
                     }
                     actix_web::rt::time::sleep(Duration::from_secs(1)).await;
                 }

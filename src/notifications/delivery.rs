@@ -397,7 +397,10 @@ async fn run(state: actix_web::web::Data<AppState>, stop: Arc<AtomicBool>) {
             match taken {
                 Ok(taken) => held = Some((taken, Instant::now())),
                 Err(error) => {
-                    tracing::warn!(%error, "notifications: the lease could not be read");
+                    crate::db::health::background_failed(
+                        "notifications: the lease could not be read",
+                        &error,
+                    );
                     held = None;
                 }
             }
@@ -412,12 +415,18 @@ async fn run(state: actix_web::web::Data<AppState>, stop: Arc<AtomicBool>) {
             "notifications: the log read"
         );
         if let Err(error) = collected {
-            tracing::warn!(%error, "notifications: the log could not be read for events");
+            crate::db::health::background_failed(
+                "notifications: the log could not be read for events",
+                &error,
+            );
         }
         let due = match state.db.run(due_subscriptions).await {
             Ok(due) => due,
             Err(error) => {
-                tracing::warn!(%error, "notifications: the deliveries due could not be read");
+                crate::db::health::background_failed(
+                    "notifications: the deliveries due could not be read",
+                    &error,
+                );
                 continue;
             }
         };

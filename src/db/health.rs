@@ -1,0 +1,185 @@
+//! What the process knows of its storage: whether the disk under the database
+//! (or under the data dir) is full, and whether the database can be reached.
+//!
+//! A fault is noticed where it shows (a write that failed for want of space, a
+//! connection that could not be had or was lost) and forgotten at the first
+//! sign it is over (a write that committed, a connection that answered). Each
+//! change of state is logged once, at `error` when a fault begins and at
+//! `info` when it ends, so that an operator reading the log of a night with a
+//! full disk finds two lines, not one per refused request. `/metrics` shows
+//! the state as gauges and counts the refusals.
+//!
+//! The state is the process's (a static, not the application state's): the
+//! disk and the database are the machine's, shared by every server a process
+//! runs; it decides nothing but the log lines, the metrics and how long a
+//! request waits for a connection while the database is known to be down.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// A storage fault a request can be refused for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// No space left for the database or the data dir (SQLite's "database
+    /// or disk is full", PostgreSQL's "could not extend file", `ENOSPC`).
+    DiskFull,
+    /// The database does not answer, or the connection was lost.
+    Unreachable,
+}
+
+impl Fault {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::DiskFull => "disk_full",
+            Fault::Unreachable => "database_unreachable",
+        }
+    }
+}
+
+struct State {
+    on: AtomicBool,
+    refusals: AtomicU64,
+}
+
+static DISK_FULL: State = State {
+    on: AtomicBool::new(false),
+    refusals: AtomicU64::new(0),
+};
+static UNREACHABLE: State = State {
+    on: AtomicBool::new(false),
+    refusals: AtomicU64::new(0),
+};
+
+fn state(fault: Fault) -> &'static State {
+    match fault {
+        Fault::DiskFull => &DISK_FULL,
+        Fault::Unreachable => &UNREACHABLE,
+    }
+}
+
+/// Notes that work failed for `fault`: counted, and logged when it is new.
+pub fn failed(fault: Fault, error: &dyn std::fmt::Display) {
+    let state = state(fault);
+    state.refusals.fetch_add(1, Ordering::Relaxed);
+    if state.on.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    match fault {
+        Fault::DiskFull => tracing::error!(
+            %error,
+            "storage is full: writes are refused (507, Retry-After) until space is freed; reads go on"
+        ),
+        Fault::Unreachable => tracing::error!(
+            %error,
+            "the database is unreachable: requests that need it are refused (503, Retry-After) until it answers again"
+        ),
+    }
+}
+
+/// Notes that a write committed: the disk had room after all.
+pub fn wrote() {
+    if DISK_FULL.on.load(Ordering::Acquire) && DISK_FULL.on.swap(false, Ordering::AcqRel) {
+        tracing::info!("storage has room again: writes are accepted");
+    }
+    connected();
+}
+
+/// Notes that the database answered.
+pub fn connected() {
+    if UNREACHABLE.on.load(Ordering::Acquire) && UNREACHABLE.on.swap(false, Ordering::AcqRel) {
+        tracing::info!("the database answers again");
+    }
+}
+
+/// Logs a background task's failed round (`what` names it) at `warn`,
+/// unless a storage fault is in force: that was logged once as it began, and
+/// a round every few seconds would bury it.
+pub fn background_failed(what: &str, error: &dyn std::fmt::Display) {
+    if !is_on(Fault::DiskFull) && !is_on(Fault::Unreachable) {
+        tracing::warn!(%error, "{what}");
+    }
+}
+
+/// Whether `fault` is in force, as far as the process knows.
+pub fn is_on(fault: Fault) -> bool {
+    state(fault).on.load(Ordering::Acquire)
+}
+
+/// Requests refused for `fault` since the process started.
+pub fn refusals(fault: Fault) -> u64 {
+    state(fault).refusals.load(Ordering::Relaxed)
+}
+
+/// The fault a database error shows, if it shows one.
+///
+/// Neither backend's driver names these by kind: SQLite says `SQLITE_FULL`
+/// as "database or disk is full"; PostgreSQL says "could not extend file …:
+/// No space left on device" (SQLSTATE 53100) or "could not write …"; a lost
+/// connection is diesel's `ClosedConnection`, or the server's own words when
+/// it shuts down or restarts (SQLSTATE class 57P and 08).
+pub fn classify(error: &diesel::result::Error) -> Option<Fault> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Some(Fault::Unreachable),
+        Error::DatabaseError(_, info) => classify_message(info.message()),
+        Error::QueryBuilderError(e) => classify_message(&e.to_string()),
+        _ => None,
+    }
+}
+
+/// The fault a message names, if it names one.
+pub fn classify_message(message: &str) -> Option<Fault> {
+    const FULL: [&str; 4] = [
+        "database or disk is full",
+        "No space left on device",
+        "could not extend file",
+        "Disk quota exceeded",
+    ];
+    const GONE: [&str; 7] = [
+        "server closed the connection",
+        "terminating connection due to administrator command",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "no connection to the server",
+        "connection to server",
+        "could not receive data from server",
+    ];
+    if FULL.iter().any(|m| message.contains(m)) {
+        Some(Fault::DiskFull)
+    } else if GONE.iter().any(|m| message.contains(m)) {
+        Some(Fault::Unreachable)
+    } else {
+        None
+    }
+}
+
+/// Whether a file-system error is a full disk (`ENOSPC`, `EDQUOT`).
+pub fn is_disk_full(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    ) || error.to_string().contains("No space left on device")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_each_backends_words() {
+        assert_eq!(
+            classify_message("database or disk is full"),
+            Some(Fault::DiskFull)
+        );
+        assert_eq!(
+            classify_message("could not extend file \"base/16384/2619\": No space left on device"),
+            Some(Fault::DiskFull)
+        );
+        assert_eq!(
+            classify_message("terminating connection due to administrator command"),
+            Some(Fault::Unreachable)
+        );
+        assert_eq!(classify_message("UNIQUE constraint failed"), None);
+        assert!(is_disk_full(&std::io::Error::from_raw_os_error(28)));
+        assert!(!is_disk_full(&std::io::Error::from_raw_os_error(2)));
+    }
+}

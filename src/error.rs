@@ -285,6 +285,10 @@ impl ApiError {
                 Self::storage_full()
             }
             crate::db::health::Fault::Unreachable => Self::database_unreachable(error),
+            crate::db::health::Fault::ObjectStore => {
+                crate::db::health::failed(fault, error);
+                Self::object_store_unreachable()
+            }
         }
     }
 

@@ -265,7 +265,7 @@ impl Metrics {
         self.appends
             .inc_by(appended.saturating_sub(self.appends.get()));
         use crate::db::health::{self, Fault};
-        for fault in [Fault::DiskFull, Fault::Unreachable] {
+        for fault in [Fault::DiskFull, Fault::Unreachable, Fault::ObjectStore] {
             let labels = FaultLabels {
                 fault: fault.as_str(),
             };

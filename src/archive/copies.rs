@@ -65,7 +65,7 @@ fn storage_failed(e: impl std::fmt::Display + 'static) -> ApiError {
             return ApiError::storage_full();
         }
         if super::store::is_object_store_failure(io) {
-            tracing::warn!(error = %io, "the object store failed");
+            crate::db::health::failed(crate::db::health::Fault::ObjectStore, io);
             return ApiError::object_store_unreachable();
         }
     }

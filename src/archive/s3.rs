@@ -97,7 +97,11 @@ impl S3Store {
             .head(url.as_str())
             .call()
             .map_err(|e| failed("HEAD", e))?;
-        match response.status().as_u16() {
+        let status = response.status().as_u16();
+        if matches!(status, 200 | 404) {
+            crate::db::health::store_answered();
+        }
+        match status {
             200 => Ok(response
                 .headers()
                 .get("content-length")
@@ -126,7 +130,10 @@ impl S3Store {
             .send(ureq::SendBody::from_reader(&mut file))
             .map_err(|e| failed("PUT", e))?;
         match response.status().as_u16() {
-            200..=299 => Ok(()),
+            200..=299 => {
+                crate::db::health::store_answered();
+                Ok(())
+            }
             other => Err(failed("PUT", format!("status {other}"))),
         }
     }
@@ -149,7 +156,10 @@ impl S3Store {
             .call()
             .map_err(|e| failed("GET", e))
             .and_then(|response| match response.status().as_u16() {
-                200 | 206 => Ok(response),
+                200 | 206 => {
+                    crate::db::health::store_answered();
+                    Ok(response)
+                }
                 other => Err(failed("GET", format!("status {other}"))),
             });
         let response = match sent {

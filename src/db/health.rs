@@ -24,6 +24,8 @@ pub enum Fault {
     DiskFull,
     /// The database does not answer, or the connection was lost.
     Unreachable,
+    /// The object store holding archived copies does not answer, or fails.
+    ObjectStore,
 }
 
 impl Fault {
@@ -31,6 +33,7 @@ impl Fault {
         match self {
             Fault::DiskFull => "disk_full",
             Fault::Unreachable => "database_unreachable",
+            Fault::ObjectStore => "object_store_unreachable",
         }
     }
 }
@@ -48,11 +51,16 @@ static UNREACHABLE: State = State {
     on: AtomicBool::new(false),
     refusals: AtomicU64::new(0),
 };
+static OBJECT_STORE: State = State {
+    on: AtomicBool::new(false),
+    refusals: AtomicU64::new(0),
+};
 
 fn state(fault: Fault) -> &'static State {
     match fault {
         Fault::DiskFull => &DISK_FULL,
         Fault::Unreachable => &UNREACHABLE,
+        Fault::ObjectStore => &OBJECT_STORE,
     }
 }
 
@@ -72,6 +80,10 @@ pub fn failed(fault: Fault, error: &dyn std::fmt::Display) {
             %error,
             "the database is unreachable: requests that need it are refused (503, Retry-After) until it answers again"
         ),
+        Fault::ObjectStore => tracing::error!(
+            %error,
+            "the object store is unreachable: downloads, captures and uploads are refused (503, Retry-After) until it answers again"
+        ),
     }
 }
 
@@ -87,6 +99,13 @@ pub fn wrote() {
 pub fn connected() {
     if UNREACHABLE.on.load(Ordering::Acquire) && UNREACHABLE.on.swap(false, Ordering::AcqRel) {
         tracing::info!("the database answers again");
+    }
+}
+
+/// Notes that the object store answered.
+pub fn store_answered() {
+    if OBJECT_STORE.on.load(Ordering::Acquire) && OBJECT_STORE.on.swap(false, Ordering::AcqRel) {
+        tracing::info!("the object store answers again");
     }
 }
 

@@ -387,6 +387,7 @@ impl From<crate::db::Unavailable> for ApiError {
     fn from(error: crate::db::Unavailable) -> Self {
         match error {
             crate::db::Unavailable::NoConnection(error) => Self::database_unreachable(&error),
+            crate::db::Unavailable::Unreachable(reason) => Self::database_unreachable(&reason),
             crate::db::Unavailable::DiskFull(reason) => {
                 crate::db::health::failed(crate::db::health::Fault::DiskFull, &reason);
                 Self::storage_full()
@@ -446,6 +447,13 @@ impl From<crate::ledger::LedgerError> for ApiError {
             E::Db(e) => e.into(),
             E::Unavailable(e) => e.into(),
             E::OutOfRange(detail) => Self::new(ErrorCode::OutOfRange, detail),
+            // The tree's reader carries the database's failure as text (a
+            // connection lost while reading stored hashes).
+            E::Tree(ref text) | E::Corrupt(ref text) | E::Signing(ref text)
+                if let Some(fault) = crate::db::health::classify_message(text) =>
+            {
+                Self::from_fault(fault, &error)
+            }
             other => Self::internal(other),
         }
     }

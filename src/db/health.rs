@@ -71,6 +71,15 @@ pub fn failed(fault: Fault, error: &dyn std::fmt::Display) {
     if state.on.swap(true, Ordering::AcqRel) {
         return;
     }
+    // diesel's connection of several backends says only this when none of
+    // them could connect; the pool's message wraps it.
+    let said = error.to_string();
+    let error: &dyn std::fmt::Display =
+        if said.contains("Invalid connection url for multiconnection") {
+            &"cannot connect to the database (the pool timed out making a connection)"
+        } else {
+            error
+        };
     match fault {
         Fault::DiskFull => tracing::error!(
             %error,

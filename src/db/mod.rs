@@ -20,7 +20,7 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// How long a SQLite writer waits for the write lock before giving up.
-const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -56,6 +56,9 @@ pub enum Unavailable {
     /// lost connection, a lock not granted in time): it may be tried again.
     #[error("the write did not commit: {0}")]
     Lost(String),
+    /// No connection could be had for the write: it did not begin.
+    #[error("the database is unreachable: {0}")]
+    Unreachable(String),
     /// The write's transaction did not commit for want of space.
     #[error("the write did not commit, the disk is full: {0}")]
     DiskFull(String),
@@ -66,40 +69,37 @@ pub enum Unavailable {
 /// enough that nobody waits out the pool's full timeout for a 503.
 const WAIT_WHILE_UNREACHABLE: Duration = Duration::from_millis(750);
 
-/// A connection from `pool`; the wait is short while the database is known
-/// to be down, and the health state learns of the outcome.
+/// A connection from `pool`. While the database is known to be down the wait
+/// is short, and a connection is tried (`SELECT 1`) before it is handed out:
+/// the pool still holds connections the outage broke, and one of those must
+/// neither pass for the database's return nor fail the request (a failed
+/// ping marks it broken, and the pool drops it; the next is tried).
 fn checkout(
     pool: &DbPool,
 ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<DbConnection>>, Unavailable> {
-    let got = if health::is_on(health::Fault::Unreachable) {
-        pool.get_timeout(WAIT_WHILE_UNREACHABLE)
-    } else {
-        pool.get()
-    };
-    match got {
-        Ok(conn) => {
-            health::connected();
-            Ok(conn)
+    use diesel::r2d2::R2D2Connection;
+    if !health::is_on(health::Fault::Unreachable) {
+        return pool.get().map_err(Unavailable::NoConnection);
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let left = WAIT_WHILE_UNREACHABLE.saturating_sub(started.elapsed());
+        let mut conn = pool
+            .get_timeout(left.max(Duration::from_millis(1)))
+            .map_err(Unavailable::NoConnection)?;
+        match conn.ping() {
+            Ok(()) => {
+                health::connected();
+                return Ok(conn);
+            }
+            Err(e) if started.elapsed() >= WAIT_WHILE_UNREACHABLE => {
+                return Err(Unavailable::Unreachable(e.to_string()));
+            }
+            Err(_) => drop(conn),
         }
-        Err(e) => Err(Unavailable::NoConnection(e)),
     }
 }
 
-/// Applies the per-connection settings each backend needs.
-///
-/// SQLite: WAL so readers never block the writer, a busy timeout so writers
-/// queue instead of failing, foreign keys on, and `synchronous = FULL` so that
-/// every commit is synced to disk before it returns (under `NORMAL` a commit
-/// waits for the next WAL checkpoint, and a power cut loses acknowledged writes
-/// and entries that a served checkpoint already covers). A group of writes
-/// must not spill pages to disk before it commits: a page cache of 16 MiB a
-/// connection (used only as far as needed) and temporary files (a savepoint's
-/// sub-journal) in memory. No commit checkpoints the WAL into the database
-/// file: [`checkpoint_wal`], on a thread of its own, does, so the log's writer
-/// never waits for it.
-///
-/// PostgreSQL: a commit is durable unless the server or this session turned
-/// `fsync` or `synchronous_commit` off; such a connection is refused.
 #[derive(Debug)]
 struct ConnectionSetup;
 
@@ -376,7 +376,7 @@ impl Db {
 
     /// True when the database answers and no migration is pending.
     pub fn is_ready(&self) -> bool {
-        let Ok(mut conn) = self.pool.get() else {
+        let Ok(mut conn) = checkout(&self.pool) else {
             return false;
         };
         match &mut *conn {

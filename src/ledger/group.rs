@@ -49,10 +49,25 @@ trait Item: Send {
     fn isolated(&self) -> bool;
 }
 
-/// Why a whole group failed to commit, for the log line and the answer, and
-/// the storage fault it showed, if any.
+/// Why a whole group failed to commit, for the log line and the answer: the
+/// storage fault it showed, if any, and whether its transaction had begun
+/// (if not, nothing of it can have committed).
 #[derive(Debug, Clone)]
-struct GroupFailure(String, Option<Fault>);
+struct GroupFailure {
+    why: String,
+    fault: Option<Fault>,
+    begun: bool,
+}
+
+impl GroupFailure {
+    fn new(why: impl Into<String>, fault: Option<Fault>) -> Self {
+        Self {
+            why: why.into(),
+            fault,
+            begun: true,
+        }
+    }
+}
 
 struct Job<T, E, F> {
     work: Option<F>,
@@ -99,10 +114,12 @@ where
 }
 
 impl From<GroupFailure> for LedgerError {
-    fn from(GroupFailure(why, fault): GroupFailure) -> Self {
-        LedgerError::Unavailable(match fault {
-            Some(Fault::DiskFull) => Unavailable::DiskFull(why),
-            _ => Unavailable::Lost(why),
+    fn from(failure: GroupFailure) -> Self {
+        let GroupFailure { why, fault, begun } = failure;
+        LedgerError::Unavailable(match (begun, fault) {
+            (false, _) => Unavailable::Unreachable(why),
+            (true, Some(Fault::DiskFull)) => Unavailable::DiskFull(why),
+            (true, _) => Unavailable::Lost(why),
         })
     }
 }
@@ -292,7 +309,11 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
     let mut conn = match db.get() {
         Ok(conn) => conn,
         Err(e) => {
-            let why = GroupFailure(e.to_string(), Some(Fault::Unreachable));
+            let why = GroupFailure {
+                why: e.to_string(),
+                fault: Some(Fault::Unreachable),
+                begun: false,
+            };
             group.into_iter().for_each(|item| item.lost(why.clone()));
             return None;
         }
@@ -338,21 +359,20 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
         }
         Err(e) => {
             let why = match e {
-                Rollback::Db(e) => GroupFailure(
+                Rollback::Db(e) => GroupFailure::new(
                     format!("the group's transaction failed: {e}"),
                     health::classify(&e),
                 ),
-                Rollback::Unisolated => GroupFailure(
-                    "a write in the group failed; the group rolled back".into(),
-                    None,
-                ),
+                Rollback::Unisolated => {
+                    GroupFailure::new("a write in the group failed; the group rolled back", None)
+                }
                 // Only an item's own savepoint ever rolls back for Item.
-                Rollback::Item => GroupFailure("the group's transaction rolled back".into(), None),
+                Rollback::Item => GroupFailure::new("the group's transaction rolled back", None),
             };
-            match why.1 {
+            match why.fault {
                 // A storage fault is logged once as it begins (by `health`,
                 // when the answers are made), not once per group.
-                Some(fault) => health::failed(fault, &why.0),
+                Some(fault) => health::failed(fault, &why.why),
                 None => tracing::error!(
                     items = group.len(),
                     reason = ?why,

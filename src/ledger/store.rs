@@ -518,16 +518,20 @@ pub fn latest_checkpoint(
         note: checkpoint::sign(signer, origin, size, root)?,
         signed_at,
     };
-    match diesel::insert_into(ledger_checkpoints::table)
-        .values(&row)
-        .execute(conn)
-    {
+    match insert_checkpoint(conn, &row) {
         Ok(_) => Ok(row),
-        // The disk is full: the checkpoint commits to entries already
-        // committed and is the same text whenever it is signed, so it is
-        // served all the same (reads go on); it is kept once there is room.
+        // The checkpoint commits to entries already committed and is the
+        // same text whenever it is signed, so a reader that cannot keep it
+        // serves it all the same (reads go on) and a later one keeps it: the
+        // disk is full, or (SQLite) the write lock is not free at once (a
+        // slow disk, a long group, the read's own snapshot).
         Err(e) if crate::db::health::classify(&e) == Some(crate::db::health::Fault::DiskFull) => {
             crate::db::health::failed(crate::db::health::Fault::DiskFull, &e);
+            Ok(row)
+        }
+        Err(diesel::result::Error::DatabaseError(_, info))
+            if info.message().contains("database is locked") =>
+        {
             Ok(row)
         }
         // Another reader signed this size first; Ed25519 is deterministic, so
@@ -541,6 +545,30 @@ pub fn latest_checkpoint(
             .first(conn)?),
         Err(e) => Err(e.into()),
     }
+}
+
+/// How long a reader waits for SQLite's write lock to keep a checkpoint it
+/// signed, before it serves the checkpoint without keeping it.
+const CHECKPOINT_LOCK_WAIT_MS: u32 = 50;
+
+/// Inserts a signed checkpoint. On SQLite the wait for the write lock is
+/// short: a reader never queues behind the writers' groups for it.
+fn insert_checkpoint(conn: &mut DbConnection, row: &CheckpointRow) -> QueryResult<usize> {
+    use diesel::connection::SimpleConnection;
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    if sqlite {
+        conn.batch_execute(&format!("PRAGMA busy_timeout = {CHECKPOINT_LOCK_WAIT_MS};"))?;
+    }
+    let inserted = diesel::insert_into(ledger_checkpoints::table)
+        .values(row)
+        .execute(conn);
+    if sqlite {
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {};",
+            crate::db::SQLITE_BUSY_TIMEOUT_MS
+        ))?;
+    }
+    inserted
 }
 
 /// The oldest signed checkpoint of at least `min_size` entries (signing the

@@ -20,6 +20,7 @@ mod desk_sso;
 mod durability;
 mod embargo;
 mod errors;
+mod faults;
 mod from_article;
 mod ghost;
 mod ghost_sources;

@@ -234,6 +234,7 @@ fn main() {
         state.ledger.hashes(),
         state.ledger.key().signer(),
         state.ledger.origin(),
+        store::KeepWait::AsWrites,
     )
     .expect("checkpoint");
     println!(

@@ -254,7 +254,7 @@ impl ApiError {
             retry_after_secs: Some(STORAGE_RETRY_SECS),
             ..Self::new(
                 ErrorCode::StorageFull,
-                "the server's storage is full: nothing of this write was stored; try again later",
+                "the server's storage is full: nothing of this request was stored; try again later",
             )
         }
     }
@@ -280,7 +280,7 @@ impl ApiError {
     /// per state change in the log) and answered 507 or 503.
     pub fn from_fault(fault: crate::db::health::Fault, error: &dyn std::fmt::Display) -> Self {
         match fault {
-            crate::db::health::Fault::DiskFull => {
+            crate::db::health::Fault::DiskFull | crate::db::health::Fault::DataDirFull => {
                 crate::db::health::failed(fault, error);
                 Self::storage_full()
             }
@@ -386,11 +386,26 @@ impl From<diesel::result::Error> for ApiError {
 impl From<crate::db::Unavailable> for ApiError {
     fn from(error: crate::db::Unavailable) -> Self {
         match error {
+            // r2d2 names the last error making a connection when there was
+            // one; without one, every connection was busy: a full pool, not
+            // a database that is down.
+            crate::db::Unavailable::NoConnection(error)
+                if error.to_string() == "timed out waiting for connection" =>
+            {
+                Self::unavailable("the server is busy; try again")
+            }
             crate::db::Unavailable::NoConnection(error) => Self::database_unreachable(&error),
             crate::db::Unavailable::Unreachable(reason) => Self::database_unreachable(&reason),
             crate::db::Unavailable::DiskFull(reason) => {
                 crate::db::health::failed(crate::db::health::Fault::DiskFull, &reason);
                 Self::storage_full()
+            }
+            crate::db::Unavailable::Cut(reason) => {
+                crate::db::health::failed(crate::db::health::Fault::Unreachable, &reason);
+                Self::unavailable_for(
+                    "the database failed during the write: it was not acknowledged; check whether it landed before trying again",
+                    UNREACHABLE_RETRY_SECS,
+                )
             }
             crate::db::Unavailable::Lost(reason) => {
                 let unreachable = crate::db::health::classify_message(&reason).is_some();

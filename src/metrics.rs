@@ -121,7 +121,7 @@ impl Default for Metrics {
             "Writes that failed and rolled back alone inside a committed group",
             group_failed_items.clone(),
         );
-        let group_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        let group_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 15));
         registry.register(
             "write_group_duration_seconds",
             "Time from taking the log's write lock to a durable commit, per group of writes (the sync to disk included: a slow disk shows here)",
@@ -130,7 +130,7 @@ impl Default for Metrics {
         let storage_fault = Family::<FaultLabels, Gauge>::default();
         registry.register(
             "storage_fault",
-            "1 while the process knows of a storage fault (disk_full, database_unreachable), else 0",
+            "1 while the process knows of a storage fault (disk_full, data_dir_full, database_unreachable, object_store_unreachable), else 0",
             storage_fault.clone(),
         );
         let storage_refusals = Family::<FaultLabels, Counter>::default();
@@ -265,7 +265,12 @@ impl Metrics {
         self.appends
             .inc_by(appended.saturating_sub(self.appends.get()));
         use crate::db::health::{self, Fault};
-        for fault in [Fault::DiskFull, Fault::Unreachable, Fault::ObjectStore] {
+        for fault in [
+            Fault::DiskFull,
+            Fault::DataDirFull,
+            Fault::Unreachable,
+            Fault::ObjectStore,
+        ] {
             let labels = FaultLabels {
                 fault: fault.as_str(),
             };

@@ -58,10 +58,10 @@ pub struct Archive {
 /// Our storage failed: a full disk is 507, an object store that does not
 /// answer 503 (both say try again later, and nothing was kept); anything
 /// else is ours (500).
-fn storage_failed(e: impl std::fmt::Display + 'static) -> ApiError {
+pub(crate) fn storage_failed(e: impl std::fmt::Display + 'static) -> ApiError {
     if let Some(io) = (&e as &dyn std::any::Any).downcast_ref::<std::io::Error>() {
         if crate::db::health::is_disk_full(io) {
-            crate::db::health::failed(crate::db::health::Fault::DiskFull, io);
+            crate::db::health::failed(crate::db::health::Fault::DataDirFull, io);
             return ApiError::storage_full();
         }
         if super::store::is_object_store_failure(io) {
@@ -241,6 +241,7 @@ impl Archive {
         };
         // The bytes are in the store (synced) before the row names them.
         self.store.put(staged).await.map_err(storage_failed)?;
+        crate::db::health::stored();
         db.run(move |conn| snapshots::insert_if_absent(conn, row))
             .await
     }
@@ -284,6 +285,7 @@ impl Archive {
             .await
             .map_err(storage_failed)?;
         self.store.put(files.warc).await.map_err(storage_failed)?;
+        crate::db::health::stored();
         Ok(row)
     }
 

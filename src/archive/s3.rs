@@ -31,6 +31,17 @@ fn failed(what: &str, e: impl std::fmt::Display) -> io::Error {
     io::Error::other(super::store::ObjectStoreFailed(format!("{what}: {e}")))
 }
 
+/// An answer the store should not have given: a 5xx is the store's trouble
+/// (503 to our client); anything else (403, a 404 for a blob we hold) is
+/// ours to look into, not to retry.
+fn answered(what: &str, status: u16) -> io::Error {
+    if status >= 500 {
+        failed(what, format!("status {status}"))
+    } else {
+        io::Error::other(format!("object store, {what}: status {status}"))
+    }
+}
+
 impl S3Store {
     pub fn new(settings: &S3Settings) -> Result<Self, String> {
         let (endpoint, style) = match &settings.endpoint {
@@ -108,7 +119,7 @@ impl S3Store {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse().ok())),
             404 => Ok(None),
-            other => Err(failed("HEAD", format!("status {other}"))),
+            other => Err(answered("HEAD", other)),
         }
     }
 
@@ -134,7 +145,7 @@ impl S3Store {
                 crate::db::health::store_answered();
                 Ok(())
             }
-            other => Err(failed("PUT", format!("status {other}"))),
+            other => Err(answered("PUT", other)),
         }
     }
 
@@ -160,7 +171,7 @@ impl S3Store {
                     crate::db::health::store_answered();
                     Ok(response)
                 }
-                other => Err(failed("GET", format!("status {other}"))),
+                other => Err(answered("GET", other)),
             });
         let response = match sent {
             Ok(response) => response,
@@ -188,7 +199,7 @@ impl S3Store {
                     }
                 }
                 Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
+                    let _ = tx.blocking_send(Err(failed("GET body", e)));
                     return;
                 }
             }

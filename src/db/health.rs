@@ -19,9 +19,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// A storage fault a request can be refused for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// No space left for the database or the data dir (SQLite's "database
-    /// or disk is full", PostgreSQL's "could not extend file", `ENOSPC`).
+    /// No space left for the database (SQLite's "database or disk is
+    /// full", PostgreSQL's "could not extend file").
     DiskFull,
+    /// No space left in the data dir for archived copies (`ENOSPC`); under
+    /// SQLite the same disk as the database, under PostgreSQL perhaps not.
+    DataDirFull,
     /// The database does not answer, or the connection was lost.
     Unreachable,
     /// The object store holding archived copies does not answer, or fails.
@@ -32,6 +35,7 @@ impl Fault {
     pub fn as_str(self) -> &'static str {
         match self {
             Fault::DiskFull => "disk_full",
+            Fault::DataDirFull => "data_dir_full",
             Fault::Unreachable => "database_unreachable",
             Fault::ObjectStore => "object_store_unreachable",
         }
@@ -47,6 +51,10 @@ static DISK_FULL: State = State {
     on: AtomicBool::new(false),
     refusals: AtomicU64::new(0),
 };
+static DATA_DIR_FULL: State = State {
+    on: AtomicBool::new(false),
+    refusals: AtomicU64::new(0),
+};
 static UNREACHABLE: State = State {
     on: AtomicBool::new(false),
     refusals: AtomicU64::new(0),
@@ -59,6 +67,7 @@ static OBJECT_STORE: State = State {
 fn state(fault: Fault) -> &'static State {
     match fault {
         Fault::DiskFull => &DISK_FULL,
+        Fault::DataDirFull => &DATA_DIR_FULL,
         Fault::Unreachable => &UNREACHABLE,
         Fault::ObjectStore => &OBJECT_STORE,
     }
@@ -66,6 +75,7 @@ fn state(fault: Fault) -> &'static State {
 
 /// Notes that work failed for `fault`: counted, and logged when it is new.
 pub fn failed(fault: Fault, error: &dyn std::fmt::Display) {
+    NOTED.with(|noted| noted.set(Some(fault)));
     let state = state(fault);
     state.refusals.fetch_add(1, Ordering::Relaxed);
     if state.on.swap(true, Ordering::AcqRel) {
@@ -85,6 +95,10 @@ pub fn failed(fault: Fault, error: &dyn std::fmt::Display) {
             %error,
             "storage is full: writes are refused (507, Retry-After) until space is freed; reads go on"
         ),
+        Fault::DataDirFull => tracing::error!(
+            %error,
+            "storage is full: the data dir has no room for archived copies; uploads and captures are refused (507, Retry-After) until space is freed"
+        ),
         Fault::Unreachable => tracing::error!(
             %error,
             "the database is unreachable: requests that need it are refused (503, Retry-After) until it answers again"
@@ -96,7 +110,18 @@ pub fn failed(fault: Fault, error: &dyn std::fmt::Display) {
     }
 }
 
-/// Notes that a write committed: the disk had room after all.
+thread_local! {
+    /// The last fault this thread noted, for a caller that cannot see the
+    /// error itself (the group committer, of an item's failure).
+    static NOTED: std::cell::Cell<Option<Fault>> = const { std::cell::Cell::new(None) };
+}
+
+/// The fault this thread noted last since the previous call, if any.
+pub fn take_noted() -> Option<Fault> {
+    NOTED.with(|noted| noted.take())
+}
+
+/// Notes that a write appended to the log: the database's disk had room.
 pub fn wrote() {
     if DISK_FULL.on.load(Ordering::Acquire) && DISK_FULL.on.swap(false, Ordering::AcqRel) {
         tracing::info!("storage has room again: writes are accepted");
@@ -104,11 +129,37 @@ pub fn wrote() {
     connected();
 }
 
+/// Notes that an archived copy was stored: the data dir had room.
+pub fn stored() {
+    if DATA_DIR_FULL.on.load(Ordering::Acquire) && DATA_DIR_FULL.on.swap(false, Ordering::AcqRel) {
+        tracing::info!("storage has room again: the data dir takes archived copies");
+    }
+}
+
+/// Milliseconds since the Unix epoch when the database last came back.
+static BACK_AT_MS: AtomicU64 = AtomicU64::new(0);
+
+/// How long after the database comes back connections are still tried
+/// before use: the pool holds connections the outage broke.
+const PROBATION_MS: u64 = 10_000;
+
+fn now_ms() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or_default()
+}
+
 /// Notes that the database answered.
 pub fn connected() {
     if UNREACHABLE.on.load(Ordering::Acquire) && UNREACHABLE.on.swap(false, Ordering::AcqRel) {
+        BACK_AT_MS.store(now_ms(), Ordering::Release);
         tracing::info!("the database answers again");
     }
+}
+
+/// Whether connections should be tried before use: the database is down,
+/// or came back less than ten seconds ago.
+pub fn doubtful() -> bool {
+    is_on(Fault::Unreachable)
+        || now_ms().saturating_sub(BACK_AT_MS.load(Ordering::Acquire)) < PROBATION_MS
 }
 
 /// Notes that the object store answered.
@@ -119,11 +170,19 @@ pub fn store_answered() {
 }
 
 /// Logs a background task's failed round (`what` names it) at `warn`,
-/// unless a storage fault is in force: that was logged once as it began, and
-/// a round every few seconds would bury it.
+/// unless it failed for a storage fault in force: that was logged once as it
+/// began, and a round every few seconds would bury it.
 pub fn background_failed(what: &str, error: &dyn std::fmt::Display) {
-    if !is_on(Fault::DiskFull) && !is_on(Fault::Unreachable) {
-        tracing::warn!(%error, "{what}");
+    let text = error.to_string();
+    let for_a_fault = ["storage_full", "unavailable"]
+        .iter()
+        .any(|code| text.contains(code))
+        || classify_message(&text).is_some();
+    let in_force = [Fault::DiskFull, Fault::Unreachable, Fault::ObjectStore]
+        .into_iter()
+        .any(is_on);
+    if !(for_a_fault && in_force) {
+        tracing::warn!(error = %text, "{what}");
     }
 }
 
@@ -148,6 +207,9 @@ pub fn classify(error: &diesel::result::Error) -> Option<Fault> {
     use diesel::result::{DatabaseErrorKind, Error};
     match error {
         Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Some(Fault::Unreachable),
+        // diesel's word for a transaction whose connection went away under
+        // it (its state can no longer be known).
+        Error::BrokenTransactionManager => Some(Fault::Unreachable),
         Error::DatabaseError(_, info) => classify_message(info.message()),
         Error::QueryBuilderError(e) => classify_message(&e.to_string()),
         _ => None,
@@ -162,7 +224,7 @@ pub fn classify_message(message: &str) -> Option<Fault> {
         "could not extend file",
         "Disk quota exceeded",
     ];
-    const GONE: [&str; 7] = [
+    const GONE: [&str; 12] = [
         "server closed the connection",
         "terminating connection due to administrator command",
         "the database system is shutting down",
@@ -170,6 +232,11 @@ pub fn classify_message(message: &str) -> Option<Fault> {
         "no connection to the server",
         "connection to server",
         "could not receive data from server",
+        "because of crash of another server process",
+        "SSL connection has been closed unexpectedly",
+        "SSL SYSCALL error",
+        "connection is closed",
+        "The transaction manager is broken",
     ];
     if FULL.iter().any(|m| message.contains(m)) {
         Some(Fault::DiskFull)

@@ -56,6 +56,10 @@ pub enum Unavailable {
     /// lost connection, a lock not granted in time): it may be tried again.
     #[error("the write did not commit: {0}")]
     Lost(String),
+    /// The connection was lost during the write's transaction: it did not
+    /// commit, or committed just as the connection went.
+    #[error("the connection was lost during the write: {0}")]
+    Cut(String),
     /// No connection could be had for the write: it did not begin.
     #[error("the database is unreachable: {0}")]
     Unreachable(String),
@@ -69,16 +73,17 @@ pub enum Unavailable {
 /// enough that nobody waits out the pool's full timeout for a 503.
 const WAIT_WHILE_UNREACHABLE: Duration = Duration::from_millis(750);
 
-/// A connection from `pool`. While the database is known to be down the wait
-/// is short, and a connection is tried (`SELECT 1`) before it is handed out:
-/// the pool still holds connections the outage broke, and one of those must
-/// neither pass for the database's return nor fail the request (a failed
-/// ping marks it broken, and the pool drops it; the next is tried).
+/// A connection from `pool`. While the database is known to be down (and for
+/// ten seconds after it came back) the wait is short, and a connection is
+/// tried (`SELECT 1`) before it is handed out: the pool still holds
+/// connections the outage broke, and one of those must neither pass for the
+/// database's return nor fail the request (a failed ping marks it broken,
+/// and the pool drops it; the next is tried).
 fn checkout(
     pool: &DbPool,
 ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<DbConnection>>, Unavailable> {
     use diesel::r2d2::R2D2Connection;
-    if !health::is_on(health::Fault::Unreachable) {
+    if !health::doubtful() {
         return pool.get().map_err(Unavailable::NoConnection);
     }
     let started = std::time::Instant::now();

@@ -119,6 +119,7 @@ impl From<GroupFailure> for LedgerError {
         LedgerError::Unavailable(match (begun, fault) {
             (false, _) => Unavailable::Unreachable(why),
             (true, Some(Fault::DiskFull)) => Unavailable::DiskFull(why),
+            (true, Some(Fault::Unreachable)) => Unavailable::Cut(why),
             (true, _) => Unavailable::Lost(why),
         })
     }
@@ -320,6 +321,7 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
     };
     let mut failed = 0;
     let started = std::time::Instant::now();
+    health::take_noted();
     let done = conn.transaction(|conn| -> Result<u64, Rollback> {
         let mut seq = Sequencer::lock(conn).map_err(ledger_to_rollback)?;
         for item in group.iter_mut() {
@@ -348,7 +350,9 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
     match done {
         Ok(appended) => {
             db.write_count().note(appended);
-            health::wrote();
+            if appended > 0 {
+                health::wrote();
+            }
             let stats = GroupStats {
                 items: group.len(),
                 failed,
@@ -363,16 +367,19 @@ fn commit_group(db: &Db, mut group: Vec<Box<dyn Item>>) -> Option<GroupStats> {
                     format!("the group's transaction failed: {e}"),
                     health::classify(&e),
                 ),
-                Rollback::Unisolated => {
-                    GroupFailure::new("a write in the group failed; the group rolled back", None)
-                }
+                // The item's own error, made on this thread, noted the
+                // fault it showed (a full disk on PostgreSQL's insert).
+                Rollback::Unisolated => GroupFailure::new(
+                    "a write in the group failed; the group rolled back",
+                    health::take_noted(),
+                ),
                 // Only an item's own savepoint ever rolls back for Item.
                 Rollback::Item => GroupFailure::new("the group's transaction rolled back", None),
             };
             match why.fault {
                 // A storage fault is logged once as it begins (by `health`,
-                // when the answers are made), not once per group.
-                Some(fault) => health::failed(fault, &why.why),
+                // as each answer is made), not once per group.
+                Some(_) => {}
                 None => tracing::error!(
                     items = group.len(),
                     reason = ?why,

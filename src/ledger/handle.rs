@@ -126,7 +126,29 @@ impl Ledger {
 
     /// The latest signed checkpoint, signing one first if the log has grown.
     pub fn latest_checkpoint(&self, conn: &mut DbConnection) -> Result<CheckpointRow, LedgerError> {
-        store::latest_checkpoint(conn, &self.hashes, self.key.signer(), &self.origin)
+        store::latest_checkpoint(
+            conn,
+            &self.hashes,
+            self.key.signer(),
+            &self.origin,
+            store::KeepWait::AsWrites,
+        )
+    }
+
+    /// The same for a reader of `/checkpoint`: a checkpoint it cannot keep
+    /// within 50 ms (SQLite's write lock held by a slow disk's groups) is
+    /// served without being kept.
+    pub fn latest_checkpoint_served(
+        &self,
+        conn: &mut DbConnection,
+    ) -> Result<CheckpointRow, LedgerError> {
+        store::latest_checkpoint(
+            conn,
+            &self.hashes,
+            self.key.signer(),
+            &self.origin,
+            store::KeepWait::Briefly,
+        )
     }
 
     /// The oldest signed checkpoint that covers every one of `indexes`.

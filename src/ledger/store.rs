@@ -485,13 +485,28 @@ pub fn prove_consistency(
         .map_err(|e| LedgerError::Tree(e.to_string()))
 }
 
+/// How long signing a new checkpoint may wait for SQLite's write lock to
+/// keep it (PostgreSQL's inserts take no lock that queues).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeepWait {
+    /// As every write waits: the checkpoint is kept (background rounds that
+    /// cosign or time-stamp it, packages that name it).
+    AsWrites,
+    /// 50 ms, for a reader of `/checkpoint`: under a load that holds the
+    /// lock (a slow disk), the checkpoint is served without being kept, and
+    /// a later reader or round keeps it.
+    Briefly,
+}
+
 /// The latest signed checkpoint, signing a new one first when the log has grown
-/// since the last: one signature per growth, never one per read.
+/// since the last: one signature per growth, never one per read (but when a
+/// reader could not keep the one it signed, `KeepWait::Briefly`).
 pub fn latest_checkpoint(
     conn: &mut DbConnection,
     cache: &HashCache,
     signer: &dyn signed_note::Signer,
     origin: &str,
+    wait: KeepWait,
 ) -> Result<CheckpointRow, LedgerError> {
     let size = size(conn)?;
     let latest = ledger_checkpoints::table
@@ -518,12 +533,12 @@ pub fn latest_checkpoint(
         note: checkpoint::sign(signer, origin, size, root)?,
         signed_at,
     };
-    match insert_checkpoint(conn, &row) {
+    match insert_checkpoint(conn, &row, wait) {
         Ok(_) => Ok(row),
         // The checkpoint commits to entries already committed and is the
         // same text whenever it is signed, so a reader that cannot keep it
         // serves it all the same (reads go on) and a later one keeps it: the
-        // disk is full, or (SQLite) the write lock is not free at once (a
+        // disk is full, or (SQLite) the write lock was not free in time (a
         // slow disk, a long group, the read's own snapshot).
         Err(e) if crate::db::health::classify(&e) == Some(crate::db::health::Fault::DiskFull) => {
             crate::db::health::failed(crate::db::health::Fault::DiskFull, &e);
@@ -551,11 +566,16 @@ pub fn latest_checkpoint(
 /// signed, before it serves the checkpoint without keeping it.
 const CHECKPOINT_LOCK_WAIT_MS: u32 = 50;
 
-/// Inserts a signed checkpoint. On SQLite the wait for the write lock is
-/// short: a reader never queues behind the writers' groups for it.
-fn insert_checkpoint(conn: &mut DbConnection, row: &CheckpointRow) -> QueryResult<usize> {
+/// Inserts a signed checkpoint; with `KeepWait::Briefly`, on SQLite, the
+/// wait for the write lock is short: a reader never queues behind the
+/// writers' groups for it.
+fn insert_checkpoint(
+    conn: &mut DbConnection,
+    row: &CheckpointRow,
+    wait: KeepWait,
+) -> QueryResult<usize> {
     use diesel::connection::SimpleConnection;
-    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let sqlite = matches!(conn, DbConnection::Sqlite(_)) && wait == KeepWait::Briefly;
     if sqlite {
         conn.batch_execute(&format!("PRAGMA busy_timeout = {CHECKPOINT_LOCK_WAIT_MS};"))?;
     }
@@ -589,7 +609,7 @@ pub fn checkpoint_covering(
         .optional()?;
     match found {
         Some(row) => Ok(row),
-        None => latest_checkpoint(conn, cache, signer, origin),
+        None => latest_checkpoint(conn, cache, signer, origin, KeepWait::AsWrites),
     }
 }
 

@@ -68,7 +68,7 @@ struct NewCosignature<'a> {
 /// The latest signed checkpoint (signing one first if the log grew) with the
 /// cosignatures kept for it so far.
 pub fn latest_note(conn: &mut DbConnection, ledger: &Ledger) -> Result<String, LedgerError> {
-    let row = ledger.latest_checkpoint(conn)?;
+    let row = ledger.latest_checkpoint_served(conn)?;
     cosigned_note(conn, &row)
 }
 

@@ -106,6 +106,7 @@ async fn concurrent_writers_make_one_gapless_log(backend: Backend) {
         app.state.ledger.hashes(),
         app.state.ledger.key().signer(),
         app.state.ledger.origin(),
+        store::KeepWait::AsWrites,
     )
     .expect("checkpoint");
     let opened = checkpoint::open(note.note.as_bytes(), app.state.ledger.vkey()).expect("verifies");

@@ -70,7 +70,7 @@ pub async fn index_and_keep(
     let mut stream = archive.read(name, 0..size).await?;
     let mut indexer = WarcIndexer::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::internal(format!("reading WARC {name}: {e}")))?;
+        let chunk = chunk.map_err(crate::archive::copies::storage_failed)?;
         indexer.feed(&chunk).map_err(corrupt)?;
     }
     let index = indexer.finish().map_err(corrupt)?;

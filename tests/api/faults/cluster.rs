@@ -135,6 +135,9 @@ impl PgCluster {
             .arg("-l")
             .arg(&self.log)
             .args(["-w", "-t", "60"]);
+        // Marked running first: a start that timed out may have left a
+        // server up, which Drop must still stop.
+        self.running = true;
         let out = command.output().expect("run pg_ctl start");
         assert!(
             out.status.success(),
@@ -142,7 +145,6 @@ impl PgCluster {
             said(&out),
             self.log_tail()
         );
-        self.running = true;
     }
 
     /// A fast shutdown (open sessions are ended, in-flight transactions

@@ -32,6 +32,15 @@ struct Gate {
     cut_up: Arc<AtomicU64>,
     cut_down: Arc<AtomicU64>,
     streams: Arc<Mutex<Vec<TcpStream>>>,
+    /// Set on drop: the acceptor thread ends.
+    done: Arc<AtomicBool>,
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+        self.close();
+    }
 }
 
 impl Gate {
@@ -47,8 +56,9 @@ impl Gate {
             cut_up: Arc::new(AtomicU64::new(u64::MAX)),
             cut_down: Arc::new(AtomicU64::new(u64::MAX)),
             streams: Arc::default(),
+            done: Arc::default(),
         };
-        let (open, streams) = (gate.open.clone(), gate.streams.clone());
+        let (open, streams, done) = (gate.open.clone(), gate.streams.clone(), gate.done.clone());
         let counters = (
             gate.up.clone(),
             gate.down.clone(),
@@ -57,7 +67,7 @@ impl Gate {
         );
         std::thread::spawn(move || {
             let mut listener = Some(listener);
-            loop {
+            while !done.load(Ordering::SeqCst) {
                 match (&listener, open.load(Ordering::SeqCst)) {
                     (Some(_), false) => listener = None,
                     (None, true) => {

@@ -89,6 +89,37 @@ pub fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// With `load` running, fills `disk` and checks what a full disk must look
+/// like: writes refused 507 (no 503: a group with one write that found no
+/// room is refused 507 whole), reads going on, no answer a client should
+/// never get. `said` tells more when it fails. Returns the filler file.
+fn fill_and_check(load: &Load, disk: &Tmpfs, said: &dyn Fn() -> String) -> PathBuf {
+    let filler = disk.fill();
+    // Writes run into the full disk as soon as the database must grow.
+    assert!(
+        eventually(Duration::from_secs(60), || load
+            .seen()
+            .statuses
+            .get(&507)
+            .is_some_and(|n| *n >= 20)),
+        "writes were not refused with 507: {:?}\n{}",
+        load.seen().statuses,
+        said()
+    );
+    let during = load.seen();
+    std::thread::sleep(Duration::from_secs(3));
+    let later = load.seen();
+    assert!(
+        later.reads.ok > during.reads.ok + 10,
+        "reads stopped while the disk was full: {} then {}",
+        during.reads.ok,
+        later.reads.ok
+    );
+    assert!(later.bad.is_empty(), "while full: {:#?}", later.bad);
+    assert_eq!(later.statuses.get(&503), None, "{:?}", later.statuses);
+    filler
+}
+
 #[test]
 fn a_full_disk_refuses_writes_and_heals_when_space_returns() {
     let work = tempfile::tempdir().expect("tempdir");
@@ -106,28 +137,7 @@ fn a_full_disk_refuses_writes_and_heals_when_space_returns() {
         "no writes before the disk filled"
     );
 
-    let filler = disk.fill();
-    // Writes run into the full disk as soon as the database must grow.
-    assert!(
-        eventually(Duration::from_secs(60), || load
-            .seen()
-            .statuses
-            .get(&507)
-            .is_some_and(|n| *n >= 20)),
-        "writes were not refused with 507: {:?}",
-        load.seen().statuses
-    );
-    let during = load.seen();
-    std::thread::sleep(Duration::from_secs(3));
-    let later = load.seen();
-    assert!(
-        later.reads.ok > during.reads.ok + 10,
-        "reads stopped while the disk was full: {} then {}",
-        during.reads.ok,
-        later.reads.ok
-    );
-    assert!(later.bad.is_empty(), "while full: {:#?}", later.bad);
-    assert_eq!(later.statuses.get(&503), None, "{:?}", later.statuses);
+    let filler = fill_and_check(&load, &disk, &String::new);
 
     // An upload that finds no room is refused and leaves nothing behind.
     let upload = agent()
@@ -201,32 +211,9 @@ fn a_full_disk_under_postgresql_refuses_writes_and_heals() {
         load.wait_for_acknowledged(100, Duration::from_secs(60)),
         "no writes before the disk filled"
     );
-    let filler = disk.fill();
     // PostgreSQL refuses what needs a page it cannot add ("could not extend
-    // file"): the write is refused 507; what it has reads on.
-    assert!(
-        eventually(Duration::from_secs(60), || load
-            .seen()
-            .statuses
-            .get(&507)
-            .is_some_and(|n| *n >= 20)),
-        "writes were not refused with 507: {:?}\n{}",
-        load.seen().statuses,
-        cluster.log_tail()
-    );
-    let during = load.seen();
-    std::thread::sleep(Duration::from_secs(3));
-    let later = load.seen();
-    assert!(
-        later.reads.ok > during.reads.ok + 10,
-        "reads stopped while the disk was full: {} then {}",
-        during.reads.ok,
-        later.reads.ok
-    );
-    assert!(later.bad.is_empty(), "while full: {:#?}", later.bad);
-    // Every write in a group with one that found no room is refused 507
-    // with it, not 503.
-    assert_eq!(later.statuses.get(&503), None, "{:?}", later.statuses);
+    // file"); what it has reads on.
+    let filler = fill_and_check(&load, &disk, &|| cluster.log_tail());
     std::fs::remove_file(&filler).expect("free the space");
     let before = load.acknowledged();
     assert!(

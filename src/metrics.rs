@@ -264,22 +264,6 @@ impl Metrics {
     pub fn render(&self, appended: u64) -> String {
         self.appends
             .inc_by(appended.saturating_sub(self.appends.get()));
-        use crate::db::health::{self, Fault};
-        for fault in [
-            Fault::DiskFull,
-            Fault::DataDirFull,
-            Fault::Unreachable,
-            Fault::ObjectStore,
-        ] {
-            let labels = FaultLabels {
-                fault: fault.as_str(),
-            };
-            self.storage_fault
-                .get_or_create(&labels)
-                .set(i64::from(health::is_on(fault)));
-            let refused = self.storage_refusals.get_or_create(&labels);
-            refused.inc_by(health::refusals(fault).saturating_sub(refused.get()));
-        }
         let mut text = String::new();
         if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
             text.clear();

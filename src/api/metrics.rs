@@ -13,7 +13,10 @@ use crate::state::AppState;
 
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    let (size, signed_at, links, witnessed) = state
+    // The figures read from the database: while it is down (or its disk
+    // full), the last ones stay and the rest still answer, the storage
+    // faults first among them.
+    let read = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
             let size = st.ledger.size(conn)?.0;
@@ -27,14 +30,8 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
             let witnessed = crate::ledger::attestations::newest_witnessed(conn, quorum)?;
             Ok((size, signed_at, links, witnessed))
         })
-        .await?;
+        .await;
     let m = &state.metrics;
-    m.log_size.set(i64::try_from(size).unwrap_or(i64::MAX));
-    let age = signed_at
-        .map(|at| (chrono::Utc::now() - at.time()).num_seconds())
-        .unwrap_or(-1);
-    m.checkpoint_age_seconds.set(age);
-    m.witnessed_size.set(witnessed.unwrap_or(0));
     let (open, idle) = state.db.pool_state();
     let set = |family: &prometheus_client::metrics::family::Family<
         StateLabels,
@@ -54,12 +51,36 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "in_use",
         i64::from(open.saturating_sub(idle)),
     );
-    for status in crate::archive::monitor::LinkStatus::FOUND {
-        let n = links
-            .iter()
-            .find(|(s, _)| *s == status)
-            .map_or(0, |(_, n)| *n);
-        set(&m.links, status.as_str(), n);
+    if let Ok((size, signed_at, links, witnessed)) = read {
+        m.log_size.set(i64::try_from(size).unwrap_or(i64::MAX));
+        let age = signed_at
+            .map(|at| (chrono::Utc::now() - at.time()).num_seconds())
+            .unwrap_or(-1);
+        m.checkpoint_age_seconds.set(age);
+        m.witnessed_size.set(witnessed.unwrap_or(0));
+        for status in crate::archive::monitor::LinkStatus::FOUND {
+            let n = links
+                .iter()
+                .find(|(s, _)| *s == status)
+                .map_or(0, |(_, n)| *n);
+            set(&m.links, status.as_str(), n);
+        }
+    }
+    use crate::db::health::{self, Fault};
+    for fault in [
+        Fault::DiskFull,
+        Fault::DataDirFull,
+        Fault::Unreachable,
+        Fault::ObjectStore,
+    ] {
+        let labels = crate::metrics::FaultLabels {
+            fault: fault.as_str(),
+        };
+        m.storage_fault
+            .get_or_create(&labels)
+            .set(i64::from(health::is_on(fault)));
+        let refused = m.storage_refusals.get_or_create(&labels);
+        refused.inc_by(health::refusals(fault).saturating_sub(refused.get()));
     }
     let lists = &state.lists.built;
     let (hits, misses) = (

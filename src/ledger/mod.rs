@@ -9,6 +9,7 @@
 pub mod attestations;
 mod cache;
 pub mod checkpoint;
+mod checkpoints;
 pub mod cosignature;
 pub mod embargo;
 pub mod group;

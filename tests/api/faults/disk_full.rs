@@ -93,7 +93,7 @@ pub fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
 /// like: writes refused 507 (no 503: a group with one write that found no
 /// room is refused 507 whole), reads going on, no answer a client should
 /// never get. `said` tells more when it fails. Returns the filler file.
-fn fill_and_check(load: &Load, disk: &Tmpfs, said: &dyn Fn() -> String) -> PathBuf {
+fn fill_and_check(base: &str, load: &Load, disk: &Tmpfs, said: &dyn Fn() -> String) -> PathBuf {
     let filler = disk.fill();
     // Writes run into the full disk as soon as the database must grow.
     assert!(
@@ -117,6 +117,16 @@ fn fill_and_check(load: &Load, disk: &Tmpfs, said: &dyn Fn() -> String) -> PathB
     );
     assert!(later.bad.is_empty(), "while full: {:#?}", later.bad);
     assert_eq!(later.statuses.get(&503), None, "{:?}", later.statuses);
+    let metrics = crate::process::request(&agent(), "GET", &format!("{base}/metrics"), None, None)
+        .expect("metrics");
+    assert_eq!(
+        crate::helpers::metric_sample(
+            &metrics.text,
+            "sourceledger_storage_fault{fault=\"disk_full\"}"
+        ),
+        Some(1.0),
+        "/metrics does not show the full disk"
+    );
     filler
 }
 
@@ -137,7 +147,7 @@ fn a_full_disk_refuses_writes_and_heals_when_space_returns() {
         "no writes before the disk filled"
     );
 
-    let filler = fill_and_check(&load, &disk, &String::new);
+    let filler = fill_and_check(&server.url(), &load, &disk, &String::new);
 
     // An upload that finds no room is refused and leaves nothing behind.
     let upload = agent()
@@ -213,7 +223,7 @@ fn a_full_disk_under_postgresql_refuses_writes_and_heals() {
     );
     // PostgreSQL refuses what needs a page it cannot add ("could not extend
     // file"); what it has reads on.
-    let filler = fill_and_check(&load, &disk, &|| cluster.log_tail());
+    let filler = fill_and_check(&server.url(), &load, &disk, &|| cluster.log_tail());
     std::fs::remove_file(&filler).expect("free the space");
     let before = load.acknowledged();
     assert!(

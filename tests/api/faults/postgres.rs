@@ -104,6 +104,27 @@ fn postgres_restarts_under_load() {
             "server {name}: /readyz while PostgreSQL is down"
         );
         assert!(took < SLOWEST, "server {name}: /readyz took {took:?}");
+        // /metrics still answers, and says what is wrong.
+        let metrics = request(
+            &agent(),
+            "GET",
+            &format!("{}/metrics", server.url()),
+            None,
+            None,
+        )
+        .expect("metrics");
+        assert_eq!(
+            metrics.status, 200,
+            "server {name}: /metrics while PostgreSQL is down"
+        );
+        assert_eq!(
+            crate::helpers::metric_sample(
+                &metrics.text,
+                "sourceledger_storage_fault{fault=\"database_unreachable\"}"
+            ),
+            Some(1.0),
+            "server {name}: /metrics does not show the outage"
+        );
     }
     std::thread::sleep(OUTAGE.saturating_sub(stopped.elapsed()));
     assert_eq!(

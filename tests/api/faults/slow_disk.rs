@@ -166,6 +166,13 @@ fn slow_disk(database: Option<&str>, data_dir: &Path, log: &Path, preload: &[(&s
         "writes did not group while the disk was slow: {} a group",
         items / groups
     );
+    eprintln!(
+        "slow disk: writes p50 {write_p50} ms, reads p50 checkpoint {} ms, list {} ms; mean commit {:.3} s over {groups} groups, {:.1} writes a group",
+        checkpoint[checkpoint.len() / 2],
+        list[list.len() / 2],
+        seconds / groups,
+        items / groups
+    );
     let (mut acked, seen) = load.stop();
     assert!(seen.bad.is_empty(), "{:#?}", seen.bad);
     acked.writes.push(lone.body);

@@ -65,7 +65,7 @@ impl Claims {
         name: &str,
         lifetime_secs: i64,
     ) -> Self {
-        let now = chrono::Utc::now().timestamp();
+        let now = latest_seen();
         Claims {
             iss: issuer.to_owned(),
             aud: AUDIENCE.to_owned(),
@@ -158,7 +158,7 @@ impl TokenKeys {
         })
     }
 
-    /// Checks signature, algorithm, `exp`, `iss` and `aud`.
+    /// Checks signature, algorithm, `exp`, `nbf`, `iss` and `aud`.
     pub fn check(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
         let now = chrono::Utc::now().timestamp();
         let known = self
@@ -191,17 +191,32 @@ impl TokenKeys {
         let mut validation = Validation::new(ALGORITHM);
         validation.leeway = LEEWAY_SECS;
         validation.validate_exp = true;
-        // `nbf` is written (it is the time of issue) but not judged: only
-        // this server, or one sharing its secret, makes these tokens, so one
-        // cannot come from the future; a clock stepped back (NTP, a VM
-        // resumed) would otherwise refuse every token issued in the minutes
-        // before the step. `exp` is judged, with the leeway.
+        // `nbf` is judged below, against the latest time this process has
+        // seen rather than the wall clock alone.
         validation.validate_nbf = false;
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map(|data| data.claims)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)?.claims;
+        if claims.nbf > latest_seen() + LEEWAY_SECS as i64 {
+            return Err(jsonwebtoken::errors::ErrorKind::ImmatureSignature.into());
+        }
+        Ok(claims)
     }
+}
+
+/// The latest wall-clock second this process has seen (Unix time). A token's
+/// `nbf` is judged against it, not against the wall clock alone: when the
+/// clock steps back (NTP, a VM resumed), a token issued in the minutes
+/// before the step is still good, while one dated to the future of every
+/// clock this process has read is not. (A process started after the step
+/// knows only the wall clock: such tokens wait for it, at most the step.)
+fn latest_seen() -> i64 {
+    static LATEST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let now = chrono::Utc::now().timestamp();
+    LATEST
+        .fetch_max(now, std::sync::atomic::Ordering::AcqRel)
+        .max(now)
 }
 
 #[cfg(test)]

@@ -126,6 +126,7 @@ pub fn checkpoint_covering(
     signer: &dyn signed_note::Signer,
     origin: &str,
     min_size: u64,
+    wait: KeepWait,
 ) -> Result<CheckpointRow, LedgerError> {
     let found = ledger_checkpoints::table
         .filter(ledger_checkpoints::size.ge(to_i64(min_size)?))
@@ -135,7 +136,7 @@ pub fn checkpoint_covering(
         .optional()?;
     match found {
         Some(row) => Ok(row),
-        None => latest_checkpoint(conn, cache, signer, origin, KeepWait::AsWrites),
+        None => latest_checkpoint(conn, cache, signer, origin, wait),
     }
 }
 

@@ -164,6 +164,9 @@ impl Ledger {
             self.key.signer(),
             &self.origin,
             min_size,
+            // Readers (the lists, the transparency count): a checkpoint
+            // they cannot keep at once is served unkept.
+            store::KeepWait::Briefly,
         )
     }
 

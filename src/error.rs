@@ -268,6 +268,15 @@ impl ApiError {
         )
     }
 
+    /// 503 for a write whose transaction failed part-way: it may have
+    /// committed as the connection went.
+    fn not_acknowledged(secs: u64) -> Self {
+        Self::unavailable_for(
+            "the database failed during the write: it was not acknowledged; check whether it landed before trying again",
+            secs,
+        )
+    }
+
     /// 503 for an object store that cannot be reached.
     pub fn object_store_unreachable() -> Self {
         Self::unavailable_for(
@@ -397,15 +406,11 @@ impl From<crate::db::Unavailable> for ApiError {
             crate::db::Unavailable::NoConnection(error) => Self::database_unreachable(&error),
             crate::db::Unavailable::Unreachable(reason) => Self::database_unreachable(&reason),
             crate::db::Unavailable::DiskFull(reason) => {
-                crate::db::health::failed(crate::db::health::Fault::DiskFull, &reason);
-                Self::storage_full()
+                Self::from_fault(crate::db::health::Fault::DiskFull, &reason)
             }
             crate::db::Unavailable::Cut(reason) => {
                 crate::db::health::failed(crate::db::health::Fault::Unreachable, &reason);
-                Self::unavailable_for(
-                    "the database failed during the write: it was not acknowledged; check whether it landed before trying again",
-                    UNREACHABLE_RETRY_SECS,
-                )
+                Self::not_acknowledged(UNREACHABLE_RETRY_SECS)
             }
             crate::db::Unavailable::Lost(reason) => {
                 let unreachable = crate::db::health::classify_message(&reason).is_some();
@@ -414,14 +419,11 @@ impl From<crate::db::Unavailable> for ApiError {
                 } else {
                     tracing::warn!(%reason, "a write did not commit");
                 }
-                Self::unavailable_for(
-                    "the database failed during the write: it was not acknowledged; check whether it landed before trying again",
-                    if unreachable {
-                        UNREACHABLE_RETRY_SECS
-                    } else {
-                        1
-                    },
-                )
+                Self::not_acknowledged(if unreachable {
+                    UNREACHABLE_RETRY_SECS
+                } else {
+                    1
+                })
             }
             other => Self::internal(other),
         }

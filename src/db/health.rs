@@ -121,9 +121,15 @@ pub fn take_noted() -> Option<Fault> {
     NOTED.with(|noted| noted.take())
 }
 
+/// Ends `state`'s fault; true when it was in force (a plain load first: the
+/// common case, no fault, writes nothing shared).
+fn ended(state: &State) -> bool {
+    state.on.load(Ordering::Acquire) && state.on.swap(false, Ordering::AcqRel)
+}
+
 /// Notes that a write appended to the log: the database's disk had room.
 pub fn wrote() {
-    if DISK_FULL.on.load(Ordering::Acquire) && DISK_FULL.on.swap(false, Ordering::AcqRel) {
+    if ended(&DISK_FULL) {
         tracing::info!("storage has room again: writes are accepted");
     }
     connected();
@@ -131,7 +137,7 @@ pub fn wrote() {
 
 /// Notes that an archived copy was stored: the data dir had room.
 pub fn stored() {
-    if DATA_DIR_FULL.on.load(Ordering::Acquire) && DATA_DIR_FULL.on.swap(false, Ordering::AcqRel) {
+    if ended(&DATA_DIR_FULL) {
         tracing::info!("storage has room again: the data dir takes archived copies");
     }
 }
@@ -149,7 +155,7 @@ fn now_ms() -> u64 {
 
 /// Notes that the database answered.
 pub fn connected() {
-    if UNREACHABLE.on.load(Ordering::Acquire) && UNREACHABLE.on.swap(false, Ordering::AcqRel) {
+    if ended(&UNREACHABLE) {
         BACK_AT_MS.store(now_ms(), Ordering::Release);
         tracing::info!("the database answers again");
     }
@@ -164,7 +170,7 @@ pub fn doubtful() -> bool {
 
 /// Notes that the object store answered.
 pub fn store_answered() {
-    if OBJECT_STORE.on.load(Ordering::Acquire) && OBJECT_STORE.on.swap(false, Ordering::AcqRel) {
+    if ended(&OBJECT_STORE) {
         tracing::info!("the object store answers again");
     }
 }

@@ -78,6 +78,20 @@ fn server_clock_behind(base: &str) -> i64 {
     chrono::Utc::now().timestamp() - said.timestamp()
 }
 
+/// Records a source named `name` as `token`; its acknowledged body.
+fn record_source(base: &str, token: &str, name: &str) -> Value {
+    let answer = request(
+        &agent(),
+        "POST",
+        &format!("{base}/v1/sources"),
+        Some(token),
+        Some(&serde_json::json!({"url": format!("https://source.example/{name}"), "title": name, "publisher": "P", "kind": "document", "language": "en"})),
+    )
+    .expect("source");
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    answer.body
+}
+
 /// Every entry's `at`, in index order.
 fn entry_times(base: &str, token: &str) -> Vec<String> {
     let agent = agent();
@@ -254,29 +268,15 @@ async fn the_clock_steps_back_and_forward_while_writing(backend: Backend) {
     assert_eq!(reading.status, 200, "{}", reading.text);
     let admin_later = token_for(&agent, &base, &server.bootstrap_key());
     let journalist_later = named_token(&agent, &base, &admin_later, "journalist", "a day later");
-    let source = request(
-        &agent,
-        "POST",
-        &format!("{base}/v1/sources"),
-        Some(&journalist_later),
-        Some(&serde_json::json!({"url": "https://source.example/day-later", "title": "A day later", "publisher": "P", "kind": "document", "language": "en"})),
-    )
-    .expect("source");
-    assert_eq!(source.status, 201, "{}", source.text);
-    acked.writes.push(source.body.clone());
+    acked
+        .writes
+        .push(record_source(&base, &journalist_later, "day-later"));
 
     // And back: the log keeps its later time, a microsecond at a time.
     set_clock("+0");
-    let back = request(
-        &agent,
-        "POST",
-        &format!("{base}/v1/sources"),
-        Some(&journalist_later),
-        Some(&serde_json::json!({"url": "https://source.example/back", "title": "Back", "publisher": "P", "kind": "document", "language": "en"})),
-    )
-    .expect("source");
-    assert_eq!(back.status, 201, "{}", back.text);
-    acked.writes.push(back.body.clone());
+    acked
+        .writes
+        .push(record_source(&base, &journalist_later, "back"));
     assert!(
         eventually(Duration::from_secs(10), || request(
             &agent,

@@ -105,6 +105,21 @@ fn checkout(
     }
 }
 
+/// Applies the per-connection settings each backend needs.
+///
+/// SQLite: WAL so readers never block the writer, a busy timeout so writers
+/// queue instead of failing, foreign keys on, and `synchronous = FULL` so that
+/// every commit is synced to disk before it returns (under `NORMAL` a commit
+/// waits for the next WAL checkpoint, and a power cut loses acknowledged writes
+/// and entries that a served checkpoint already covers). A group of writes
+/// must not spill pages to disk before it commits: a page cache of 16 MiB a
+/// connection (used only as far as needed) and temporary files (a savepoint's
+/// sub-journal) in memory. No commit checkpoints the WAL into the database
+/// file: [`checkpoint_wal`], on a thread of its own, does, so the log's writer
+/// never waits for it.
+///
+/// PostgreSQL: a commit is durable unless the server or this session turned
+/// `fsync` or `synchronous_commit` off; such a connection is refused.
 #[derive(Debug)]
 struct ConnectionSetup;
 
